@@ -1,0 +1,167 @@
+/* Revincula territory map: Leaflet with our own GeoJSON layers, no external resources. */
+(function () {
+  "use strict";
+  var config = JSON.parse(document.getElementById("map-config").textContent);
+  var map = L.map("map", { zoomSnap: 0.5, minZoom: 6, maxZoom: 18 }).setView([-42.6, -73.75], 9);
+  map.attributionControl.setPrefix("Leaflet");
+  var state = { map: map, loaded: {}, layers: {}, errors: [] };
+  window.revincula = state;
+
+  if (config.tileUrl) {
+    L.tileLayer(config.tileUrl, { maxZoom: 18, attribution: config.tileAttribution }).addTo(map);
+  }
+
+  function esc(text) {
+    var div = document.createElement("div");
+    div.textContent = text === null || text === undefined ? "" : String(text);
+    return div.innerHTML;
+  }
+
+  function load(name) {
+    return fetch("api/capas/" + name + ".geojson").then(function (response) {
+      if (!response.ok) { throw new Error("capa " + name + ": HTTP " + response.status); }
+      return response.json();
+    });
+  }
+
+  var overlays = {};
+  var control = L.control.layers(null, overlays, { collapsed: window.innerWidth < 1400 }).addTo(map);
+
+  function add(label, layer, visible) {
+    control.addOverlay(layer, label);
+    if (visible) { layer.addTo(map); }
+  }
+
+  var comunasP = load("comunas").then(function (data) {
+    var land = L.geoJSON(data, {
+      style: { color: "#7b8794", weight: 1, fillColor: "#f4f1e8", fillOpacity: 1 },
+      onEachFeature: function (f, layer) {
+        layer.bindTooltip(esc(f.properties.comuna_name), { sticky: true });
+      }
+    });
+    add("Comunas", land, true);
+    map.fitBounds(land.getBounds(), { padding: [10, 10] });
+    state.layers.comunas = land;
+    state.loaded.comunas = data.features.length;
+  });
+
+  var islasP = load("islas").then(function (data) {
+    var islands = L.geoJSON(data, {
+      filter: function (f) { return !f.properties.is_main; },
+      style: { color: "#2f6f8f", weight: 1.5, fill: false, dashArray: "3 3" },
+      onEachFeature: function (f, layer) {
+        var p = f.properties;
+        layer.bindPopup("<b>" + esc(p.name) + "</b><br>Comuna(s): " + esc(p.comunas) +
+          "<br>Superficie: " + p.area_km2.toFixed(1) + " km² (polígono simplificado)" +
+          "<br><small>Nombre: " + esc(p.name_source) + "</small>");
+      }
+    });
+    add("Islas menores", islands, true);
+    state.layers.islas = islands;
+    state.loaded.islas = data.features.length;
+  });
+
+  var schoolsP = load("escuelas").then(function (data) {
+    var cluster = L.markerClusterGroup({
+      maxClusterRadius: 40,
+      disableClusteringAtZoom: 13,
+      iconCreateFunction: function (c) {
+        return L.divIcon({ className: "", html: '<div class="school-cluster">' + c.getChildCount() + "</div>",
+          iconSize: [26, 26] });
+      }
+    });
+    L.geoJSON(data, {
+      pointToLayer: function (f, latlng) {
+        var p = f.properties;
+        var cls = "school-marker " + (p.is_slep ? "slep" : "other") + " " + (p.is_rural ? "rural" : "urban");
+        return L.marker(latlng, {
+          icon: L.divIcon({ className: "", html: '<div class="' + cls + '"></div>', iconSize: [12, 12] }),
+          title: p.name
+        }).bindPopup(
+          "<b>" + esc(p.name) + "</b><br>RBD " + esc(p.rbd) + " · " + esc(p.comuna_name) +
+          "<br>" + esc(p.dependency) + " · " + (p.is_rural ? "rural" : "urbano") +
+          "<br>Matrícula 2025: " + esc(p.enrolment) +
+          (p.island_name ? "<br>" + esc(p.island_name) : "") +
+          "<br><small>Fuente: Directorio Oficial Mineduc 2025</small>");
+      }
+    }).eachLayer(function (m) { cluster.addLayer(m); });
+    add("Establecimientos educacionales", cluster, true);
+    state.layers.escuelas = cluster;
+    state.loaded.escuelas = data.features.length;
+  });
+
+  var healthP = load("salud").then(function (data) {
+    var letters = { hospital: "H", cesfam: "C", cecosf: "c", posta: "P", urgencia: "U", otro: "·" };
+    var groups = {};
+    L.geoJSON(data, {
+      pointToLayer: function (f, latlng) {
+        var p = f.properties;
+        var marker = L.marker(latlng, {
+          icon: L.divIcon({ className: "", html: '<div class="health-marker ' + p.kind + '">' +
+            letters[p.kind] + "</div>", iconSize: [16, 16] }),
+          title: p.name
+        }).bindPopup("<b>" + esc(p.name) + "</b><br>" + esc(p.kind_label) + " · " + esc(p.system) +
+          "<br>" + esc(p.comuna_name) + "<br><small>Fuente: DEIS, Minsal</small>");
+        (groups[p.kind] = groups[p.kind] || L.markerClusterGroup({ maxClusterRadius: 30 })).addLayer(marker);
+        return marker;
+      }
+    });
+    ["hospital", "cesfam", "cecosf", "posta", "urgencia", "otro"].forEach(function (kind) {
+      if (groups[kind]) { add("Salud: " + config.healthLabels[kind], groups[kind], kind !== "otro"); }
+    });
+    state.layers.salud = groups;
+    state.loaded.salud = data.features.length;
+  });
+
+  var boatsP = load("barcos").then(function (data) {
+    var boats = L.geoJSON(data, {
+      style: function (f) {
+        return { color: f.properties.passengers_only ? "#0b7285" : "#1864ab", weight: 3,
+          dashArray: f.properties.assumed ? "6 5" : null };
+      },
+      onEachFeature: function (f, layer) {
+        var p = f.properties;
+        layer.bindPopup("<b>" + esc(p.name) + "</b><br>" + esc(p.mode) + " · " +
+          (p.passengers_only ? "solo pasajeros" : "vehículos y pasajeros") +
+          '<div class="popup-schedule">' + esc(p.schedule) + "</div>" +
+          (p.assumed ? '<div class="assumed-note">Incluye valores <em>supuesto</em>: ' +
+            esc(p.assumed_fields) + "</div>" : "") +
+          "<small>Trazado recto entre terminales (aproximado).</small>");
+        layer.bindTooltip(esc(p.name));
+      }
+    });
+    add("Líneas de barco", boats, true);
+    state.layers.barcos = boats;
+    state.loaded.barcos = data.features.length;
+  });
+
+  var legend = L.control({ position: "bottomleft" });
+  legend.onAdd = function () {
+    var div = L.DomUtil.create("div", "legend");
+    div.innerHTML =
+      '<div><span class="sw school-marker slep rural"></span>SLEP rural ' +
+      '<span class="sw school-marker slep urban"></span>SLEP urbano</div>' +
+      '<div><span class="sw school-marker other rural"></span>Otra dependencia rural ' +
+      '<span class="sw school-marker other urban"></span>urbano</div>' +
+      '<div><span class="sw health-marker hospital">H</span>Hospital ' +
+      '<span class="sw health-marker cesfam">C</span>CESFAM ' +
+      '<span class="sw health-marker cecosf">c</span>CECOSF</div>' +
+      '<div><span class="sw health-marker posta">P</span>Posta rural ' +
+      '<span class="sw health-marker urgencia">U</span>SAPU/SAR/SUR</div>' +
+      '<div><span class="line"></span>Barco (con fuente) ' +
+      '<span class="line assumed"></span>con valores supuestos</div>';
+    return div;
+  };
+  legend.addTo(map);
+
+  Promise.all([comunasP, islasP, schoolsP, healthP, boatsP]).then(function () {
+    state.ready = true;
+    document.body.setAttribute("data-map-ready", "1");
+  }).catch(function (err) {
+    state.errors.push(String(err));
+    console.error(err);
+    var box = L.DomUtil.create("div", "legend");
+    box.textContent = "No se pudo cargar una capa del mapa: " + err.message;
+    document.getElementById("map").appendChild(box);
+  });
+})();

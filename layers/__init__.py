@@ -1,0 +1,1 @@
+"""Pure domain and data layers of Revincula (GeoDataFrames in and out; no Flask)."""
