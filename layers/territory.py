@@ -289,10 +289,39 @@ def _attach_island(
     return out
 
 
+def _read_point_table(
+    data_dir: Path,
+    file_key: str,
+    problems: Problems,
+    *,
+    required: tuple[str, ...],
+    id_column: str,
+    lat_column: str,
+    lon_column: str,
+) -> tuple[pd.DataFrame, pd.Series, pd.Series] | None:
+    """Read a CSV of located establishments and check columns, ids and coordinates.
+
+    Returns None when required columns are missing (already recorded in `problems`).
+    """
+    name = FILES[file_key]
+    df = _read_csv(data_dir / name)
+    if not problems.require_columns(df, name, required):
+        return None
+    problems.require_unique(df, name, id_column)
+    lat = problems.require_numeric(df, name, lat_column)
+    lon = problems.require_numeric(df, name, lon_column)
+    problems.require_in_bbox(lat, lon, name, CHILOE_BBOX)
+    return df, lat, lon
+
+
+def _no_points() -> gpd.GeoDataFrame:
+    """Return an empty placeholder for a table that failed validation."""
+    return gpd.GeoDataFrame({"comuna_code": []}, geometry=[], crs=WGS84)
+
+
 def _load_schools(data_dir: Path, problems: Problems) -> gpd.GeoDataFrame:
     """Functioning schools of the Mineduc directory (``ESTADO_ESTAB`` = 1)."""
     name = FILES["schools"]
-    df = _read_csv(data_dir / name)
     required = (
         "RBD",
         "NOM_RBD",
@@ -305,14 +334,20 @@ def _load_schools(data_dir: Path, problems: Problems) -> gpd.GeoDataFrame:
         "MAT_TOTAL",
         "ESTADO_ESTAB",
     )
-    if not problems.require_columns(df, name, required):
-        return _points(pd.DataFrame(columns=["comuna_code"]), pd.Series(), pd.Series())
-    problems.require_unique(df, name, "RBD")
+    table = _read_point_table(
+        data_dir,
+        "schools",
+        problems,
+        required=required,
+        id_column="RBD",
+        lat_column="LATITUD",
+        lon_column="LONGITUD",
+    )
+    if table is None:
+        return _no_points()
+    df, lat, lon = table
     for column in ("RBD", "COD_DEPE2", "RURAL_RBD", "MAT_TOTAL", "ESTADO_ESTAB"):
         df[column] = problems.require_numeric(df, name, column)
-    lat = problems.require_numeric(df, name, "LATITUD")
-    lon = problems.require_numeric(df, name, "LONGITUD")
-    problems.require_in_bbox(lat, lon, name, CHILOE_BBOX)
     labels = _dependency_labels(data_dir, problems)
     functioning = df["ESTADO_ESTAB"] == FUNCTIONING
     df, lat, lon = df[functioning], lat[functioning], lon[functioning]
@@ -343,7 +378,6 @@ def _dependency_labels(data_dir: Path, problems: Problems) -> dict[float, str]:
 def _load_health(data_dir: Path, problems: Problems) -> gpd.GeoDataFrame:
     """Health establishments in operation (DEIS), with our category ``kind``."""
     name = FILES["health"]
-    df = _read_csv(data_dir / name)
     required = (
         "EstablecimientoCodigo",
         "EstablecimientoGlosa",
@@ -356,12 +390,18 @@ def _load_health(data_dir: Path, problems: Problems) -> gpd.GeoDataFrame:
         "Latitud",
         "Longitud",
     )
-    if not problems.require_columns(df, name, required):
-        return _points(pd.DataFrame(columns=["comuna_code"]), pd.Series(), pd.Series())
-    problems.require_unique(df, name, "EstablecimientoCodigo")
-    lat = problems.require_numeric(df, name, "Latitud")
-    lon = problems.require_numeric(df, name, "Longitud")
-    problems.require_in_bbox(lat, lon, name, CHILOE_BBOX)
+    table = _read_point_table(
+        data_dir,
+        "health",
+        problems,
+        required=required,
+        id_column="EstablecimientoCodigo",
+        lat_column="Latitud",
+        lon_column="Longitud",
+    )
+    if table is None:
+        return _no_points()
+    df, lat, lon = table
     open_now = df["EstadoFuncionamiento"].str.startswith("Vigente")
     df, lat, lon = df[open_now], lat[open_now], lon[open_now]
     no_location = lat.isna() | lon.isna()
@@ -389,15 +429,19 @@ def _load_health(data_dir: Path, problems: Problems) -> gpd.GeoDataFrame:
 
 def _load_adult_education(data_dir: Path, problems: Problems) -> gpd.GeoDataFrame:
     """Functioning schools that teach adults (CEIA and similar)."""
-    name = FILES["adult"]
-    df = _read_csv(data_dir / name)
     required = ("RBD", "NOM_RBD", "COD_COM_RBD", "ESTADO_ESTAB", "LATITUD", "LONGITUD", "criterio")
-    if not problems.require_columns(df, name, required):
-        return _points(pd.DataFrame(columns=["comuna_code"]), pd.Series(), pd.Series())
-    problems.require_unique(df, name, "RBD")
-    lat = problems.require_numeric(df, name, "LATITUD")
-    lon = problems.require_numeric(df, name, "LONGITUD")
-    problems.require_in_bbox(lat, lon, name, CHILOE_BBOX)
+    table = _read_point_table(
+        data_dir,
+        "adult",
+        problems,
+        required=required,
+        id_column="RBD",
+        lat_column="LATITUD",
+        lon_column="LONGITUD",
+    )
+    if table is None:
+        return _no_points()
+    df, lat, lon = table
     keep = (df["ESTADO_ESTAB"] == str(FUNCTIONING)) & lat.notna()
     out = pd.DataFrame(
         {
