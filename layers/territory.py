@@ -527,7 +527,9 @@ def summary_by_comuna(territory: Territory) -> pd.DataFrame:
     )
     numeric = out.columns.drop("comuna_name")
     out[numeric] = out[numeric].astype(int)
-    return out.rename(columns={"comuna_name": "comuna"})
+    labels = {"hospital": "hospital", "cesfam": "CESFAM", "cecosf": "CECOSF"}
+    labels |= {"posta": "postas", "urgencia": "SAPU/SAR/SUR", "comuna_name": "comuna"}
+    return out.rename(columns=labels)
 
 
 def summary_by_island(territory: Territory) -> pd.DataFrame:
