@@ -80,6 +80,8 @@ HEALTH_KIND_LABELS: dict[str, str] = {
     "urgencia": "Urgencia (SAPU/SAR/SUR)",
     "otro": "Otros (privados, laboratorios, etc.)",
 }
+# Id and coordinate columns shared by the Mineduc directory and the tables derived from it.
+_MINEDUC_POINT_COLUMNS = {"id_column": "RBD", "lat_column": "LATITUD", "lon_column": "LONGITUD"}
 SLEP_DEPENDENCY = 5  # COD_DEPE2 = "Servicio Local de Educación"
 FUNCTIONING = 1  # ESTADO_ESTAB = "Funcionando"
 
@@ -339,9 +341,7 @@ def _load_schools(data_dir: Path, problems: Problems) -> gpd.GeoDataFrame:
         "schools",
         problems,
         required=required,
-        id_column="RBD",
-        lat_column="LATITUD",
-        lon_column="LONGITUD",
+        **_MINEDUC_POINT_COLUMNS,
     )
     if table is None:
         return _no_points()
@@ -435,9 +435,7 @@ def _load_adult_education(data_dir: Path, problems: Problems) -> gpd.GeoDataFram
         "adult",
         problems,
         required=required,
-        id_column="RBD",
-        lat_column="LATITUD",
-        lon_column="LONGITUD",
+        **_MINEDUC_POINT_COLUMNS,
     )
     if table is None:
         return _no_points()
