@@ -60,7 +60,10 @@ FILES = {
     "timetable": "horarios_barcos.csv",
     "suspensions": "suspensiones_barcos.csv",
     "census": "censo2017_comunas_edad_sexo_chiloe.csv",
+    "urban": "censo2017_zonas_urbanas_chiloe.geojson",
 }
+# Main town of each comuna where its name differs from the comuna's (the comuna's capital).
+COMUNA_TOWNS = {"Quinchao": "Achao"}
 
 # DEIS establishment type (TipoEstablecimientoGlosa) -> our category key.
 HEALTH_KINDS: dict[str, str] = {
@@ -98,6 +101,7 @@ class Territory:
     timetable: Timetable
     boat_lines: gpd.GeoDataFrame
     census: pd.DataFrame
+    urban_zones: gpd.GeoDataFrame
     data_dir: Path
 
 
@@ -140,6 +144,7 @@ def load_territory(data_dir: str | Path | None = None) -> Territory:
     health = _load_health(data_dir, problems)
     adult = _load_adult_education(data_dir, problems)
     census = _load_census(data_dir, problems)
+    urban = _load_urban_zones(data_dir, problems)
     try:
         suspensions = data_dir / FILES["suspensions"]
         timetable = read_timetable(
@@ -171,6 +176,7 @@ def load_territory(data_dir: str | Path | None = None) -> Territory:
         timetable=timetable,
         boat_lines=boat_lines(timetable),
         census=census,
+        urban_zones=urban,
         data_dir=data_dir,
     )
 
@@ -470,6 +476,40 @@ def _load_census(data_dir: Path, problems: Problems) -> pd.DataFrame:
             "poblacion": "population",
         }
     )
+
+
+def _load_urban_zones(data_dir: Path, problems: Problems) -> gpd.GeoDataFrame:
+    """Censo 2017 urban zones (polygons), used for urban speeds and town locations."""
+    name = FILES["urban"]
+    zones = gpd.read_file(data_dir / name)
+    if not problems.require_columns(zones, name, ("geocodigo", "nombre_comuna", "pob_total")):
+        return zones
+    problems.require_valid_geometries(zones, name)
+    return zones.to_crs(WGS84).rename(
+        columns={"nombre_comuna": "comuna_name", "pob_total": "population"}
+    )
+
+
+def place_names(territory: Territory) -> list[tuple[str, float, float, str]]:
+    """Named places for route queries: towns (urban zones), islands and comunas.
+
+    A town is the representative point of the largest urban zone of its comuna
+    (Censo 2017), named after the comuna or its capital (`COMUNA_TOWNS`).
+    """
+    places: list[tuple[str, float, float, str]] = []
+    zones = territory.urban_zones.to_crs(METRIC_CRS)
+    for comuna, group in zones.groupby("comuna_name"):
+        biggest = group.loc[group["population"].idxmax()]
+        point = gpd.GeoSeries([biggest.geometry.representative_point()], crs=METRIC_CRS)
+        lonlat = point.to_crs(WGS84).iloc[0]
+        for name in dict.fromkeys([COMUNA_TOWNS.get(comuna, comuna), comuna]):
+            places.append((name, lonlat.x, lonlat.y, "pueblo"))
+    for island in territory.islands.to_crs(WGS84).itertuples():
+        if island.name.startswith("Isla sin nombre"):
+            continue
+        point = island.geometry.representative_point()
+        places.append((island.name, point.x, point.y, "isla"))
+    return places
 
 
 def boat_lines(timetable: Timetable) -> gpd.GeoDataFrame:

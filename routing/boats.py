@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -24,6 +25,7 @@ __all__ = [
     "Departure",
     "Suspension",
     "Timetable",
+    "parse_timetable",
     "read_timetable",
 ]
 
@@ -423,17 +425,24 @@ def read_timetable(path: str | Path, *, suspensions_path: str | Path | None = No
         Listing every problem found in the file, each with how to fix it.
     """
     path = Path(path)
+    text = path.read_text(encoding="utf-8-sig")
+    return parse_timetable(text, path.name, suspensions_path=suspensions_path)
+
+
+def parse_timetable(
+    text: str, name: str = "horario", *, suspensions_path: str | Path | None = None
+) -> Timetable:
+    """Validate timetable CSV `text` (see `read_timetable`); `name` is used in messages."""
     problems: list[str] = []
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in _REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            msg = (
-                f"El horario de barcos {path.name!r} no tiene las columnas: "
-                f"{', '.join(missing)}. Agréguelas (pueden quedar vacías si no aplican)."
-            )
-            raise RoutingInputError(msg)
-        services = [_parse_row(row, n, problems) for n, row in enumerate(reader, start=2)]
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    missing = [c for c in _REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        msg = (
+            f"El horario de barcos {name!r} no tiene las columnas: "
+            f"{', '.join(missing)}. Agréguelas (pueden quedar vacías si no aplican)."
+        )
+        raise RoutingInputError(msg)
+    services = [_parse_row(row, n, problems) for n, row in enumerate(reader, start=2)]
     seen: set[str] = set()
     for service in services:
         if service is not None and service.service_id in seen:
@@ -442,7 +451,7 @@ def read_timetable(path: str | Path, *, suspensions_path: str | Path | None = No
             seen.add(service.service_id)
     suspensions = _read_suspensions(Path(suspensions_path), problems) if suspensions_path else ()
     if problems:
-        msg = f"El horario de barcos {path.name!r} tiene {len(problems)} problema(s):\n- " + (
+        msg = f"El horario de barcos {name!r} tiene {len(problems)} problema(s):\n- " + (
             "\n- ".join(problems)
         )
         raise RoutingInputError(msg)

@@ -33,3 +33,31 @@ def data_copy(tmp_path) -> Path:
     target = tmp_path / "chiloe"
     shutil.copytree(DEFAULT_DATA_DIR, target)
     return target
+
+
+MALTA_PBF = TEST_DATA / "osm" / "malta-2018-08-27.osm.pbf"
+MALTA_TIMETABLE = TEST_DATA / "osm" / "malta_horarios_barcos.csv"
+
+
+@pytest.fixture(scope="session")
+def malta_network_dir(tmp_path_factory) -> Path:
+    """Folder holding the Malta network built once per test session."""
+    from routing.network import build_network
+
+    folder = tmp_path_factory.mktemp("redes")
+    build_network(MALTA_PBF, timetable_csv=MALTA_TIMETABLE, cache_dir=folder, name="malta")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def malta(malta_network_dir):
+    from routing.network import load_network
+
+    return load_network(next(malta_network_dir.glob("malta-*.npz")))
+
+
+@pytest.fixture(scope="session")
+def chiloe_model(territory):
+    from geo_app.travel import territory_model
+
+    return territory_model(territory)

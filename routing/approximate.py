@@ -1,0 +1,185 @@
+"""Approximate network for territories without an OpenStreetMap road network.
+
+Land masses are polygons (each island separate). Inside one land mass the time
+is the great-circle distance × a circuity factor ÷ a speed (urban when both ends
+lie in the same town, i.e. the same connected urban area; rural otherwise;
+walking speed on foot). Between land
+masses the only way is a boat line of the timetable. Boat terminals that lie on
+no land mass (e.g. the mainland ramp of a crossing) become small *outposts*:
+discs of ``outpost_radius_m`` around the terminal.
+
+Every result computed on it is flagged as approximate (``TravelModel.approximate``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from shapely.geometry import Point
+
+from routing._geo import Places
+from routing._geo import haversine_m
+from routing._geo import local_crs
+
+__all__ = ["ApproxParams", "ApproximateNetwork"]
+
+
+@dataclass(frozen=True)
+class ApproxParams:
+    """Assumed speeds and factors of the approximate network (all documented on screen)."""
+
+    circuity: float = 1.35
+    rural_kmh: float = 45.0
+    urban_kmh: float = 25.0
+    walk_kmh: float = 4.5
+    max_offshore_m: float = 1500.0
+    outpost_radius_m: float = 3000.0
+
+
+class ApproximateNetwork:
+    """Static times on land masses (see module docstring)."""
+
+    def __init__(
+        self,
+        landmasses: list[tuple[str, object]],
+        urban_zones: list[object] = (),
+        *,
+        outposts: list[tuple[str, float, float]] = (),
+        params: ApproxParams | None = None,
+    ) -> None:
+        """Create the network.
+
+        Parameters
+        ----------
+        landmasses
+            ``(name, polygon)`` pairs in WGS84, one per island.
+        urban_zones
+            Polygons (WGS84) where the urban speed applies.
+        outposts
+            ``(name, lon, lat)`` of boat terminals on no land mass.
+        params
+            Speeds and factors.
+        """
+        self.params = params or ApproxParams()
+        polys = [shapely.make_valid(p) for _, p in landmasses]
+        names = [n for n, _ in landmasses]
+        centre = shapely.union_all(polys).centroid if polys else Point(0, 0)
+        self._crs = local_crs(centre.x, centre.y)
+        from pyproj import Transformer
+
+        self._fwd = Transformer.from_crs("EPSG:4326", self._crs, always_xy=True)
+        self._inv = Transformer.from_crs(self._crs, "EPSG:4326", always_xy=True)
+        metric = [shapely.transform(p, self._project) for p in polys]
+        self._n_land = len(metric)
+        for name, lon, lat in outposts:
+            x, y = self._fwd.transform(lon, lat)
+            metric.append(Point(x, y).buffer(self.params.outpost_radius_m))
+            names.append(name)
+        self.names = tuple(names)
+        self._metric = metric
+        self._land_tree = shapely.STRtree(metric[: self._n_land])
+        self._outpost_tree = shapely.STRtree(metric[self._n_land :])
+        urban = [shapely.transform(shapely.make_valid(p), self._project) for p in urban_zones]
+        merged = shapely.union_all(urban) if urban else shapely.Polygon()
+        # one polygon per town (adjacent census zones merged)
+        self._towns = list(shapely.get_parts(merged)) if not merged.is_empty else []
+        self._town_tree = shapely.STRtree(self._towns)
+
+    def _project(self, xy: np.ndarray) -> np.ndarray:
+        x, y = self._fwd.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    def _unproject(self, xy: np.ndarray) -> np.ndarray:
+        x, y = self._inv.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    # -- facts -----------------------------------------------------------------
+    n_nodes = 0
+    n_edges = 0
+
+    def components(self) -> tuple[int, int]:
+        """Return (number of land masses, 1)."""
+        return len(self._metric), 1
+
+    # -- snapping --------------------------------------------------------------
+    def snap(self, lon, lat) -> Places:
+        """Attach points to the land mass they lie on (or the nearest within the tolerance)."""
+        lon = np.atleast_1d(np.asarray(lon, dtype=float))
+        lat = np.atleast_1d(np.asarray(lat, dtype=float))
+        xy = self._project(np.column_stack([lon, lat])) if len(lon) else np.zeros((0, 2))
+        points = shapely.points(xy)
+        anchor = np.full(len(lon), -1, dtype=np.int64)
+        access = np.zeros(len(lon))
+        coast = np.full(len(lon), np.inf)
+        # islands first; a point off every island may still be at a mainland terminal
+        (which_point, which_land), dist = self._land_tree.query_nearest(
+            points, return_distance=True, all_matches=False
+        )
+        coast[which_point] = dist
+        near = dist <= self.params.max_offshore_m
+        anchor[which_point[near]] = which_land[near]
+        access[which_point[near]] = dist[near]
+        rest = np.flatnonzero(anchor < 0)
+        if len(rest) and len(self._metric) > self._n_land:
+            hit_point, hit_outpost = self._outpost_tree.query(points[rest], predicate="within")
+            anchor[rest[hit_point]] = self._n_land + hit_outpost
+        reasons = tuple(
+            ""
+            if anchor[i] >= 0
+            else (
+                f"el punto está en el mar o fuera del territorio, a {coast[i] / 1000:.1f} km "
+                "de la costa más cercana"
+            )
+            for i in range(len(lon))
+        )
+        return Places(lon, lat, anchor, access, reasons)
+
+    def _speeds(self, src: Places, dst: Places, layer: str) -> np.ndarray:
+        if layer == "walk":
+            return np.full((len(src), len(dst)), self.params.walk_kmh / 3.6)
+        town_s = self._town_of(src)
+        town_d = self._town_of(dst)
+        same_town = (town_s[:, None] == town_d[None, :]) & (town_s[:, None] >= 0)
+        return np.where(same_town, self.params.urban_kmh, self.params.rural_kmh) / 3.6
+
+    def _town_of(self, places: Places) -> np.ndarray:
+        """Index of the urban area containing each point (-1: rural)."""
+        town = np.full(len(places), -1, dtype=np.int64)
+        if not self._towns or not len(places):
+            return town
+        xy = self._project(np.column_stack([places.lon, places.lat]))
+        point_idx, town_idx = self._town_tree.query(shapely.points(xy), predicate="within")
+        town[point_idx] = town_idx
+        return town
+
+    def times(self, src: Places, dst: Places, layer: str) -> np.ndarray:
+        """Seconds between snapped points on the same land mass; inf across the water."""
+        metres = self._metres(src, dst)
+        seconds = metres / self._speeds(src, dst, layer)
+        same = (src.anchor[:, None] == dst.anchor[None, :]) & src.ok[:, None] & dst.ok[None, :]
+        return np.where(same, seconds, np.inf)
+
+    def _metres(self, src: Places, dst: Places) -> np.ndarray:
+        d = haversine_m(src.lon[:, None], src.lat[:, None], dst.lon[None, :], dst.lat[None, :])
+        return d * self.params.circuity + src.access_m[:, None] + dst.access_m[None, :]
+
+    def path(self, src: Places, dst: Places, layer: str):
+        """Straight line between the points, with the circuity-corrected distance."""
+        del layer
+        coords = [(float(src.lon[0]), float(src.lat[0])), (float(dst.lon[0]), float(dst.lat[0]))]
+        return coords, float(self._metres(src.take([0]), dst.take([0]))[0, 0])
+
+    def reach(self, seeds: Places, seed_s: np.ndarray, budget_s: float, layer: str):
+        """Discs of the distance coverable in the time left, clipped to each land mass."""
+        parts = []
+        for i in np.flatnonzero(seeds.ok & np.isfinite(seed_s) & (seed_s <= budget_s)):
+            speed = self.params.walk_kmh if layer == "walk" else self.params.rural_kmh
+            radius = (budget_s - seed_s[i]) * speed / 3.6 / self.params.circuity
+            x, y = self._fwd.transform(seeds.lon[i], seeds.lat[i])
+            disc = Point(x, y).buffer(max(radius, 1.0))
+            parts.append(disc.intersection(self._metric[seeds.anchor[i]]))
+        if not parts:
+            return shapely.Polygon()
+        return shapely.transform(shapely.union_all(parts), self._unproject)
