@@ -41,8 +41,18 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: setup
-	@for f in bench/*.py; do [ -e "$$f" ] && $(PY) "$$f"; done; true
+# Valhalla (pyvalhalla) only ships Python 3.12 wheels with its tile builders:
+# the routing benchmark runs it in its own 3.12 virtualenv when one can be made.
+PYTHON312 ?= $(shell for p in $$(ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null) $$(command -v python3.12); do "$$p" -V >/dev/null 2>&1 && echo "$$p" && break; done)
+VALHALLA_VENV := bench/.venv-valhalla
+
+$(VALHALLA_VENV)/bin/python:
+	@if [ -n "$(PYTHON312)" ]; then \
+		$(PYTHON312) -m venv $(VALHALLA_VENV) && $(VALHALLA_VENV)/bin/pip install -q pyvalhalla; \
+	else echo "Sin python3.12: el benchmark corre sin Valhalla."; fi
+
+bench: setup $(VALHALLA_VENV)/bin/python
+	$(PY) bench/routing.py $(if $(wildcard $(VALHALLA_VENV)/bin/python),--valhalla-python $(VALHALLA_VENV)/bin/python)
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VALHALLA_VENV) build .pytest_cache .ruff_cache

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 
 from flask import Blueprint
 from flask import Response
 from flask import abort
 from flask import current_app
+from flask import jsonify
 from flask import render_template
+from flask import request
 
 from layers.territory import HEALTH_KIND_LABELS
 from layers.territory import Territory
+from routing import RoutingInputError
 
 __all__ = ["LAYERS", "bp"]
 
@@ -56,6 +60,17 @@ def _territory() -> Territory:
     return current_app.extensions["revincula.territory"]
 
 
+def _travel_model():
+    """Return the territory's approximate travel model, built once per app."""
+    model = current_app.extensions.get("revincula.travel")
+    if model is None:
+        from geo_app.travel import territory_model
+
+        model = territory_model(_territory())
+        current_app.extensions["revincula.travel"] = model
+    return model
+
+
 @cache
 def _layer_geojson(territory: Territory, layer: str) -> str:
     """Serialise one layer once per loaded territory."""
@@ -95,3 +110,31 @@ def layer_geojson(layer: str) -> Response:
         abort(404, description=f"Capa desconocida {layer!r}. Capas: {', '.join(LAYERS)}.")
     body = _layer_geojson(_territory(), layer)
     return Response(body, mimetype="application/geo+json")
+
+
+def _bad_request(message: str):
+    return jsonify({"error": message}), 400
+
+
+@bp.get("/api/viaje")
+def journey():
+    """Return one journey (``desde``, ``hasta``: place or 'lat,lon'; ``salida``: ISO time)."""
+    model = _travel_model()
+    origin, destination = request.args.get("desde", ""), request.args.get("hasta", "")
+    if not origin.strip() or not destination.strip():
+        return _bad_request("Indique origen (desde) y destino (hasta).")
+    try:
+        depart = dt.datetime.fromisoformat(request.args.get("salida", "").strip())
+    except ValueError:
+        return _bad_request("Fecha y hora de salida no válidas; use AAAA-MM-DD HH:MM.")
+    try:
+        a = model.find_place(origin)
+        b = model.find_place(destination)
+    except RoutingInputError as err:
+        return _bad_request(str(err))
+    on_foot = request.args.get("a_pie") in {"1", "true", "si", "sí"}
+    result = model.journey(a[:2], b[:2], depart, on_foot=on_foot, labels=(a[2], b[2]))
+    body = result.to_dict()
+    body["descripcion"] = result.describe()
+    body["fuente_red"] = model.source
+    return jsonify(body)

@@ -104,7 +104,7 @@ class ApproximateNetwork:
         return len(self._metric), 1
 
     # -- snapping --------------------------------------------------------------
-    def snap(self, lon, lat) -> Places:
+    def snap(self, lon, lat, **_ignored) -> Places:
         """Attach points to the land mass they lie on (or the nearest within the tolerance)."""
         lon = np.atleast_1d(np.asarray(lon, dtype=float))
         lat = np.atleast_1d(np.asarray(lat, dtype=float))

@@ -237,6 +237,7 @@ class TravelModel:
     source: str = ""
     boarding_margin_min: float = 5.0
     horizon_h: float = 24.0
+    terminal_slack_m: float = 1500.0
 
     def __post_init__(self) -> None:
         """Snap the boat terminals and build the links."""
@@ -285,7 +286,13 @@ class TravelModel:
                 )
             )
         self.terminal_names = tuple(names)
-        self.terminals = self.network.snap(np.array(lon), np.array(lat))
+        across: list[list[tuple[float, float]]] = [[] for _ in names]
+        for link in links:
+            across[link.from_terminal].append((lon[link.to_terminal], lat[link.to_terminal]))
+            across[link.to_terminal].append((lon[link.from_terminal], lat[link.from_terminal]))
+        self.terminals = self.network.snap(
+            np.array(lon), np.array(lat), slack_m=self.terminal_slack_m, avoid=across
+        )
         unusable = {i for i in range(len(names)) if not self.terminals.ok[i]}
         self.links = tuple(
             lk

@@ -140,15 +140,19 @@ class StreetNetwork:
         )
 
     # -- snapping ------------------------------------------------------------
-    def snap(self, lon, lat) -> Places:
+    def snap(self, lon, lat, *, slack_m: float = _SNAP_SLACK_M, avoid=None) -> Places:
         """Attach points to nodes.
 
         Candidates are the "main" nodes (the largest strongly connected part of
-        each land-connected piece of road) at most `_SNAP_SLACK_M` farther than
-        the nearest node; the one on the largest piece wins, then the nearest.
+        each land-connected piece of road) at most `slack_m` farther than the
+        nearest node; the one on the largest piece wins, then the nearest.
         A node on a one-way fragment, a port spur or a pedestrian enclave could
-        otherwise be impossible to leave or to reach. The slack is small enough
-        that a point does not jump across a channel to another island.
+        otherwise be impossible to leave or to reach. The default slack is small
+        enough that a point does not jump across a channel to another island.
+
+        `avoid` (one list of (lon, lat) per point) is used for boat terminals:
+        a candidate must be nearer to the terminal than to any terminal across
+        the water, so that a generous slack never picks the opposite shore.
         """
         lon = np.atleast_1d(np.asarray(lon, dtype=float))
         lat = np.atleast_1d(np.asarray(lat, dtype=float))
@@ -160,9 +164,6 @@ class StreetNetwork:
         xy = self._xy(lon, lat)
         dist0, node0 = self._tree.query(xy)
         k = min(_SNAP_NEIGHBOURS, len(self._main))
-        dist, idx = self._main_tree.query(xy, k=k)
-        dist = dist.reshape(len(lon), k)
-        idx = idx.reshape(len(lon), k)
         for i in range(len(lon)):
             if dist0[i] > self.max_snap_m:
                 reasons[i] = (
@@ -171,11 +172,27 @@ class StreetNetwork:
                 )
                 continue
             anchor[i] = node0[i]
-            close = np.isfinite(dist[i]) & (dist[i] <= dist0[i] + _SNAP_SLACK_M)
-            if close.any():
-                nodes = self._main[idx[i][close]]
-                # largest land-connected piece first, then nearest (candidates come sorted)
-                anchor[i] = nodes[int(np.argmax(self._weak_size[nodes]))]
+            near = self._main_tree.query_ball_point(xy[i], dist0[i] + slack_m)
+            if len(near) > 4 * k:  # keep the k*4 nearest: enough to find the main piece
+                d = np.hypot(*(self._main_tree.data[near] - xy[i]).T)
+                near = np.asarray(near)[np.argsort(d)[: 4 * k]]
+            nodes = self._main[np.asarray(near, dtype=np.int64)]
+            if avoid is not None and len(nodes) and len(avoid[i]):
+                others = self._xy(*np.asarray(avoid[i], dtype=float).T)
+                node_xy = self._tree.data[nodes]
+                own = np.hypot(*(node_xy - xy[i]).T)
+                across = np.min(
+                    np.hypot(
+                        node_xy[:, None, 0] - others[None, :, 0],
+                        node_xy[:, None, 1] - others[None, :, 1],
+                    ),
+                    axis=1,
+                )
+                nodes = nodes[own < across]
+            if len(nodes):
+                d = np.hypot(*(self._tree.data[nodes] - xy[i]).T)
+                order = np.lexsort((d, -self._weak_size[nodes]))
+                anchor[i] = nodes[order[0]]
             access[i] = float(
                 haversine_m(lon[i], lat[i], self.node_lon[anchor[i]], self.node_lat[anchor[i]])
             )

@@ -90,3 +90,32 @@ def test_map_loads_offline_with_school_markers(live_server, browser):
     assert failed == []
     assert console_errors == []
     page.close()
+
+
+def test_journey_form_draws_the_boat_leg_and_the_approximate_flag(live_server, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if urlparse(route.request.url).hostname in {"127.0.0.1", "localhost"}
+            else route.abort()
+        ),
+    )
+    page.goto(live_server + "/")
+    page.wait_for_function("window.revincula && window.revincula.ready", timeout=20_000)
+    page.fill("input[name=desde]", "Castro")
+    page.fill("input[name=hasta]", "Achao")
+    page.click("#journey-form button")
+    page.wait_for_function("window.revincula.journey !== undefined", timeout=20_000)
+    result = page.locator("#journey-result")
+    assert "red aproximada" in result.inner_text()
+    assert "Barco Canal Dalcahue" in result.inner_text()
+    assert page.locator("#journey-result ol.legs li").count() == 4
+    # a dashed boat leg is drawn on the map
+    assert page.locator("path.leaflet-interactive[stroke-dasharray='8 6']").count() >= 1
+    page.screenshot(path=str(SCREENSHOT.with_name("viaje.png")))
+    assert errors == []
+    page.close()

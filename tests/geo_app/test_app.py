@@ -117,3 +117,34 @@ def test_cli_territory_check_reports_broken_data(data_copy):
     result = CliRunner().invoke(main, ["territory", "check", "--datos", str(data_copy)])
     assert result.exit_code == 1
     assert "faltan las columnas lat, lon, fuente" in result.output
+
+
+def test_journey_api_returns_legs_flagged_approximate(client):
+    r = client.get("/api/viaje?desde=Castro&hasta=Achao&salida=2026-03-10 08:00")
+    assert r.status_code == 200
+    body = r.get_json()
+    assert body["alcanzable"]
+    assert body["red_aproximada"]
+    boats = [t for t in body["tramos"] if t["tipo"] == "barco"]
+    assert [t["linea_id"] for t in boats] == ["dalcahue-quinchao"]
+    assert boats[0]["supuesto"]
+    assert "red aproximada" in body["descripcion"]
+
+
+def test_journey_api_explains_bad_input(client):
+    r = client.get("/api/viaje?desde=Castro&hasta=Narnia&salida=2026-03-10 08:00")
+    assert r.status_code == 400
+    assert "No se encontró el lugar 'Narnia'" in r.get_json()["error"]
+    r = client.get("/api/viaje?desde=Castro&hasta=Achao&salida=ayer")
+    assert r.status_code == 400
+    assert "AAAA-MM-DD HH:MM" in r.get_json()["error"]
+    r = client.get("/api/viaje?desde=Castro&salida=2026-03-10 08:00")
+    assert r.status_code == 400
+
+
+def test_journey_api_unreachable_has_reason(client):
+    r = client.get("/api/viaje?desde=Castro&hasta=Isla Quenac&salida=2026-03-10 08:00")
+    body = r.get_json()
+    assert r.status_code == 200
+    assert not body["alcanzable"]
+    assert "miércoles" in body["motivo"]

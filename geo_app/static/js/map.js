@@ -154,6 +154,54 @@
   };
   legend.addTo(map);
 
+  // Journey form: the API answers with legs; boat legs are drawn dashed.
+  var journeyLayer = L.layerGroup().addTo(map);
+  var form = document.getElementById("journey-form");
+  var out = document.getElementById("journey-result");
+  if (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var params = new URLSearchParams(new FormData(form));
+      params.set("salida", params.get("salida").replace("T", " "));
+      out.textContent = "Calculando…";
+      fetch("api/viaje?" + params.toString()).then(function (r) {
+        return r.json().then(function (body) { return { ok: r.ok, body: body }; });
+      }).then(function (res) {
+        journeyLayer.clearLayers();
+        var b = res.body;
+        if (!res.ok) { out.innerHTML = '<p class="error">' + esc(b.error) + "</p>"; return; }
+        var html = b.red_aproximada
+          ? '<p class="badge">red aproximada: tiempos estimados, no calculados sobre caminos</p>'
+          : "";
+        if (!b.alcanzable) {
+          html += '<p class="error">Sin viaje posible: ' + esc(b.motivo) + "</p>";
+        } else {
+          html += "<ol class=\"legs\">";
+          b.tramos.forEach(function (t) {
+            var label = { conducir: "En vehículo", caminar: "A pie", espera: "Espera", barco: "Barco" }[t.tipo];
+            html += "<li><b>" + t.sale.slice(11, 16) + "–" + t.llega.slice(11, 16) + "</b> " + label +
+              (t.linea ? " " + esc(t.linea) : "") + ": " + esc(t.desde) +
+              (t.tipo === "espera" ? "" : " → " + esc(t.hasta)) +
+              " (" + Math.round(t.duracion_s / 60) + " min)" + (t.supuesto ? " <em>horario supuesto</em>" : "") + "</li>";
+            if (t.geometria.length > 1) {
+              L.polyline(t.geometria.map(function (c) { return [c[1], c[0]]; }), {
+                color: t.tipo === "barco" ? "#0b5cad" : "#c2410c",
+                weight: 4, dashArray: t.tipo === "barco" ? "8 6" : null
+              }).addTo(journeyLayer);
+            }
+          });
+          html += "</ol><p>Llegada " + b.llega.slice(11, 16) + "; total " +
+            Math.round(b.tiempo_s / 60) + " min.</p>";
+          if (journeyLayer.getLayers().length) {
+            map.fitBounds(L.featureGroup(journeyLayer.getLayers()).getBounds(), { maxZoom: 12 });
+          }
+        }
+        out.innerHTML = html;
+        state.journey = b;
+      }).catch(function (err) { out.textContent = "Error: " + err; });
+    });
+  }
+
   Promise.all([comunasP, islasP, schoolsP, healthP, boatsP]).then(function () {
     state.ready = true;
     document.body.setAttribute("data-map-ready", "1");

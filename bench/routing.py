@@ -1,0 +1,189 @@
+"""Routing benchmark on the Malta OpenStreetMap extract (boats included).
+
+Prints, for matrices of 100, 500 and 1,000 points (``numpy.random.default_rng(42)``,
+drawn from the main road network of both Malta and Gozo), the time of:
+
+* Revincula's boat-aware matrix at a departure time (waits for the Gozo ferry);
+* networkx single-source Dijkstra from every origin (static: ferries as fixed
+  edges of crossing time, no waits) — the baseline of the issue;
+* scipy.sparse.csgraph.dijkstra with all origins at once (static, same graph);
+* Valhalla (pyvalhalla ``timedistancematrix``, tiles built from the same PBF)
+  when a Python 3.12 virtualenv with pyvalhalla is given with ``--valhalla-python``;
+
+plus one journey, one isochrone and the peak RSS. Run: ``make bench`` or
+``python bench/routing.py [--quick] [--valhalla-python PATH]``.
+Ratios are measured in this same run; absolute times depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from routing.network import NetworkParams  # noqa: E402
+from routing.network import build_network  # noqa: E402
+from routing.network import load_network  # noqa: E402
+
+PBF = ROOT / "tests" / "data" / "osm" / "malta-2018-08-27.osm.pbf"
+TIMETABLE = ROOT / "tests" / "data" / "osm" / "malta_horarios_barcos.csv"
+DEPART = dt.datetime(2026, 3, 10, 8, 0)
+VALHALLA_SCRIPT = Path(__file__).with_name("valhalla_matrix.py")
+
+
+def timed(fn, repeat: int = 3):
+    """Median seconds of `repeat` runs after one warm-up run; returns (seconds, result)."""
+    result = fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def static_graph(model):
+    """The drive layer plus each vehicle ferry as a fixed edge of its crossing time."""
+    streets = model.network
+    layer = streets._layers["drive"]
+    u = np.repeat(np.arange(streets.n_nodes), np.diff(layer.indptr))
+    v, w = layer.indices, layer.weights
+    extra_u, extra_v, extra_w = [], [], []
+    for link in model.links:
+        if link.passengers_only:
+            continue
+        extra_u.append(model.terminals.anchor[link.from_terminal])
+        extra_v.append(model.terminals.anchor[link.to_terminal])
+        extra_w.append(link.services[0].crossing_min * 60.0)
+    u = np.concatenate([u, extra_u]).astype(np.int64)
+    v = np.concatenate([v, extra_v]).astype(np.int64)
+    w = np.concatenate([w, extra_w])
+    n = streets.n_nodes
+    return sp.csr_matrix((w, (u, v)), shape=(n, n))
+
+
+def sample_points(model, n: int, seed: int = 42):
+    """`n` road nodes from the main networks of the two largest islands."""
+    streets = model.network
+    main = streets._main
+    sizes = streets._weak_size[main]
+    islands = np.unique(streets._weak[main][sizes >= np.sort(np.unique(sizes))[-2]])
+    pool = main[np.isin(streets._weak[main], islands)]
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(pool, size=n, replace=False))
+
+
+def run_valhalla(python: str, nodes_lonlat: np.ndarray, sizes, workdir: Path) -> dict:
+    """Run the Valhalla matrix in its own interpreter; return {n: seconds}."""
+    points = workdir / "points.json"
+    points.write_text(json.dumps(nodes_lonlat.tolist()))
+    out = subprocess.run(
+        [
+            python,
+            str(VALHALLA_SCRIPT),
+            str(PBF),
+            str(points),
+            str(workdir / "tiles"),
+            ",".join(map(str, sizes)),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        print(f"Valhalla failed: {out.stderr.strip()[-500:]}")
+        return {}
+    return {int(k): v for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="skip networkx at 1,000 points")
+    parser.add_argument("--valhalla-python", default=None, help="python with pyvalhalla (3.12)")
+    args = parser.parse_args()
+
+    cache = ROOT / "build" / "bench-networks"
+    start = time.perf_counter()
+    path = build_network(
+        PBF,
+        timetable_csv=TIMETABLE,
+        params=NetworkParams(road_filter="drive"),
+        cache_dir=cache,
+        name="malta-drive",
+    )
+    model = load_network(path)
+    print(f"network: {path.name} ({time.perf_counter() - start:.1f} s incl. build if not cached)")
+    print(
+        f"  nodes {model.network.n_nodes:,}, edges {model.network.n_edges:,}, "
+        f"boat links {len(model.links)}"
+    )
+
+    sizes = (100, 500, 1000)
+    nodes = sample_points(model, max(sizes))
+    lon, lat = model.network.node_lon[nodes], model.network.node_lat[nodes]
+    gozo = model.network._weak[nodes] != np.bincount(model.network._weak).argmax()
+    print(f"  points: {len(nodes)} ({int(gozo.sum())} on Gozo)")
+    places = model.snap(lon, lat)
+    matrix_graph = static_graph(model)
+    graph = nx.from_scipy_sparse_array(matrix_graph, create_using=nx.DiGraph)
+
+    valhalla = {}
+    if args.valhalla_python:
+        with tempfile.TemporaryDirectory() as tmp:
+            valhalla = run_valhalla(
+                args.valhalla_python, np.column_stack([lon, lat]), sizes, Path(tmp)
+            )
+
+    print(
+        "\n   N   revincula(boats)   scipy(static)   networkx(static)   valhalla   "
+        "x scipy   x networkx   x valhalla   unreachable  max|boat-static| pairs"
+    )
+    for n in sizes:
+        sub = places.take(np.arange(n))
+        ours, result = timed(lambda sub=sub: model.matrix_array(sub, sub, DEPART))
+        sci, static = timed(lambda n=n: dijkstra(matrix_graph, indices=nodes[:n])[:, nodes[:n]])
+        if args.quick and n == 1000:
+            nxt = float("nan")
+        else:
+            start = time.perf_counter()
+            for o in nodes[:n]:
+                nx.single_source_dijkstra_path_length(graph, int(o), weight="weight")
+            nxt = time.perf_counter() - start
+        vh = valhalla.get(n, float("nan"))
+        unreachable = int((~np.isfinite(result)).sum())
+        waited = int((result > static + 1).sum())
+        print(
+            f"{n:5d}   {ours:12.3f} s   {sci:10.3f} s   {nxt:12.2f} s   {vh:8.2f} s   "
+            f"{sci / ours:6.1f}x   {nxt / ours:8.1f}x   {vh / ours:8.1f}x   {unreachable:8d}"
+            f"   {waited:8d} (boat waits)"
+        )
+
+    a, b = places.take([0]), places.take([len(nodes) - 1])
+    pa = (float(a.lon[0]), float(a.lat[0]))
+    pb = (float(b.lon[0]), float(b.lat[0]))
+    journey_s, journey = timed(lambda: model.journey(pa, pb, DEPART), repeat=10)
+    print(f"\none journey ({len(journey.boat_legs)} boat legs): {journey_s * 1000:.1f} ms")
+    valletta = model.find_place("Valletta")
+    iso_s, _iso = timed(lambda: model.isochrone(valletta[:2], 15, DEPART), repeat=5)
+    print(f"isochrone Valletta 15 min: {iso_s * 1000:.1f} ms")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS: {rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
