@@ -173,7 +173,8 @@ def main() -> None:
             f"   {waited:8d} (boat waits)"
         )
 
-    a, b = places.take([0]), places.take([len(nodes) - 1])
+    # one journey from Gozo to Malta (it must wait for the ferry)
+    a, b = places.take([np.flatnonzero(gozo)[0]]), places.take([np.flatnonzero(~gozo)[0]])
     pa = (float(a.lon[0]), float(a.lat[0]))
     pb = (float(b.lon[0]), float(b.lat[0]))
     journey_s, journey = timed(lambda: model.journey(pa, pb, DEPART), repeat=10)

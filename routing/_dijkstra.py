@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit
 from numba import prange
 
-__all__ = ["many_to_many", "single_source"]
+__all__ = ["many_to_many", "path_to", "single_source"]
 
 
 @njit(cache=True, nogil=True)
@@ -110,6 +110,18 @@ def many_to_many(indptr, indices, weights, sources, targets):
             t = targets[j]
             out[i, j] = dist[t] if settled[t] else np.inf
     return out
+
+
+@njit(cache=True)
+def path_to(indptr, indices, weights, source, target):
+    """Return the predecessor array of a search from `source` stopped at `target`."""
+    n = indptr.shape[0] - 1
+    target_of = np.full(n, -1, dtype=np.int64)
+    target_of[target] = 0
+    dist = np.full(n, np.inf)
+    pred = np.full(n, -1, dtype=np.int64)
+    _search(indptr, indices, weights, source, 0.0, np.inf, target_of, 1, dist, pred)
+    return pred
 
 
 @njit(cache=True)

@@ -27,6 +27,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from routing._dijkstra import many_to_many
+from routing._dijkstra import path_to
 from routing._dijkstra import single_source
 from routing._geo import Places
 from routing._geo import haversine_m
@@ -224,7 +225,7 @@ class StreetNetwork:
         """Return (coordinates, metres) of the fastest path between two snapped points."""
         g = self._layers[layer]
         s, d = int(src.anchor[0]), int(dst.anchor[0])
-        _, pred = single_source(g.indptr, g.indices, g.weights, s, 0.0, np.inf)
+        pred = path_to(g.indptr, g.indices, g.weights, s, d)
         nodes = [d]
         while nodes[-1] != s:
             nodes.append(int(pred[nodes[-1]]))
