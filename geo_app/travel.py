@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from layers.territory import MAX_OFFSHORE_M
 from layers.territory import Territory
 from layers.territory import place_names
@@ -20,28 +18,22 @@ __all__ = ["resolve_network", "territory_model"]
 def territory_model(territory: Territory, params: ApproxParams | None = None) -> TravelModel:
     """Approximate travel model of the territory: islands, urban zones and the boat timetable.
 
-    Boat terminals on no island (the mainland ramps) become outposts named
-    ``continente (terminal)``.
+    Boat terminals on no island (the mainland ramps) become outposts named after
+    the terminal.
     """
     params = params or ApproxParams(max_offshore_m=MAX_OFFSHORE_M)
     islands = territory.islands.to_crs(4326)
     landmasses = list(zip(islands["name"], islands.geometry, strict=True))
     urban = list(territory.urban_zones.to_crs(4326).geometry)
-    probe = ApproximateNetwork(landmasses, params=params)
-    outposts: dict[str, tuple[float, float]] = {}
-    for s in territory.timetable.services:
-        for name, lon, lat in (
+    terminals = [
+        terminal
+        for s in territory.timetable.services
+        for terminal in (
             (s.origin, s.origin_lon, s.origin_lat),
             (s.destination, s.destination_lon, s.destination_lat),
-        ):
-            if not probe.snap(np.array([lon]), np.array([lat])).ok[0]:
-                outposts.setdefault(name, (lon, lat))
-    network = ApproximateNetwork(
-        landmasses,
-        urban,
-        outposts=[(name, lon, lat) for name, (lon, lat) in outposts.items()],
-        params=params,
-    )
+        )
+    ]
+    network = ApproximateNetwork(landmasses, urban, terminals=terminals, params=params)
     return TravelModel(
         network,
         territory.timetable,

@@ -114,14 +114,14 @@ def many_to_many(indptr, indices, weights, sources, targets):
 
 @njit(cache=True)
 def path_to(indptr, indices, weights, source, target):
-    """Return the predecessor array of a search from `source` stopped at `target`."""
+    """Return (time at `target`, predecessors) of a search from `source` stopped there."""
     n = indptr.shape[0] - 1
     target_of = np.full(n, -1, dtype=np.int64)
     target_of[target] = 0
     dist = np.full(n, np.inf)
     pred = np.full(n, -1, dtype=np.int64)
     _search(indptr, indices, weights, source, 0.0, np.inf, target_of, 1, dist, pred)
-    return pred
+    return dist[target], pred
 
 
 @njit(cache=True)

@@ -46,7 +46,7 @@ class ApproximateNetwork:
         landmasses: list[tuple[str, object]],
         urban_zones: list[object] = (),
         *,
-        outposts: list[tuple[str, float, float]] = (),
+        terminals: list[tuple[str, float, float]] = (),
         params: ApproxParams | None = None,
     ) -> None:
         """Create the network.
@@ -57,8 +57,9 @@ class ApproximateNetwork:
             ``(name, polygon)`` pairs in WGS84, one per island.
         urban_zones
             Polygons (WGS84) where the urban speed applies.
-        outposts
-            ``(name, lon, lat)`` of boat terminals on no land mass.
+        terminals
+            ``(name, lon, lat)`` of the boat terminals; those on no land mass
+            (farther than ``max_offshore_m`` from every polygon) become outposts.
         params
             Speeds and factors.
         """
@@ -73,13 +74,15 @@ class ApproximateNetwork:
         self._inv = Transformer.from_crs(self._crs, "EPSG:4326", always_xy=True)
         metric = [shapely.transform(p, self._project) for p in polys]
         self._n_land = len(metric)
-        for name, lon, lat in outposts:
+        self._land_tree = shapely.STRtree(metric)
+        for name, lon, lat in dict.fromkeys(terminals):
             x, y = self._fwd.transform(lon, lat)
-            metric.append(Point(x, y).buffer(self.params.outpost_radius_m))
-            names.append(name)
+            _, gap = self._land_tree.query_nearest(Point(x, y), return_distance=True)
+            if not len(gap) or gap[0] > self.params.max_offshore_m:
+                metric.append(Point(x, y).buffer(self.params.outpost_radius_m))
+                names.append(name)
         self.names = tuple(names)
         self._metric = metric
-        self._land_tree = shapely.STRtree(metric[: self._n_land])
         self._outpost_tree = shapely.STRtree(metric[self._n_land :])
         urban = [shapely.transform(shapely.make_valid(p), self._project) for p in urban_zones]
         merged = shapely.union_all(urban) if urban else shapely.Polygon()
@@ -166,10 +169,10 @@ class ApproximateNetwork:
         return d * self.params.circuity + src.access_m[:, None] + dst.access_m[None, :]
 
     def path(self, src: Places, dst: Places, layer: str):
-        """Straight line between the points, with the circuity-corrected distance."""
-        del layer
-        coords = [(float(src.lon[0]), float(src.lat[0])), (float(dst.lon[0]), float(dst.lat[0]))]
-        return coords, float(self._metres(src.take([0]), dst.take([0]))[0, 0])
+        """Straight line between the points, with the circuity-corrected distance and the time."""
+        a, b = src.take([0]), dst.take([0])
+        coords = [(float(a.lon[0]), float(a.lat[0])), (float(b.lon[0]), float(b.lat[0]))]
+        return coords, float(self._metres(a, b)[0, 0]), float(self.times(a, b, layer)[0, 0])
 
     def reach(self, seeds: Places, seed_s: np.ndarray, budget_s: float, layer: str):
         """Discs of the distance coverable in the time left, clipped to each land mass."""

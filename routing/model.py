@@ -34,6 +34,7 @@ import pandas as pd
 from routing._errors import RoutingInputError
 from routing._geo import LAYERS
 from routing._geo import Places
+from routing._geo import haversine_m
 from routing.boats import DAY_CODES
 from routing.boats import BoatService
 from routing.boats import Timetable
@@ -223,6 +224,27 @@ class _Search:
     alight_board_layer: np.ndarray
 
 
+class _Static:
+    """Static times of one query; terminal -> destination rows are computed when first needed."""
+
+    def __init__(self, model, dests: Places, direct: np.ndarray, to_terminals: np.ndarray):
+        self.model = model
+        self.dests = dests
+        self.direct = direct
+        self.to_terminals = to_terminals
+        shape = (len(model.terminals), len(dests))
+        self._rows = {layer: np.full(shape, np.nan) for layer in (DRIVE, WALK)}
+
+    def from_terminals(self, layer: int, terminals: np.ndarray) -> np.ndarray:
+        """Rows terminal -> destinations on `layer`, for (at least) `terminals`."""
+        rows = self._rows[layer]
+        missing = terminals[np.isnan(rows[terminals, 0])] if rows.shape[1] else terminals[:0]
+        if len(missing):
+            net = self.model.network
+            rows[missing] = net.times(self.model.terminals.take(missing), self.dests, LAYERS[layer])
+        return rows
+
+
 @dataclass
 class TravelModel:
     """Static network + boat timetable; see the module docstring."""
@@ -396,27 +418,30 @@ class TravelModel:
         """Mask of the terminals within 1 km of a parked vehicle."""
         if vehicle_at is None:
             return None
-        from routing._geo import haversine_m
-
         return haversine_m(self.terminals.lon, self.terminals.lat, *vehicle_at) <= 1000.0
+
+    def _static(self, origins: Places, dests: Places, start: int) -> _Static:
+        """Time-independent part of a query: origin -> destinations and terminals."""
+        both = self.network.times(origins, Places.concat([dests, self.terminals]), LAYERS[start])
+        return _Static(self, dests, both[:, : len(dests)], both[:, len(dests) :])
 
     def _arrivals(self, origins: Places, dests: Places, start: int, t0, horizon_s, pickup=None):
         """Return (arrival seconds O x D, choice O x D, search)."""
-        layer_name = LAYERS[start]
-        both = self.network.times(origins, Places.concat([dests, self.terminals]), layer_name)
-        direct = both[:, : len(dests)]
-        to_terms = both[:, len(dests) :]
-        search = self._search(to_terms, start, t0, horizon_s, pickup)
-        best = direct.copy()
+        return self._combine(self._static(origins, dests, start), start, t0, horizon_s, pickup)
+
+    def _combine(self, static: _Static, start: int, t0, horizon_s, pickup=None):
+        """Add the boats (departing at `t0`) to the static times of a query."""
+        search = self._search(static.to_terminals, start, t0, horizon_s, pickup)
+        best = static.direct.copy()
         choice = np.full(best.shape, -1, dtype=np.int64)
         n_term = len(self.terminals)
         for layer in (DRIVE, WALK):
             reached = np.flatnonzero(np.isfinite(search.alight[layer]).any(axis=0))
             if not len(reached):
                 continue
-            to_dest = self.network.times(self.terminals.take(reached), dests, LAYERS[layer])
-            for j, k in enumerate(reached):
-                cand = search.alight[layer][:, k, None] + to_dest[j][None, :]
+            to_dest = static.from_terminals(layer, reached)
+            for k in reached:
+                cand = search.alight[layer][:, k, None] + to_dest[k][None, :]
                 better = cand < best
                 best[better] = cand[better]
                 choice[better] = layer * n_term + k
@@ -583,10 +608,9 @@ class TravelModel:
         return legs
 
     def _road_leg(self, legs, a: Places, b: Places, name_a, name_b, layer, t) -> dt.datetime:
-        seconds = float(self.network.times(a, b, LAYERS[layer])[0, 0])
+        coords, metres, seconds = self.network.path(a, b, LAYERS[layer])
         if seconds < 1:
             return t
-        coords, metres = self.network.path(a, b, LAYERS[layer])
         arrive = t + dt.timedelta(seconds=seconds)
         kind = "conducir" if layer == DRIVE else "caminar"
         legs.append(Leg(kind, name_a, name_b, t, arrive, metres, tuple(coords)))
@@ -639,10 +663,11 @@ class TravelModel:
         b = self.snap([home[0]], [home[1]])
         start = WALK if on_foot else DRIVE
         pickup = self._pickup(vehicle_at)
+        static = self._static(a, b, start)  # the same for every leaving time
 
         def arrives_in_time(minute: int) -> bool:
             t = dt.datetime.combine(day, dt.time(0)) + dt.timedelta(minutes=minute)
-            best, _, _ = self._arrivals(a, b, start, t, self.horizon_h * 3600, pickup)
+            best, _, _ = self._combine(static, start, t, self.horizon_h * 3600, pickup)
             return (
                 bool(np.isfinite(best[0, 0]))
                 and t + dt.timedelta(seconds=float(best[0, 0])) <= deadline
@@ -760,8 +785,6 @@ def _require_time(value) -> dt.datetime:
 
 
 def _line_length(coords) -> float:
-    from routing._geo import haversine_m
-
     xy = np.asarray(coords, dtype=float)
     if len(xy) < 2:
         return 0.0

@@ -34,6 +34,7 @@ import numpy as np
 
 from routing._errors import RoutingInputError
 from routing._geo import haversine_m
+from routing.boats import Timetable
 from routing.boats import parse_timetable
 from routing.model import TravelModel
 from routing.streets import StreetNetwork
@@ -305,9 +306,14 @@ def _street_network(graph, params: NetworkParams) -> StreetNetwork:
 
 
 # -- boats ------------------------------------------------------------------
-def _match_ferries(streets: StreetNetwork, ferries: list[_Ferry], timetable_text: str, params):
+def _match_ferries(
+    streets: StreetNetwork,
+    ferries: list[_Ferry],
+    timetable_text: str,
+    timetable: Timetable | None,
+    params: NetworkParams,
+):
     """Return (effective timetable text, line geometries, notes)."""
-    timetable = parse_timetable(timetable_text, "horario") if timetable_text.strip() else None
     geometries: dict[str, list[tuple[float, float]]] = {}
     notes: list[str] = []
     used: set[int] = set()
@@ -462,9 +468,7 @@ def build_network(
     if not osm_file.is_file():
         msg = f"No existe el archivo OSM {str(osm_file)!r}."
         raise RoutingInputError(msg)
-    timetable_text = Path(timetable_csv).read_text(encoding="utf-8-sig") if timetable_csv else ""
-    if timetable_text:
-        parse_timetable(timetable_text, Path(timetable_csv).name)  # fail early, clearly
+    timetable_text, timetable = _read_timetable(timetable_csv)
     key = _cache_key(
         osm_file.read_bytes(), timetable_text.encode(), params.key().encode(), b"%d" % _CACHE_FORMAT
     )
@@ -475,7 +479,9 @@ def build_network(
         return target
     with tempfile.TemporaryDirectory() as tmp:
         graph, ferries, places = _read_osm_file(osm_file, params, Path(tmp))
-    return _assemble(graph, ferries, places, timetable_text, params, target, name, str(osm_file))
+    return _assemble(
+        graph, ferries, places, (timetable_text, timetable), params, target, name, str(osm_file)
+    )
 
 
 def fetch_network(
@@ -494,7 +500,7 @@ def fetch_network(
     from routing._geo import local_crs
 
     params = params or NetworkParams()
-    timetable_text = Path(timetable_csv).read_text(encoding="utf-8-sig") if timetable_csv else ""
+    timetable_text, timetable = _read_timetable(timetable_csv)
     centre = polygon.centroid
     crs = local_crs(centre.x, centre.y)
     import geopandas as gpd
@@ -527,12 +533,22 @@ def fetch_network(
         )
     key = _cache_key(shapely.to_wkb(area), timetable_text.encode(), params.key().encode(), b"fetch")
     target = Path(cache_dir) / f"{name}-{key[:16]}.npz"
-    return _assemble(graph, ferries, [], timetable_text, params, target, name, "Overpass API")
+    return _assemble(
+        graph, ferries, [], (timetable_text, timetable), params, target, name, "Overpass API"
+    )
 
 
-def _assemble(graph, ferries, places, timetable_text, params, target: Path, name, source) -> Path:
+def _read_timetable(path) -> tuple[str, Timetable | None]:
+    """Return the timetable file's text and its parsed form (validated before any OSM work)."""
+    if not path:
+        return "", None
+    text = Path(path).read_text(encoding="utf-8-sig")
+    return text, parse_timetable(text, Path(path).name)
+
+
+def _assemble(graph, ferries, places, timetable, params, target: Path, name, source) -> Path:
     streets = _street_network(graph, params)
-    text, geometries, notes = _match_ferries(streets, ferries, timetable_text, params)
+    text, geometries, notes = _match_ferries(streets, ferries, *timetable, params)
     meta = {
         "name": name,
         "source": source,

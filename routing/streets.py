@@ -130,8 +130,7 @@ class StreetNetwork:
 
     def components(self) -> tuple[int, int]:
         """Return (weakly connected components, size of the largest one)."""
-        _, labels = connected_components(self._layers["walk"].matrix, directed=False)
-        sizes = np.bincount(labels)
+        sizes = np.bincount(self._weak)
         return len(sizes), int(sizes.max()) if len(sizes) else 0
 
     def _xy(self, lon, lat) -> np.ndarray:
@@ -221,16 +220,24 @@ class StreetNetwork:
         out[np.ix_(s_ok, d_ok)] = block
         return out
 
-    def path(self, src: Places, dst: Places, layer: str) -> tuple[list[tuple[float, float]], float]:
-        """Return (coordinates, metres) of the fastest path between two snapped points."""
+    def path(self, src: Places, dst: Places, layer: str):
+        """Return (coordinates, metres, seconds) of the fastest path between two snapped points.
+
+        The seconds are those `times` gives for the same pair (one search for both).
+        """
         g = self._layers[layer]
         s, d = int(src.anchor[0]), int(dst.anchor[0])
-        pred = path_to(g.indptr, g.indices, g.weights, s, d)
+        core, pred = path_to(g.indptr, g.indices, g.weights, s, d)
+        seconds = (
+            core
+            + self._access_s(src.access_m[:1], layer)[0]
+            + self._access_s(dst.access_m[:1], layer)[0]
+        )
         nodes = [d]
         while nodes[-1] != s:
             nodes.append(int(pred[nodes[-1]]))
             if nodes[-1] < 0:
-                return [], float("nan")
+                return [], float("nan"), float("inf")
         nodes.reverse()
         coords = [(float(src.lon[0]), float(src.lat[0]))]
         metres = float(src.access_m[0] + dst.access_m[0])
@@ -244,7 +251,7 @@ class StreetNetwork:
                 lons, lats = lons[::-1], lats[::-1]
             coords.extend(zip(lons.tolist(), lats.tolist(), strict=True))
         coords.append((float(dst.lon[0]), float(dst.lat[0])))
-        return coords, metres
+        return coords, metres, float(seconds)
 
     def reach(self, seeds: Places, seed_s: np.ndarray, budget_s: float, layer: str):
         """Return the area (shapely, WGS84) reachable within `budget_s` from seeds.
@@ -322,7 +329,6 @@ class _Layer:
     indices: np.ndarray
     weights: np.ndarray
     edge_ids: np.ndarray
-    matrix: sp.csr_matrix
 
     def edge_between(self, a: int, b: int) -> int:
         lo, hi = self.indptr[a], self.indptr[a + 1]
@@ -341,11 +347,9 @@ def _csr(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int, edge_ids: np.ndarr
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.add.at(indptr, u + 1, 1)
     indptr = np.cumsum(indptr)
-    matrix = sp.csr_matrix((w, v, indptr), shape=(n, n))
     return _Layer(
         indptr.astype(np.int64),
         v.astype(np.int64),
         w.astype(np.float64),
         edge_ids.astype(np.int64),
-        matrix,
     )
