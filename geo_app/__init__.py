@@ -24,6 +24,13 @@ DEFAULTS: dict[str, Any] = {
     # Tile URL template for an optional OSM basemap; empty = offline basemap from our polygons.
     "TILE_URL": "",
     "TILE_ATTRIBUTION": "© colaboradores de OpenStreetMap",
+    # SQLAlchemy URL of the case store; empty = SQLite file in the instance folder.
+    # Plain DATABASE_URL in the environment is honoured too.
+    "DATABASE_URL": "",
+    # Bring the database schema up to date (Alembic) when the app starts.
+    "AUTO_MIGRATE": True,
+    # Largest upload accepted by the import page, in bytes.
+    "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,
 }
 
 
@@ -43,6 +50,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.urandom(32)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = os.environ.get("DATABASE_URL") or default_database_url(
+            app.instance_path
+        )
 
     started = time.perf_counter()
     territory = load_territory(app.config["TERRITORY_DIR"])
@@ -56,7 +67,30 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         time.perf_counter() - started,
     )
 
+    init_store(app)
+
+    from geo_app import case_views
     from geo_app import map_views
 
     app.register_blueprint(map_views.bp)
+    app.register_blueprint(case_views.bp)
     return app
+
+
+def default_database_url(instance_path: str | Path) -> str:
+    """SQLite file in the instance folder (created if needed)."""
+    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{Path(instance_path) / 'revincula.sqlite'}"
+
+
+def init_store(app: Flask) -> None:
+    """Engine, session factory and (optionally) migrations for the app's database."""
+    from geo_app.store import make_engine
+    from geo_app.store import make_sessionmaker
+    from geo_app.store import upgrade
+
+    url = app.config["DATABASE_URL"]
+    if app.config["AUTO_MIGRATE"]:
+        upgrade(url)
+    engine = make_engine(url)
+    app.extensions["revincula.db"] = make_sessionmaker(engine)

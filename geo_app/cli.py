@@ -340,3 +340,7 @@ def matrix(points, when, output, destinations, on_foot, network, data_dir) -> No
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+# Case-store commands live in their own module; importing it registers them on `main`.
+from geo_app import cli_cases  # noqa: E402, F401

@@ -13,6 +13,7 @@ from flask import jsonify
 from flask import render_template
 from flask import request
 
+from layers.classify import CATEGORY_LABELS
 from layers.territory import HEALTH_KIND_LABELS
 from layers.territory import Territory
 from routing import RoutingInputError
@@ -99,6 +100,7 @@ def index() -> str:
             "tileUrl": current_app.config["TILE_URL"],
             "tileAttribution": current_app.config["TILE_ATTRIBUTION"],
             "healthLabels": HEALTH_KIND_LABELS,
+            "caseLabels": CATEGORY_LABELS,
         },
     )
 

@@ -428,6 +428,11 @@ def _load_health(data_dir: Path, problems: Problems) -> gpd.GeoDataFrame:
             "system": df["TipoSistemaSaludGlosa"].str.strip(),
             "comuna_code": df["ComunaCodigo"].str.strip(),
             "comuna_name": df["ComunaGlosa"].str.strip(),
+            # street or "Sector X" of the DEIS record: the geocoder reads localities from it
+            "address": df.get("NombreVia", pd.Series("", index=df.index))
+            .fillna("")
+            .str.replace(r"\s+", " ", regex=True)
+            .str.strip(),
         }
     )
     return _points(out, lat, lon).reset_index(drop=True)

@@ -135,6 +135,45 @@
     state.loaded.barcos = data.features.length;
   });
 
+  // Cases (synthetic in the demo): colour = attendance category; hollow dashed = low-confidence place.
+  var caseLabels = config.caseLabels || {};
+  fetch("api/casos.geojson").then(function (response) {
+    if (!response.ok) { throw new Error("casos: HTTP " + response.status); }
+    return response.json();
+  }).then(function (data) {
+    var cluster = L.markerClusterGroup({
+      maxClusterRadius: 35,
+      iconCreateFunction: function (c) {
+        return L.divIcon({ className: "", html: '<div class="case-cluster">' + c.getChildCount() + "</div>",
+          iconSize: [28, 28] });
+      }
+    });
+    var counts = { total: 0, baja: 0 };
+    L.geoJSON(data, {
+      pointToLayer: function (f, latlng) {
+        var p = f.properties;
+        counts.total += 1;
+        if (p.confianza === "baja") { counts.baja += 1; }
+        return L.marker(latlng, {
+          icon: L.divIcon({ className: "", iconSize: [12, 12],
+            html: '<div class="case-marker cat-' + p.categoria + " conf-" + p.confianza + '"></div>' }),
+          title: "Caso " + p.id
+        });
+      },
+      onEachFeature: function (f, layer) {
+        var p = f.properties;
+        layer.bindPopup("<b>Caso " + p.id + "</b>" + (p.sintetico ? ' <span class="badge synthetic">sintético</span>' : "") +
+          "<br>" + esc(caseLabels[p.categoria] || p.categoria) + " · prioridad " + p.prioridad +
+          "<br>Ubicación: " + esc(p.metodo) + " (confianza " + esc(p.confianza) + ")" +
+          '<br><a href="casos/' + p.id + '">Abrir ficha</a>');
+        cluster.addLayer(layer);
+      }
+    });
+    add("Casos (" + counts.total + ")", cluster, true);
+    state.layers.casos = cluster;
+    state.loaded.casos = counts;
+  }).catch(function (err) { state.errors.push(String(err)); });
+
   var legend = L.control({ position: "bottomleft" });
   legend.onAdd = function () {
     var div = L.DomUtil.create("div", "legend");
@@ -148,6 +187,11 @@
       '<span class="sw health-marker cecosf">c</span>CECOSF</div>' +
       '<div><span class="sw health-marker posta">P</span>Posta rural ' +
       '<span class="sw health-marker urgencia">U</span>SAPU/SAR/SUR</div>' +
+      '<div><span class="sw case-marker cat-critica"></span>Crítica ' +
+      '<span class="sw case-marker cat-grave"></span>Grave ' +
+      '<span class="sw case-marker cat-reiterada"></span>Reiterada ' +
+      '<span class="sw case-marker cat-sin_matricula"></span>Sin matrícula ' +
+      '<span class="sw case-marker cat-grave conf-baja"></span>ubicación poco segura</div>' +
       '<div><span class="line"></span>Barco (con fuente) ' +
       '<span class="line assumed"></span>con valores supuestos</div>';
     return div;

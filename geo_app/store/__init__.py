@@ -1,0 +1,70 @@
+"""Case store: SQLAlchemy 2 engine and sessions, schema managed by Alembic.
+
+SQLite file in the instance folder by default; PostgreSQL through
+``DATABASE_URL`` (e.g. ``postgresql+psycopg://user@127.0.0.1/revincula``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+from sqlalchemy import create_engine
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import sessionmaker
+
+from geo_app.store.models import Base
+from geo_app.store.models import Change
+
+__all__ = ["Base", "HistoryAppendOnlyError", "make_engine", "make_sessionmaker", "upgrade"]
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class HistoryAppendOnlyError(RuntimeError):
+    """Raised when code tries to edit or delete a history entry."""
+
+
+def make_engine(url: str) -> Engine:
+    """Engine for `url`; SQLite gets foreign keys on and a busy timeout."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Session factory (objects stay usable after commit)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str) -> Config:
+    """Alembic configuration pointing at our migrations and `url`."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the database at `url` to `revision` (creates it from scratch when empty)."""
+    command.upgrade(alembic_config(url), revision)
+
+
+@event.listens_for(Session, "before_flush")
+def _history_append_only(session: Session, _context, _instances) -> None:
+    for obj in (*session.dirty, *session.deleted):
+        if isinstance(obj, Change) and (obj in session.deleted or session.is_modified(obj)):
+            msg = "El historial de cambios no se puede modificar ni borrar."
+            raise HistoryAppendOnlyError(msg)

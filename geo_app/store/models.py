@@ -1,0 +1,223 @@
+"""SQLAlchemy 2 models of the case store (the schema itself lives in Alembic migrations)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON
+from sqlalchemy import BigInteger
+from sqlalchemy import Boolean
+from sqlalchemy import Date
+from sqlalchemy import DateTime
+from sqlalchemy import Float
+from sqlalchemy import ForeignKey
+from sqlalchemy import Integer
+from sqlalchemy import MetaData
+from sqlalchemy import SmallInteger
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+
+__all__ = [
+    "Attendance",
+    "Base",
+    "Case",
+    "Change",
+    "Contact",
+    "HeaderMapping",
+    "ImportBatch",
+    "Student",
+    "utcnow",
+]
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    """Timezone-aware now (UTC)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with constraint names stable across SQLite and PostgreSQL."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: dict[Any, Any] = {  # noqa: RUF012 - SQLAlchemy's documented pattern
+        dt.datetime: DateTime(timezone=True),
+        dict: JSON,
+    }
+
+
+class Student(Base):
+    """A person, identified by RUN (provisional RUNs above 100,000,000 flagged)."""
+
+    __tablename__ = "students"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run: Mapped[int] = mapped_column(BigInteger, unique=True)
+    dv: Mapped[str] = mapped_column(String(1))
+    run_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    given_names: Mapped[str] = mapped_column(String(200), default="")
+    surnames: Mapped[str] = mapped_column(String(200), default="")
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    nee_permanente: Mapped[bool | None] = mapped_column(Boolean)
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="student", uselist=False)
+
+    @property
+    def full_name(self) -> str:
+        """Given names and surnames."""
+        return " ".join(p for p in (self.given_names, self.surnames) if p)
+
+
+class ImportBatch(Base):
+    """One confirmed import of one file, with its full report."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120), default="")
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    file_kind: Mapped[str] = mapped_column(String(10))
+    encoding: Mapped[str] = mapped_column(String(40), default="")
+    delimiter: Mapped[str] = mapped_column(String(4), default="")
+    period: Mapped[str | None] = mapped_column(String(7))
+    status: Mapped[str] = mapped_column(String(20))  # "completa" | "solo_validas"
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    n_rows: Mapped[int] = mapped_column(Integer, default=0)
+    n_valid: Mapped[int] = mapped_column(Integer, default=0)
+    n_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    n_new: Mapped[int] = mapped_column(Integer, default=0)
+    n_updated: Mapped[int] = mapped_column(Integer, default=0)
+    n_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    n_missing: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[dict] = mapped_column(default=dict)
+    geocode_summary: Mapped[dict] = mapped_column(default=dict)
+
+
+class Case(Base):
+    """The team's case for one student: school, home, classification, location."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id"), unique=True)
+    rbd: Mapped[int | None] = mapped_column(Integer, index=True)
+    grade_label: Mapped[str] = mapped_column(String(60), default="")
+    grade_level: Mapped[int | None] = mapped_column(SmallInteger)
+    status: Mapped[str] = mapped_column(String(20), default="matriculado")
+    last_enrolment_year: Mapped[int | None] = mapped_column(SmallInteger)
+    last_grade_passed: Mapped[int | None] = mapped_column(SmallInteger)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    sector: Mapped[str] = mapped_column(String(200), default="")
+    comuna: Mapped[str] = mapped_column(String(100), default="", index=True)
+    island: Mapped[str] = mapped_column(String(100), default="", index=True)
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    geocode_method: Mapped[str] = mapped_column(String(20), default="sin_ubicacion")
+    geocode_score: Mapped[float] = mapped_column(Float, default=0.0)
+    geocode_match: Mapped[str] = mapped_column(String(200), default="")
+    located_by: Mapped[str] = mapped_column(String(120), default="")
+    located_at: Mapped[dt.datetime | None] = mapped_column()
+    latest_period: Mapped[str | None] = mapped_column(String(7))
+    latest_pct: Mapped[float | None] = mapped_column(Float)
+    category: Mapped[str] = mapped_column(String(20), default="sin_dato", index=True)
+    riesgosa: Mapped[bool] = mapped_column(Boolean, default=False)
+    rezago: Mapped[int | None] = mapped_column(SmallInteger)
+    eligible_reinsercion: Mapped[bool | None] = mapped_column(Boolean)
+    eligible_aulas: Mapped[bool | None] = mapped_column(Boolean)
+    eligibility_notes: Mapped[str] = mapped_column(Text, default="")
+    priority: Mapped[float] = mapped_column(Float, default=0.0)
+    rules_version: Mapped[str] = mapped_column(String(200), default="")
+    in_latest_list: Mapped[bool] = mapped_column(Boolean, default=True)
+    first_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    last_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - optimistic locking
+
+    student: Mapped[Student] = relationship(back_populates="case")
+    attendance: Mapped[list[Attendance]] = relationship(
+        back_populates="case", order_by="Attendance.period"
+    )
+    contacts: Mapped[list[Contact]] = relationship(back_populates="case")
+    changes: Mapped[list[Change]] = relationship(back_populates="case", order_by="Change.id.desc()")
+
+
+class Attendance(Base):
+    """Attendance of one case in one month (the history of every import)."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("case_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    period: Mapped[str] = mapped_column(String(7))
+    pct: Mapped[float | None] = mapped_column(Float)
+    days_present: Mapped[int | None] = mapped_column(SmallInteger)
+    days_total: Mapped[int | None] = mapped_column(SmallInteger)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+
+    case: Mapped[Case] = relationship(back_populates="attendance")
+
+
+class Contact(Base):
+    """A way to reach the family (guardian and phone), as imported or entered."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="apoderado")
+    name: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(60), default="")
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="contacts")
+
+
+class Change(Base):
+    """Append-only history: one field of one case changed, by whom, when, from what source."""
+
+    __tablename__ = "case_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120), default="")
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    source: Mapped[str] = mapped_column(String(20))  # "importacion" | "manual"
+    field: Mapped[str] = mapped_column(String(60))
+    old: Mapped[str | None] = mapped_column(Text)
+    new: Mapped[str | None] = mapped_column(Text)
+
+    case: Mapped[Case] = relationship(back_populates="changes")
+
+
+class HeaderMapping(Base):
+    """A column mapping chosen by a user for files with these headers, reused next time."""
+
+    __tablename__ = "header_mappings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    signature: Mapped[str] = mapped_column(String(32), unique=True)
+    mapping: Mapped[dict] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,311 @@
+"""Offline geocoding of rural addresses against a gazetteer built from the bundled data.
+
+Chiloé's rural addresses rarely have a street and number: they name a *sector*
+("Sector Huyar Alto s/n", "Camino a Chonchi km 4, Pid Pid"). The gazetteer
+holds the named places our data knows, each with a point:
+
+- localities in the DEIS health records (``Sector X`` addresses and the names of
+  rural health posts, CECOSF and rural medical stations),
+- localities in the names of rural schools (``Escuela Rural Quilar``),
+- towns (the largest Censo urban zone of each comuna) and named islands.
+
+`Geocoder.locate` normalises an address (accents, case, abbreviations such as
+Pje., Pob., Sect., s/n, km), looks for gazetteer names among its words (exact,
+then tolerant of typos), prefers places of the case's comuna, and returns a
+point with the method used and a score in 0–1. With nothing better it falls
+back to the town (urban-looking addresses) and then to the school's own point,
+flagged as such.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+from rapidfuzz import fuzz
+from rapidfuzz import process
+
+from layers.intake import normalize_text
+from layers.territory import Territory
+from layers.territory import place_names
+
+__all__ = ["CONFIDENCE", "METHODS", "Geocoder", "Location", "Place", "confidence"]
+
+# method -> (label shown to users, base score)
+METHODS: dict[str, tuple[str, float]] = {
+    "manual": ("Ubicado a mano en el mapa", 1.0),
+    "localidad": ("Sector o localidad reconocido", 0.9),
+    "localidad_aprox": ("Sector o localidad con nombre parecido", 0.75),
+    "isla": ("Isla (sin sector reconocido)", 0.55),
+    "pueblo": ("Pueblo de la comuna (dirección urbana sin calle conocida)", 0.4),
+    "escuela": ("Ubicación de la escuela: dirección no reconocida", 0.2),
+    "sin_ubicacion": ("Sin ubicación", 0.0),
+}
+CONFIDENCE = (("alta", 0.8), ("media", 0.5), ("baja", 0.0))
+
+# Prefixes of place names in the sources that are not part of the locality.
+_PREFIXES = re.compile(
+    r"^(posta de salud rural|centro comunitario de salud familiar|centro de salud familiar|"
+    r"estacion medico rural|escuela rural particular|escuela rural|escuela basica|"
+    r"escuela particular(?: n \d+)?|escuela de|escuela|colegio|liceo|sector rural|sector)\s+"
+)
+_ABBREVIATIONS = {
+    "pje": "pasaje",
+    "psje": "pasaje",
+    "pob": "poblacion",
+    "pobl": "poblacion",
+    "sect": "sector",
+    "sec": "sector",
+    "sctor": "sector",
+    "cno": "camino",
+    "cam": "camino",
+    "av": "avenida",
+    "avda": "avenida",
+    "vla": "villa",
+    "vll": "villa",
+    "kilometro": "km",
+    "kms": "km",
+    "nro": "numero",
+    "n": "numero",
+}
+# Words that describe an address but never name a place.
+_NOISE = {
+    "sector",
+    "camino",
+    "a",
+    "al",
+    "hacia",
+    "km",
+    "sn",
+    "s",
+    "numero",
+    "casa",
+    "lote",
+    "parcela",
+    "interior",
+    "cruce",
+    "frente",
+    "rural",
+    "calle",
+    "avenida",
+    "pasaje",
+    "poblacion",
+    "villa",
+    "comuna",
+    "de",
+    "del",
+    "la",
+    "el",
+    "los",
+    "las",
+    "y",
+}
+_URBAN_WORDS = {"pasaje", "poblacion", "villa", "calle", "avenida", "block", "depto"}
+_MIN_FUZZY = 86  # rapidfuzz ratio needed to accept a misspelt place name
+
+
+def confidence(score: float) -> str:
+    """``alta``, ``media`` or ``baja`` for a geocoding score."""
+    return next(label for label, low in CONFIDENCE if score >= low)
+
+
+@dataclass(frozen=True)
+class Place:
+    """One gazetteer entry."""
+
+    name: str
+    key: str
+    lon: float
+    lat: float
+    kind: str  # "localidad" | "isla" | "pueblo"
+    comuna: str  # normalised comuna name ("" when it spans several)
+    source: str
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a case is placed, how and how sure we are."""
+
+    lon: float | None
+    lat: float | None
+    method: str
+    score: float
+    matched: str = ""
+
+    @property
+    def confidence(self) -> str:
+        """``alta``, ``media`` or ``baja``."""
+        return confidence(self.score)
+
+
+def _clean(text: str) -> list[str]:
+    words = normalize_text(text.replace("s/n", " sn ").replace("S/N", " sn ")).split()
+    return [_ABBREVIATIONS.get(w, w) for w in words]
+
+
+def _place_key(name: str) -> str:
+    return _PREFIXES.sub("", normalize_text(name)).strip()
+
+
+class Geocoder:
+    """Gazetteer of the territory with an address matcher (see module docstring)."""
+
+    def __init__(self, places: list[Place], schools: dict[int, tuple[float, float]]) -> None:
+        self.places = places
+        self.schools = schools
+        self._by_key: dict[str, list[Place]] = {}
+        for place in places:
+            self._by_key.setdefault(place.key, []).append(place)
+        self._keys = list(self._by_key)
+        self._towns = {p.comuna: p for p in places if p.kind == "pueblo"}
+        self._max_words = max((len(k.split()) for k in self._keys), default=1)
+
+    @classmethod
+    def from_territory(cls, territory: Territory) -> Geocoder:  # noqa: C901 - one block per source
+        """Build the gazetteer from the bundled territory layers."""
+        places: list[Place] = []
+        health = territory.health.to_crs("EPSG:4326")
+        for row in health.itertuples():
+            comuna = normalize_text(row.comuna_name)
+            address = normalize_text(getattr(row, "address", "") or "")
+            if address.startswith("sector "):
+                # "Sector Rural San José. Isla Tranqui" -> the first part names the locality
+                first = re.split(r"\s+isla\s+", address[len("sector ") :])[0]
+                key = _place_key(first)
+                if key:
+                    places.append(
+                        Place(key.title(), key, row.geometry.x, row.geometry.y, "localidad",
+                              comuna, f"DEIS {row.health_id} (dirección)")
+                    )  # fmt: skip
+            if row.kind in ("posta", "cecosf", "emr"):
+                key = _place_key(row.name)
+                if key:
+                    places.append(
+                        Place(key.title(), key, row.geometry.x, row.geometry.y, "localidad",
+                              comuna, f"DEIS {row.health_id} (nombre)")
+                    )  # fmt: skip
+        schools = territory.schools[territory.schools["has_location"]].to_crs("EPSG:4326")
+        for row in schools.itertuples():
+            if row.is_rural:
+                key = _place_key(row.name)
+                if key and not key[0].isdigit():
+                    places.append(
+                        Place(key.title(), key, row.geometry.x, row.geometry.y, "localidad",
+                              normalize_text(row.comuna_name), f"RBD {row.rbd} (nombre)")
+                    )  # fmt: skip
+        comuna_of_town = {}
+        for comuna in territory.comunas["comuna_name"]:
+            comuna_of_town[normalize_text(comuna)] = normalize_text(comuna)
+        for name, lon, lat, kind in place_names(territory):
+            key = normalize_text(name)
+            if kind == "pueblo":
+                comuna = _town_comuna(name)
+                places.append(
+                    Place(name, key, lon, lat, "pueblo", comuna, "Censo 2017 zona urbana")
+                )
+            else:
+                places.append(Place(name, key, lon, lat, "isla", "", "polígonos comunales"))
+                bare = re.sub(r"^isla ", "", key)
+                if bare != key:
+                    places.append(Place(name, bare, lon, lat, "isla", "", "polígonos comunales"))
+        school_points = {
+            int(row.rbd): (row.geometry.x, row.geometry.y) for row in schools.itertuples()
+        }
+        return cls(places, school_points)
+
+    def table(self) -> pd.DataFrame:
+        """Return the gazetteer as a table (one row per entry)."""
+        return pd.DataFrame([p.__dict__ for p in self.places])
+
+    def locate(
+        self,
+        address: str = "",
+        sector: str = "",
+        comuna: str = "",
+        rbd: int | None = None,
+    ) -> Location:
+        """Place an address; see the module docstring for the order of attempts."""
+        comuna_key = normalize_text(comuna)
+        for text, bonus in ((sector, 0.05), (address, 0.0)):
+            words = [w for w in _clean(text) if not w.isdigit()]
+            if not words:
+                continue
+            found = self._exact(words, comuna_key)
+            if found is not None:
+                method = "isla" if found.kind == "isla" else "localidad"
+                if found.kind == "pueblo":
+                    method = "pueblo"
+                return self._location(found, method, bonus)
+        for text, bonus in ((sector, 0.05), (address, 0.0)):
+            words = [w for w in _clean(text) if not w.isdigit()]
+            found_fuzzy = self._fuzzy(words, comuna_key)
+            if found_fuzzy is not None:
+                place, ratio = found_fuzzy
+                return self._location(place, "localidad_aprox", bonus * ratio)
+        words = set(_clean(address))
+        town = self._towns.get(comuna_key)
+        if town is not None and (words & _URBAN_WORDS or re.search(r"\d", address)):
+            return self._location(town, "pueblo", 0.0)
+        if rbd is not None and rbd in self.schools:
+            lon, lat = self.schools[rbd]
+            return Location(lon, lat, "escuela", METHODS["escuela"][1], f"RBD {rbd}")
+        if town is not None:
+            return self._location(town, "pueblo", -0.1)
+        return Location(None, None, "sin_ubicacion", 0.0)
+
+    def _location(self, place: Place, method: str, bonus: float) -> Location:
+        score = round(min(max(METHODS[method][1] + bonus, 0.0), 0.99), 3)
+        return Location(place.lon, place.lat, method, score, place.name)
+
+    def _pick(self, key: str, comuna: str) -> Place | None:
+        candidates = self._by_key.get(key, [])
+        if comuna:
+            local = [p for p in candidates if p.comuna in (comuna, "")]
+            return local[0] if local else None
+        return candidates[0] if len(candidates) == 1 else None
+
+    def _ngrams(self, words: list[str]):
+        for size in range(min(self._max_words, len(words)), 0, -1):
+            for start in range(len(words) - size + 1):
+                gram = words[start : start + size]
+                if gram[0] in _NOISE or gram[-1] in _NOISE:
+                    continue
+                yield " ".join(gram)
+
+    def _exact(self, words: list[str], comuna: str) -> Place | None:
+        """Find the longest n-gram that names a place (localities before islands and towns)."""
+        best: Place | None = None
+        for gram in self._ngrams(words):
+            place = self._pick(gram, comuna)
+            if place is None:
+                continue
+            if place.kind == "localidad":
+                return place
+            best = best or place
+        return best
+
+    def _fuzzy(self, words: list[str], comuna: str) -> tuple[Place, float] | None:
+        grams = [g for g in self._ngrams(words) if len(g) >= 5]
+        if not grams:
+            return None
+        keys = [k for k in self._keys if self._pick(k, comuna) is not None]
+        best: tuple[Place, float] | None = None
+        for gram in grams:
+            hit = process.extractOne(gram, keys, scorer=fuzz.ratio, score_cutoff=_MIN_FUZZY)
+            if hit is None:
+                continue
+            place = self._pick(hit[0], comuna)
+            if place is not None and (best is None or hit[1] > best[1] * 100):
+                best = (place, hit[1] / 100)
+        return best
+
+
+def _town_comuna(name: str) -> str:
+    """Return the comuna a town name of `place_names` belongs to."""
+    from layers.territory import COMUNA_TOWNS
+
+    for comuna, town in COMUNA_TOWNS.items():
+        if normalize_text(town) == normalize_text(name):
+            return normalize_text(comuna)
+    return normalize_text(name)
