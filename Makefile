@@ -12,11 +12,15 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 demo: setup
 	$(VENV)/bin/revincula territory check
+	$(VENV)/bin/revincula db upgrade
+	$(VENV)/bin/revincula demo seed --si-vacia
 	@echo "Abra http://$(HOST):$(PORT)/ en su navegador (funciona sin internet)."
 	$(VENV)/bin/revincula serve --host $(HOST) --port $(PORT)
 
+# The suite runs every store test on SQLite and on the PostgreSQL at 127.0.0.1 (it creates
+# and drops its own database); REVINCULA_REQUIRE_PG=1 makes a missing server a failure.
 test: setup chromium lint
-	$(PY) -m pytest
+	REVINCULA_REQUIRE_PG=1 $(PY) -m pytest
 
 setup: $(STAMP)
 
@@ -52,7 +56,8 @@ $(VALHALLA_VENV)/bin/python:
 	else echo "Sin python3.12: el benchmark corre sin Valhalla."; fi
 
 bench: setup $(VALHALLA_VENV)/bin/python
-	$(PY) bench/routing.py $(if $(wildcard $(VALHALLA_VENV)/bin/python),--valhalla-python $(VALHALLA_VENV)/bin/python)
+	$(PY) bench/intake.py
+	$(PY) bench/travel.py $(if $(wildcard $(VALHALLA_VENV)/bin/python),--valhalla-python $(VALHALLA_VENV)/bin/python)
 
 clean:
 	rm -rf $(VENV) $(VALHALLA_VENV) build .pytest_cache .ruff_cache

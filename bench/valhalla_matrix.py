@@ -1,4 +1,4 @@
-"""Valhalla side of bench/routing.py; runs in a Python 3.12 virtualenv with pyvalhalla.
+"""Valhalla side of bench/travel.py; runs in a Python 3.12 virtualenv with pyvalhalla.
 
 Usage: python valhalla_matrix.py PBF POINTS.json TILE_DIR 100,500,1000
 Builds the tiles from the PBF (timed separately), then times a

@@ -93,4 +93,5 @@ def init_store(app: Flask) -> None:
     if app.config["AUTO_MIGRATE"]:
         upgrade(url)
     engine = make_engine(url)
+    app.extensions["revincula.engine"] = engine
     app.extensions["revincula.db"] = make_sessionmaker(engine)

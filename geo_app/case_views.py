@@ -149,7 +149,7 @@ def _filtered(args) -> tuple[object, dict]:  # noqa: C901 - one branch per filte
 
 
 def _counts(db: Session, column) -> dict:
-    return dict(db.execute(select(column, func.count()).group_by(column)).tuples().all())
+    return {key: n for key, n in db.execute(select(column, func.count()).group_by(column)).all()}  # noqa: C416
 
 
 @bp.get("/casos")
@@ -368,8 +368,8 @@ def import_mapping(token: str):
         for index, header in enumerate(prepared.table.headers):
             choice = request.form.get(f"col{index}", "")
             mapping[header] = choice if choice in FIELDS else ""
-        with db.begin():
-            save_mapping(db, prepared.table, mapping)
+        save_mapping(db, prepared.table, mapping)
+        db.commit()
     return redirect(url_for("cases.import_preview", token=token))
 
 

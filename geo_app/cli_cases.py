@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -19,13 +20,20 @@ DEMO_ACTOR = "demo (datos sintéticos)"
 MESSY_NAME = "lista_desordenada_sintetica.csv"
 
 
+@contextmanager
 def _app():
+    """Yield the app for one command; its database connections are closed at the end."""
     from geo_app import create_app
 
     try:
-        return create_app()
+        app = create_app()
     except TerritoryDataError as err:
         raise click.ClickException(str(err)) from err
+    try:
+        with app.app_context():
+            yield app
+    finally:
+        app.extensions["revincula.engine"].dispose()
 
 
 @main.group()
@@ -36,8 +44,8 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Crea o actualiza el esquema de la base de datos (migraciones Alembic)."""
-    app = _app()  # create_app migrates (AUTO_MIGRATE)
-    url = app.config["DATABASE_URL"]
+    with _app() as app:  # create_app migrates (AUTO_MIGRATE)
+        url = app.config["DATABASE_URL"]
     shown = url.split("@")[-1] if "@" in url else url
     click.echo(f"Base de datos al día: {shown}")
 
@@ -101,8 +109,7 @@ def import_file(path, period, solo_validas, dry_run, rechazadas, usuario) -> Non
         msg = f"mes «{period}» no válido; use AAAA-MM, por ejemplo 2026-08."
         raise click.BadParameter(msg)
     period = parse_period(period) if period else None
-    app = _app()
-    with app.app_context():
+    with _app() as app:
         sessions = app.extensions["revincula.db"]
         context = case_context()
         with sessions() as session:
@@ -150,7 +157,14 @@ def demo() -> None:
     "--escala", "scale", default=1.0, show_default=True, help="Multiplica la cantidad de casos."
 )
 @click.option("--si-vacia", "only_if_empty", is_flag=True, help="No hacer nada si ya hay casos.")
-def demo_seed(seed: int, scale: float, only_if_empty: bool) -> None:
+@click.option(
+    "--carpeta",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Dónde dejar los archivos generados (por defecto instance/demo).",
+)
+def demo_seed(seed: int, scale: float, only_if_empty: bool, folder: Path | None) -> None:
     """Crea la carga sintética: estudiantes de las escuelas SLEP y 3 meses de listas."""
     from geo_app.case_views import case_context
     from geo_app.cases import apply_import
@@ -160,8 +174,7 @@ def demo_seed(seed: int, scale: float, only_if_empty: bool) -> None:
     from layers.synthetic import messy_file
     from layers.synthetic import monthly_file
 
-    app = _app()
-    with app.app_context():
+    with _app() as app:
         sessions = app.extensions["revincula.db"]
         context = case_context()
         with sessions() as session:
@@ -179,7 +192,7 @@ def demo_seed(seed: int, scale: float, only_if_empty: bool) -> None:
             context.territory, context.geocoder, seed=seed, scale=scale, today=DEMO_TODAY
         )
         click.echo(f"{len(caseload)} estudiantes sintéticos en escuelas SLEP.")
-        folder = Path(app.instance_path) / "demo"
+        folder = folder or Path(app.instance_path) / "demo"
         folder.mkdir(parents=True, exist_ok=True)
         for index, period in enumerate(DEMO_PERIODS):
             data = monthly_file(caseload, period, index)
@@ -187,10 +200,7 @@ def demo_seed(seed: int, scale: float, only_if_empty: bool) -> None:
             (folder / name).write_bytes(data)
             with sessions() as session, session.begin():
                 prepared = prepare_import(session, context, data, name, today=DEMO_TODAY)
-                batch = apply_import(
-                    session, context, prepared, actor=DEMO_ACTOR, synthetic=True,
-                    only_valid=True,
-                )  # fmt: skip
+                batch = apply_import(session, context, prepared, actor=DEMO_ACTOR, synthetic=True)
                 click.echo(
                     f"  {period}: {batch.n_valid} filas, {batch.n_new} nuevos, "
                     f"{batch.n_updated} actualizados, {batch.n_missing} ya no en la lista; "
@@ -210,8 +220,7 @@ def demo_messy(output: Path, seed: int) -> None:
     from layers.synthetic import generate_caseload
     from layers.synthetic import messy_file
 
-    app = _app()
-    with app.app_context():
+    with _app():
         context = case_context()
         caseload = generate_caseload(
             context.territory, context.geocoder, seed=seed, today=DEMO_TODAY

@@ -81,6 +81,20 @@ def _layer_geojson(territory: Territory, layer: str) -> str:
     return gdf.to_json(na="null", drop_id=True, to_wgs84=True, ensure_ascii=False)
 
 
+def _case_counts() -> dict[str, int]:
+    from sqlalchemy import func
+    from sqlalchemy import select
+
+    from geo_app.case_views import db_session
+    from geo_app.store.models import Case
+    from geo_app.store.models import Student
+
+    with db_session() as db:
+        listed = db.scalar(select(func.count()).select_from(Case).where(Case.in_latest_list))
+        synthetic = db.scalar(select(func.count()).where(Student.synthetic.is_(True)))
+    return {"casos": listed or 0, "casos_sinteticos": synthetic or 0}
+
+
 @bp.get("/")
 def index() -> str:
     """Render the territory map."""
@@ -92,6 +106,7 @@ def index() -> str:
         "barcos": len(territory.boat_lines),
         "islas": len(territory.islands),
     }
+    counts.update(_case_counts())
     return render_template(
         "map.html",
         counts=counts,

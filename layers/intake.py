@@ -848,7 +848,7 @@ def _check_row(  # noqa: C901 - one branch per column, kept in one place
             record["run"], record["dv"] = body, expected
             record["run_provisional"] = body > PROVISIONAL_RUN
             if digit != expected:
-                add("run", "run_check_digit", f"{body}-{digit}", expected=expected)
+                add("run", "run_check_digit", expected=expected)
             elif body > PROVISIONAL_RUN:
                 add("run", "run_provisional", format_run(body, digit))
     # names

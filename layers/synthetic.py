@@ -356,13 +356,13 @@ def monthly_file(
             pct = _month_pct(row.base_pct, month_index, rng)
             if pct >= 90.0:
                 continue
-            present = round(pct / 100 * working_days)
+            present = math.floor(pct / 100 * working_days)
             days = (str(present), str(working_days))
             pct_text = f"{100 * present / working_days:.1f}".replace(".", ",")
-            status, last_year, grade = "Matriculado", "", _GRADES[row.grade]
+            status, last_year, grade = "Matriculado", "", _GRADES[int(row.grade)]
         else:
             days, pct_text = ("", ""), ""
-            status, last_year, grade = "Sin matrícula", str(row.last_year), ""
+            status, last_year, grade = "Sin matrícula", str(int(row.last_year)), ""
         writer.writerow(
             [
                 row.run,

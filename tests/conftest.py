@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from geo_app import create_app
 from layers.territory import DEFAULT_DATA_DIR
@@ -18,8 +23,72 @@ def territory():
 
 
 @pytest.fixture(scope="session")
-def app():
-    return create_app({"TESTING": True, "SECRET_KEY": "test"})
+def app(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'app.sqlite'}"
+    return create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": url})
+
+
+# -- databases: every store test runs on SQLite and on PostgreSQL ----------------
+PG_ADMIN_URL = os.environ.get(
+    "REVINCULA_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(scope="session")
+def pg_server_url():
+    """A PostgreSQL database created for this test session and dropped at its end.
+
+    Skipped when no server answers, unless REVINCULA_REQUIRE_PG=1 (set by
+    `make test`), in which case the suite fails.
+    """
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        connection = admin.connect()
+    except OperationalError as err:
+        admin.dispose()
+        if os.environ.get("REVINCULA_REQUIRE_PG") == "1":
+            pytest.fail(f"PostgreSQL no responde en {PG_ADMIN_URL}: {err}")
+        pytest.skip("PostgreSQL no disponible (defina REVINCULA_TEST_PG_ADMIN)")
+    name = f"revincula_test_{os.getpid()}_{secrets.token_hex(3)}"
+    connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    connection.close()
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """An empty database URL (fresh schema per test) on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'casos.sqlite'}"
+    url = request.getfixturevalue("pg_server_url")
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def sessions(db_url):
+    """Session factory on a migrated database."""
+    from geo_app.store import make_engine
+    from geo_app.store import make_sessionmaker
+    from geo_app.store import upgrade
+
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def case_context(territory):
+    from geo_app.cases import CaseContext
+
+    return CaseContext.from_territory(territory)
 
 
 @pytest.fixture

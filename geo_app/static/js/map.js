@@ -143,6 +143,7 @@
   }).then(function (data) {
     var cluster = L.markerClusterGroup({
       maxClusterRadius: 35,
+      disableClusteringAtZoom: 14,
       iconCreateFunction: function (c) {
         return L.divIcon({ className: "", html: '<div class="case-cluster">' + c.getChildCount() + "</div>",
           iconSize: [28, 28] });
@@ -171,7 +172,7 @@
     });
     add("Casos (" + counts.total + ")", cluster, true);
     state.layers.casos = cluster;
-    state.loaded.casos = counts;
+    state.cases = counts;
   }).catch(function (err) { state.errors.push(String(err)); });
 
   var legend = L.control({ position: "bottomleft" });

@@ -11,7 +11,7 @@ drawn from the main road network of both Malta and Gozo), the time of:
   when a Python 3.12 virtualenv with pyvalhalla is given with ``--valhalla-python``;
 
 plus one journey, one isochrone and the peak RSS. Run: ``make bench`` or
-``python bench/routing.py [--quick] [--valhalla-python PATH]``.
+``python bench/travel.py [--quick] [--valhalla-python PATH]``.
 Ratios are measured in this same run; absolute times depend on the machine.
 """
 

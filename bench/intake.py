@@ -1,0 +1,166 @@
+"""Intake benchmark: validate and store a 50,000-row list; geocoding rate.
+
+Prints figures and ratios against baselines run in the same process:
+- reading + validation vs. `csv.reader` alone and `pandas.read_csv` on the same bytes;
+- the whole import (validate, geocode, classify, store in one transaction) on SQLite
+  and, when reachable, PostgreSQL, vs. a bare SQLAlchemy Core bulk insert of the
+  same rows into one table;
+- geocoding addresses per second on the synthetic addresses.
+
+Usage: python bench/intake.py [--rows 50000] [--pg postgresql+psycopg://postgres@127.0.0.1/postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+import secrets
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Column
+from sqlalchemy import Integer
+from sqlalchemy import MetaData
+from sqlalchemy import String
+from sqlalchemy import Table
+from sqlalchemy import create_engine
+from sqlalchemy import text
+
+from geo_app.cases import CaseContext
+from geo_app.cases import apply_import
+from geo_app.cases import prepare_import
+from geo_app.store import make_engine
+from geo_app.store import make_sessionmaker
+from geo_app.store import upgrade
+from layers.intake import match_headers
+from layers.intake import read_table
+from layers.intake import run_check_digit
+from layers.intake import validate
+from layers.synthetic import RUN_HIGH
+from layers.synthetic import RUN_LOW
+from layers.synthetic import SyntheticCaseload
+from layers.synthetic import generate_caseload
+from layers.synthetic import monthly_file
+from layers.territory import load_territory
+
+TODAY = dt.date(2026, 11, 2)
+
+
+def big_caseload(context: CaseContext, rows: int) -> SyntheticCaseload:
+    """Replicate the demo caseload with fresh RUNs until it has `rows` students."""
+    base = generate_caseload(context.territory, context.geocoder, seed=1, today=TODAY).students
+    copies = -(-rows // len(base))
+    students = pd.concat([base] * copies, ignore_index=True).iloc[:rows].copy()
+    rng = np.random.default_rng(5)
+    students["run"] = rng.choice(RUN_HIGH - RUN_LOW, size=len(students), replace=False) + RUN_LOW
+    students["dv"] = [run_check_digit(int(r)) for r in students["run"]]
+    students["base_pct"] = np.minimum(students["base_pct"], 84.0)  # everyone on the list
+    return SyntheticCaseload(students, seed=1)
+
+
+def timed(fn):
+    start = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - start
+
+
+def bench_read(data: bytes, context: CaseContext) -> None:
+    def ours():
+        table = read_table(data, "x.csv")
+        return validate(table, match_headers(table.headers), known_rbds=context.schools,
+                        known_comunas=context.comunas, today=TODAY)  # fmt: skip
+
+    result, t_ours = timed(ours)
+    _, t_csv = timed(lambda: list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";")))
+    _, t_pd = timed(lambda: pd.read_csv(io.BytesIO(data), sep=";", dtype=str, encoding="utf-8-sig"))
+    n = result.n_rows
+    print(f"read + validate      {n} rows: {t_ours:6.2f} s ({n / t_ours:,.0f} rows/s; "
+          f"{len(result.errors)} errors)")  # fmt: skip
+    print(f"  baseline csv.reader: {t_csv:6.2f} s  -> ours is {t_ours / t_csv:5.1f}x")
+    print(f"  baseline read_csv:   {t_pd:6.2f} s  -> ours is {t_ours / t_pd:5.1f}x")
+
+
+def bench_geocode(context: CaseContext, data: bytes) -> None:
+    table = read_table(data, "x.csv")
+    result = validate(table, match_headers(table.headers), known_rbds=context.schools,
+                      today=TODAY)  # fmt: skip
+    records = result.records
+    _, seconds = timed(
+        lambda: [context.geocoder.locate(r["address"], r["sector"], r["comuna"], r["rbd"])
+                 for r in records]
+    )  # fmt: skip
+    print(f"geocode              {len(records)} addresses: {seconds:6.2f} s "
+          f"({len(records) / seconds:,.0f} addresses/s)")  # fmt: skip
+
+
+def bench_store(url: str, label: str, data: bytes, context: CaseContext) -> None:
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+
+    def run():
+        with sessions() as session, session.begin():
+            prepared = prepare_import(session, context, data, "x.csv", today=TODAY)
+            return apply_import(session, context, prepared, actor="bench", synthetic=True)
+
+    batch, seconds = timed(run)
+    # baseline: the same rows, bare, into one table with SQLAlchemy Core executemany
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))[1:]
+    meta = MetaData()
+    bare = Table("bench_bare", meta, Column("id", Integer, primary_key=True),
+                 *[Column(f"c{i}", String(300)) for i in range(len(rows[0]))])  # fmt: skip
+    meta.drop_all(engine)
+    meta.create_all(engine)
+    payload = [{f"c{i}": v for i, v in enumerate(r)} for r in rows]
+
+    def bare_insert():
+        with engine.begin() as conn:
+            conn.execute(bare.insert(), payload)
+
+    _, t_bare = timed(bare_insert)
+    meta.drop_all(engine)
+    engine.dispose()
+    rate = batch.n_rows / seconds
+    print(f"import {label:10s}  {batch.n_rows} rows: {seconds:6.2f} s ({rate:,.0f} rows/s; "
+          f"{batch.n_new} new)")  # fmt: skip
+    print(
+        f"  baseline bare insert: {t_bare:6.2f} s -> ours is {seconds / t_bare:5.1f}x "
+        "(ours also validates, geocodes, classifies, writes 4 tables)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=50_000)
+    parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+    context = CaseContext.from_territory(load_territory())
+    caseload = big_caseload(context, args.rows)
+    data = monthly_file(caseload, "2026-08", 0)
+    print(f"file: {len(data) / 1e6:.1f} MB, {args.rows} synthetic students")
+    bench_read(data, context)
+    bench_geocode(context, data)
+    with tempfile.TemporaryDirectory() as folder:
+        bench_store(f"sqlite:///{Path(folder) / 'bench.sqlite'}", "SQLite", data, context)
+    admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            name = f"revincula_bench_{secrets.token_hex(3)}"
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            bench_store(args.pg.rsplit("/", 1)[0] + "/" + name, "PostgreSQL", data, context)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    except Exception as err:  # a missing server only skips this figure
+        print(f"PostgreSQL not measured: {err}")
+    admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Real headless Chromium: the synthetic caseload on the map and a pin moved on a case page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from werkzeug.serving import make_server
+
+from geo_app import create_app
+from geo_app.cases import apply_import
+from geo_app.cases import prepare_import
+from layers.synthetic import generate_caseload
+from layers.synthetic import monthly_file
+
+from .test_map_browser import CHROMIUM_ARGS
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "build" / "screenshots"
+TODAY = dt.date(2026, 11, 2)
+
+pytestmark = [pytest.mark.browser, pytest.mark.enable_socket]
+
+
+@pytest.fixture(scope="module")
+def seeded_server(tmp_path_factory, case_context):
+    url = f"sqlite:///{tmp_path_factory.mktemp('casos') / 'demo.sqlite'}"
+    app = create_app({"TESTING": True, "SECRET_KEY": "b", "DATABASE_URL": url})
+    app.extensions["revincula.cases"] = case_context
+    caseload = generate_caseload(
+        case_context.territory, case_context.geocoder, seed=11, scale=0.08, today=TODAY
+    )
+    with app.extensions["revincula.db"]() as session, session.begin():
+        data = monthly_file(caseload, "2026-08", 0)
+        prepared = prepare_import(session, case_context, data, "sintetica.csv", today=TODAY)
+        apply_import(session, case_context, prepared, actor="prueba", synthetic=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", len(prepared.result.records)
+    server.shutdown()
+    thread.join(timeout=5)
+    app.extensions["revincula.engine"].dispose()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+def local_only(page, blocked):
+    def handler(route):
+        if urlparse(route.request.url).hostname in {"127.0.0.1", "localhost"}:
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", handler)
+
+
+def test_cases_on_the_map_by_category_with_low_confidence_marked(seeded_server, browser):
+    base, n_cases = seeded_server
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors, blocked = [], []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    local_only(page, blocked)
+    page.goto(base + "/")
+    page.wait_for_function("window.revincula && window.revincula.cases", timeout=20_000)
+    counts = page.evaluate("window.revincula.cases")
+    assert counts["total"] == n_cases
+    assert 0 < counts["baja"] < n_cases
+    assert page.locator(".case-cluster").count() > 3
+    assert page.locator(".legend .case-marker.conf-baja").count() == 1
+    page.screenshot(path=str(SCREENSHOTS / "casos_mapa.png"))
+    # Castro at zoom 15: single markers; urban addresses without streets sit at the town point
+    page.evaluate("window.revincula.map.setView([-42.48, -73.765], 15)")
+    page.wait_for_timeout(600)
+    assert page.locator(".case-marker.conf-baja").count() >= 1
+    grave = page.locator(".case-marker.cat-grave, .case-marker.cat-critica").first
+    color = grave.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert color != "rgba(0, 0, 0, 0)"
+    assert errors == [] and blocked == []
+    page.close()
+
+
+def test_case_page_click_moves_the_pin(seeded_server, browser):
+    base, _ = seeded_server
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    errors, blocked = [], []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    local_only(page, blocked)
+    page.goto(base + "/casos?confianza=baja")
+    assert "sintético" in page.inner_text("table.cases")
+    page.locator("table.cases tbody tr a").first.click()
+    page.wait_for_function("window.revincula && window.revincula.caseMap")
+    before = page.input_value("#pin-lat")
+    page.click("#case-map", position={"x": 120, "y": 90})
+    assert page.input_value("#pin-lat") != before
+    page.click("#pin-form button")
+    page.wait_for_load_state()
+    assert "Ubicado a mano en el mapa" in page.inner_text("#geocode-method")
+    assert "usuario local" in page.inner_text("table.history")
+    page.screenshot(path=str(SCREENSHOTS / "caso.png"), full_page=True)
+    assert errors == [] and blocked == []
+    page.close()

@@ -1,0 +1,136 @@
+"""Case pages through Flask: upload → preview → confirm, list, detail, pins, map layer."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from geo_app import create_app
+
+HEADER = "RUN;Nombres;Apellidos;Fecha Nacimiento;RBD;Curso;% Asistencia;Dirección;Comuna\r\n"
+ANA = "12.345.678-5;Ana;Pérez Soto;07/03/2012;8001;7° básico;80,5;Sector Pid Pid s/n;Castro\r\n"
+LUIS = "7.654.321-6;Luis;Gómez;01/06/2011;8169;8° básico;45;Sector Huyar Alto;Curaco de Vélez\r\n"
+BAD = "11.111.111-2;Sin;Dígito;01/06/2011;99999;8° básico;170;x;Castro\r\n"
+
+
+@pytest.fixture
+def client(db_url):
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": db_url})
+    client = app.test_client()
+    client.get("/casos")  # opens the session and its CSRF token
+    yield client
+    for engine_owner in (app.extensions["revincula.db"],):
+        engine_owner.kw["bind"].dispose()
+
+
+def csrf(client) -> str:
+    with client.session_transaction() as session:
+        return session["csrf"]
+
+
+def upload(client, text: str, name="lista.csv", mes="2026-08"):
+    data = {"csrf": csrf(client), "mes": mes, "archivo": (io.BytesIO(text.encode("utf-8")), name)}
+    response = client.post("/importar", data=data, content_type="multipart/form-data")
+    assert response.status_code == 302
+    return response.headers["Location"]
+
+
+def confirm(client, preview_url: str, only_valid=False):
+    token = preview_url.rstrip("/").rsplit("/", 1)[-1]
+    return client.post(
+        f"/importar/{token}/confirmar",
+        data={"csrf": csrf(client), "solo_validas": "1" if only_valid else "0"},
+    )
+
+
+def test_upload_preview_confirm_and_browse(client):
+    preview = upload(client, HEADER + ANA + LUIS)
+    page = client.get(preview).get_data(as_text=True)
+    assert 'id="n-valid">2<' in page and 'id="n-new">2<' in page
+    assert "Importar las 2 filas" in page
+    done = confirm(client, preview)
+    assert done.status_code == 302 and "/importar/lote/" in done.headers["Location"]
+    report = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "2</b> nuevos" in report
+    listing = client.get("/casos").get_data(as_text=True)
+    assert "Ana Pérez Soto" in listing and "Inasistencia crítica" in listing
+    assert "12.345.678-5" in listing
+    only_critical = client.get("/casos?categoria=critica").get_data(as_text=True)
+    assert "Luis Gómez" in only_critical and "Ana Pérez" not in only_critical
+    by_comuna = client.get("/casos?comuna=Castro").get_data(as_text=True)
+    assert "Ana Pérez" in by_comuna and "Luis Gómez" not in by_comuna
+    by_search = client.get("/casos?q=7654321").get_data(as_text=True)
+    assert "Luis Gómez" in by_search and "Ana Pérez" not in by_search
+    case_id = re.search(r'href="/casos/(\d+)">12\.345', listing).group(1)
+    detail = client.get(f"/casos/{case_id}").get_data(as_text=True)
+    assert "2026-08" in detail and "Sector o localidad reconocido" in detail
+    layer = client.get("/api/casos.geojson").get_json()
+    assert len(layer["features"]) == 2
+    props = layer["features"][0]["properties"]
+    assert set(props) == {
+        "id",
+        "categoria",
+        "prioridad",
+        "metodo",
+        "confianza",
+        "comuna",
+        "rbd",
+        "sintetico",
+    }  # fmt: skip  (no names on the map layer)
+
+
+def test_file_with_errors_offers_only_valid_rows_and_a_download(client):
+    preview = upload(client, HEADER + ANA + BAD)
+    page = client.get(preview).get_data(as_text=True)
+    assert "rbd_unknown" in page and "run_check_digit" in page and "attendance_range" in page
+    assert "Importar las" not in page and "Importar solo las 1 filas válidas" in page
+    token = preview.rsplit("/", 1)[-1]
+    rejected = client.get(f"/importar/{token}/rechazadas.csv")
+    text = rejected.data.decode("utf-8-sig")
+    assert text.splitlines()[1].startswith("3;11.111.111-2")
+    refused = confirm(client, preview, only_valid=False)  # a tampered form: still all-or-nothing
+    assert refused.status_code == 302
+    follow = client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert "no se importó nada" in follow
+    assert client.get("/api/casos.geojson").get_json()["features"] == []
+    assert confirm(client, preview, only_valid=True).status_code == 302
+    assert len(client.get("/api/casos.geojson").get_json()["features"]) == 1
+
+
+def test_unknown_headers_go_through_the_mapping_step(client):
+    text = "Codigo;Alumno;Colegio;Pct\r\n12345678-5;Ana Pérez;8001;70\r\n"
+    preview = upload(client, text)
+    page = client.get(preview).get_data(as_text=True)
+    assert "Asignar columnas" in page and "missing_columns" in page
+    token = preview.rsplit("/", 1)[-1]
+    form = {"csrf": csrf(client), "col0": "run", "col1": "nombre_completo", "col2": "rbd",
+            "col3": "asistencia"}  # fmt: skip
+    assert client.post(f"/importar/{token}/columnas", data=form).status_code == 302
+    page = client.get(preview).get_data(as_text=True)
+    assert "Importar las 1 filas" in page
+    # the next file with the same headers needs no mapping
+    again = client.get(upload(client, text)).get_data(as_text=True)
+    assert "Importar las 1 filas" in again
+
+
+def test_unreadable_upload_and_missing_csrf(client):
+    preview = upload(client, "", name="vacio.csv")
+    response = client.get(preview)
+    assert response.status_code == 422 and "vacío" in response.get_data(as_text=True)
+    no_token = client.post("/importar", data={"mes": "2026-08"})
+    assert no_token.status_code == 400
+
+
+def test_pin_move_from_the_page(client):
+    confirm(client, upload(client, HEADER + ANA))
+    layer = client.get("/api/casos.geojson").get_json()
+    case_id = layer["features"][0]["properties"]["id"]
+    form = {"csrf": csrf(client), "lat": "-42.47", "lon": "-73.70", "version": "1"}
+    assert client.post(f"/casos/{case_id}/ubicacion", data=form).status_code == 302
+    detail = client.get(f"/casos/{case_id}").get_data(as_text=True)
+    assert "Ubicado a mano en el mapa" in detail and "usuario local" in detail
+    stale = client.post(f"/casos/{case_id}/ubicacion", data=form | {"lon": "-73.71"})
+    assert stale.status_code == 409
+    assert "Otra persona" in client.get(f"/casos/{case_id}").get_data(as_text=True)

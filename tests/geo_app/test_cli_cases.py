@@ -1,0 +1,89 @@
+"""`revincula import`, `revincula demo seed` and `revincula db upgrade` from the command line."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine
+from sqlalchemy import func
+from sqlalchemy import select
+
+from geo_app.cli import main
+from geo_app.store.models import Case
+from geo_app.store.models import Student
+from layers.intake import MESSAGES
+
+HEADER = "RUN;Nombres;Apellidos;RBD;% Asistencia;Mes\r\n"
+
+
+@pytest.fixture
+def runner(db_url, monkeypatch):
+    monkeypatch.setenv("REVINCULA_DATABASE_URL", db_url)
+    return CliRunner()
+
+
+def count(db_url, model):
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        value = conn.execute(select(func.count()).select_from(model)).scalar()
+    engine.dispose()
+    return value
+
+
+def test_import_all_or_nothing(runner, db_url, tmp_path):
+    path = tmp_path / "lista.csv"
+    path.write_text(HEADER + "12.345.678-5;Ana;Pérez;8001;80;2026-08\r\n"
+                    "12.345.678-9;Luis;Soto;8001;70;2026-08\r\n", encoding="latin-1")  # fmt: skip
+    rejected = tmp_path / "rechazadas.csv"
+    result = runner.invoke(main, ["import", str(path), "--rechazadas", str(rejected)])
+    assert result.exit_code == 1
+    assert "fila 3, columna «RUN»" in result.output and "no se importó nada" in result.output
+    assert "Latin-1" in result.output
+    assert count(db_url, Student) == 0
+    assert "12.345.678-9" in rejected.read_text(encoding="utf-8-sig")
+    dry = runner.invoke(main, ["import", str(path), "--revisar"])
+    assert dry.exit_code == 0 and "no se guardó nada" in dry.output
+    ok = runner.invoke(main, ["import", str(path), "--solo-validas", "--usuario", "prueba"])
+    assert ok.exit_code == 0, ok.output
+    assert "1 nuevos" in ok.output and "1 filas rechazadas" in ok.output
+    assert count(db_url, Student) == 1
+
+
+def test_bad_month_and_unreadable_file(runner, tmp_path):
+    path = tmp_path / "x.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1rest")
+    assert "AAAA-MM" in runner.invoke(main, ["import", str(path), "--mes", "agosto"]).output
+    result = runner.invoke(main, ["import", str(path)])
+    assert result.exit_code == 1 and ".xlsx" in result.output
+
+
+def test_demo_seed_then_messy_file_shows_every_row_message(runner, db_url, tmp_path):
+    result = runner.invoke(main, ["demo", "seed", "--escala", "0.05", "--carpeta", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "estudiantes sintéticos" in result.output
+    cases = count(db_url, Case)
+    assert cases > 100
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        synthetic = conn.execute(select(func.count()).where(Student.synthetic)).scalar()
+        runs = conn.execute(select(func.min(Student.run), func.max(Student.run))).one()
+    engine.dispose()
+    assert synthetic == cases
+    assert runs[0] >= 90_000_000 and runs[1] <= 99_999_999
+    messy = tmp_path / "lista_desordenada_sintetica.csv"
+    report = runner.invoke(main, ["import", str(messy), "--revisar"])
+    assert report.exit_code == 0
+    row_codes = set(MESSAGES) - {"missing_columns", "duplicate_column", "period_missing"}
+    for code in row_codes:
+        template = MESSAGES[code][1]
+        fixed_part = max(template.split("{")[0::1], key=len).split("}")[-1][:25]
+        assert fixed_part.strip() in report.output, code
+    again = runner.invoke(main, ["demo", "seed", "--si-vacia", "--carpeta", str(tmp_path)])
+    assert again.exit_code == 0 and "no se agregan" in again.output
+    refused = runner.invoke(main, ["demo", "seed", "--carpeta", str(tmp_path)])
+    assert refused.exit_code == 1 and "base vacía" in refused.output
+
+
+def test_db_upgrade(runner):
+    result = runner.invoke(main, ["db", "upgrade"])
+    assert result.exit_code == 0 and "Base de datos al día" in result.output
