@@ -41,6 +41,7 @@ from geo_app.store.models import Student
 from layers.classify import CATEGORY_LABELS
 from layers.geocode import CONFIDENCE
 from layers.geocode import METHODS
+from layers.geocode import confidence
 from layers.intake import FIELDS
 from layers.intake import IntakeError
 from layers.intake import format_run
@@ -89,6 +90,7 @@ def _template_globals() -> dict:
         "category_labels": CATEGORY_LABELS,
         "method_labels": {k: v[0] for k, v in METHODS.items()},
         "format_run": format_run,
+        "confidence": confidence,
     }
 
 
@@ -263,7 +265,7 @@ def cases_geojson() -> Response:
                 "categoria": category,
                 "prioridad": round(priority, 1),
                 "metodo": method,
-                "confianza": "alta" if score >= 0.8 else "media" if score >= 0.5 else "baja",
+                "confianza": confidence(score),
                 "comuna": comuna,
                 "rbd": rbd,
                 "sintetico": bool(synthetic),
@@ -281,12 +283,20 @@ def cases_geojson() -> Response:
 def _pending_dir() -> Path:
     folder = Path(current_app.instance_path) / "importaciones"
     folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _forget(folder: Path, token: str) -> None:
+    (folder / f"{token}.bin").unlink(missing_ok=True)
+    (folder / f"{token}.json").unlink(missing_ok=True)
+
+
+def _drop_stale_uploads(folder: Path) -> None:
+    """Remove uploads never confirmed (checked when a new file arrives)."""
     now = time.time()
     for old in folder.glob("*.bin"):
         if now - old.stat().st_mtime > PENDING_MAX_AGE_S:
-            old.unlink(missing_ok=True)
-            old.with_suffix(".json").unlink(missing_ok=True)
-    return folder
+            _forget(folder, old.stem)
 
 
 def _pending(token: str) -> tuple[bytes, dict]:
@@ -327,6 +337,7 @@ def import_upload():
         return redirect(url_for("cases.import_form"))
     token = secrets.token_urlsafe(18)
     folder = _pending_dir()
+    _drop_stale_uploads(folder)
     (folder / f"{token}.bin").write_bytes(upload.read())
     meta = {"filename": Path(upload.filename).name, "period": period}
     (folder / f"{token}.json").write_text(json.dumps(meta), encoding="utf-8")
@@ -402,9 +413,7 @@ def import_confirm(token: str):
             flash(str(err), "error")
             return redirect(url_for("cases.import_preview", token=token))
         batch_id = batch.id
-    folder = _pending_dir()
-    (folder / f"{token}.bin").unlink(missing_ok=True)
-    (folder / f"{token}.json").unlink(missing_ok=True)
+    _forget(_pending_dir(), token)
     flash("Importación terminada.", "ok")
     return redirect(url_for("cases.import_batch", batch_id=batch_id))
 

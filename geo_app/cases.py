@@ -31,7 +31,6 @@ from layers.geocode import Location
 from layers.intake import HeaderMatch
 from layers.intake import IntakeResult
 from layers.intake import RawTable
-from layers.intake import format_run
 from layers.intake import match_headers
 from layers.intake import read_table
 from layers.intake import validate
@@ -85,6 +84,8 @@ class CaseContext:
     geocoder: Geocoder
     schools: dict[int, dict]
     ceia_rbds: frozenset[int]
+    island_names: list[str]
+    island_tree: shapely.STRtree
 
     @classmethod
     def from_territory(cls, territory: Territory) -> CaseContext:
@@ -99,11 +100,15 @@ class CaseContext:
             for row in territory.schools.itertuples()
         }
         ceia = frozenset(int(r) for r in territory.adult_education["rbd"].dropna())
-        context = cls(territory, Geocoder.from_territory(territory), schools, ceia)
         islands = territory.islands.to_crs("EPSG:4326")
-        context._island_names = list(islands["name"])
-        context._island_tree = shapely.STRtree(list(islands.geometry))
-        return context
+        return cls(
+            territory=territory,
+            geocoder=Geocoder.from_territory(territory),
+            schools=schools,
+            ceia_rbds=ceia,
+            island_names=list(islands["name"]),
+            island_tree=shapely.STRtree(list(islands.geometry)),
+        )
 
     @property
     def comunas(self) -> list[str]:
@@ -115,11 +120,11 @@ class CaseContext:
         if lon is None or lat is None:
             return ""
         point = shapely.Point(lon, lat)
-        hits = self._island_tree.query(point, predicate="intersects")
+        hits = self.island_tree.query(point, predicate="intersects")
         if len(hits):
-            return self._island_names[int(hits[0])]
-        nearest = self._island_tree.query_nearest(point, max_distance=0.02)
-        return self._island_names[int(nearest[0])] if len(nearest) else ""
+            return self.island_names[int(hits[0])]
+        nearest = self.island_tree.query_nearest(point, max_distance=0.02)
+        return self.island_names[int(nearest[0])] if len(nearest) else ""
 
 
 @dataclass
@@ -401,7 +406,12 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
         location = prepared.locations.get(record["row"])
         if location is not None and location.matched != "sin cambio":
             if not is_new and (case.lon, case.lat) != (location.lon, location.lat):
-                record_change(case, "ubicacion", _where(case), _where_loc(location))
+                record_change(
+                    case,
+                    "ubicacion",
+                    _where(case.lon, case.lat, case.geocode_method),
+                    _where(location.lon, location.lat, location.method),
+                )
                 changed = True
             case.lon, case.lat = location.lon, location.lat
             case.geocode_method, case.geocode_score = location.method, location.score
@@ -448,16 +458,11 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
     return batch
 
 
-def _where(case: Case) -> str:
-    if case.lon is None:
+def _where(lon: float | None, lat: float | None, method: str) -> str:
+    """Describe a location for the history."""
+    if lon is None or lat is None:
         return "sin ubicación"
-    return f"{case.lat:.5f}, {case.lon:.5f} ({case.geocode_method})"
-
-
-def _where_loc(location: Location) -> str:
-    if location.lon is None:
-        return "sin ubicación"
-    return f"{location.lat:.5f}, {location.lon:.5f} ({location.method})"
+    return f"{lat:.5f}, {lon:.5f} ({method})"
 
 
 def _chunks(values: list, size: int = 900):
@@ -546,15 +551,10 @@ def move_pin(
     now = utcnow()
     session.add(
         Change(at=now, actor=actor, case=case, source="manual", field="ubicacion",
-               old=_where(case), new=f"{lat:.5f}, {lon:.5f} (manual)")
+               old=_where(case.lon, case.lat, case.geocode_method), new=_where(lon, lat, "manual"))
     )  # fmt: skip
     case.lon, case.lat, case.island = lon, lat, island
     case.geocode_method, case.geocode_score, case.geocode_match = "manual", 1.0, "a mano"
     case.located_by, case.located_at = actor, now
     session.flush()
     return case
-
-
-def run_label(student: Student) -> str:
-    """RUN as users write it."""
-    return format_run(student.run, student.dv)

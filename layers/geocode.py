@@ -27,6 +27,7 @@ from rapidfuzz import fuzz
 from rapidfuzz import process
 
 from layers.intake import normalize_text
+from layers.territory import COMUNA_TOWNS
 from layers.territory import Territory
 from layers.territory import place_names
 
@@ -160,43 +161,33 @@ class Geocoder:
         self._keys = list(self._by_key)
         self._towns = {p.comuna: p for p in places if p.kind == "pueblo"}
         self._max_words = max((len(k.split()) for k in self._keys), default=1)
+        self._keys_by_comuna: dict[str, list[str]] = {}
 
     @classmethod
-    def from_territory(cls, territory: Territory) -> Geocoder:  # noqa: C901 - one block per source
+    def from_territory(cls, territory: Territory) -> Geocoder:
         """Build the gazetteer from the bundled territory layers."""
         places: list[Place] = []
-        health = territory.health.to_crs("EPSG:4326")
-        for row in health.itertuples():
+
+        def locality(name: str, row, comuna: str, source: str) -> None:
+            key = _place_key(name)
+            if key and not key[0].isdigit():
+                places.append(
+                    Place(key.title(), key, row.geometry.x, row.geometry.y, "localidad", comuna,
+                          source)
+                )  # fmt: skip
+
+        for row in territory.health.to_crs("EPSG:4326").itertuples():
             comuna = normalize_text(row.comuna_name)
-            address = normalize_text(getattr(row, "address", "") or "")
+            address = normalize_text(row.address or "")
             if address.startswith("sector "):
                 # "Sector Rural San José. Isla Tranqui" -> the first part names the locality
                 first = re.split(r"\s+isla\s+", address[len("sector ") :])[0]
-                key = _place_key(first)
-                if key:
-                    places.append(
-                        Place(key.title(), key, row.geometry.x, row.geometry.y, "localidad",
-                              comuna, f"DEIS {row.health_id} (dirección)")
-                    )  # fmt: skip
+                locality(first, row, comuna, f"DEIS {row.health_id} (dirección)")
             if row.kind in ("posta", "cecosf", "emr"):
-                key = _place_key(row.name)
-                if key:
-                    places.append(
-                        Place(key.title(), key, row.geometry.x, row.geometry.y, "localidad",
-                              comuna, f"DEIS {row.health_id} (nombre)")
-                    )  # fmt: skip
+                locality(row.name, row, comuna, f"DEIS {row.health_id} (nombre)")
         schools = territory.schools[territory.schools["has_location"]].to_crs("EPSG:4326")
-        for row in schools.itertuples():
-            if row.is_rural:
-                key = _place_key(row.name)
-                if key and not key[0].isdigit():
-                    places.append(
-                        Place(key.title(), key, row.geometry.x, row.geometry.y, "localidad",
-                              normalize_text(row.comuna_name), f"RBD {row.rbd} (nombre)")
-                    )  # fmt: skip
-        comuna_of_town = {}
-        for comuna in territory.comunas["comuna_name"]:
-            comuna_of_town[normalize_text(comuna)] = normalize_text(comuna)
+        for row in schools[schools["is_rural"]].itertuples():
+            locality(row.name, row, normalize_text(row.comuna_name), f"RBD {row.rbd} (nombre)")
         for name, lon, lat, kind in place_names(territory):
             key = normalize_text(name)
             if kind == "pueblo":
@@ -289,7 +280,10 @@ class Geocoder:
         grams = [g for g in self._ngrams(words) if len(g) >= 5]
         if not grams:
             return None
-        keys = [k for k in self._keys if self._pick(k, comuna) is not None]
+        keys = self._keys_by_comuna.get(comuna)
+        if keys is None:  # the candidate names of one comuna, computed once
+            keys = [k for k in self._keys if self._pick(k, comuna) is not None]
+            self._keys_by_comuna[comuna] = keys
         best: tuple[Place, float] | None = None
         for gram in grams:
             hit = process.extractOne(gram, keys, scorer=fuzz.ratio, score_cutoff=_MIN_FUZZY)
@@ -303,8 +297,6 @@ class Geocoder:
 
 def _town_comuna(name: str) -> str:
     """Return the comuna a town name of `place_names` belongs to."""
-    from layers.territory import COMUNA_TOWNS
-
     for comuna, town in COMUNA_TOWNS.items():
         if normalize_text(town) == normalize_text(name):
             return normalize_text(comuna)

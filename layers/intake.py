@@ -602,7 +602,7 @@ def parse_period(value: str, year: str = "") -> str | None:
     """``YYYY-MM`` from ``2026-08``, ``08/2026``, ``agosto 2026`` or ``agosto`` + a year."""
     text = normalize_text(value)
     year_digits = re.sub(r"\D", "", str(year))
-    match = re.fullmatch(r"(\d{4}) (\d{1,2})", text) or None
+    match = re.fullmatch(r"(\d{4}) (\d{1,2})", text)
     if match:
         y, m = int(match[1]), int(match[2])
     elif match := re.fullmatch(r"(\d{1,2}) (\d{4})", text):
@@ -666,7 +666,7 @@ def parse_grade(value: str) -> int | None:
         return None
     if re.search(r"\b(kinder|prekinder|pre kinder|nt1|nt2|parvulo)\b", text):
         return 0
-    match = _GRADE.match(text.replace(" ", " "))
+    match = _GRADE.match(text)
     if not match:
         return None
     number, cycle = int(match[1]), match[2]
@@ -753,7 +753,7 @@ def validate(  # noqa: C901 - file checks, then the row loop
         numbers = [v for v in values if v is not None]
         if numbers and max(numbers) <= 1.0 and any(0 < v < 1 for v in numbers):
             scale = 100.0
-    seen: dict[tuple[int, str], tuple[int, str]] = {}
+    seen: dict[tuple[int, str], int] = {}  # (run, period) -> first row
     width = len(table.headers)
     for number, raw in zip(table.row_numbers, table.rows, strict=True):
         row_issues: list[Issue] = []
@@ -772,12 +772,11 @@ def validate(  # noqa: C901 - file checks, then the row loop
             key = (run, record["period"] or "")
             header = table.headers[cols["run"]]
             if key in seen:
-                other_row, _ = seen[key]
                 row_issues.append(
-                    _issue(number, header, format_run(run), "duplicate_run", other_row=other_row)
+                    _issue(number, header, format_run(run), "duplicate_run", other_row=seen[key])
                 )
             else:
-                seen[key] = (number, full)
+                seen[key] = number
             stored = names.get(run)
             if full and stored and _names_differ(stored, full):
                 row_issues.append(
@@ -898,14 +897,13 @@ def _check_row(  # noqa: C901 - one branch per column, kept in one place
             add("situacion", "status_unknown")
         else:
             record["status"] = status
-    for key in ("ultimo_anio_matricula",):
-        record[key] = None
-        if value(key):
-            text = value(key)
-            if re.fullmatch(r"\d{4}", text) and 1990 <= int(text) <= today.year:
-                record[key] = int(text)
-            else:
-                add(key, "year_format")
+    year_text = value("ultimo_anio_matricula")
+    record["ultimo_anio_matricula"] = None
+    if year_text:
+        if re.fullmatch(r"\d{4}", year_text) and 1990 <= int(year_text) <= today.year:
+            record["ultimo_anio_matricula"] = int(year_text)
+        else:
+            add("ultimo_anio_matricula", "year_format")
     record["last_grade_passed"] = parse_grade(value("ultimo_curso_aprobado"))
     if value("ultimo_curso_aprobado") and record["last_grade_passed"] is None:
         add("ultimo_curso_aprobado", "grade_unknown")

@@ -20,6 +20,7 @@ import math
 import unicodedata
 from dataclasses import dataclass
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -27,6 +28,7 @@ import shapely
 from layers.geocode import Geocoder
 from layers.intake import run_check_digit
 from layers.territory import METRIC_CRS
+from layers.territory import WGS84
 from layers.territory import Territory
 
 __all__ = [
@@ -246,14 +248,7 @@ def generate_caseload(
     islands = territory.islands.to_crs(METRIC_CRS).set_index("name")["geometry"]
     places = geocoder.table()
     places = places[places["kind"].isin(["localidad", "pueblo"])].reset_index(drop=True)
-    place_xy = (
-        pd.DataFrame({"lon": places["lon"], "lat": places["lat"]})
-        .pipe(lambda d: shapely.points(d["lon"], d["lat"]))
-        .tolist()
-    )
-    import geopandas as gpd
-
-    place_points = gpd.GeoSeries(place_xy, crs="EPSG:4326").to_crs(METRIC_CRS)
+    place_points = gpd.GeoSeries.from_xy(places["lon"], places["lat"], crs=WGS84).to_crs(METRIC_CRS)
     place_tree = shapely.STRtree(list(place_points))
     rows = []
     for school in schools.itertuples():

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import threading
-from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
-from werkzeug.serving import make_server
 
 from geo_app import create_app
 from geo_app.cases import apply_import
@@ -17,10 +12,10 @@ from geo_app.cases import prepare_import
 from layers.synthetic import generate_caseload
 from layers.synthetic import monthly_file
 
-from .test_map_browser import CHROMIUM_ARGS
+from .conftest import SCREENSHOTS
+from .conftest import open_local_page
+from .conftest import serve
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "build" / "screenshots"
 TODAY = dt.date(2026, 11, 2)
 
 pytestmark = [pytest.mark.browser, pytest.mark.enable_socket]
@@ -38,44 +33,15 @@ def seeded_server(tmp_path_factory, case_context):
         data = monthly_file(caseload, "2026-08", 0)
         prepared = prepare_import(session, case_context, data, "sintetica.csv", today=TODAY)
         apply_import(session, case_context, prepared, actor="prueba", synthetic=True)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", len(prepared.result.records)
-    server.shutdown()
-    thread.join(timeout=5)
+    with serve(app) as base:
+        yield base, len(prepared.result.records)
     app.extensions["revincula.engine"].dispose()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-def local_only(page, blocked):
-    def handler(route):
-        if urlparse(route.request.url).hostname in {"127.0.0.1", "localhost"}:
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", handler)
 
 
 def test_cases_on_the_map_by_category_with_low_confidence_marked(seeded_server, browser):
     base, n_cases = seeded_server
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    errors, blocked = [], []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    local_only(page, blocked)
+    local = open_local_page(browser, 1280, 800)
+    page, errors, blocked = local.page, local.errors, local.blocked
     page.goto(base + "/")
     page.wait_for_function("window.revincula && window.revincula.cases", timeout=20_000)
     counts = page.evaluate("window.revincula.cases")
@@ -97,10 +63,8 @@ def test_cases_on_the_map_by_category_with_low_confidence_marked(seeded_server, 
 
 def test_case_page_click_moves_the_pin(seeded_server, browser):
     base, _ = seeded_server
-    page = browser.new_page(viewport={"width": 1100, "height": 900})
-    errors, blocked = [], []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    local_only(page, blocked)
+    local = open_local_page(browser, 1100, 900)
+    page, errors, blocked = local.page, local.errors, local.blocked
     page.goto(base + "/casos?confianza=baja")
     assert "sintético" in page.inner_text("table.cases")
     page.locator("table.cases tbody tr a").first.click()

@@ -2,70 +2,28 @@
 
 from __future__ import annotations
 
-import shutil
-import threading
-from pathlib import Path
-from urllib.parse import urlparse
-
 import pytest
-from werkzeug.serving import make_server
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOT = ROOT / "build" / "screenshots" / "mapa.png"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from .conftest import SCREENSHOTS
+from .conftest import open_local_page
+from .conftest import serve
+
+SCREENSHOT = SCREENSHOTS / "mapa.png"
 
 pytestmark = [pytest.mark.browser, pytest.mark.enable_socket]
 
 
 @pytest.fixture(scope="module")
 def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.fail("Falta chromium de Debian: ejecute `make chromium` (make test lo instala).")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with serve(app) as base:
+        yield base
 
 
 def test_map_loads_offline_with_school_markers(live_server, browser):
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    console_errors: list[str] = []
-    blocked: list[str] = []
-    failed: list[str] = []
+    local = open_local_page(browser, 1280, 800)
+    page, blocked, failed = local.page, local.blocked, local.failed
+    console_errors = local.errors
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda exc: console_errors.append(str(exc)))
-    page.on("requestfailed", lambda r: failed.append(r.url))
-
-    def only_local(route):
-        host = urlparse(route.request.url).hostname
-        if host in {"127.0.0.1", "localhost"}:
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", only_local)
     page.goto(live_server + "/")
     page.wait_for_function(
         "window.revincula && (window.revincula.ready || window.revincula.errors.length)",
@@ -93,17 +51,8 @@ def test_map_loads_offline_with_school_markers(live_server, browser):
 
 
 def test_journey_form_draws_the_boat_leg_and_the_approximate_flag(live_server, browser):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if urlparse(route.request.url).hostname in {"127.0.0.1", "localhost"}
-            else route.abort()
-        ),
-    )
+    local = open_local_page(browser, 1280, 900)
+    page, errors = local.page, local.errors
     page.goto(live_server + "/")
     page.wait_for_function("window.revincula && window.revincula.ready", timeout=20_000)
     page.fill("input[name=desde]", "Castro")

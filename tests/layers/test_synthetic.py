@@ -67,17 +67,21 @@ def test_same_seed_same_caseload(territory):
     assert a.students.equals(b.students)
 
 
-def test_monthly_file_imports_without_errors(territory, caseload):
-    data = monthly_file(caseload, "2026-08", 0)
-    table = read_table(data, "lista.csv")
-    assert table.encoding == "UTF-8 con BOM" and table.delimiter == ";"
-    result = validate(
+def validate_against(territory, table):
+    return validate(
         table,
         match_headers(table.headers),
         known_rbds=set(territory.schools["rbd"]),
         known_comunas=list(territory.comunas["comuna_name"]),
         today=TODAY,
     )
+
+
+def test_monthly_file_imports_without_errors(territory, caseload):
+    data = monthly_file(caseload, "2026-08", 0)
+    table = read_table(data, "lista.csv")
+    assert table.encoding == "UTF-8 con BOM" and table.delimiter == ";"
+    result = validate_against(territory, table)
     assert result.errors == []
     assert {r["status"] for r in result.records} == {"matriculado", "sin_matricula"}
     enrolled = [r["pct"] for r in result.records if r["status"] == "matriculado"]
@@ -95,13 +99,7 @@ def test_messy_file_trips_every_row_message_but_name_mismatch(territory, caseloa
 
     table = read_table(messy_file(caseload, "2026-10"), "desordenado.csv")
     assert table.encoding.startswith("Latin-1") and table.delimiter == ","
-    result = validate(
-        table,
-        match_headers(table.headers),
-        known_rbds=set(territory.schools["rbd"]),
-        known_comunas=list(territory.comunas["comuna_name"]),
-        today=TODAY,
-    )
+    result = validate_against(territory, table)
     file_level = {"missing_columns", "duplicate_column", "period_missing"}
     # name_mismatch needs the demo caseload in the database: see tests/geo_app
     assert set(result.counts()) == set(MESSAGES) - file_level - {"name_mismatch"}

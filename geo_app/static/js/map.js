@@ -17,6 +17,14 @@
     return div.innerHTML;
   }
 
+  // Cluster icon: a round badge with the number of markers it holds.
+  function clusterIcon(cls, size) {
+    return function (c) {
+      return L.divIcon({ className: "", html: '<div class="' + cls + '">' + c.getChildCount() + "</div>",
+        iconSize: [size, size] });
+    };
+  }
+
   function load(name) {
     return fetch("api/capas/" + name + ".geojson").then(function (response) {
       if (!response.ok) { throw new Error("capa " + name + ": HTTP " + response.status); }
@@ -65,10 +73,7 @@
     var cluster = L.markerClusterGroup({
       maxClusterRadius: 40,
       disableClusteringAtZoom: 13,
-      iconCreateFunction: function (c) {
-        return L.divIcon({ className: "", html: '<div class="school-cluster">' + c.getChildCount() + "</div>",
-          iconSize: [26, 26] });
-      }
+      iconCreateFunction: clusterIcon("school-cluster", 26)
     });
     L.geoJSON(data, {
       pointToLayer: function (f, latlng) {
@@ -144,10 +149,7 @@
     var cluster = L.markerClusterGroup({
       maxClusterRadius: 35,
       disableClusteringAtZoom: 14,
-      iconCreateFunction: function (c) {
-        return L.divIcon({ className: "", html: '<div class="case-cluster">' + c.getChildCount() + "</div>",
-          iconSize: [28, 28] });
-      }
+      iconCreateFunction: clusterIcon("case-cluster", 28)
     });
     var counts = { total: 0, baja: 0 };
     L.geoJSON(data, {

@@ -1,0 +1,80 @@
+"""Shared plumbing of the real-browser tests: Debian's Chromium, a live server, local-only pages."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "build" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+@contextmanager
+def serve(app):
+    """Serve `app` on a free local port in a thread; yield its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Falta chromium de Debian: ejecute `make chromium` (make test lo instala).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class LocalPage:
+    """A page whose requests outside this machine are aborted and recorded."""
+
+    page: object
+    errors: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def open_local_page(browser, width: int, height: int) -> LocalPage:
+    """Open a page that records page errors, failed requests and blocked outside requests."""
+    local = LocalPage(browser.new_page(viewport={"width": width, "height": height}))
+
+    def only_local(route):
+        if urlparse(route.request.url).hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            local.blocked.append(route.request.url)
+            route.abort()
+
+    local.page.on("pageerror", lambda exc: local.errors.append(str(exc)))
+    local.page.on("requestfailed", lambda r: local.failed.append(r.url))
+    local.page.route("**/*", only_local)
+    return local
