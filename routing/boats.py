@@ -89,16 +89,31 @@ class Departure:
 
 @dataclass(frozen=True)
 class Suspension:
-    """A dated interruption of a line (weather, tides, breakdown), inclusive dates."""
+    """A dated interruption of a line (weather, tides, breakdown), inclusive dates.
+
+    ``first_min``/``last_min`` (minutes after midnight, inclusive) narrow it to
+    the departures of that span each day, e.g. one cancelled sailing.
+    """
 
     line_id: str
     start: dt.date
     end: dt.date
     reason: str = ""
+    first_min: int = 0
+    last_min: int = 24 * 60 - 1
+
+    @property
+    def whole_day(self) -> bool:
+        """Return True if every departure of the covered days is cancelled."""
+        return self.first_min <= 0 and self.last_min >= 24 * 60 - 1
 
     def covers(self, day: dt.date) -> bool:
-        """Return True if the suspension applies on `day`."""
+        """Return True if the suspension applies (at least in part) on `day`."""
         return self.start <= day <= self.end
+
+    def cancels(self, day: dt.date, minute: int) -> bool:
+        """Return True if the departure at `minute` after midnight of `day` is cancelled."""
+        return self.covers(day) and self.first_min <= minute <= self.last_min
 
 
 @dataclass(frozen=True)
@@ -178,8 +193,12 @@ class Timetable:
         return found
 
     def is_suspended(self, line_id: str, day: dt.date) -> bool:
-        """Return True if `line_id` is suspended on `day`."""
-        return any(s.line_id == line_id and s.covers(day) for s in self.suspensions)
+        """Return True if `line_id` is suspended all day on `day`."""
+        return any(s.line_id == line_id and s.whole_day and s.covers(day) for s in self.suspensions)
+
+    def is_cancelled(self, line_id: str, day: dt.date, minute: int) -> bool:
+        """Return True if the departure of `line_id` at `minute` on `day` does not sail."""
+        return any(s.line_id == line_id and s.cancels(day, minute) for s in self.suspensions)
 
     def with_suspensions(self, suspensions: tuple[Suspension, ...]) -> Timetable:
         """Return a copy with extra suspensions (e.g. a cancelled sailing today)."""
@@ -198,7 +217,12 @@ class Timetable:
                 f"Orígenes válidos: {', '.join(terminals)}."
             )
             raise RoutingInputError(msg)
-        return sorted((m, s) for s in services for m in s.departures_on(day))
+        return sorted(
+            (m, s)
+            for s in services
+            for m in s.departures_on(day)
+            if not self.is_cancelled(line_id, day, m)
+        )
 
     def next_departure(
         self, line_id: str, terminal: str, t: dt.datetime, *, horizon_days: int = 7

@@ -353,7 +353,8 @@ class TravelModel:
                 for service in link.services:
                     for minute in service.departures_on(day):
                         dep = base + minute * 60
-                        if 0 <= dep <= horizon_s:
+                        cancelled = self.timetable.is_cancelled(link.line_id, day, minute)
+                        if 0 <= dep <= horizon_s and not cancelled:
                             rows.append((dep, dep + service.crossing_min * 60, service.service_id))
             rows.sort()
             dep = np.array([r[0] for r in rows], dtype=float)

@@ -1,11 +1,4 @@
-"""Hand-built two-island network whose answers are worked out by hand.
-
-Island A: nodes 0 - 1 - 2 (pier A at node 2); island B: nodes 3 - 4 (pier B at
-node 3). Every edge is 1,000 m, 600 s by vehicle both ways, 800 s on foot
-(4.5 km/h). Boats from A to B: a vehicle ferry at 08:00, 09:00 and 10:00
-(30 min crossing) and a passenger lancha at 08:10 (10 min), Monday to Friday.
-Back from B to A: vehicle ferry at 15:00 and 17:00 (30 min). 2026-03-09 is a Monday.
-"""
+"""Travel model on the hand-built two-island network of `tests.routing.handbuilt`."""
 
 from __future__ import annotations
 
@@ -16,96 +9,15 @@ import pandas as pd
 import pytest
 
 from routing.boats import Suspension
-from routing.boats import parse_timetable
-from routing.model import TravelModel
-from routing.streets import StreetNetwork
-
-STEP = 0.009  # degrees of longitude at the equator, about 1,000 m
-NODES = [i * STEP for i in range(5)]
-PIER_A, PIER_B = (NODES[2], 0.0), (NODES[3], 0.0)
-
-HEADER = (
-    "servicio_id,linea_id,linea,origen,origen_lat,origen_lon,destino,destino_lat,destino_lon,"
-    "terminales_fuente,modo,modo_fuente,transporta,transporta_fuente,dias,dias_fuente,"
-    "frecuencia_min,frecuencia_fuente,primera_salida,primera_salida_fuente,ultima_salida,"
-    "ultima_salida_fuente,salidas,salidas_fuente,cruce_min,cruce_fuente,nota"
-)
-
-
-def _row(sid, line, a, b, mode, cargo, times, crossing):
-    (na, (xa, ya)), (nb, (xb, yb)) = a, b
-    return (
-        f"{sid},{line},{line},{na},{ya},{xa},{nb},{yb},{xb},test,{mode},test,{cargo},test,"
-        f'"lu,ma,mi,ju,vi",test,,,,,,,{times},test,{crossing},test,'
-    )
-
-
-TIMETABLE = "\n".join(
-    [
-        HEADER,
-        _row(
-            "f-ab",
-            "ferry",
-            ("A", PIER_A),
-            ("B", PIER_B),
-            "barcaza",
-            "vehiculos_y_pasajeros",
-            "08:00 09:00 10:00",
-            30,
-        ),
-        _row(
-            "f-ba",
-            "ferry",
-            ("B", PIER_B),
-            ("A", PIER_A),
-            "barcaza",
-            "vehiculos_y_pasajeros",
-            "15:00 17:00",
-            30,
-        ),
-        _row(
-            "l-ab", "lancha", ("A", PIER_A), ("B", PIER_B), "lancha", "solo_pasajeros", "08:10", 10
-        ),
-    ]
-)
-
-
-def _streets() -> StreetNetwork:
-    pairs = [(0, 1), (1, 2), (3, 4)]
-    u = np.array([a for a, b in pairs] + [b for a, b in pairs])
-    v = np.array([b for a, b in pairs] + [a for a, b in pairs])
-    lon = np.array(NODES)
-    offsets = np.arange(0, 2 * len(u) + 1, 2)
-    glon = np.ravel(np.column_stack([lon[u], lon[v]]))
-    return StreetNetwork(
-        lon,
-        np.zeros(5),
-        u,
-        v,
-        np.full(len(u), 1000.0),
-        np.full(len(u), 600.0),
-        offsets,
-        glon,
-        np.zeros(len(glon)),
-        walk_kmh=4.5,
-    )
-
-
-def _model(suspensions=(), margin=0.0) -> TravelModel:
-    timetable = parse_timetable(TIMETABLE).with_suspensions(tuple(suspensions))
-    return TravelModel(_streets(), timetable, name="prueba", boarding_margin_min=margin)
-
-
-def at(hhmm: str, day: int = 9) -> dt.datetime:
-    return dt.datetime.fromisoformat(f"2026-03-{day:02d} {hhmm}")
-
-
-def node(i: int) -> tuple[float, float]:
-    return (NODES[i], 0.0)
+from tests.routing.handbuilt import NODES
+from tests.routing.handbuilt import PIER_A
+from tests.routing.handbuilt import at
+from tests.routing.handbuilt import build_model
+from tests.routing.handbuilt import node
 
 
 def test_passenger_lancha_then_walk_beats_the_ferry():
-    j = _model().journey(node(0), node(4), at("07:30"))
+    j = build_model().journey(node(0), node(4), at("07:30"))
     # drive 0->2 (1,200 s) 07:50; lancha 08:10-08:20; walk 3->4 (800 s) -> 08:33:20
     # (the ferry would give 08:00-08:30 + 600 s driving = 08:40)
     assert [leg.kind for leg in j.legs] == ["conducir", "espera", "barco", "caminar"]
@@ -115,7 +27,7 @@ def test_passenger_lancha_then_walk_beats_the_ferry():
 
 
 def test_wait_for_the_next_departure_after_missing_one():
-    j = _model().journey(node(0), node(4), at("07:55"))
+    j = build_model().journey(node(0), node(4), at("07:55"))
     # at the pier 08:15: lancha gone, next ferry 09:00, arrive B 09:30, drive 600 s
     assert j.boat_legs[0].line_id == "ferry"
     assert j.boat_legs[0].depart_at == at("09:00")
@@ -126,31 +38,33 @@ def test_wait_for_the_next_departure_after_missing_one():
 
 def test_boarding_margin_applies():
     # at the pier 08:05; with a 5 min margin the 08:10 lancha is still caught (08:05 + 5 = 08:10)
-    j = _model(margin=5).journey(node(0), node(4), at("07:45"))
+    j = build_model(margin=5).journey(node(0), node(4), at("07:45"))
     assert j.boat_legs[0].depart_at == at("08:10")
     # one minute later it is missed and the 09:00 ferry is next
-    j = _model(margin=5).journey(node(0), node(4), at("07:46"))
+    j = build_model(margin=5).journey(node(0), node(4), at("07:46"))
     assert j.boat_legs[0].depart_at == at("09:00")
 
 
 def test_after_the_last_boat_of_friday_there_is_nothing_within_24_hours():
-    j = _model().journey(node(0), node(4), at("09:45", day=13))  # Friday
+    j = build_model().journey(node(0), node(4), at("09:45", day=13))  # Friday
     assert not j.reachable
     assert "lancha el lunes 16-03-2026 a las 08:10" in j.reason
     assert "lu, ma, mi, ju, vi" in j.reason
     # on Thursday the same trip waits for Friday's first boat instead (within 24 h)
-    k = _model().journey(node(0), node(4), at("10:05", day=12))
+    k = build_model().journey(node(0), node(4), at("10:05", day=12))
     assert k.boat_legs[0].depart_at == at("08:10", day=13)
 
 
 def test_suspended_day():
     # lancha suspended on Tuesday: the ferry at 08:00 is taken instead
-    model = _model([Suspension("lancha", dt.date(2026, 3, 10), dt.date(2026, 3, 10), "temporal")])
+    model = build_model(
+        [Suspension("lancha", dt.date(2026, 3, 10), dt.date(2026, 3, 10), "temporal")]
+    )
     j = model.journey(node(0), node(4), at("07:30", day=10))
     assert j.boat_legs[0].line_id == "ferry"
     assert j.arrive_at == at("08:40", day=10)
     # both lines suspended: next is Wednesday 08:10, more than 24 h later
-    both = _model(
+    both = build_model(
         [
             Suspension(line, dt.date(2026, 3, 10), dt.date(2026, 3, 10))
             for line in ("lancha", "ferry")
@@ -162,7 +76,7 @@ def test_suspended_day():
 
 
 def test_same_island_needs_no_boat_and_other_island_without_line_is_unreachable():
-    model = _model()
+    model = build_model()
     j = model.journey(node(0), node(2), at("07:30"))
     assert j.travel_time_s == 1200
     assert not j.boat_legs
@@ -173,7 +87,7 @@ def test_same_island_needs_no_boat_and_other_island_without_line_is_unreachable(
 
 
 def test_matrix_agrees_with_journeys_and_marks_unreachable_as_nan():
-    model = _model()
+    model = build_model()
     points = pd.DataFrame({"id": list("abcde"), "lat": 0.0, "lon": NODES})
     table = model.matrix(points, depart_at=at("07:30")).set_index(["from_id", "to_id"])
     for i, a in enumerate("abcde"):
@@ -188,14 +102,14 @@ def test_matrix_agrees_with_journeys_and_marks_unreachable_as_nan():
 
 
 def test_on_foot_from_the_start():
-    j = _model().journey(node(0), node(4), at("07:00"), on_foot=True)
+    j = build_model().journey(node(0), node(4), at("07:00"), on_foot=True)
     # walk 0->2 1,600 s: 07:26:40; lancha 08:10-08:20; walk 800 s
     assert [leg.kind for leg in j.legs] == ["caminar", "espera", "barco", "caminar"]
     assert j.arrive_at == at("08:33:20")
 
 
 def test_vehicle_waiting_at_the_pier_is_picked_up():
-    model = _model()
+    model = build_model()
     # on foot on B, vehicle parked at pier A: back to node 0 driving from pier A
     j = model.journey(node(4), node(0), at("14:00"), on_foot=True, vehicle_at=PIER_A)
     assert [leg.kind for leg in j.legs] == ["caminar", "espera", "barco", "conducir"]
@@ -203,7 +117,7 @@ def test_vehicle_waiting_at_the_pier_is_picked_up():
 
 
 def test_last_boat_home():
-    model = _model()
+    model = build_model()
     last = model.last_boat_home(node(4), node(0), dt.date(2026, 3, 9))
     # drive 600 s to pier B for the 17:00 ferry: leave by 16:50, home 17:50
     assert last.leave_by == at("16:50")
@@ -221,7 +135,7 @@ def test_last_boat_home():
 def test_isochrone_crosses_only_when_the_boat_fits():
     import shapely
 
-    model = _model()
+    model = build_model()
     far_end = shapely.Point(NODES[4], 0.0)
     short = model.isochrone(node(0), 40, at("07:30"))
     assert not short.geometry.buffer(1e-4).contains(far_end)

@@ -1,0 +1,259 @@
+"""Plain VRPTW (capacities and time windows) on OR-Tools: fewest vehicles, then distance.
+
+This is the yardstick of the planning core: the same OR-Tools routing set-up,
+measured against the published best-known solutions of the Solomon (1987)
+instances (``data/vrp``). Conventions follow SINTEF's table: Euclidean
+distance in double precision, travel time equal to distance, every route
+leaves the depot at its ready time and is back by its due date.
+
+The search has two phases within the time budget:
+
+1. **Fewer vehicles**: a first solution with a large fixed cost per vehicle,
+   then repeatedly empty the route with the fewest customers and ask guided
+   local search to place them on the others (customers are optional at a
+   prohibitive penalty, so a start always exists); success lowers the fleet.
+2. **Distance**: the rest of the time on the best fleet found.
+
+Times are scaled to integers by rounding *up* (:data:`SCALE`), so a solution
+the solver accepts is feasible in exact arithmetic; :func:`check_solution`
+re-checks it in double precision before anything is reported.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+
+from routing._errors import RoutingInputError
+from routing._ortools import read_routes
+from routing._ortools import search_parameters
+
+__all__ = ["VrptwInstance", "VrptwSolution", "check_solution", "read_solomon", "solve_vrptw"]
+
+SCALE = 1000
+VEHICLE_COST = 10**9
+DROP_PENALTY = 10**11
+
+
+@dataclass(frozen=True)
+class VrptwInstance:
+    """A VRPTW instance; index 0 is the depot.
+
+    `matrix` (travel distance = time) defaults to Euclidean distances between
+    the coordinates.
+    """
+
+    name: str
+    vehicles: int
+    capacity: int
+    x: np.ndarray
+    y: np.ndarray
+    demand: np.ndarray
+    ready: np.ndarray
+    due: np.ndarray
+    service: np.ndarray
+    matrix: np.ndarray | None = None
+
+    @property
+    def size(self) -> int:
+        """Number of customers (depot excluded)."""
+        return len(self.demand) - 1
+
+    def distances(self) -> np.ndarray:
+        """Return the distance (= travel time) matrix."""
+        if self.matrix is not None:
+            return self.matrix
+        return np.hypot(self.x[:, None] - self.x[None, :], self.y[:, None] - self.y[None, :])
+
+
+@dataclass(frozen=True)
+class VrptwSolution:
+    """Routes (customer indices, depot excluded) of one instance."""
+
+    instance: VrptwInstance
+    routes: tuple[tuple[int, ...], ...]
+    seconds: float = 0.0
+
+    @property
+    def vehicles(self) -> int:
+        """Number of non-empty routes."""
+        return sum(1 for r in self.routes if r)
+
+    @property
+    def distance(self) -> float:
+        """Total distance in double precision."""
+        d = self.instance.distances()
+        total = 0.0
+        for route in self.routes:
+            if route:
+                path = [0, *route, 0]
+                total += float(sum(d[a, b] for a, b in pairwise(path)))
+        return total
+
+    def problems(self) -> list[str]:
+        """Return what makes the solution infeasible (empty list: feasible)."""
+        return check_solution(self.instance, self.routes)
+
+
+def read_solomon(path: str | Path) -> VrptwInstance:
+    """Read an instance in Solomon's text format (name, VEHICLE, CUSTOMER blocks)."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        msg = f"No se pudo leer {path}: {err}. Indique un archivo de texto en formato Solomon."
+        raise RoutingInputError(msg) from err
+    words = [line.split() for line in lines]
+    try:
+        vi = next(i for i, w in enumerate(words) if w[:1] == ["VEHICLE"])
+        vehicles, capacity = (int(v) for v in words[vi + 2][:2])
+        ci = next(i for i, w in enumerate(words) if w[:1] == ["CUSTOMER"])
+        rows = [w for w in words[ci + 1 :] if w and w[0].isdigit()]
+        table = np.array([[float(v) for v in w[:7]] for w in rows])
+    except (StopIteration, ValueError, IndexError) as err:
+        msg = (
+            f"{path.name} no está en formato Solomon: se esperan las secciones VEHICLE "
+            "(número y capacidad) y CUSTOMER (7 columnas numéricas por fila)."
+        )
+        raise RoutingInputError(msg) from err
+    if table.ndim != 2 or table.shape[1] != 7 or int(table[0, 0]) != 0:
+        msg = f"{path.name}: la tabla CUSTOMER debe empezar con el depósito (cliente 0)."
+        raise RoutingInputError(msg)
+    return VrptwInstance(
+        name=(words[0][0] if words and words[0] else path.stem),
+        vehicles=vehicles,
+        capacity=capacity,
+        x=table[:, 1],
+        y=table[:, 2],
+        demand=table[:, 3].astype(int),
+        ready=table[:, 4],
+        due=table[:, 5],
+        service=table[:, 6],
+    )
+
+
+def check_solution(inst: VrptwInstance, routes) -> list[str]:
+    """Check capacity, time windows, depot return and that each customer is served once."""
+    d = inst.distances()
+    problems = []
+    seen: list[int] = [c for r in routes for c in r]
+    missing = sorted(set(range(1, inst.size + 1)) - set(seen))
+    if missing:
+        problems.append(f"clientes sin atender: {missing[:10]}")
+    if len(seen) != len(set(seen)):
+        problems.append("un cliente aparece en más de una ruta")
+    if sum(1 for r in routes if r) > inst.vehicles:
+        problems.append(f"usa más de {inst.vehicles} vehículos")
+    for n, route in enumerate(routes, start=1):
+        if not route:
+            continue
+        if inst.demand[list(route)].sum() > inst.capacity:
+            problems.append(f"ruta {n}: excede la capacidad {inst.capacity}")
+        t, here = float(inst.ready[0]), 0
+        for c in route:
+            t = max(t + d[here, c], float(inst.ready[c]))
+            if t > inst.due[c] + 1e-9:
+                problems.append(f"ruta {n}: llega al cliente {c} a {t:.2f} > {inst.due[c]:g}")
+            t += float(inst.service[c])
+            here = c
+        if t + d[here, 0] > inst.due[0] + 1e-9:
+            problems.append(f"ruta {n}: vuelve al depósito después de {inst.due[0]:g}")
+    return problems
+
+
+class _Model:
+    """An OR-Tools model of the instance with a given fleet size."""
+
+    def __init__(self, inst: VrptwInstance, fleet: int):
+        from ortools.constraint_solver import pywrapcp
+
+        self.inst = inst
+        d = inst.distances()
+        cost = np.round(d * SCALE).astype(np.int64)
+        travel = (
+            np.ceil(d * SCALE - 1e-6).astype(np.int64)
+            + np.ceil(inst.service * SCALE).astype(np.int64)[:, None]
+        )
+        n = len(inst.demand)
+        self.manager = pywrapcp.RoutingIndexManager(n, fleet, 0)
+        self.routing = routing = pywrapcp.RoutingModel(self.manager)
+        routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitMatrix(cost.tolist()))
+        routing.SetFixedCostOfAllVehicles(VEHICLE_COST)
+        horizon = math.ceil(float(inst.due[0]) * SCALE)
+        routing.AddDimension(
+            routing.RegisterTransitMatrix(travel.tolist()), horizon, horizon, False, "tiempo"
+        )
+        dim = routing.GetDimensionOrDie("tiempo")
+        for c in range(1, n):
+            index = self.manager.NodeToIndex(c)
+            dim.CumulVar(index).SetRange(
+                math.ceil(inst.ready[c] * SCALE), math.floor(inst.due[c] * SCALE)
+            )
+            routing.AddDisjunction([index], DROP_PENALTY)
+        start = math.ceil(inst.ready[0] * SCALE)
+        for v in range(fleet):
+            dim.CumulVar(routing.Start(v)).SetRange(start, horizon)
+            dim.CumulVar(routing.End(v)).SetRange(start, horizon)
+        demand = [int(q) for q in inst.demand]
+        routing.AddDimensionWithVehicleCapacity(
+            routing.RegisterUnaryTransitVector(demand), 0, [inst.capacity] * fleet, True, "carga"
+        )
+
+    def solve(self, seconds: float, routes: list[list[int]] | None = None):
+        """Run guided local search, from `routes` if given; return routes or None."""
+        params = search_parameters(seconds, first="PATH_CHEAPEST_ARC")
+        routing = self.routing
+        if routes is None:
+            solution = routing.SolveWithParameters(params)
+        else:
+            routing.CloseModelWithParameters(params)
+            start = routing.ReadAssignmentFromRoutes(routes, True)
+            solution = routing.SolveFromAssignmentWithParameters(start, params) if start else None
+        if solution is None:
+            return None
+        return read_routes(self.manager, routing, solution)
+
+
+def solve_vrptw(
+    inst: VrptwInstance,
+    seconds: float = 30.0,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> VrptwSolution:
+    """Solve `inst` within about `seconds`: fewest vehicles first, then distance."""
+    say = progress or (lambda _m: None)
+    clock = time.perf_counter()
+    deadline = clock + seconds
+    best = _Model(inst, inst.vehicles).solve(0.25 * seconds)
+    if best is None or _dropped(inst, best):
+        msg = f"{inst.name}: no se encontró una solución que atienda a todos los clientes."
+        raise RoutingInputError(msg)
+    best = [r for r in best if r]
+    say(f"inicio: {len(best)} vehículos")
+    reduce_until = clock + 0.7 * seconds
+    while len(best) > 1 and time.perf_counter() < reduce_until:
+        shorter = sorted(best, key=len)[1:]
+        slice_s = min(max(1.0, 0.15 * seconds), reduce_until - time.perf_counter())
+        if slice_s <= 0.2:
+            break
+        found = _Model(inst, len(best) - 1).solve(slice_s, shorter)
+        if found is None or _dropped(inst, found):
+            break
+        best = [r for r in found if r]
+        say(f"{len(best)} vehículos")
+    remaining = deadline - time.perf_counter()
+    if remaining > 0.5:
+        found = _Model(inst, len(best)).solve(remaining, best)
+        if found is not None and not _dropped(inst, found):
+            best = [r for r in found if r]
+    return VrptwSolution(inst, tuple(tuple(r) for r in best), time.perf_counter() - clock)
+
+
+def _dropped(inst: VrptwInstance, routes: list[list[int]]) -> int:
+    return inst.size - sum(len(r) for r in routes)
