@@ -71,9 +71,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from geo_app import case_views
     from geo_app import map_views
+    from geo_app import plan_views
 
     app.register_blueprint(map_views.bp)
     app.register_blueprint(case_views.bp)
+    app.register_blueprint(plan_views.bp)
     return app
 
 

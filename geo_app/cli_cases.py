@@ -12,12 +12,9 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from geo_app.cli import main
+from geo_app.demo import DEMO_PERIODS
+from geo_app.demo import DEMO_TODAY
 from layers.territory import TerritoryDataError
-
-DEMO_PERIODS = ("2026-08", "2026-09", "2026-10")
-DEMO_TODAY = dt.date(2026, 11, 2)  # the demo is classified as on this date, every year
-DEMO_ACTOR = "demo (datos sintéticos)"
-MESSY_NAME = "lista_desordenada_sintetica.csv"
 
 
 @contextmanager
@@ -164,19 +161,24 @@ def demo() -> None:
     default=None,
     help="Dónde dejar los archivos generados (por defecto instance/demo).",
 )
-def demo_seed(seed: int, scale: float, only_if_empty: bool, folder: Path | None) -> None:
-    """Crea la carga sintética: estudiantes de las escuelas SLEP y 3 meses de listas."""
-    from geo_app.case_views import case_context
-    from geo_app.cases import apply_import
-    from geo_app.cases import prepare_import
+@click.option(
+    "--segundos-plan",
+    "plan_seconds",
+    default=15.0,
+    show_default=True,
+    help="Tiempo de optimización del plan de demostración (0: sin plan).",
+)
+def demo_seed(
+    seed: int, scale: float, only_if_empty: bool, folder: Path | None, plan_seconds: float
+) -> None:
+    """Crea la carga sintética: casos de 3 meses, 6 gestores y el plan publicado de la semana."""
+    from geo_app.demo import demo_week
+    from geo_app.demo import seed_cases
+    from geo_app.demo import seed_plan
     from geo_app.store.models import Case
-    from layers.synthetic import generate_caseload
-    from layers.synthetic import messy_file
-    from layers.synthetic import monthly_file
 
     with _app() as app:
         sessions = app.extensions["revincula.db"]
-        context = case_context()
         with sessions() as session:
             existing = session.scalar(select(func.count()).select_from(Case))
         if existing:
@@ -188,27 +190,25 @@ def demo_seed(seed: int, scale: float, only_if_empty: bool, folder: Path | None)
                 "vacía: use otra DATABASE_URL o borre instance/revincula.sqlite."
             )
             raise click.ClickException(msg)
-        caseload = generate_caseload(
-            context.territory, context.geocoder, seed=seed, scale=scale, today=DEMO_TODAY
-        )
-        click.echo(f"{len(caseload)} estudiantes sintéticos en escuelas SLEP.")
         folder = folder or Path(app.instance_path) / "demo"
-        folder.mkdir(parents=True, exist_ok=True)
-        for index, period in enumerate(DEMO_PERIODS):
-            data = monthly_file(caseload, period, index)
-            name = f"lista_sintetica_{period}.csv"
-            (folder / name).write_bytes(data)
-            with sessions() as session, session.begin():
-                prepared = prepare_import(session, context, data, name, today=DEMO_TODAY)
-                batch = apply_import(session, context, prepared, actor=DEMO_ACTOR, synthetic=True)
-                click.echo(
-                    f"  {period}: {batch.n_valid} filas, {batch.n_new} nuevos, "
-                    f"{batch.n_updated} actualizados, {batch.n_missing} ya no en la lista; "
-                    f"ubicación {batch.geocode_summary}"
-                )
-        messy = folder / MESSY_NAME
-        messy.write_bytes(messy_file(caseload, DEMO_PERIODS[-1]))
-        click.echo(f"Archivo desordenado para probar la importación: {messy}")
+        seed_cases(app, folder, seed=seed, scale=scale, echo=click.echo)
+        if plan_seconds > 0:
+            seed_plan(app, demo_week(dt.date.today()), plan_seconds, folder, echo=click.echo)
+
+
+@demo.command("plan")
+@click.option(
+    "--semana", "week", default=None, help="Lunes de la semana (por defecto, la próxima)."
+)
+@click.option("--segundos", "seconds", default=15.0, show_default=True)
+def demo_plan(week: str | None, seconds: float) -> None:
+    """Planifica y publica la semana con los gestores sintéticos (sobre los casos actuales)."""
+    from geo_app.demo import demo_week
+    from geo_app.demo import seed_plan
+
+    monday = dt.date.fromisoformat(week) if week else demo_week(dt.date.today())
+    with _app() as app:
+        seed_plan(app, monday, seconds, Path(app.instance_path) / "demo", echo=click.echo)
 
 
 @demo.command("messy")

@@ -62,14 +62,9 @@ def _territory() -> Territory:
 
 
 def _travel_model():
-    """Return the territory's approximate travel model, built once per app."""
-    model = current_app.extensions.get("revincula.travel")
-    if model is None:
-        from geo_app.travel import territory_model
+    from geo_app.travel import app_model
 
-        model = territory_model(_territory())
-        current_app.extensions["revincula.travel"] = model
-    return model
+    return app_model(current_app)
 
 
 @cache

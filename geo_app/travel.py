@@ -12,7 +12,7 @@ from routing.approximate import ApproxParams
 from routing.model import TravelModel
 from routing.network import load_network
 
-__all__ = ["resolve_network", "territory_model"]
+__all__ = ["app_model", "resolve_network", "territory_model"]
 
 
 def territory_model(territory: Territory, params: ApproxParams | None = None) -> TravelModel:
@@ -67,3 +67,12 @@ def load_model(network: str | None, territory: Territory, network_dir: Path) -> 
     if not network:
         return territory_model(territory)
     return load_network(resolve_network(network, network_dir))
+
+
+def app_model(app) -> TravelModel:
+    """Return the app's travel model, built once: the territory's approximate network."""
+    model = app.extensions.get("revincula.travel")
+    if model is None:
+        model = territory_model(app.extensions["revincula.territory"])
+        app.extensions["revincula.travel"] = model
+    return model

@@ -55,6 +55,7 @@ __all__ = [
     "Stop",
     "Unassigned",
     "Visit",
+    "assemble",
     "plan_week",
     "replan",
     "simulate_day",
@@ -73,6 +74,7 @@ REASONS = {
     "fuera_de_horario": "no cabe en la jornada ni sola",
     "capacidad": "la semana no alcanza",
     "fijada_no_disponible": "fijada a un gestor o día que ya no está disponible",
+    "retirada": "retirada a mano del plan",
 }
 
 
@@ -104,6 +106,43 @@ class Visit:
         """Return the label, or the id when there is none."""
         return self.label or self.id
 
+    def to_dict(self) -> dict:
+        """Return a JSON-ready dict (inverse of :meth:`from_dict`)."""
+        return {
+            "id": self.id,
+            "lon": self.lon,
+            "lat": self.lat,
+            "label": self.label,
+            "duration_min": self.duration_min,
+            "priority": self.priority,
+            "window": [t.isoformat("minutes") for t in self.window] if self.window else None,
+            "days": sorted(d.isoformat() for d in self.days) if self.days is not None else None,
+            "must": self.must,
+            "preferred_gestor": self.preferred_gestor,
+            "required_gestor": self.required_gestor,
+            "skills": sorted(self.skills),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Visit:
+        """Build a visit from :meth:`to_dict` output."""
+        window = data.get("window")
+        days = data.get("days")
+        return cls(
+            str(data["id"]),
+            float(data["lon"]),
+            float(data["lat"]),
+            label=data.get("label", ""),
+            duration_min=int(data.get("duration_min", 45)),
+            priority=float(data.get("priority", 1.0)),
+            window=tuple(dt.time.fromisoformat(t) for t in window) if window else None,
+            days=frozenset(dt.date.fromisoformat(d) for d in days) if days is not None else None,
+            must=bool(data.get("must", False)),
+            preferred_gestor=data.get("preferred_gestor"),
+            required_gestor=data.get("required_gestor"),
+            skills=frozenset(data.get("skills", ())),
+        )
+
 
 @dataclass(frozen=True)
 class Gestor:
@@ -128,6 +167,46 @@ class Gestor:
     def all_skills(self) -> frozenset[str]:
         """Skills including ``"vehiculo"`` when the gestor has one."""
         return self.skills | ({"vehiculo"} if self.vehicle else set())
+
+    def to_dict(self) -> dict:
+        """Return a JSON-ready dict (inverse of :meth:`from_dict`)."""
+        out = {
+            "id": self.id,
+            "lon": self.lon,
+            "lat": self.lat,
+            "name": self.name,
+            "base_label": self.base_label,
+            "weekdays": sorted(self.weekdays),
+            "vehicle": self.vehicle,
+            "skills": sorted(self.skills),
+            "max_visits": self.max_visits,
+            "lunch_min": self.lunch_min,
+        }
+        for key in ("start", "end", "lunch_earliest", "lunch_latest"):
+            out[key] = getattr(self, key).isoformat("minutes")
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Gestor:
+        """Build a gestor from :meth:`to_dict` output."""
+        times = {
+            key: dt.time.fromisoformat(data[key])
+            for key in ("start", "end", "lunch_earliest", "lunch_latest")
+            if data.get(key)
+        }
+        return cls(
+            str(data["id"]),
+            float(data["lon"]),
+            float(data["lat"]),
+            name=data.get("name", ""),
+            base_label=data.get("base_label", "base"),
+            weekdays=frozenset(int(d) for d in data.get("weekdays", range(5))),
+            vehicle=bool(data.get("vehicle", True)),
+            skills=frozenset(data.get("skills", ())),
+            max_visits=int(data.get("max_visits", 6)),
+            lunch_min=int(data.get("lunch_min", 45)),
+            **times,
+        )
 
 
 @dataclass(frozen=True)
@@ -270,7 +349,12 @@ class Unassigned:
 
     def to_dict(self) -> dict:
         """Return a JSON-ready dict."""
-        return {"visita_id": self.visit_id, "motivo": self.reason, "detalle": self.message}
+        return {
+            "visita_id": self.visit_id,
+            "motivo": self.reason,
+            "detalle": self.message,
+            "dato": self.detail,
+        }
 
 
 @dataclass
@@ -581,27 +665,48 @@ def plan_week(
     assigned = {s.visit_id for d in day_plans.values() for s in d.stops}
     report(0.95, "explicando las visitas que no entraron")
     unassigned = _explain(week, assigned, early)
-    plans = [
-        simulate_day(model, week.gestores[g], day, _day_visits(week, d), last_boat=True)
-        for (g, day), d in sorted(day_plans.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+    order = {g.id: n for n, g in enumerate(week.gestores)}
+    assignment = {
+        (week.gestores[g].id, day): [s.visit_id for s in d.stops]
+        for (g, day), d in day_plans.items()
         if d.stops
-    ]
+    }
+    plan = assemble(model, week.visits, week.gestores, assignment, unassigned)
+    plan.days.sort(key=lambda d: (d.day, order[d.gestor_id]))
     report(1.0, "listo")
-    return Plan(
-        plans,
-        unassigned,
-        {v.id: v for v in week.visits},
-        approximate=model.approximate,
-        stats={
-            "segundos_total": round(time.perf_counter() - clock, 2),
-            "segundos_matrices": round(matrix_s, 2),
-            "segundos_optimizacion": round(solve_s, 2),
-            "dias_reparados": sum(1 for d in dropped.values() if d),
-            "visitas_reparadas": sum(len(d) for d in dropped.values()),
-            "visitas_reinsertadas": reinserted,
-            "gestor_dias": len(week.vehicles),
-        },
-    )
+    plan.stats = {
+        "segundos_total": round(time.perf_counter() - clock, 2),
+        "segundos_matrices": round(matrix_s, 2),
+        "segundos_optimizacion": round(solve_s, 2),
+        "dias_reparados": sum(1 for d in dropped.values() if d),
+        "visitas_reparadas": sum(len(d) for d in dropped.values()),
+        "visitas_reinsertadas": reinserted,
+        "gestor_dias": len(week.vehicles),
+    }
+    return plan
+
+
+def assemble(
+    model: TravelModel,
+    visits: Iterable[Visit],
+    gestores: Iterable[Gestor],
+    assignment: dict[tuple[str, dt.date], list[str]],
+    unassigned: Iterable[Unassigned],
+) -> Plan:
+    """Replay an assignment ``{(gestor_id, day): [visit ids in order]}`` into a :class:`Plan`.
+
+    Used after solving and after every manual change, so what is shown is
+    always the exact replay. Days that do not work stay in the plan with
+    ``feasible=False`` and their problem, for the caller to refuse or show.
+    """
+    by_visit = {v.id: v for v in visits}
+    by_gestor = {g.id: g for g in gestores}
+    days = [
+        simulate_day(model, by_gestor[gid], day, [by_visit[i] for i in ids], last_boat=True)
+        for (gid, day), ids in sorted(assignment.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+        if ids
+    ]
+    return Plan(days, list(unassigned), by_visit, approximate=model.approximate)
 
 
 def _setup(model, visits, gestores, days, pins, absences, params) -> _Week:

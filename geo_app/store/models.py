@@ -29,8 +29,11 @@ __all__ = [
     "Case",
     "Change",
     "Contact",
+    "GestorRow",
     "HeaderMapping",
     "ImportBatch",
+    "PlanRow",
+    "PlanStop",
     "Student",
     "utcnow",
 ]
@@ -221,3 +224,70 @@ class HeaderMapping(Base):
     signature: Mapped[str] = mapped_column(String(32), unique=True)
     mapping: Mapped[dict] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class GestorRow(Base):
+    """A gestor of the team: base, working pattern, vehicle and skills."""
+
+    __tablename__ = "gestores"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    base_label: Mapped[str] = mapped_column(String(120))
+    base_lon: Mapped[float] = mapped_column(Float)
+    base_lat: Mapped[float] = mapped_column(Float)
+    comuna: Mapped[str] = mapped_column(String(100), default="")
+    weekdays: Mapped[str] = mapped_column(String(40), default="lu,ma,mi,ju,vi")
+    start: Mapped[str] = mapped_column(String(5), default="08:30")
+    end: Mapped[str] = mapped_column(String(5), default="17:30")
+    lunch_min: Mapped[int] = mapped_column(Integer, default=45)
+    vehicle: Mapped[bool] = mapped_column(Boolean, default=True)
+    skills: Mapped[str] = mapped_column(String(200), default="")
+    max_visits: Mapped[int] = mapped_column(Integer, default=6)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PlanRow(Base):
+    """A week's plan: its inputs, the job that computes it, the result and its status."""
+
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week_start: Mapped[dt.date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(20), default="borrador")  # publicado, archivado
+    job_state: Mapped[str] = mapped_column(String(20), default="en_cola")  # calculando, listo...
+    job_progress: Mapped[float] = mapped_column(Float, default=0.0)
+    job_message: Mapped[str] = mapped_column(String(300), default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    inputs: Mapped[dict] = mapped_column(JSON)
+    result: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(120), default="")
+    published_at: Mapped[dt.datetime | None] = mapped_column()
+    published_by: Mapped[str] = mapped_column(String(120), default="")
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    stops: Mapped[list[PlanStop]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="PlanStop.seq"
+    )
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's pattern
+
+
+class PlanStop(Base):
+    """One visit of a plan (mirrors the result JSON for queries: who visits which case when)."""
+
+    __tablename__ = "plan_stops"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    gestor_code: Mapped[str] = mapped_column(String(40), index=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    seq: Mapped[int] = mapped_column(Integer)
+    start_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=False))
+
+    plan: Mapped[PlanRow] = relationship(back_populates="stops")

@@ -1,0 +1,135 @@
+"""CLI for planning: `revincula plan` (a week for the team) and `revincula vrptw` (benchmark)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+
+from geo_app.cli import main
+from geo_app.cli_cases import _app
+
+
+def _find_place(model):
+    from routing import RoutingInputError
+
+    def find(text: str):
+        try:
+            return model.find_place(text)
+        except RoutingInputError as err:
+            raise ValueError(str(err)) from err
+
+    return find
+
+
+@main.command("plan")
+@click.option("--week", "week", required=True, help="Lunes de la semana: AAAA-MM-DD.")
+@click.option(
+    "--gestores",
+    "gestores_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="CSV de gestores: codigo, nombre, base (lugar o lat,lon), dias, inicio, fin, ...",
+)
+@click.option(
+    "--casos", "limit", default=300, show_default=True, help="Máximo de casos candidatos."
+)
+@click.option("--comuna", "comunas", multiple=True, help="Solo casos de esta comuna (repetible).")
+@click.option(
+    "--segundos", "seconds", default=20.0, show_default=True, help="Tiempo de optimización."
+)
+@click.option(
+    "-o",
+    "--salida",
+    "output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("plan"),
+    show_default=True,
+    help="Carpeta donde escribir plan.json, plan.csv y resumen.txt.",
+)
+@click.option("--guardar", is_flag=True, help="Guardar el plan en la base (visible en la app).")
+@click.option("--publicar", is_flag=True, help="Guardar y publicar (cada gestor ve su día).")
+def plan(week, gestores_file, limit, comunas, seconds, output, guardar, publicar) -> None:
+    """Planifica las visitas de la semana entre los gestores, con horarios de barco."""
+    from geo_app.planning import GestorFileError
+    from geo_app.planning import candidate_visits
+    from geo_app.planning import create_plan
+    from geo_app.planning import publish
+    from geo_app.planning import read_gestores_csv
+    from geo_app.planning import run_plan
+    from geo_app.planning import save_gestores
+    from geo_app.planning import stops_csv
+    from geo_app.planning import summary_lines
+    from geo_app.store.models import PlanRow
+    from geo_app.travel import app_model
+
+    try:
+        monday = dt.date.fromisoformat(week)
+    except ValueError as err:
+        msg = f"Semana {week!r} no válida: use el lunes como AAAA-MM-DD."
+        raise click.BadParameter(msg) from err
+    with _app() as app:
+        model = app_model(app)
+        sessions = app.extensions["revincula.db"]
+        try:
+            rows = read_gestores_csv(gestores_file.read_bytes(), _find_place(model))
+        except GestorFileError as err:
+            raise click.ClickException(str(err)) from err
+        with sessions() as session, session.begin():
+            visits = candidate_visits(session, comunas=list(comunas), limit=limit)
+            if not visits:
+                msg = "No hay casos ubicados para planificar: importe listas primero."
+                raise click.ClickException(msg)
+            gestores = save_gestores(session, rows)
+            stored = create_plan(session, monday, gestores, visits, seconds=seconds, actor="cli")
+            plan_id = stored.id
+        click.echo(
+            f"Planificando {len(visits)} casos con {len(rows)} gestores, semana del "
+            f"{stored.week_start:%d-%m-%Y} ({seconds:g} s de optimización)..."
+        )
+        run_plan(sessions, model, plan_id)
+        with sessions() as session, session.begin():
+            stored = session.get(PlanRow, plan_id)
+            if stored.job_state != "listo":
+                msg = f"El cálculo falló: {stored.error}"
+                raise click.ClickException(msg)
+            result = stored.result
+            if publicar:
+                publish(session, stored, "cli", expected_version=stored.version)
+            elif not guardar:
+                session.delete(stored)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "plan.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
+    (output / "plan.csv").write_text(stops_csv(result))
+    lines = summary_lines(result)
+    (output / "resumen.txt").write_text("\n".join(lines) + "\n")
+    click.echo("\n".join(lines[:3]))
+    click.echo(f"Escrito en {output}/: plan.json, plan.csv, resumen.txt")
+    if publicar or guardar:
+        state = "publicado" if publicar else "guardado como borrador"
+        click.echo(f"Plan {plan_id} {state}: /planificacion/{plan_id}")
+
+
+@main.command("vrptw")
+@click.argument("instance", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--seconds", "--segundos", "seconds", default=30.0, show_default=True)
+def vrptw(instance: Path, seconds: float) -> None:
+    """Resuelve una instancia VRPTW en formato Solomon (menos vehículos, luego distancia)."""
+    from routing import RoutingInputError
+    from routing.vrptw import read_solomon
+    from routing.vrptw import solve_vrptw
+
+    try:
+        inst = read_solomon(instance)
+        solution = solve_vrptw(inst, seconds, progress=lambda m: click.echo(f"  {m}"))
+    except RoutingInputError as err:
+        raise click.ClickException(str(err)) from err
+    problems = solution.problems()
+    if problems:
+        raise click.ClickException("Solución no factible: " + "; ".join(problems))
+    click.echo(
+        f"{inst.name}: {inst.size} clientes, factible (verificado), {solution.seconds:.1f} s"
+    )
+    click.echo(f"vehicles={solution.vehicles} distance={solution.distance:.2f}")

@@ -1,0 +1,111 @@
+"""Synthetic demo data: the caseload on real schools, six gestores and a published plan.
+
+Everything here is labelled *sintético*; RUNs are in the 90-99 million range no
+person has.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+DEMO_PERIODS = ("2026-08", "2026-09", "2026-10")
+DEMO_TODAY = dt.date(2026, 11, 2)  # the demo is classified as on this date, every year
+DEMO_ACTOR = "demo (datos sintéticos)"
+MESSY_NAME = "lista_desordenada_sintetica.csv"
+GESTORES_NAME = "gestores_sinteticos.csv"
+
+# Six synthetic gestores based in real towns; the Achao one covers the Quinchao islands.
+DEMO_GESTORES = """codigo,nombre,base,dias,inicio,fin,vehiculo,habilidades,max_visitas
+castro,Gestora Castro (sintética),Castro,"lu,ma,mi,ju,vi",08:30,17:30,si,,6
+ancud,Gestor Ancud (sintético),Ancud,"lu,ma,mi,ju,vi",08:30,17:30,si,,6
+quellon,Gestora Quellón (sintética),Quellón,"lu,ma,mi,ju,vi",08:30,17:30,si,,6
+achao,Gestor Achao (sintético),Achao,"lu,ma,mi,ju,vi",08:00,17:30,si,islas,5
+chonchi,Gestora Chonchi (sintética),Chonchi,"lu,ma,mi,ju,vi",08:30,17:30,si,,6
+dalcahue,Gestor Dalcahue (sintético),Dalcahue,"lu,ma,mi,ju,vi",08:30,16:30,no,,4
+"""
+
+
+def demo_week(today: dt.date) -> dt.date:
+    """Return the Monday of this week on weekdays, of next week on weekends."""
+    monday = today - dt.timedelta(days=today.weekday())
+    return monday if today.weekday() < 5 else monday + dt.timedelta(days=7)
+
+
+def seed_cases(app, folder: Path, *, seed: int, scale: float, echo: Callable = print) -> None:
+    """Import three monthly synthetic lists through the real import path."""
+    from geo_app.case_views import case_context
+    from geo_app.cases import apply_import
+    from geo_app.cases import prepare_import
+    from layers.synthetic import generate_caseload
+    from layers.synthetic import messy_file
+    from layers.synthetic import monthly_file
+
+    sessions = app.extensions["revincula.db"]
+    with app.app_context():
+        context = case_context()
+    caseload = generate_caseload(
+        context.territory, context.geocoder, seed=seed, scale=scale, today=DEMO_TODAY
+    )
+    echo(f"{len(caseload)} estudiantes sintéticos en escuelas SLEP.")
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, period in enumerate(DEMO_PERIODS):
+        data = monthly_file(caseload, period, index)
+        name = f"lista_sintetica_{period}.csv"
+        (folder / name).write_bytes(data)
+        with sessions() as session, session.begin():
+            prepared = prepare_import(session, context, data, name, today=DEMO_TODAY)
+            batch = apply_import(session, context, prepared, actor=DEMO_ACTOR, synthetic=True)
+            echo(
+                f"  {period}: {batch.n_valid} filas, {batch.n_new} nuevos, "
+                f"{batch.n_updated} actualizados, {batch.n_missing} ya no en la lista; "
+                f"ubicación {batch.geocode_summary}"
+            )
+    messy = folder / MESSY_NAME
+    messy.write_bytes(messy_file(caseload, DEMO_PERIODS[-1]))
+    echo(f"Archivo desordenado para probar la importación: {messy}")
+
+
+def seed_plan(
+    app, week: dt.date, seconds: float, folder: Path, *, limit: int = 300, echo: Callable = print
+) -> int:
+    """Save the synthetic gestores, plan `week` with them and publish it; return the plan id."""
+    from geo_app.planning import candidate_visits
+    from geo_app.planning import create_plan
+    from geo_app.planning import publish
+    from geo_app.planning import read_gestores_csv
+    from geo_app.planning import run_plan
+    from geo_app.planning import save_gestores
+    from geo_app.store.models import PlanRow
+    from geo_app.travel import app_model
+
+    sessions = app.extensions["revincula.db"]
+    model = app_model(app)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / GESTORES_NAME).write_text(DEMO_GESTORES, encoding="utf-8")
+    rows = read_gestores_csv(DEMO_GESTORES.encode(), model.find_place)
+    with sessions() as session, session.begin():
+        gestores = save_gestores(session, rows, synthetic=True)
+        visits = candidate_visits(session, limit=limit)
+        plan = create_plan(
+            session, week, gestores, visits, seconds=seconds, actor=DEMO_ACTOR, synthetic=True
+        )
+        plan_id = plan.id
+    echo(
+        f"Plan sintético de la semana del {week:%d-%m-%Y}: {len(visits)} casos candidatos, "
+        f"{len(rows)} gestores ({seconds:g} s de optimización)..."
+    )
+    run_plan(sessions, model, plan_id)
+    with sessions() as session, session.begin():
+        plan = session.get(PlanRow, plan_id)
+        if plan.job_state != "listo":
+            echo(f"  el plan de demostración falló: {plan.error.splitlines()[0]}")
+            return plan_id
+        publish(session, plan, DEMO_ACTOR, expected_version=plan.version)
+        totals = plan.result["totales"]
+    echo(
+        f"  publicado: {totals['visitas']} visitas, {totals['sin_asignar']} sin asignar, "
+        f"{totals['dias_con_barco']} días con barco. Gestores en {folder / GESTORES_NAME}"
+    )
+    return plan_id

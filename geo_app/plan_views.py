@@ -1,0 +1,332 @@
+"""Planning pages: the weekly plan (job, map, table, moves, publishing) and the gestor's day."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint
+from flask import abort
+from flask import current_app
+from flask import flash
+from flask import jsonify
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from sqlalchemy import select
+
+from geo_app.case_views import _actor
+from geo_app.planning import PlanEditConflictError
+from geo_app.planning import candidate_visits
+from geo_app.planning import create_plan
+from geo_app.planning import move_visit
+from geo_app.planning import publish
+from geo_app.planning import published_day
+from geo_app.planning import published_days
+from geo_app.planning import start_plan_job
+from geo_app.store.models import Case
+from geo_app.store.models import GestorRow
+from geo_app.store.models import PlanRow
+
+bp = Blueprint("plans", __name__)
+
+STATUS_LABELS = {"borrador": "borrador", "publicado": "publicado", "archivado": "archivado"}
+JOB_LABELS = {
+    "en_cola": "en cola",
+    "calculando": "calculando",
+    "listo": "listo",
+    "fallido": "falló",
+}
+WEEKDAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
+
+
+def _sessions():
+    return current_app.extensions["revincula.db"]
+
+
+def _next_monday(today: dt.date | None = None) -> dt.date:
+    today = today or dt.date.today()
+    return today + dt.timedelta(days=(7 - today.weekday()) % 7 or 7)
+
+
+@bp.app_template_filter("hm")
+def _hm(value: str | None) -> str:
+    return value[11:16] if value else ""
+
+
+@bp.app_template_filter("weekday")
+def _weekday(value: str | dt.date) -> str:
+    day = dt.date.fromisoformat(value) if isinstance(value, str) else value
+    return f"{WEEKDAYS[day.weekday()]} {day:%d-%m}"
+
+
+@bp.app_template_filter("minutes")
+def _minutes(seconds: float | None) -> str:
+    minutes = round((seconds or 0) / 60)
+    return f"{minutes // 60} h {minutes % 60:02d}" if minutes >= 60 else f"{minutes} min"
+
+
+@bp.get("/planificacion")
+def plan_list():
+    """Plans of every week and the form for a new one."""
+    with _sessions()() as session:
+        plans = session.scalars(select(PlanRow).order_by(PlanRow.id.desc()).limit(50)).all()
+        gestores = session.scalars(
+            select(GestorRow).where(GestorRow.active).order_by(GestorRow.code)
+        ).all()
+        comunas = session.scalars(
+            select(Case.comuna).where(Case.comuna != "").distinct().order_by(Case.comuna)
+        ).all()
+    return render_template(
+        "plans.html",
+        plans=plans,
+        gestores=gestores,
+        comunas=comunas,
+        week=_next_monday(),
+        status_labels=STATUS_LABELS,
+        job_labels=JOB_LABELS,
+    )
+
+
+@bp.post("/planificacion")
+def plan_create():
+    """Create a plan from the form and start computing it in the background."""
+    form = request.form
+    try:
+        week = dt.date.fromisoformat(form.get("semana", ""))
+        limit = max(1, min(1000, int(form.get("casos") or 300)))
+        seconds = max(1.0, min(600.0, float(form.get("segundos") or 20)))
+        min_priority = float(form.get("prioridad_min") or 0)
+    except ValueError:
+        flash("Revise el formulario: semana como fecha, casos y segundos como números.", "error")
+        return redirect(url_for("plans.plan_list"))
+    codes = form.getlist("gestor")
+    with _sessions()() as session, session.begin():
+        gestores = session.scalars(select(GestorRow).where(GestorRow.code.in_(codes))).all()
+        if not gestores:
+            flash("Elija al menos un gestor disponible para la semana.", "error")
+            return redirect(url_for("plans.plan_list"))
+        visits = candidate_visits(
+            session, comunas=form.getlist("comuna"), min_priority=min_priority, limit=limit
+        )
+        if not visits:
+            flash("No hay casos ubicados con esos filtros: amplíe la selección.", "error")
+            return redirect(url_for("plans.plan_list"))
+        synthetic = session.scalar(select(Case.id).limit(1)) is not None and all(
+            g.synthetic for g in gestores
+        )
+        plan = create_plan(
+            session, week, gestores, visits, seconds=seconds, actor=_actor(), synthetic=synthetic
+        )
+        plan_id = plan.id
+    start_plan_job(current_app._get_current_object(), plan_id)
+    return redirect(url_for("plans.plan_detail", plan_id=plan_id))
+
+
+def _plan_or_404(session, plan_id: int) -> PlanRow:
+    plan = session.get(PlanRow, plan_id)
+    if plan is None:
+        abort(404, description="No existe ese plan.")
+    return plan
+
+
+@bp.get("/planificacion/<int:plan_id>")
+def plan_detail(plan_id: int):
+    """Show a plan: progress while computing; map, days, left out and moves when ready."""
+    with _sessions()() as session:
+        plan = _plan_or_404(session, plan_id)
+        inputs = plan.inputs
+        names = _case_names(session, plan)
+    gestores = {g["id"]: g for g in inputs["gestores"]}
+    days = sorted({d["dia"] for d in (plan.result or {}).get("dias", [])})
+    week = [plan.week_start + dt.timedelta(days=i) for i in range(7)]
+    return render_template(
+        "plan_detail.html",
+        plan=plan,
+        result=plan.result,
+        gestores=gestores,
+        colours=_colours(list(gestores)),
+        week=[d for d in week if any(d.weekday() in g["weekdays"] for g in gestores.values())],
+        days=days,
+        names=names,
+        status_labels=STATUS_LABELS,
+        job_labels=JOB_LABELS,
+    )
+
+
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+
+
+def _colours(codes: list[str]) -> dict[str, str]:
+    return {code: PALETTE[n % len(PALETTE)] for n, code in enumerate(codes)}
+
+
+def _case_names(session, plan: PlanRow) -> dict[str, str]:
+    """Case id -> student's name for the people planning (never in JSON or exports)."""
+    ids = [int(v["id"]) for v in plan.inputs["visitas"]]
+    rows = session.scalars(select(Case).where(Case.id.in_(ids))).all()
+    return {str(c.id): c.student.full_name for c in rows}
+
+
+@bp.get("/api/planes/<int:plan_id>/estado")
+def plan_state(plan_id: int):
+    """Job state for the progress bar."""
+    with _sessions()() as session:
+        plan = _plan_or_404(session, plan_id)
+        return jsonify(
+            estado=plan.job_state,
+            progreso=plan.job_progress,
+            mensaje=plan.job_message,
+            version=plan.version,
+        )
+
+
+@bp.get("/api/planes/<int:plan_id>.geojson")
+def plan_geojson(plan_id: int):
+    """Return the stops and legs of a plan (case ids only, no names)."""
+    with _sessions()() as session:
+        plan = _plan_or_404(session, plan_id)
+        result = plan.result or {"dias": []}
+        codes = [g["id"] for g in plan.inputs["gestores"]]
+    return jsonify(type="FeatureCollection", features=plan_features(result, _colours(codes)))
+
+
+def plan_features(result: dict, colours: dict[str, str]) -> list[dict]:
+    """GeoJSON features of a plan's days: one point per stop, one line per leg."""
+    features = []
+    for day in result["dias"]:
+        base = {
+            "gestor": day["gestor_id"],
+            "dia": day["dia"],
+            "color": colours.get(day["gestor_id"]),
+        }
+        legs = [leg for s in day["paradas"] for leg in s["tramos"]] + day["regreso"]
+        for leg in legs:
+            if len(leg["geometria"]) >= 2:
+                features.append(
+                    {
+                        "type": "Feature",
+                        "geometry": {"type": "LineString", "coordinates": leg["geometria"]},
+                        "properties": {**base, "tipo": leg["tipo"], "linea": leg["linea"]},
+                    }
+                )
+        for n, stop in enumerate(day["paradas"], start=1):
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [stop["lon"], stop["lat"]]},
+                    "properties": {
+                        **base,
+                        "tipo": "visita",
+                        "orden": n,
+                        "visita_id": stop["visita_id"],
+                        "etiqueta": stop["etiqueta"],
+                        "inicia": stop["inicia"][11:16],
+                    },
+                }
+            )
+    return features
+
+
+def _version() -> int:
+    try:
+        return int(request.form.get("version", ""))
+    except ValueError:
+        abort(400, description="Falta la versión del plan: recargue la página.")
+
+
+@bp.post("/planificacion/<int:plan_id>/mover")
+def plan_move(plan_id: int):
+    """Move one visit to another gestor-day (or out); refused with the reason if it does not fit."""
+    from geo_app.travel import app_model
+
+    target_raw = request.form.get("destino", "")
+    target = None
+    if target_raw != "sin_asignar":
+        try:
+            code, day = target_raw.split("|")
+            target = (code, dt.date.fromisoformat(day))
+        except ValueError:
+            abort(400, description="Destino inválido: elija un gestor y un día de la lista.")
+    with _sessions()() as session, session.begin():
+        plan = _plan_or_404(session, plan_id)
+        try:
+            ok, message = move_visit(
+                session,
+                app_model(current_app),
+                plan,
+                request.form.get("visita", ""),
+                target,
+                expected_version=_version(),
+            )
+        except PlanEditConflictError as err:
+            abort(409, description=str(err))
+    flash(message, "ok" if ok else "error")
+    return redirect(url_for("plans.plan_detail", plan_id=plan_id))
+
+
+@bp.post("/planificacion/<int:plan_id>/publicar")
+def plan_publish(plan_id: int):
+    """Publish the plan: each gestor sees their days in /terreno."""
+    with _sessions()() as session, session.begin():
+        plan = _plan_or_404(session, plan_id)
+        try:
+            publish(session, plan, _actor(), expected_version=_version())
+        except PlanEditConflictError as err:
+            abort(409, description=str(err))
+    flash("Plan publicado: cada gestor ve sus días en «Mi día».", "ok")
+    return redirect(url_for("plans.plan_detail", plan_id=plan_id))
+
+
+@bp.post("/planificacion/<int:plan_id>/reintentar")
+def plan_retry(plan_id: int):
+    """Run a failed plan's job again with the same inputs."""
+    with _sessions()() as session, session.begin():
+        plan = _plan_or_404(session, plan_id)
+        if plan.job_state != "fallido":
+            flash("Solo se reintenta un cálculo que falló.", "error")
+            return redirect(url_for("plans.plan_detail", plan_id=plan_id))
+        plan.job_state, plan.error, plan.job_progress = "en_cola", "", 0.0
+    start_plan_job(current_app._get_current_object(), plan_id)
+    return redirect(url_for("plans.plan_detail", plan_id=plan_id))
+
+
+@bp.get("/terreno")
+def field_day():
+    """Show a gestor's published day: stops, boats, last boat back, map, day sheet."""
+    with _sessions()() as session:
+        gestores = session.scalars(select(GestorRow).order_by(GestorRow.code)).all()
+        code = request.args.get("gestor") or (gestores[0].code if gestores else "")
+        try:
+            day = dt.date.fromisoformat(request.args.get("dia") or dt.date.today().isoformat())
+        except ValueError:
+            abort(400, description="Fecha inválida: use AAAA-MM-DD.")
+        available = published_days(session, code)
+        notice = ""
+        if not request.args.get("dia") and available and day not in available:
+            later = [d for d in available if d >= day]
+            shown = later[0] if later else available[-1]
+            notice = f"Hoy no tiene visitas publicadas; se muestra el {_weekday(shown)}."
+            day = shown
+        found = published_day(session, code, day)
+        plan, today = found if found else (None, {})
+        names, addresses = {}, {}
+        if today:
+            ids = [int(s["visita_id"]) for s in today["paradas"]]
+            for c in session.scalars(select(Case).where(Case.id.in_(ids))):
+                names[str(c.id)] = c.student.full_name
+                addresses[str(c.id)] = ", ".join(p for p in (c.address, c.sector, c.comuna) if p)
+        synthetic = bool(plan and plan.synthetic)
+    return render_template(
+        "terreno.html",
+        gestores=gestores,
+        code=code,
+        day=day,
+        today=today,
+        plan=plan,
+        names=names,
+        addresses=addresses,
+        available=available,
+        notice=notice,
+        synthetic=synthetic,
+    )

@@ -1,0 +1,534 @@
+"""Weekly plans in the app: gestores, candidates, the job, manual moves, publishing.
+
+Candidate visits come from the cases; the plan is computed in a background
+job whose progress and failures are stored; manual moves are re-checked by
+exact replay; each gestor sees the published day. `routing.planning` does
+the work; this module owns the database and the job.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+
+from sqlalchemy import delete
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from geo_app.store.models import Case
+from geo_app.store.models import GestorRow
+from geo_app.store.models import PlanRow
+from geo_app.store.models import PlanStop
+from geo_app.store.models import utcnow
+from routing.planning import Gestor
+from routing.planning import PlanParams
+from routing.planning import Unassigned
+from routing.planning import Visit
+from routing.planning import assemble
+from routing.planning import plan_week
+
+__all__ = [
+    "DAY_CODES",
+    "GestorFileError",
+    "PlanEditConflictError",
+    "candidate_visits",
+    "create_plan",
+    "gestor_of",
+    "move_visit",
+    "publish",
+    "published_day",
+    "read_gestores_csv",
+    "run_plan",
+    "start_plan_job",
+    "week_days",
+]
+
+DAY_CODES = ("lu", "ma", "mi", "ju", "vi", "sa", "do")
+GESTOR_COLUMNS = ("codigo", "nombre", "base")
+
+
+class GestorFileError(ValueError):
+    """A gestores file that cannot be used; the message lists every problem in Spanish."""
+
+
+class PlanEditConflictError(RuntimeError):
+    """The plan changed since the form was opened (someone else edited or re-ran it)."""
+
+
+# -- gestores ---------------------------------------------------------------------------------
+def gestor_of(row: GestorRow) -> Gestor:
+    """Return the planning gestor of a stored row."""
+    return Gestor(
+        row.code,
+        row.base_lon,
+        row.base_lat,
+        name=row.name,
+        base_label=row.base_label,
+        weekdays=frozenset(DAY_CODES.index(d) for d in row.weekdays.split(",") if d),
+        start=dt.time.fromisoformat(row.start),
+        end=dt.time.fromisoformat(row.end),
+        lunch_min=row.lunch_min,
+        vehicle=row.vehicle,
+        skills=frozenset(s for s in row.skills.split(";") if s),
+        max_visits=row.max_visits,
+    )
+
+
+def read_gestores_csv(data: bytes, find_place) -> list[dict]:
+    """Parse a gestores CSV into column dicts of :class:`GestorRow`.
+
+    Columns: ``codigo, nombre, base`` (a place name or ``lat,lon``), and optional
+    ``dias`` (``lu,ma,mi,ju,vi``), ``inicio``, ``fin``, ``vehiculo`` (si/no),
+    ``habilidades`` (separated by ``;``), ``max_visitas``, ``almuerzo_min``.
+    `find_place(text)` returns ``(lon, lat, label)``. Every problem is collected
+    and reported together.
+    """
+    text = data.decode("utf-8-sig", errors="replace")
+    sample = text.splitlines()[0] if text else ""
+    reader = csv.DictReader(io.StringIO(text), delimiter=";" if sample.count(";") else ",")
+    headers = [h.strip().lower() for h in reader.fieldnames or []]
+    missing = [c for c in GESTOR_COLUMNS if c not in headers]
+    if missing:
+        msg = (
+            f"Faltan columnas en el archivo de gestores: {', '.join(missing)}. La primera fila "
+            f"debe tener al menos: {', '.join(GESTOR_COLUMNS)}."
+        )
+        raise GestorFileError(msg)
+    rows, problems = [], []
+    for n, raw in enumerate(reader, start=2):
+        row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+        try:
+            rows.append(_gestor_row(row, find_place))
+        except ValueError as err:
+            problems.append(f"fila {n}: {err}")
+    codes = [r["code"] for r in rows]
+    problems += [
+        f"el código {c!r} se repite" for c in sorted({c for c in codes if codes.count(c) > 1})
+    ]
+    if problems or not rows:
+        msg = "Archivo de gestores con problemas:\n- " + "\n- ".join(problems or ["no tiene filas"])
+        raise GestorFileError(msg)
+    return rows
+
+
+def _gestor_row(row: dict, find_place) -> dict:
+    if not row.get("codigo") or not row.get("nombre"):
+        msg = "`codigo` y `nombre` son obligatorios"
+        raise ValueError(msg)
+    lon, lat, label = find_place(row["base"])
+    days = [d.strip() for d in (row.get("dias") or "lu,ma,mi,ju,vi").split(",") if d.strip()]
+    unknown = [d for d in days if d not in DAY_CODES]
+    if unknown:
+        msg = f"días desconocidos {unknown}; use lu, ma, mi, ju, vi, sa, do separados por coma"
+        raise ValueError(msg)
+    start, end = (row.get("inicio") or "08:30"), (row.get("fin") or "17:30")
+    try:
+        if dt.time.fromisoformat(start) >= dt.time.fromisoformat(end):
+            msg = f"`inicio` {start} debe ser antes de `fin` {end}"
+            raise ValueError(msg)
+        max_visits = int(row.get("max_visitas") or 6)
+        lunch = int(row.get("almuerzo_min") or 45)
+    except ValueError as err:
+        if "`inicio`" in str(err):
+            raise
+        msg = "horas como HH:MM y `max_visitas`, `almuerzo_min` como números enteros"
+        raise ValueError(msg) from err
+    vehicle = (row.get("vehiculo") or "si").lower() not in {"no", "n", "0", "false"}
+    return {
+        "code": row["codigo"],
+        "name": row["nombre"],
+        "base_label": label,
+        "base_lon": lon,
+        "base_lat": lat,
+        "weekdays": ",".join(days),
+        "start": start,
+        "end": end,
+        "vehicle": vehicle,
+        "skills": row.get("habilidades", ""),
+        "max_visits": max_visits,
+        "lunch_min": lunch,
+    }
+
+
+def save_gestores(
+    session: Session, rows: list[dict], *, synthetic: bool = False
+) -> list[GestorRow]:
+    """Insert or update gestores by code."""
+    out = []
+    for values in rows:
+        row = session.scalar(select(GestorRow).where(GestorRow.code == values["code"]))
+        if row is None:
+            row = GestorRow(synthetic=synthetic, **values)
+            session.add(row)
+        else:
+            for key, value in values.items():
+                setattr(row, key, value)
+        out.append(row)
+    session.flush()
+    return out
+
+
+# -- candidates ---------------------------------------------------------------------------------
+def candidate_visits(
+    session: Session,
+    *,
+    comunas: list[str] | None = None,
+    min_priority: float = 0.0,
+    limit: int = 300,
+) -> list[Visit]:
+    """Cases to consider this week: located, in the latest list, highest priority first.
+
+    A case visited in the latest published plan prefers the same gestor
+    (continuity with the family).
+    """
+    query = (
+        select(Case)
+        .where(Case.lon.is_not(None), Case.in_latest_list, Case.priority >= min_priority)
+        .order_by(Case.priority.desc(), Case.id)
+        .limit(limit)
+    )
+    if comunas:
+        query = query.where(Case.comuna.in_(comunas))
+    cases = session.scalars(query).all()
+    previous = _last_gestor(session, [c.id for c in cases])
+    return [
+        Visit(
+            str(c.id),
+            c.lon,
+            c.lat,
+            label=f"Caso {c.id}" + (f" · {c.sector}" if c.sector else ""),
+            priority=round(c.priority, 1),
+            preferred_gestor=previous.get(c.id),
+        )
+        for c in cases
+    ]
+
+
+def _last_gestor(session: Session, case_ids: list[int]) -> dict[int, str]:
+    rows = session.execute(
+        select(PlanStop.case_id, PlanStop.gestor_code)
+        .join(PlanRow)
+        .where(PlanRow.status == "publicado", PlanStop.case_id.in_(case_ids))
+        .order_by(PlanStop.day)
+    ).all()
+    return dict(rows)
+
+
+def week_days(week_start: dt.date, gestores: list[Gestor]) -> list[dt.date]:
+    """Return the days of the week starting `week_start` on which any gestor works."""
+    worked = {d for g in gestores for d in g.weekdays}
+    return [week_start + dt.timedelta(days=i) for i in range(7) if i in worked]
+
+
+# -- plans ----------------------------------------------------------------------------------
+def create_plan(
+    session: Session,
+    week_start: dt.date,
+    gestores: list[GestorRow],
+    visits: list[Visit],
+    *,
+    seconds: float = 20.0,
+    actor: str = "",
+    synthetic: bool = False,
+) -> PlanRow:
+    """Store a plan to compute (job state ``en_cola``)."""
+    if week_start.weekday() != 0:
+        week_start -= dt.timedelta(days=week_start.weekday())
+    plan = PlanRow(
+        week_start=week_start,
+        inputs={
+            "gestores": [gestor_of(g).to_dict() for g in gestores],
+            "visitas": [v.to_dict() for v in visits],
+            "segundos": seconds,
+        },
+        created_by=actor,
+        synthetic=synthetic,
+    )
+    session.add(plan)
+    session.flush()
+    return plan
+
+
+@dataclass
+class _Inputs:
+    gestores: list[Gestor]
+    visits: list[Visit]
+    days: list[dt.date]
+    seconds: float
+
+
+def _inputs(plan: PlanRow) -> _Inputs:
+    gestores = [Gestor.from_dict(g) for g in plan.inputs["gestores"]]
+    visits = [Visit.from_dict(v) for v in plan.inputs["visitas"]]
+    return _Inputs(gestores, visits, week_days(plan.week_start, gestores), plan.inputs["segundos"])
+
+
+def run_plan(sessions, model, plan_id: int) -> None:
+    """Compute a stored plan; progress and failures are written to its row."""
+    with sessions() as session, session.begin():
+        plan = session.get(PlanRow, plan_id)
+        inputs = _inputs(plan)
+        _set_job(session, plan_id, "calculando", 0.0, "iniciando")
+    last = {"t": 0.0}
+
+    def progress(fraction: float, message: str) -> None:
+        if time.monotonic() - last["t"] < 0.5 and fraction < 1.0:
+            return
+        last["t"] = time.monotonic()
+        with sessions() as s, s.begin():
+            _set_job(s, plan_id, "calculando", fraction, message)
+
+    try:
+        result = plan_week(
+            model,
+            inputs.visits,
+            inputs.gestores,
+            inputs.days,
+            params=PlanParams(seconds=inputs.seconds),
+            progress=progress,
+        )
+        with sessions() as session, session.begin():
+            plan = session.get(PlanRow, plan_id)
+            _store_result(session, plan, result)
+            plan.job_state, plan.job_progress, plan.job_message = "listo", 1.0, "listo"
+    except Exception as err:  # any failure becomes a visible, retryable state
+        with sessions() as session, session.begin():
+            _set_job(session, plan_id, "fallido", 0.0, "el cálculo falló")
+            session.execute(
+                update(PlanRow)
+                .where(PlanRow.id == plan_id)
+                .values(error=f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}")
+            )
+
+
+def _set_job(session: Session, plan_id: int, state: str, fraction: float, message: str) -> None:
+    session.execute(
+        update(PlanRow)
+        .where(PlanRow.id == plan_id)
+        .values(job_state=state, job_progress=round(fraction, 3), job_message=message[:300])
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _store_result(session: Session, plan: PlanRow, result) -> None:
+    """Write the plan's JSON and its stops table (replacing previous ones)."""
+    plan.result = result.to_dict()
+    session.execute(delete(PlanStop).where(PlanStop.plan_id == plan.id))
+    for day in result.days:
+        for seq, stop in enumerate(day.stops, start=1):
+            session.add(
+                PlanStop(
+                    plan_id=plan.id,
+                    case_id=int(stop.visit_id),
+                    gestor_code=day.gestor_id,
+                    day=day.day,
+                    seq=seq,
+                    start_at=stop.start_at,
+                )
+            )
+
+
+def start_plan_job(app, plan_id: int) -> threading.Thread:
+    """Run :func:`run_plan` in a background thread of this process."""
+    from geo_app.travel import app_model
+
+    sessions = app.extensions["revincula.db"]
+    model = app_model(app)
+    thread = threading.Thread(
+        target=run_plan, args=(sessions, model, plan_id), name=f"plan-{plan_id}", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+# -- manual changes ---------------------------------------------------------------------------
+def _assignment(plan: PlanRow) -> dict[tuple[str, dt.date], list[str]]:
+    return {
+        (d["gestor_id"], dt.date.fromisoformat(d["dia"])): [s["visita_id"] for s in d["paradas"]]
+        for d in plan.result["dias"]
+    }
+
+
+def _unassigned(plan: PlanRow) -> list[Unassigned]:
+    return [Unassigned(u["visita_id"], u["motivo"], u["dato"]) for u in plan.result["sin_asignar"]]
+
+
+def move_visit(
+    session: Session,
+    model,
+    plan: PlanRow,
+    visit_id: str,
+    target: tuple[str, dt.date] | None,
+    *,
+    expected_version: int,
+) -> tuple[bool, str]:
+    """Move a visit to another gestor-day (or out of the plan), re-checked by exact replay.
+
+    The best position in the target day is chosen by replay. If the changed
+    days do not work, nothing is saved and the reason is returned.
+    """
+    if plan.version != expected_version:
+        msg = "El plan cambió desde que abrió la página (otra persona lo editó): recárguelo."
+        raise PlanEditConflictError(msg)
+    if plan.status == "archivado":
+        return False, "Este plan está archivado; cree uno nuevo para cambiarlo."
+    inputs = _inputs(plan)
+    by_id = {v.id: v for v in inputs.visits}
+    if visit_id not in by_id:
+        return False, f"La visita {visit_id} no es parte de este plan."
+    assignment = _assignment(plan)
+    source = next((key for key, ids in assignment.items() if visit_id in ids), None)
+    if source is not None:
+        assignment[source] = [i for i in assignment[source] if i != visit_id]
+    unassigned = [u for u in _unassigned(plan) if u.visit_id != visit_id]
+    if target is None:
+        unassigned.append(Unassigned(visit_id, "retirada", ""))
+        result = assemble(model, inputs.visits, inputs.gestores, assignment, unassigned)
+    else:
+        result, why = _best_insertion(model, inputs, assignment, unassigned, visit_id, target)
+        if result is None:
+            return False, why
+    result.stats = {**plan.result.get("estadisticas", {}), "editado_a_mano": True}
+    _store_result(session, plan, result)
+    session.flush()
+    return True, "Cambio guardado; los días afectados se recalcularon con los horarios de barco."
+
+
+def _best_insertion(model, inputs: _Inputs, assignment, unassigned, visit_id, target):
+    gestor_id, day = target
+    if gestor_id not in {g.id for g in inputs.gestores}:
+        return None, "Ese gestor no está en este plan."
+    if day not in inputs.days:
+        return None, "Ese día no es parte de la semana del plan."
+    current = assignment.get(target, [])
+    best, why = None, ""
+    for pos in range(len(current) + 1):
+        trial = dict(assignment)
+        trial[target] = [*current[:pos], visit_id, *current[pos:]]
+        result = assemble(model, inputs.visits, inputs.gestores, trial, unassigned)
+        changed = next(d for d in result.days if (d.gestor_id, d.day) == target)
+        if not changed.feasible:
+            why = why or changed.problem
+            continue
+        if best is None or changed.end_at < best[0]:
+            best = (changed.end_at, result)
+    if best is None:
+        return None, f"No cabe en ese día: {why}. No se guardó ningún cambio."
+    return best[1], ""
+
+
+def publish(session: Session, plan: PlanRow, actor: str, *, expected_version: int) -> None:
+    """Publish a computed plan; an earlier published plan of the same week is archived."""
+    if plan.version != expected_version:
+        msg = "El plan cambió desde que abrió la página: recárguelo antes de publicar."
+        raise PlanEditConflictError(msg)
+    if plan.job_state != "listo" or plan.result is None:
+        msg = "Solo se puede publicar un plan ya calculado."
+        raise PlanEditConflictError(msg)
+    for other in session.scalars(
+        select(PlanRow).where(
+            PlanRow.week_start == plan.week_start,
+            PlanRow.status == "publicado",
+            PlanRow.id != plan.id,
+        )
+    ):
+        other.status = "archivado"
+    plan.status = "publicado"
+    plan.published_at = utcnow()
+    plan.published_by = actor
+    session.flush()
+
+
+def published_day(session: Session, gestor_code: str, day: dt.date) -> tuple[PlanRow, dict] | None:
+    """Return the published plan and one gestor's day of it, or None."""
+    monday = day - dt.timedelta(days=day.weekday())
+    plan = session.scalar(
+        select(PlanRow).where(PlanRow.week_start == monday, PlanRow.status == "publicado")
+    )
+    if plan is None or not plan.result:
+        return None
+    for d in plan.result["dias"]:
+        if d["gestor_id"] == gestor_code and d["dia"] == day.isoformat():
+            return plan, d
+    return plan, {}
+
+
+def published_days(session: Session, gestor_code: str) -> list[dt.date]:
+    """Return the days with published stops for a gestor, in order."""
+    rows = session.scalars(
+        select(PlanStop.day)
+        .join(PlanRow)
+        .where(PlanRow.status == "publicado", PlanStop.gestor_code == gestor_code)
+        .distinct()
+        .order_by(PlanStop.day)
+    ).all()
+    return list(rows)
+
+
+# -- readable output ----------------------------------------------------------------------------
+def _hm(iso: str) -> str:
+    return iso[11:16]
+
+
+def _minutes(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+def summary_lines(result: dict) -> list[str]:
+    """Return a readable Spanish summary of a plan's JSON (days, boats, what was left out)."""
+    totals = result["totales"]
+    lines = [
+        f"Visitas planificadas: {totals['visitas']}; sin asignar: {totals['sin_asignar']}; "
+        f"prioridad cubierta {totals['prioridad_cubierta']:g} de {totals['prioridad_total']:g}.",
+        f"Conducción {_minutes(totals['conducir_s'])}, a pie {_minutes(totals['caminar_s'])}, "
+        f"barco {_minutes(totals['barco_s'])}, esperas {_minutes(totals['espera_s'])}, "
+        f"{totals['distancia_m'] / 1000:.0f} km.",
+    ]
+    if result.get("red_aproximada"):
+        lines.append(
+            "Tiempos sobre la red aproximada (línea recta × factor de rodeo): son estimaciones."
+        )
+    for day in result["dias"]:
+        boats = [t for s in day["paradas"] for t in s["tramos"] if t["tipo"] == "barco"]
+        boats += [t for t in day["regreso"] if t["tipo"] == "barco"]
+        head = (
+            f"{day['dia']} {day['gestor']}: {len(day['paradas'])} visitas, "
+            f"{_hm(day['inicio'])}–{_hm(day['fin'])}"
+        )
+        if boats:
+            head += "; barcos: " + ", ".join(f"{b['linea']} {_hm(b['sale'])}" for b in boats)
+        lines.append(head)
+        lines.extend(
+            f"  {n}. {_hm(s['inicia'])} {s['etiqueta']}" for n, s in enumerate(day["paradas"], 1)
+        )
+    if result["sin_asignar"]:
+        lines.append("Sin asignar:")
+        lines.extend(f"  {u['visita_id']}: {u['detalle']}" for u in result["sin_asignar"])
+    return lines
+
+
+def stops_csv(result: dict) -> str:
+    """Return one CSV row per planned visit (no personal data: case ids and sectors only)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["dia", "gestor_id", "gestor", "orden", "visita_id", "etiqueta", "llega", "inicia",
+         "sale", "barcos", "espera_min"]
+    )  # fmt: skip
+    for day in result["dias"]:
+        for n, s in enumerate(day["paradas"], start=1):
+            boats = [f"{t['linea']} {_hm(t['sale'])}" for t in s["tramos"] if t["tipo"] == "barco"]
+            wait = sum(t["duracion_s"] for t in s["tramos"] if t["tipo"] == "espera")
+            writer.writerow(
+                [day["dia"], day["gestor_id"], day["gestor"], n, s["visita_id"], s["etiqueta"],
+                 _hm(s["llega"]), _hm(s["inicia"]), _hm(s["sale"]), "; ".join(boats),
+                 round(wait / 60)]
+            )  # fmt: skip
+    return out.getvalue()
