@@ -56,7 +56,9 @@ $(VALHALLA_VENV)/bin/python:
 	else echo "Sin python3.12: el benchmark corre sin Valhalla."; fi
 
 bench: setup $(VALHALLA_VENV)/bin/python
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/intake.py
+	$(PY) bench/planning.py
 	$(PY) bench/travel.py $(if $(wildcard $(VALHALLA_VENV)/bin/python),--valhalla-python $(VALHALLA_VENV)/bin/python)
 
 clean:

@@ -317,6 +317,7 @@ def field_day():
                 names[str(c.id)] = c.student.full_name
                 addresses[str(c.id)] = ", ".join(p for p in (c.address, c.sector, c.comuna) if p)
         synthetic = bool(plan and plan.synthetic)
+        base_label = next((g.base_label for g in gestores if g.code == code), "la base")
     return render_template(
         "terreno.html",
         gestores=gestores,
@@ -329,4 +330,5 @@ def field_day():
         available=available,
         notice=notice,
         synthetic=synthetic,
+        base_label=base_label,
     )

@@ -100,14 +100,14 @@ def read_gestores_csv(data: bytes, find_place) -> list[dict]:
             f"debe tener al menos: {', '.join(GESTOR_COLUMNS)}."
         )
         raise GestorFileError(msg)
-    rows, problems = [], []
+    rows, problems, codes = [], [], []
     for n, raw in enumerate(reader, start=2):
         row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+        codes.append(row.get("codigo", ""))
         try:
             rows.append(_gestor_row(row, find_place))
         except ValueError as err:
             problems.append(f"fila {n}: {err}")
-    codes = [r["code"] for r in rows]
     problems += [
         f"el código {c!r} se repite" for c in sorted({c for c in codes if codes.count(c) > 1})
     ]

@@ -1,0 +1,80 @@
+"""Real headless Chromium: plan a synthetic week from the form, see it on the map, publish it,
+and open a gestor's day on a phone-sized screen."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from geo_app import create_app
+from geo_app.cases import apply_import
+from geo_app.cases import prepare_import
+from geo_app.demo import DEMO_GESTORES
+from geo_app.planning import read_gestores_csv
+from geo_app.planning import save_gestores
+from geo_app.travel import app_model
+from layers.synthetic import generate_caseload
+from layers.synthetic import monthly_file
+
+from .conftest import SCREENSHOTS
+from .conftest import open_local_page
+from .conftest import serve
+
+TODAY = dt.date(2026, 11, 2)
+MONDAY = dt.date(2026, 11, 23)
+
+pytestmark = [pytest.mark.browser, pytest.mark.enable_socket]
+
+
+@pytest.fixture(scope="module")
+def planning_server(tmp_path_factory, case_context):
+    url = f"sqlite:///{tmp_path_factory.mktemp('plan') / 'demo.sqlite'}"
+    app = create_app({"TESTING": True, "SECRET_KEY": "p", "DATABASE_URL": url})
+    app.extensions["revincula.cases"] = case_context
+    caseload = generate_caseload(
+        case_context.territory, case_context.geocoder, seed=5, scale=0.05, today=TODAY
+    )
+    rows = read_gestores_csv(DEMO_GESTORES.encode(), app_model(app).find_place)
+    with app.extensions["revincula.db"]() as session, session.begin():
+        data = monthly_file(caseload, "2026-08", 0)
+        prepared = prepare_import(session, case_context, data, "sintetica.csv", today=TODAY)
+        apply_import(session, case_context, prepared, actor="prueba", synthetic=True)
+        save_gestores(session, rows, synthetic=True)
+    with serve(app) as base:
+        yield base
+    app.extensions["revincula.engine"].dispose()
+
+
+def test_plan_from_the_form_map_publish_and_the_day_on_a_phone(planning_server, browser):
+    base = planning_server
+    local = open_local_page(browser, 1400, 900)
+    page = local.page
+    page.goto(base + "/planificacion")
+    page.fill("input[name=semana]", MONDAY.isoformat())
+    page.fill("input[name=casos]", "60")
+    page.fill("input[name=segundos]", "3")
+    page.click("text=Planificar la semana")
+    page.wait_for_selector("#plan-map", timeout=90_000)  # progress page reloads when done
+    page.wait_for_function("window.revincula && window.revincula.planFeatures > 0", timeout=20_000)
+    assert page.locator(".stop-marker").count() > 5
+    assert "visitas planificadas" in page.locator("#totals").inner_text()
+    assert page.locator("#unassigned tr").count() >= 1
+    page.screenshot(path=str(SCREENSHOTS / "planificacion.png"))
+    page.click("#publish")
+    page.wait_for_selector("text=Plan publicado")
+    assert "publicado" in page.locator("h1").inner_text()
+
+    phone = open_local_page(browser, 390, 800)
+    phone.page.goto(base + "/terreno?gestor=castro")
+    # today (2026 or later) has no visits: the page shows the next published day
+    phone.page.wait_for_function("window.revincula && window.revincula.stops > 0", timeout=20_000)
+    assert phone.page.locator(".stop").count() >= 1
+    assert (
+        phone.page.locator("a:has-text('Abrir en navegación')")
+        .first.get_attribute("href")
+        .startswith("geo:")
+    )
+    phone.page.screenshot(path=str(SCREENSHOTS / "terreno.png"), full_page=True)
+    assert local.errors == [] and local.blocked == []
+    assert phone.errors == [] and phone.blocked == []

@@ -1,0 +1,273 @@
+"""Weekly plans through the app and the CLI, on SQLite and PostgreSQL.
+
+Four synthetic cases (RUNs in the 90-million range) in Castro and on Isla
+Quinchao (Curaco de Vélez, reached by the Dalcahue ferry); two synthetic
+gestores. Every stored plan is replayed again and must be feasible.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from geo_app import create_app
+from geo_app import planning as app_planning
+from geo_app.cli import main
+from geo_app.planning import gestor_of
+from geo_app.store.models import GestorRow
+from geo_app.store.models import PlanRow
+from geo_app.travel import app_model
+from routing.planning import Gestor
+from routing.planning import Visit
+from routing.planning import simulate_day
+
+HEADER = "RUN;Nombres;Apellidos;Fecha Nacimiento;RBD;Curso;% Asistencia;Dirección;Comuna\r\n"
+ROWS = (
+    "90.000.001-4;Aurora;Sintética Uno;07/03/2012;8001;7° básico;40;Sector Pid Pid s/n;Castro\r\n"
+    "90.000.002-2;Bruno;Sintético Dos;01/06/2011;8001;8° básico;60;Pob. Gamboa;Castro\r\n"
+    "90.000.003-0;Clara;Sintética Tres;01/06/2011;8169;8° básico;45;Sector Huyar Alto;"
+    "Curaco de Vélez\r\n"
+    "90.000.004-9;Diego;Sintético Cuatro;01/06/2010;8169;1° medio;30;Huyar Bajo;"
+    "Curaco de Vélez\r\n"
+)
+GESTORES = """codigo,nombre,base,dias,inicio,fin,vehiculo,max_visitas
+castro,Gestora Castro (sintética),Castro,"lu,ma,mi,ju,vi",08:30,17:30,si,2
+corto,Gestor de media hora (sintético),Castro,"lu",08:30,09:00,si,2
+"""
+MONDAY = dt.date(2026, 3, 9)
+NAMES = ("Aurora", "Bruno", "Clara", "Diego")
+
+
+@pytest.fixture
+def app(db_url):
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": db_url})
+    yield app
+    app.extensions["revincula.engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    client = app.test_client()
+    client.get("/casos")
+    token = csrf(client)
+    data = {"csrf": token, "mes": "2026-08", "archivo": (io.BytesIO(ROWS_BYTES), "l.csv")}
+    preview = client.post("/importar", data=data, content_type="multipart/form-data")
+    key = preview.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+    done = client.post(f"/importar/{key}/confirmar", data={"csrf": token, "solo_validas": "0"})
+    assert done.status_code == 302
+    model = app_model(app)
+    rows = app_planning.read_gestores_csv(GESTORES.encode(), model.find_place)
+    with app.extensions["revincula.db"]() as session, session.begin():
+        app_planning.save_gestores(session, rows, synthetic=True)
+    return client
+
+
+ROWS_BYTES = (HEADER + ROWS).encode("utf-8")
+
+
+def csrf(client) -> str:
+    with client.session_transaction() as session:
+        return session["csrf"]
+
+
+def wait_done(client, plan_id: int, timeout: float = 120.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = client.get(f"/api/planes/{plan_id}/estado").get_json()
+        if state["estado"] in {"listo", "fallido"}:
+            return state
+        time.sleep(0.2)
+    msg = "el plan no terminó"
+    raise AssertionError(msg)
+
+
+def create(client, gestores=("castro",), seconds=1) -> int:
+    response = client.post(
+        "/planificacion",
+        data={"csrf": csrf(client), "semana": MONDAY.isoformat(), "gestor": list(gestores),
+              "casos": "50", "segundos": str(seconds)},
+    )  # fmt: skip
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return int(response.headers["Location"].rsplit("/", 1)[-1])
+
+
+def stored(app, plan_id: int) -> PlanRow:
+    with app.extensions["revincula.db"]() as session:
+        return session.get(PlanRow, plan_id)
+
+
+def replay_all(app, plan: PlanRow) -> None:
+    """Replay every stored day; it must be feasible and match the stored times."""
+    model = app_model(app)
+    gestores = {g["id"]: Gestor.from_dict(g) for g in plan.inputs["gestores"]}
+    visits = {v["id"]: Visit.from_dict(v) for v in plan.inputs["visitas"]}
+    for day in plan.result["dias"]:
+        again = simulate_day(
+            model,
+            gestores[day["gestor_id"]],
+            dt.date.fromisoformat(day["dia"]),
+            [visits[s["visita_id"]] for s in day["paradas"]],
+        )
+        assert day["factible"] and again.feasible, again.problem
+        assert again.end_at.isoformat() == day["fin"]
+
+
+def test_plan_job_page_publish_and_the_gestors_day(app, client):
+    plan_id = create(client)
+    page = client.get(f"/planificacion/{plan_id}").get_data(as_text=True)
+    assert "Plan" in page
+    assert wait_done(client, plan_id)["estado"] == "listo"
+    plan = stored(app, plan_id)
+    replay_all(app, plan)
+    totals = plan.result["totales"]
+    assert totals["visitas"] == 4  # 2 a day: Castro, and Quinchao across the Dalcahue ferry
+    ferry_days = [d for d in plan.result["dias"] if d["totales"]["barcos"]]
+    assert ferry_days and all("Dalcahue" in json.dumps(d) for d in ferry_days)
+    page = client.get(f"/planificacion/{plan_id}").get_data(as_text=True)
+    assert "4</strong> visitas planificadas" in page
+    assert all(name in page for name in NAMES)  # names for the people planning
+    assert "red aproximada" in page and "sintético" in page
+    geo = client.get(f"/api/planes/{plan_id}.geojson").get_data(as_text=True)
+    assert '"barco"' in geo
+    assert not any(name in geo for name in NAMES)  # map data carries case ids only
+    response = client.post(
+        f"/planificacion/{plan_id}/publicar", data={"csrf": csrf(client), "version": plan.version}
+    )
+    assert response.status_code == 302
+    assert stored(app, plan_id).status == "publicado"
+    day = ferry_days[0]["dia"]
+    sheet = client.get(f"/terreno?gestor=castro&dia={day}").get_data(as_text=True)
+    assert "Tome el barco" in sheet and "Abrir en navegación" in sheet
+    assert "Clara" in sheet or "Diego" in sheet
+    assert "Imprimir hoja del día" in sheet
+    empty = client.get("/terreno?gestor=castro&dia=2026-03-15").get_data(as_text=True)
+    assert "No hay visitas publicadas" in empty
+
+
+def test_move_is_checked_by_replay_and_stale_forms_get_409(app, client):
+    plan_id = create(client, gestores=("castro", "corto"))
+    assert wait_done(client, plan_id)["estado"] == "listo"
+    plan = stored(app, plan_id)
+    assert {d["gestor_id"] for d in plan.result["dias"]} == {"castro"}  # 30 min fits no visit
+    visit = plan.result["dias"][0]["paradas"][0]["visita_id"]
+    refused = client.post(
+        f"/planificacion/{plan_id}/mover",
+        data={"csrf": csrf(client), "version": plan.version, "visita": visit,
+              "destino": f"corto|{MONDAY.isoformat()}"},
+        follow_redirects=True,
+    )  # fmt: skip
+    text = refused.get_data(as_text=True)
+    assert "No cabe en ese día" in text and "fin de la jornada (09:00)" in text
+    assert stored(app, plan_id).version == plan.version  # nothing saved
+    moved = client.post(
+        f"/planificacion/{plan_id}/mover",
+        data={"csrf": csrf(client), "version": plan.version, "visita": visit,
+              "destino": "sin_asignar"},
+        follow_redirects=True,
+    )  # fmt: skip
+    assert "Cambio guardado" in moved.get_data(as_text=True)
+    after = stored(app, plan_id)
+    assert after.version == plan.version + 1
+    assert any(
+        u["visita_id"] == visit and u["motivo"] == "retirada" for u in after.result["sin_asignar"]
+    )
+    replay_all(app, after)
+    stale = client.post(
+        f"/planificacion/{plan_id}/mover",
+        data={"csrf": csrf(client), "version": plan.version, "visita": visit,
+              "destino": f"castro|{MONDAY.isoformat()}"},
+    )  # fmt: skip
+    assert stale.status_code == 409
+    assert "otra persona" in stale.get_data(as_text=True)
+    back = client.post(
+        f"/planificacion/{plan_id}/mover",
+        data={"csrf": csrf(client), "version": after.version, "visita": visit,
+              "destino": f"castro|{(MONDAY + dt.timedelta(days=3)).isoformat()}"},
+    )  # fmt: skip
+    assert back.status_code == 302
+    replay_all(app, stored(app, plan_id))
+
+
+def test_a_failing_job_is_visible_keeps_nothing_and_can_be_retried(app, client, monkeypatch):
+    def broken(*_args, **_kwargs):
+        msg = "fallo inyectado a mitad del cálculo"
+        raise RuntimeError(msg)
+
+    monkeypatch.setattr(app_planning, "plan_week", broken)
+    plan_id = create(client)
+    assert wait_done(client, plan_id)["estado"] == "fallido"
+    with app.extensions["revincula.db"]() as session:
+        plan = session.get(PlanRow, plan_id)
+        assert plan.result is None and not plan.stops
+    page = client.get(f"/planificacion/{plan_id}").get_data(as_text=True)
+    assert "El cálculo falló" in page and "fallo inyectado" in page
+    monkeypatch.undo()
+    retry = client.post(f"/planificacion/{plan_id}/reintentar", data={"csrf": csrf(client)})
+    assert retry.status_code == 302
+    assert wait_done(client, plan_id)["estado"] == "listo"
+    replay_all(app, stored(app, plan_id))
+
+
+def test_cli_plan_writes_files_and_publishes(app, client, db_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("REVINCULA_DATABASE_URL", db_url)
+    gestores = tmp_path / "gestores.csv"
+    gestores.write_text(GESTORES, encoding="utf-8")
+    out = tmp_path / "plan"
+    result = CliRunner().invoke(
+        main,
+        ["plan", "--week", MONDAY.isoformat(), "--gestores", str(gestores), "--segundos", "1",
+         "-o", str(out), "--publicar"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Visitas planificadas: 4" in result.output
+    data = json.loads((out / "plan.json").read_text())
+    assert data["totales"]["visitas"] == 4
+    csv_text = (out / "plan.csv").read_text()
+    assert "Dalcahue" in csv_text
+    assert not any(name in csv_text + json.dumps(data) for name in NAMES)
+    assert "Sin asignar" in (out / "resumen.txt").read_text() or data["totales"]["sin_asignar"] == 0
+    with app.extensions["revincula.db"]() as session:
+        plans = session.query(PlanRow).filter_by(status="publicado").all()
+        assert len(plans) == 1
+        replay_all(app, plans[0])
+    bad = tmp_path / "malo.csv"
+    bad.write_text("codigo,nombre\nx,y\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["plan", "--week", MONDAY.isoformat(), "--gestores", str(bad)]
+    )
+    assert result.exit_code == 1
+    assert "Faltan columnas en el archivo de gestores: base" in result.output
+
+
+def test_gestores_file_problems_are_listed_together(app):
+    model = app_model(app)
+    text = (
+        "codigo,nombre,base,dias,inicio,fin\n"
+        "a,Uno,Castro,lu,09:00,08:00\n"
+        "b,Dos,Castro,lunes,08:00,17:00\n"
+        "a,Tres,Castro,lu,08:00,17:00\n"
+    )
+    with pytest.raises(app_planning.GestorFileError) as err:
+        app_planning.read_gestores_csv(text.encode(), model.find_place)
+    message = str(err.value)
+    assert "fila 2: `inicio` 09:00 debe ser antes de `fin` 08:00" in message
+    assert "fila 3: días desconocidos ['lunes']" in message
+    assert "el código 'a' se repite" in message
+    row = GestorRow(**app_planning.read_gestores_csv(GESTORES.encode(), model.find_place)[0])
+    assert gestor_of(row).weekdays == frozenset(range(5))
+
+
+def test_cli_vrptw_ends_with_the_checked_result(tmp_path):
+    from tests.routing.test_vrptw import TINY
+
+    path = tmp_path / "tiny.txt"
+    path.write_text(TINY)
+    result = CliRunner().invoke(main, ["vrptw", str(path), "--seconds", "1"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1] == "vehicles=2 distance=100.00"
+    assert "factible (verificado)" in result.output
