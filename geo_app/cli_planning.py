@@ -133,3 +133,77 @@ def vrptw(instance: Path, seconds: float) -> None:
         f"{inst.name}: {inst.size} clientes, factible (verificado), {solution.seconds:.1f} s"
     )
     click.echo(f"vehicles={solution.vehicles} distance={solution.distance:.2f}")
+
+
+def _pairs(values, what: str):
+    out = []
+    for value in values:
+        parts = value.split(":", 2)
+        try:
+            day = dt.date.fromisoformat(parts[1])
+            extra = parts[2] if len(parts) > 2 else None
+            out.append((parts[0], day, extra))
+        except (IndexError, ValueError) as err:
+            msg = (
+                f"{what} {value!r} no válido: use CODIGO:AAAA-MM-DD "
+                "(suspensión: LINEA:AAAA-MM-DD[:HH:MM])."
+            )
+            raise click.BadParameter(msg) from err
+    return out
+
+
+@main.command("replan")
+@click.argument("plan_id", type=int)
+@click.option("--desde", "from_day", required=True, help="Primer día a re-planificar (AAAA-MM-DD).")
+@click.option("--hecha", "done", multiple=True, help="Caso ya visitado (id; repetible).")
+@click.option("--acordada", "keep", multiple=True, help="Visita acordada: queda en su día (id).")
+@click.option("--ausente", "absent", multiple=True, help="Gestor ausente: CODIGO:AAAA-MM-DD.")
+@click.option(
+    "--suspension",
+    "suspended",
+    multiple=True,
+    help="Línea suspendida LINEA:AAAA-MM-DD, o una salida cancelada LINEA:AAAA-MM-DD:HH:MM.",
+)
+def replan_command(plan_id, from_day, done, keep, absent, suspended) -> None:
+    """Re-planifica el resto de la semana (salida cancelada, línea suspendida, gestor ausente)."""
+    from geo_app.planning import replan_stored
+    from geo_app.planning import summary_lines
+    from geo_app.store.models import PlanRow
+    from geo_app.travel import app_model
+    from routing import RoutingInputError
+    from routing.boats import Suspension
+
+    try:
+        start = dt.date.fromisoformat(from_day)
+    except ValueError as err:
+        msg = f"Fecha {from_day!r} no válida: use AAAA-MM-DD."
+        raise click.BadParameter(msg) from err
+    absences = [(code, day) for code, day, _ in _pairs(absent, "Ausencia")]
+    suspensions = []
+    for line, day, hhmm in _pairs(suspended, "Suspensión"):
+        if hhmm:
+            minute = dt.time.fromisoformat(hhmm).hour * 60 + dt.time.fromisoformat(hhmm).minute
+            suspensions.append(Suspension(line, day, day, "cancelada", minute, minute))
+        else:
+            suspensions.append(Suspension(line, day, day, "suspendida"))
+    with _app() as app:
+        model = app_model(app)
+        for s in suspensions:
+            try:
+                model.timetable.services_of(s.line_id)
+            except RoutingInputError as err:
+                raise click.ClickException(str(err)) from err
+        with app.extensions["revincula.db"]() as session, session.begin():
+            plan = session.get(PlanRow, plan_id)
+            if plan is None or not plan.result:
+                msg = f"No existe un plan calculado con número {plan_id}."
+                raise click.ClickException(msg)
+            new = replan_stored(
+                session, model, plan, from_day=start, done=list(done), keep=list(keep),
+                absences=absences, suspensions=suspensions, actor="cli",
+            )  # fmt: skip
+            result, new_id = new.result, new.id
+    click.echo("\n".join(summary_lines(result)[:3]))
+    click.echo(
+        f"Plan {new_id} (borrador) re-planificado desde {start:%d-%m-%Y}: /planificacion/{new_id}"
+    )

@@ -532,3 +532,54 @@ def stops_csv(result: dict) -> str:
                  round(wait / 60)]
             )  # fmt: skip
     return out.getvalue()
+
+
+def replan_stored(
+    session: Session,
+    model,
+    plan: PlanRow,
+    *,
+    from_day: dt.date,
+    done: list[str] = (),
+    keep: list[str] = (),
+    absences: list[tuple[str, dt.date]] = (),
+    suspensions: list = (),
+    actor: str = "",
+) -> PlanRow:
+    """Re-plan a stored plan from `from_day` into a new draft (see :func:`routing.planning.replan`).
+
+    Days before `from_day` are kept as they were; `done` visits leave the
+    pool; `keep` visits stay on their gestor and day (unless that gestor is
+    absent); `suspensions` (cancelled sailings, suspended lines) apply to the
+    new computation.
+    """
+    from routing.planning import replan
+
+    inputs = _inputs(plan)
+    previous = assemble(model, inputs.visits, inputs.gestores, _assignment(plan), _unassigned(plan))
+    result = replan(
+        previous,
+        model,
+        inputs.gestores,
+        inputs.days,
+        from_day=from_day,
+        done=done,
+        keep=keep,
+        absences=absences,
+        suspensions=suspensions,
+        params=PlanParams(seconds=inputs.seconds),
+    )
+    new = PlanRow(
+        week_start=plan.week_start,
+        inputs={**plan.inputs, "replanificado_de": plan.id, "desde": from_day.isoformat()},
+        created_by=actor,
+        synthetic=plan.synthetic,
+        job_state="listo",
+        job_progress=1.0,
+        job_message="re-planificado",
+    )
+    session.add(new)
+    session.flush()
+    _store_result(session, new, result)
+    session.flush()
+    return new

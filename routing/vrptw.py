@@ -170,7 +170,13 @@ def check_solution(inst: VrptwInstance, routes) -> list[str]:
 class _Model:
     """An OR-Tools model of the instance with a given fleet size."""
 
-    def __init__(self, inst: VrptwInstance, fleet: int):
+    def __init__(self, inst: VrptwInstance, fleet: int, *, reduce: bool = True):
+        """Build the model; `reduce` adds the fleet cost and lets customers be dropped.
+
+        Without `reduce` (the distance phase) the objective is distance alone:
+        guided local search scales its penalties by the objective, and a huge
+        fixed cost would drown the distances it should be improving.
+        """
         from ortools.constraint_solver import pywrapcp
 
         self.inst = inst
@@ -184,7 +190,8 @@ class _Model:
         self.manager = pywrapcp.RoutingIndexManager(n, fleet, 0)
         self.routing = routing = pywrapcp.RoutingModel(self.manager)
         routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitMatrix(cost.tolist()))
-        routing.SetFixedCostOfAllVehicles(VEHICLE_COST)
+        if reduce:
+            routing.SetFixedCostOfAllVehicles(VEHICLE_COST)
         horizon = math.ceil(float(inst.due[0]) * SCALE)
         routing.AddDimension(
             routing.RegisterTransitMatrix(travel.tolist()), horizon, horizon, False, "tiempo"
@@ -195,7 +202,8 @@ class _Model:
             dim.CumulVar(index).SetRange(
                 math.ceil(inst.ready[c] * SCALE), math.floor(inst.due[c] * SCALE)
             )
-            routing.AddDisjunction([index], DROP_PENALTY)
+            if reduce:
+                routing.AddDisjunction([index], DROP_PENALTY)
         start = math.ceil(inst.ready[0] * SCALE)
         for v in range(fleet):
             dim.CumulVar(routing.Start(v)).SetRange(start, horizon)
@@ -249,7 +257,7 @@ def solve_vrptw(
         say(f"{len(best)} vehículos")
     remaining = deadline - time.perf_counter()
     if remaining > 0.5:
-        found = _Model(inst, len(best)).solve(remaining, best)
+        found = _Model(inst, len(best), reduce=False).solve(remaining, best)
         if found is not None and not _dropped(inst, found):
             best = [r for r in found if r]
     return VrptwSolution(inst, tuple(tuple(r) for r in best), time.perf_counter() - clock)

@@ -235,6 +235,27 @@ def test_cli_plan_writes_files_and_publishes(app, client, db_url, tmp_path, monk
         plans = session.query(PlanRow).filter_by(status="publicado").all()
         assert len(plans) == 1
         replay_all(app, plans[0])
+    # the Dalcahue ferry is suspended on the day the Quinchao visits were planned
+    quinchao = [d for d in data["dias"] if d["totales"]["barcos"]]
+    ferry_day = quinchao[0]["dia"]
+    again = CliRunner().invoke(
+        main,
+        ["replan", str(plans[0].id), "--desde", MONDAY.isoformat(),
+         "--suspension", f"dalcahue-quinchao:{ferry_day}", "--ausente", "corto:2026-03-09"],
+    )  # fmt: skip
+    assert again.exit_code == 0, again.output
+    assert "re-planificado desde 09-03-2026" in again.output
+    with app.extensions["revincula.db"]() as session:
+        new = session.query(PlanRow).filter_by(status="borrador").one()
+        assert new.inputs["replanificado_de"] == plans[0].id
+        days = {d["dia"]: d for d in new.result["dias"]}
+        assert ferry_day not in days or not days[ferry_day]["totales"]["barcos"]
+        assert new.result["totales"]["visitas"] == 4  # the island visits moved to another day
+    unknown = CliRunner().invoke(
+        main,
+        ["replan", str(plans[0].id), "--desde", "2026-03-09", "--suspension", "nada:2026-03-09"],
+    )
+    assert unknown.exit_code == 1 and "no existe en el horario" in unknown.output
     bad = tmp_path / "malo.csv"
     bad.write_text("codigo,nombre\nx,y\n", encoding="utf-8")
     result = CliRunner().invoke(
