@@ -54,15 +54,11 @@ def _find_place(model):
 def plan(week, gestores_file, limit, comunas, seconds, output, guardar, publicar) -> None:
     """Planifica las visitas de la semana entre los gestores, con horarios de barco."""
     from geo_app.planning import GestorFileError
-    from geo_app.planning import candidate_visits
-    from geo_app.planning import create_plan
-    from geo_app.planning import publish
+    from geo_app.planning import PlanRunError
+    from geo_app.planning import compute_week
     from geo_app.planning import read_gestores_csv
-    from geo_app.planning import run_plan
-    from geo_app.planning import save_gestores
     from geo_app.planning import stops_csv
     from geo_app.planning import summary_lines
-    from geo_app.store.models import PlanRow
     from geo_app.travel import app_model
 
     try:
@@ -71,35 +67,25 @@ def plan(week, gestores_file, limit, comunas, seconds, output, guardar, publicar
         msg = f"Semana {week!r} no válida: use el lunes como AAAA-MM-DD."
         raise click.BadParameter(msg) from err
     with _app() as app:
-        model = app_model(app)
-        sessions = app.extensions["revincula.db"]
         try:
-            rows = read_gestores_csv(gestores_file.read_bytes(), _find_place(model))
-        except GestorFileError as err:
+            rows = read_gestores_csv(gestores_file.read_bytes(), _find_place(app_model(app)))
+            plan_id, result = compute_week(
+                app,
+                rows,
+                monday,
+                seconds=seconds,
+                limit=limit,
+                comunas=list(comunas),
+                actor="cli",
+                outcome="publicar" if publicar else "guardar" if guardar else "descartar",
+                announce=lambda n: click.echo(
+                    f"Planificando {n} casos con {len(rows)} gestores, semana del "
+                    f"{monday - dt.timedelta(days=monday.weekday()):%d-%m-%Y} "
+                    f"({seconds:g} s de optimización)..."
+                ),
+            )
+        except (GestorFileError, PlanRunError) as err:
             raise click.ClickException(str(err)) from err
-        with sessions() as session, session.begin():
-            visits = candidate_visits(session, comunas=list(comunas), limit=limit)
-            if not visits:
-                msg = "No hay casos ubicados para planificar: importe listas primero."
-                raise click.ClickException(msg)
-            gestores = save_gestores(session, rows)
-            stored = create_plan(session, monday, gestores, visits, seconds=seconds, actor="cli")
-            plan_id = stored.id
-        click.echo(
-            f"Planificando {len(visits)} casos con {len(rows)} gestores, semana del "
-            f"{stored.week_start:%d-%m-%Y} ({seconds:g} s de optimización)..."
-        )
-        run_plan(sessions, model, plan_id)
-        with sessions() as session, session.begin():
-            stored = session.get(PlanRow, plan_id)
-            if stored.job_state != "listo":
-                msg = f"El cálculo falló: {stored.error}"
-                raise click.ClickException(msg)
-            result = stored.result
-            if publicar:
-                publish(session, stored, "cli", expected_version=stored.version)
-            elif not guardar:
-                session.delete(stored)
     output.mkdir(parents=True, exist_ok=True)
     (output / "plan.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
     (output / "plan.csv").write_text(stops_csv(result))

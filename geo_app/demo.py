@@ -69,41 +69,34 @@ def seed_cases(app, folder: Path, *, seed: int, scale: float, echo: Callable = p
 
 def seed_plan(
     app, week: dt.date, seconds: float, folder: Path, *, limit: int = 300, echo: Callable = print
-) -> int:
+) -> int | None:
     """Save the synthetic gestores, plan `week` with them and publish it; return the plan id."""
-    from geo_app.planning import candidate_visits
-    from geo_app.planning import create_plan
-    from geo_app.planning import publish
+    from geo_app.planning import PlanRunError
+    from geo_app.planning import compute_week
     from geo_app.planning import read_gestores_csv
-    from geo_app.planning import run_plan
-    from geo_app.planning import save_gestores
-    from geo_app.store.models import PlanRow
     from geo_app.travel import app_model
 
-    sessions = app.extensions["revincula.db"]
-    model = app_model(app)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / GESTORES_NAME).write_text(DEMO_GESTORES, encoding="utf-8")
-    rows = read_gestores_csv(DEMO_GESTORES.encode(), model.find_place)
-    with sessions() as session, session.begin():
-        gestores = save_gestores(session, rows, synthetic=True)
-        visits = candidate_visits(session, limit=limit)
-        plan = create_plan(
-            session, week, gestores, visits, seconds=seconds, actor=DEMO_ACTOR, synthetic=True
+    rows = read_gestores_csv(DEMO_GESTORES.encode(), app_model(app).find_place)
+    try:
+        plan_id, result = compute_week(
+            app,
+            rows,
+            week,
+            seconds=seconds,
+            limit=limit,
+            actor=DEMO_ACTOR,
+            synthetic=True,
+            announce=lambda n: echo(
+                f"Plan sintético de la semana del {week:%d-%m-%Y}: {n} casos candidatos, "
+                f"{len(rows)} gestores ({seconds:g} s de optimización)..."
+            ),
         )
-        plan_id = plan.id
-    echo(
-        f"Plan sintético de la semana del {week:%d-%m-%Y}: {len(visits)} casos candidatos, "
-        f"{len(rows)} gestores ({seconds:g} s de optimización)..."
-    )
-    run_plan(sessions, model, plan_id)
-    with sessions() as session, session.begin():
-        plan = session.get(PlanRow, plan_id)
-        if plan.job_state != "listo":
-            echo(f"  el plan de demostración falló: {plan.error.splitlines()[0]}")
-            return plan_id
-        publish(session, plan, DEMO_ACTOR, expected_version=plan.version)
-        totals = plan.result["totales"]
+    except PlanRunError as err:
+        echo(f"  el plan de demostración falló: {str(err).splitlines()[0]}")
+        return None
+    totals = result["totales"]
     echo(
         f"  publicado: {totals['visitas']} visitas, {totals['sin_asignar']} sin asignar, "
         f"{totals['dias_con_barco']} días con barco. Gestores en {folder / GESTORES_NAME}"

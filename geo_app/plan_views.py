@@ -14,19 +14,25 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from geo_app.case_views import _actor
 from geo_app.planning import PlanEditConflictError
 from geo_app.planning import candidate_visits
 from geo_app.planning import create_plan
+from geo_app.planning import hm
+from geo_app.planning import minutes_label
 from geo_app.planning import move_visit
 from geo_app.planning import publish
 from geo_app.planning import published_day
 from geo_app.planning import published_days
 from geo_app.planning import start_plan_job
+from geo_app.planning import week_days
 from geo_app.store.models import Case
 from geo_app.store.models import GestorRow
 from geo_app.store.models import PlanRow
+from routing.planning import Gestor
+from routing.planning import day_label
 
 bp = Blueprint("plans", __name__)
 
@@ -37,7 +43,6 @@ JOB_LABELS = {
     "listo": "listo",
     "fallido": "falló",
 }
-WEEKDAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
 
 
 def _sessions():
@@ -51,19 +56,15 @@ def _next_monday(today: dt.date | None = None) -> dt.date:
 
 @bp.app_template_filter("hm")
 def _hm(value: str | None) -> str:
-    return value[11:16] if value else ""
+    return hm(value) if value else ""
 
 
 @bp.app_template_filter("weekday")
 def _weekday(value: str | dt.date) -> str:
-    day = dt.date.fromisoformat(value) if isinstance(value, str) else value
-    return f"{WEEKDAYS[day.weekday()]} {day:%d-%m}"
+    return day_label(dt.date.fromisoformat(value) if isinstance(value, str) else value)
 
 
-@bp.app_template_filter("minutes")
-def _minutes(seconds: float | None) -> str:
-    minutes = round((seconds or 0) / 60)
-    return f"{minutes // 60} h {minutes % 60:02d}" if minutes >= 60 else f"{minutes} min"
+bp.add_app_template_filter(minutes_label, "minutes")
 
 
 @bp.get("/planificacion")
@@ -136,18 +137,15 @@ def plan_detail(plan_id: int):
     with _sessions()() as session:
         plan = _plan_or_404(session, plan_id)
         inputs = plan.inputs
-        names = _case_names(session, plan)
+        names, _ = _people(session, [int(v["id"]) for v in inputs["visitas"]])
     gestores = {g["id"]: g for g in inputs["gestores"]}
-    days = sorted({d["dia"] for d in (plan.result or {}).get("dias", [])})
-    week = [plan.week_start + dt.timedelta(days=i) for i in range(7)]
     return render_template(
         "plan_detail.html",
         plan=plan,
         result=plan.result,
         gestores=gestores,
         colours=_colours(list(gestores)),
-        week=[d for d in week if any(d.weekday() in g["weekdays"] for g in gestores.values())],
-        days=days,
+        week=week_days(plan.week_start, [Gestor.from_dict(g) for g in gestores.values()]),
         names=names,
         status_labels=STATUS_LABELS,
         job_labels=JOB_LABELS,
@@ -161,11 +159,19 @@ def _colours(codes: list[str]) -> dict[str, str]:
     return {code: PALETTE[n % len(PALETTE)] for n, code in enumerate(codes)}
 
 
-def _case_names(session, plan: PlanRow) -> dict[str, str]:
-    """Case id -> student's name for the people planning (never in JSON or exports)."""
-    ids = [int(v["id"]) for v in plan.inputs["visitas"]]
-    rows = session.scalars(select(Case).where(Case.id.in_(ids))).all()
-    return {str(c.id): c.student.full_name for c in rows}
+def _people(session, case_ids: list[int]) -> tuple[dict[str, str], dict[str, str]]:
+    """Case id -> student's name and address, for the people planning and visiting.
+
+    One query (students loaded with their cases); never part of JSON or exports.
+    """
+    cases = session.scalars(
+        select(Case).where(Case.id.in_(case_ids)).options(selectinload(Case.student))
+    )
+    names, addresses = {}, {}
+    for c in cases:
+        names[str(c.id)] = c.student.full_name
+        addresses[str(c.id)] = ", ".join(p for p in (c.address, c.sector, c.comuna) if p)
+    return names, addresses
 
 
 @bp.get("/api/planes/<int:plan_id>/estado")
@@ -310,12 +316,7 @@ def field_day():
             day = shown
         found = published_day(session, code, day)
         plan, today = found if found else (None, {})
-        names, addresses = {}, {}
-        if today:
-            ids = [int(s["visita_id"]) for s in today["paradas"]]
-            for c in session.scalars(select(Case).where(Case.id.in_(ids))):
-                names[str(c.id)] = c.student.full_name
-                addresses[str(c.id)] = ", ".join(p for p in (c.address, c.sector, c.comuna) if p)
+        names, addresses = _people(session, [int(s["visita_id"]) for s in today.get("paradas", [])])
         synthetic = bool(plan and plan.synthetic)
         base_label = next((g.base_label for g in gestores if g.code == code), "la base")
     return render_template(

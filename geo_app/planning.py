@@ -14,6 +14,7 @@ import io
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete
@@ -26,20 +27,25 @@ from geo_app.store.models import GestorRow
 from geo_app.store.models import PlanRow
 from geo_app.store.models import PlanStop
 from geo_app.store.models import utcnow
+from routing.boats import DAY_CODES
 from routing.planning import Gestor
 from routing.planning import PlanParams
 from routing.planning import Unassigned
 from routing.planning import Visit
 from routing.planning import assemble
 from routing.planning import plan_week
+from routing.planning import simulate_day
 
 __all__ = [
-    "DAY_CODES",
     "GestorFileError",
     "PlanEditConflictError",
+    "PlanRunError",
     "candidate_visits",
+    "compute_week",
     "create_plan",
     "gestor_of",
+    "hm",
+    "minutes_label",
     "move_visit",
     "publish",
     "published_day",
@@ -49,12 +55,15 @@ __all__ = [
     "week_days",
 ]
 
-DAY_CODES = ("lu", "ma", "mi", "ju", "vi", "sa", "do")
 GESTOR_COLUMNS = ("codigo", "nombre", "base")
 
 
 class GestorFileError(ValueError):
     """A gestores file that cannot be used; the message lists every problem in Spanish."""
+
+
+class PlanRunError(RuntimeError):
+    """Planning produced no plan: no candidate cases, or the computation failed."""
 
 
 class PlanEditConflictError(RuntimeError):
@@ -347,6 +356,55 @@ def start_plan_job(app, plan_id: int) -> threading.Thread:
     return thread
 
 
+def compute_week(
+    app,
+    rows: list[dict],
+    week: dt.date,
+    *,
+    seconds: float,
+    limit: int = 300,
+    comunas: list[str] | None = None,
+    actor: str = "",
+    synthetic: bool = False,
+    outcome: str = "publicar",
+    announce: Callable[[int], None] | None = None,
+) -> tuple[int, dict]:
+    """Save `rows` as gestores and plan `week` now, in this process (CLI and demo).
+
+    `outcome` is ``"publicar"``, ``"guardar"`` (draft) or ``"descartar"`` (the
+    result is returned and the row deleted). `announce(n_candidates)` is called
+    before the computation starts. Returns ``(plan id, result JSON)``.
+    """
+    from geo_app.travel import app_model
+
+    sessions = app.extensions["revincula.db"]
+    model = app_model(app)
+    with sessions() as session, session.begin():
+        visits = candidate_visits(session, comunas=comunas, limit=limit)
+        if not visits:
+            msg = "No hay casos ubicados para planificar: importe listas primero."
+            raise PlanRunError(msg)
+        gestores = save_gestores(session, rows, synthetic=synthetic)
+        plan = create_plan(
+            session, week, gestores, visits, seconds=seconds, actor=actor, synthetic=synthetic
+        )
+        plan_id = plan.id
+    if announce:
+        announce(len(visits))
+    run_plan(sessions, model, plan_id)
+    with sessions() as session, session.begin():
+        plan = session.get(PlanRow, plan_id)
+        if plan.job_state != "listo":
+            msg = f"El cálculo falló: {plan.error}"
+            raise PlanRunError(msg)
+        result = plan.result
+        if outcome == "publicar":
+            publish(session, plan, actor, expected_version=plan.version)
+        elif outcome == "descartar":
+            session.delete(plan)
+    return plan_id, result
+
+
 # -- manual changes ---------------------------------------------------------------------------
 def _assignment(plan: PlanRow) -> dict[tuple[str, dt.date], list[str]]:
     return {
@@ -401,26 +459,27 @@ def move_visit(
 
 
 def _best_insertion(model, inputs: _Inputs, assignment, unassigned, visit_id, target):
+    """Replay only the target day at each position; assemble the whole plan once."""
     gestor_id, day = target
-    if gestor_id not in {g.id for g in inputs.gestores}:
+    gestor = next((g for g in inputs.gestores if g.id == gestor_id), None)
+    if gestor is None:
         return None, "Ese gestor no está en este plan."
     if day not in inputs.days:
         return None, "Ese día no es parte de la semana del plan."
+    by_id = {v.id: v for v in inputs.visits}
     current = assignment.get(target, [])
     best, why = None, ""
     for pos in range(len(current) + 1):
-        trial = dict(assignment)
-        trial[target] = [*current[:pos], visit_id, *current[pos:]]
-        result = assemble(model, inputs.visits, inputs.gestores, trial, unassigned)
-        changed = next(d for d in result.days if (d.gestor_id, d.day) == target)
+        order = [*current[:pos], visit_id, *current[pos:]]
+        changed = simulate_day(model, gestor, day, [by_id[i] for i in order])
         if not changed.feasible:
             why = why or changed.problem
-            continue
-        if best is None or changed.end_at < best[0]:
-            best = (changed.end_at, result)
+        elif best is None or changed.end_at < best[0]:
+            best = (changed.end_at, order)
     if best is None:
         return None, f"No cabe en ese día: {why}. No se guardó ningún cambio."
-    return best[1], ""
+    trial = {**assignment, target: best[1]}
+    return assemble(model, inputs.visits, inputs.gestores, trial, unassigned), ""
 
 
 def publish(session: Session, plan: PlanRow, actor: str, *, expected_version: int) -> None:
@@ -472,12 +531,14 @@ def published_days(session: Session, gestor_code: str) -> list[dt.date]:
 
 
 # -- readable output ----------------------------------------------------------------------------
-def _hm(iso: str) -> str:
+def hm(iso: str) -> str:
+    """Return ``HH:MM`` of an ISO date-time."""
     return iso[11:16]
 
 
-def _minutes(seconds: float) -> str:
-    minutes = round(seconds / 60)
+def minutes_label(seconds: float | None) -> str:
+    """Return a duration such as ``1 h 05 min`` or ``40 min``."""
+    minutes = round((seconds or 0) / 60)
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
@@ -487,8 +548,9 @@ def summary_lines(result: dict) -> list[str]:
     lines = [
         f"Visitas planificadas: {totals['visitas']}; sin asignar: {totals['sin_asignar']}; "
         f"prioridad cubierta {totals['prioridad_cubierta']:g} de {totals['prioridad_total']:g}.",
-        f"Conducción {_minutes(totals['conducir_s'])}, a pie {_minutes(totals['caminar_s'])}, "
-        f"barco {_minutes(totals['barco_s'])}, esperas {_minutes(totals['espera_s'])}, "
+        f"Conducción {minutes_label(totals['conducir_s'])}, "
+        f"a pie {minutes_label(totals['caminar_s'])}, barco {minutes_label(totals['barco_s'])}, "
+        f"esperas {minutes_label(totals['espera_s'])}, "
         f"{totals['distancia_m'] / 1000:.0f} km.",
     ]
     if result.get("red_aproximada"):
@@ -500,13 +562,13 @@ def summary_lines(result: dict) -> list[str]:
         boats += [t for t in day["regreso"] if t["tipo"] == "barco"]
         head = (
             f"{day['dia']} {day['gestor']}: {len(day['paradas'])} visitas, "
-            f"{_hm(day['inicio'])}–{_hm(day['fin'])}"
+            f"{hm(day['inicio'])}–{hm(day['fin'])}"
         )
         if boats:
-            head += "; barcos: " + ", ".join(f"{b['linea']} {_hm(b['sale'])}" for b in boats)
+            head += "; barcos: " + ", ".join(f"{b['linea']} {hm(b['sale'])}" for b in boats)
         lines.append(head)
         lines.extend(
-            f"  {n}. {_hm(s['inicia'])} {s['etiqueta']}" for n, s in enumerate(day["paradas"], 1)
+            f"  {n}. {hm(s['inicia'])} {s['etiqueta']}" for n, s in enumerate(day["paradas"], 1)
         )
     if result["sin_asignar"]:
         lines.append("Sin asignar:")
@@ -524,11 +586,11 @@ def stops_csv(result: dict) -> str:
     )  # fmt: skip
     for day in result["dias"]:
         for n, s in enumerate(day["paradas"], start=1):
-            boats = [f"{t['linea']} {_hm(t['sale'])}" for t in s["tramos"] if t["tipo"] == "barco"]
+            boats = [f"{t['linea']} {hm(t['sale'])}" for t in s["tramos"] if t["tipo"] == "barco"]
             wait = sum(t["duracion_s"] for t in s["tramos"] if t["tipo"] == "espera")
             writer.writerow(
                 [day["dia"], day["gestor_id"], day["gestor"], n, s["visita_id"], s["etiqueta"],
-                 _hm(s["llega"]), _hm(s["inicia"]), _hm(s["sale"]), "; ".join(boats),
+                 hm(s["llega"]), hm(s["inicia"]), hm(s["sale"]), "; ".join(boats),
                  round(wait / 60)]
             )  # fmt: skip
     return out.getvalue()

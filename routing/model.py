@@ -25,6 +25,8 @@ import datetime as dt
 import difflib
 import math
 import unicodedata
+from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
 
@@ -42,7 +44,7 @@ from routing.boats import Timetable
 __all__ = ["BoatLink", "Isochrone", "Journey", "LastDeparture", "Leg", "TravelModel"]
 
 DRIVE, WALK = 0, 1
-_DAY_NAMES = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
+DAY_NAMES = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
 _KIND_LABELS = {"conducir": "En vehículo", "caminar": "A pie", "espera": "Espera", "barco": "Barco"}
 
 
@@ -504,6 +506,21 @@ class TravelModel:
         )
         return best
 
+    def matrix_arrays(
+        self,
+        origins: Places,
+        destinations: Places,
+        times: Iterable[dt.datetime],
+        *,
+        on_foot: bool = False,
+    ) -> Iterator[np.ndarray]:
+        """Yield :meth:`matrix_array` for each departure time; the road part is computed once."""
+        start = WALK if on_foot else DRIVE
+        static = self._static(origins, destinations, start)
+        for t in times:
+            best, _, _ = self._combine(static, start, t, self.horizon_h * 3600)
+            yield best
+
     def journey(
         self,
         origin: tuple[float, float],
@@ -800,7 +817,7 @@ def _minutes(seconds: float) -> str:
 
 
 def _when(t: dt.datetime) -> str:
-    return f"el {_DAY_NAMES[t.weekday()]} {t:%d-%m-%Y} a las {t:%H:%M}"
+    return f"el {DAY_NAMES[t.weekday()]} {t:%d-%m-%Y} a las {t:%H:%M}"
 
 
 def _service_days(model: TravelModel, line_id: str) -> str:

@@ -43,6 +43,7 @@ from routing._errors import RoutingInputError
 from routing._ortools import read_routes
 from routing._ortools import search_parameters
 from routing.boats import Suspension
+from routing.model import DAY_NAMES
 from routing.model import Leg
 from routing.model import TravelModel
 
@@ -56,6 +57,7 @@ __all__ = [
     "Unassigned",
     "Visit",
     "assemble",
+    "day_label",
     "plan_week",
     "replan",
     "simulate_day",
@@ -64,7 +66,6 @@ __all__ = [
 DAY_S = 86400
 MUST_PENALTY = 10**9
 UNREACHABLE_S = 3 * DAY_S
-WEEKDAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
 
 REASONS = {
     "sin_gestor": "ningún gestor disponible tiene lo que la visita requiere",
@@ -474,9 +475,14 @@ def simulate_day(
         feasible=not problem,
         problem=problem,
     )
-    if last_boat and plan.feasible and stops and any(leg.kind == "barco" for leg in back):
-        plan = replace(plan, last_boat=_last_boat(model, gestor, day, stops[-1]))
-    return plan
+    return with_last_boat(model, gestor, plan) if last_boat else plan
+
+
+def with_last_boat(model: TravelModel, gestor: Gestor, plan: DayPlan) -> DayPlan:
+    """Add the latest time to leave the last visit, for a feasible day whose way home sails."""
+    if not (plan.feasible and plan.stops and any(leg.kind == "barco" for leg in plan.back)):
+        return plan
+    return replace(plan, last_boat=_last_boat(model, gestor, plan.day, plan.stops[-1]))
 
 
 def _lunch_before_leaving(clock: _Clock, gestor: Gestor) -> None:
@@ -568,7 +574,7 @@ def _go_visit(model: TravelModel, gestor: Gestor, clock: _Clock, visit: Visit):
             f"({visit.window[0]:%H:%M}–{visit.window[1]:%H:%M})"
         )
     if visit.days is not None and day not in visit.days:
-        problem = problem or f"{visit.name} no se puede visitar el {_day_label(day)}"
+        problem = problem or f"{visit.name} no se puede visitar el {day_label(day)}"
     clock.t = start + duration
     stop = Stop(visit.id, visit.name, visit.lon, visit.lat, arrive, start, clock.t, tuple(legs))
     return stop, problem
@@ -607,8 +613,9 @@ def _last_boat(model: TravelModel, gestor: Gestor, day: dt.date, stop: Stop) -> 
     }
 
 
-def _day_label(day: dt.date) -> str:
-    return f"{WEEKDAYS[day.weekday()]} {day:%d-%m}"
+def day_label(day: dt.date) -> str:
+    """Return a short Spanish label such as ``lunes 09-03``."""
+    return f"{DAY_NAMES[day.weekday()]} {day:%d-%m}"
 
 
 # -- the solver -----------------------------------------------------------------------------
@@ -665,14 +672,12 @@ def plan_week(
     assigned = {s.visit_id for d in day_plans.values() for s in d.stops}
     report(0.95, "explicando las visitas que no entraron")
     unassigned = _explain(week, assigned, early)
-    order = {g.id: n for n, g in enumerate(week.gestores)}
-    assignment = {
-        (week.gestores[g].id, day): [s.visit_id for s in d.stops]
-        for (g, day), d in day_plans.items()
+    days = [  # already replayed by _verify/_reinsert: only the last boat home is added
+        with_last_boat(model, week.gestores[g], d)
+        for (g, _day), d in sorted(day_plans.items(), key=lambda kv: (kv[0][1], kv[0][0]))
         if d.stops
-    }
-    plan = assemble(model, week.visits, week.gestores, assignment, unassigned)
-    plan.days.sort(key=lambda d: (d.day, order[d.gestor_id]))
+    ]
+    plan = Plan(days, unassigned, {v.id: v for v in week.visits}, approximate=model.approximate)
     report(1.0, "listo")
     plan.stats = {
         "segundos_total": round(time.perf_counter() - clock, 2),
@@ -790,11 +795,14 @@ def _matrices(week: _Week) -> None:
             crew = [g for g in gestores if g.vehicle != on_foot]
             first = min(_seconds(g.start) for g in crew)
             last = max(_seconds(g.end) for g in crew)
-            best = None
-            for s in range(first, last, week.params.sample_min * 60):
-                at = dt.datetime.combine(day, dt.time(0)) + dt.timedelta(seconds=s)
-                m = week.model.matrix_array(places, places, at, on_foot=on_foot)
-                best = m if best is None else np.minimum(best, m)
+            midnight = dt.datetime.combine(day, dt.time(0))
+            times = [
+                midnight + dt.timedelta(seconds=s)
+                for s in range(first, last, week.params.sample_min * 60)
+            ]
+            best = np.minimum.reduce(
+                list(week.model.matrix_arrays(places, places, times, on_foot=on_foot))
+            )
             np.fill_diagonal(best, 0.0)
             week.matrices[(day, on_foot)] = best
 
@@ -915,6 +923,7 @@ def _preference_columns(week: _Week) -> list | None:
 
 def _time_windows(week: _Week, manager, routing, time_dim, service) -> None:
     nb = week.n_bases
+    transits = [int(service[manager.IndexToNode(j)]) for j in range(routing.Size())]
     for k, (g, _day) in enumerate(week.vehicles):
         gestor = week.gestores[g]
         time_dim.CumulVar(routing.Start(k)).SetRange(_seconds(gestor.start), _seconds(gestor.end))
@@ -927,7 +936,6 @@ def _time_windows(week: _Week, manager, routing, time_dim, service) -> None:
                 False,
                 f"almuerzo-{k}",
             )
-            transits = [int(service[manager.IndexToNode(j)]) for j in range(routing.Size())]
             time_dim.SetBreakIntervalsOfVehicle([lunch], k, transits)
     for i, visit in enumerate(week.visits):
         if visit.window:
@@ -1040,9 +1048,9 @@ def _why_not(week: _Week, i: int, vehicles: list[int]) -> Unassigned:
     boat = [p for p in problems if "barco" in p[2] or "no se puede" in p[2]]
     if len(boat) == len(problems):
         day, _g, why = problems[0]
-        return Unassigned(visit.id, "sin_barco", f"{_day_label(day)}: {why}")
+        return Unassigned(visit.id, "sin_barco", f"{day_label(day)}: {why}")
     day, _g, why = next(p for p in problems if p not in boat)
-    return Unassigned(visit.id, "fuera_de_horario", f"{_day_label(day)}: {why}")
+    return Unassigned(visit.id, "fuera_de_horario", f"{day_label(day)}: {why}")
 
 
 def _capacity_detail(visit: Visit) -> str:

@@ -40,6 +40,29 @@ def serve(app):
         thread.join(timeout=5)
 
 
+def seeded_app(db_path: Path, case_context, *, seed: int, scale: float, today):
+    """App on a fresh SQLite with one month of a synthetic caseload imported.
+
+    Returns the app and the number of imported records.
+    """
+    from geo_app import create_app
+    from geo_app.cases import apply_import
+    from geo_app.cases import prepare_import
+    from layers.synthetic import generate_caseload
+    from layers.synthetic import monthly_file
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "b", "DATABASE_URL": f"sqlite:///{db_path}"})
+    app.extensions["revincula.cases"] = case_context
+    caseload = generate_caseload(
+        case_context.territory, case_context.geocoder, seed=seed, scale=scale, today=today
+    )
+    with app.extensions["revincula.db"]() as session, session.begin():
+        data = monthly_file(caseload, "2026-08", 0)
+        prepared = prepare_import(session, case_context, data, "sintetica.csv", today=today)
+        apply_import(session, case_context, prepared, actor="prueba", synthetic=True)
+    return app, len(prepared.result.records)
+
+
 @pytest.fixture(scope="session")
 def browser():
     executable = shutil.which("chromium")

@@ -6,14 +6,9 @@ import datetime as dt
 
 import pytest
 
-from geo_app import create_app
-from geo_app.cases import apply_import
-from geo_app.cases import prepare_import
-from layers.synthetic import generate_caseload
-from layers.synthetic import monthly_file
-
 from .conftest import SCREENSHOTS
 from .conftest import open_local_page
+from .conftest import seeded_app
 from .conftest import serve
 
 TODAY = dt.date(2026, 11, 2)
@@ -23,18 +18,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.enable_socket]
 
 @pytest.fixture(scope="module")
 def seeded_server(tmp_path_factory, case_context):
-    url = f"sqlite:///{tmp_path_factory.mktemp('casos') / 'demo.sqlite'}"
-    app = create_app({"TESTING": True, "SECRET_KEY": "b", "DATABASE_URL": url})
-    app.extensions["revincula.cases"] = case_context
-    caseload = generate_caseload(
-        case_context.territory, case_context.geocoder, seed=11, scale=0.08, today=TODAY
-    )
-    with app.extensions["revincula.db"]() as session, session.begin():
-        data = monthly_file(caseload, "2026-08", 0)
-        prepared = prepare_import(session, case_context, data, "sintetica.csv", today=TODAY)
-        apply_import(session, case_context, prepared, actor="prueba", synthetic=True)
+    db = tmp_path_factory.mktemp("casos") / "demo.sqlite"
+    app, n_cases = seeded_app(db, case_context, seed=11, scale=0.08, today=TODAY)
     with serve(app) as base:
-        yield base, len(prepared.result.records)
+        yield base, n_cases
     app.extensions["revincula.engine"].dispose()
 
 

@@ -7,18 +7,14 @@ import datetime as dt
 
 import pytest
 
-from geo_app import create_app
-from geo_app.cases import apply_import
-from geo_app.cases import prepare_import
 from geo_app.demo import DEMO_GESTORES
 from geo_app.planning import read_gestores_csv
 from geo_app.planning import save_gestores
 from geo_app.travel import app_model
-from layers.synthetic import generate_caseload
-from layers.synthetic import monthly_file
 
 from .conftest import SCREENSHOTS
 from .conftest import open_local_page
+from .conftest import seeded_app
 from .conftest import serve
 
 TODAY = dt.date(2026, 11, 2)
@@ -29,17 +25,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.enable_socket]
 
 @pytest.fixture(scope="module")
 def planning_server(tmp_path_factory, case_context):
-    url = f"sqlite:///{tmp_path_factory.mktemp('plan') / 'demo.sqlite'}"
-    app = create_app({"TESTING": True, "SECRET_KEY": "p", "DATABASE_URL": url})
-    app.extensions["revincula.cases"] = case_context
-    caseload = generate_caseload(
-        case_context.territory, case_context.geocoder, seed=5, scale=0.05, today=TODAY
-    )
+    db = tmp_path_factory.mktemp("plan") / "demo.sqlite"
+    app, _ = seeded_app(db, case_context, seed=5, scale=0.05, today=TODAY)
     rows = read_gestores_csv(DEMO_GESTORES.encode(), app_model(app).find_place)
     with app.extensions["revincula.db"]() as session, session.begin():
-        data = monthly_file(caseload, "2026-08", 0)
-        prepared = prepare_import(session, case_context, data, "sintetica.csv", today=TODAY)
-        apply_import(session, case_context, prepared, actor="prueba", synthetic=True)
         save_gestores(session, rows, synthetic=True)
     with serve(app) as base:
         yield base

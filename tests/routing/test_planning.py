@@ -92,15 +92,20 @@ def test_a_day_missing_the_last_boat_is_infeasible_with_the_reason():
     assert "después del fin de la jornada" in day.problem or "no se puede" in day.problem
 
 
-ONLY_WEDNESDAY = "\n".join(
-    [
-        HEADER,
-        row("ab", "lancha-mi", ("A", PIER_A), ("B", PIER_B), "lancha", "solo_pasajeros",
-            "09:00", 30, days="mi"),
-        row("ba", "lancha-mi", ("B", PIER_B), ("A", PIER_A), "lancha", "solo_pasajeros",
-            "14:00", 30, days="mi"),
-    ]
-)  # fmt: skip
+def one_lancha(line: str, days: str) -> str:
+    """Timetable with one passenger lancha: A->B at 09:00, B->A at 14:00 (30 min), on `days`."""
+    return "\n".join(
+        [
+            HEADER,
+            row("ab", line, ("A", PIER_A), ("B", PIER_B), "lancha", "solo_pasajeros",
+                "09:00", 30, days=days),
+            row("ba", line, ("B", PIER_B), ("A", PIER_A), "lancha", "solo_pasajeros",
+                "14:00", 30, days=days),
+        ]
+    )  # fmt: skip
+
+
+ONLY_WEDNESDAY = one_lancha("lancha-mi", "mi")
 
 
 def test_the_island_visit_moves_to_the_day_the_boat_runs():
@@ -120,15 +125,7 @@ def test_the_island_visit_moves_to_the_day_the_boat_runs():
 
 
 def test_unassigned_visits_each_get_their_reason():
-    saturday_only = "\n".join(
-        [
-            HEADER,
-            row("ab", "sab", ("A", PIER_A), ("B", PIER_B), "lancha", "solo_pasajeros",
-                "09:00", 30, days="sa"),
-            row("ba", "sab", ("B", PIER_B), ("A", PIER_A), "lancha", "solo_pasajeros",
-                "14:00", 30, days="sa"),
-        ]
-    )  # fmt: skip
+    saturday_only = one_lancha("sab", "sa")
     model = build_model(timetable_csv=saturday_only)
     g = gestor(max_visits=1)
     visits = [
