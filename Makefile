@@ -14,6 +14,7 @@ demo: setup
 	$(VENV)/bin/revincula territory check
 	$(VENV)/bin/revincula db upgrade
 	$(VENV)/bin/revincula demo seed --si-vacia
+	$(VENV)/bin/revincula demo users
 	@echo "Abra http://$(HOST):$(PORT)/ en su navegador (funciona sin internet)."
 	$(VENV)/bin/revincula serve --host $(HOST) --port $(PORT)
 

@@ -1,4 +1,4 @@
-"""Revincula web application (Flask): map of the territory, and later cases and plans."""
+"""Revincula web application (Flask): map of the territory, cases, plans, accounts."""
 
 from __future__ import annotations
 
@@ -29,8 +29,18 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": "",
     # Bring the database schema up to date (Alembic) when the app starts.
     "AUTO_MIGRATE": True,
-    # Largest upload accepted by the import page, in bytes.
-    "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,
+    # Largest request (an import upload) accepted, in bytes.
+    "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+    # Session cookie: not readable by scripts, not sent cross-site, 8 working hours.
+    # Set REVINCULA_SESSION_COOKIE_SECURE=true when the app is served over HTTPS.
+    "SESSION_COOKIE_NAME": "revincula_sesion",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+    # Failed logins accepted from one address in the window before refusing for a while.
+    "LOGIN_IP_LIMIT": 20,
+    "LOGIN_IP_WINDOW_S": 900,
 }
 
 
@@ -69,10 +79,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     init_store(app)
 
+    from geo_app import auth_views
     from geo_app import case_views
     from geo_app import map_views
     from geo_app import plan_views
+    from geo_app.security import init_security
 
+    init_security(app)
+    auth_views.init_auth(app)
+    app.register_blueprint(auth_views.bp)
     app.register_blueprint(map_views.bp)
     app.register_blueprint(case_views.bp)
     app.register_blueprint(plan_views.bp)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 import secrets
 import time
@@ -18,15 +19,20 @@ from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
-from flask import session
 from flask import url_for
+from flask_login import current_user
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import HTTPException
 
+from geo_app.aggregates import SMALL_COUNT
+from geo_app.aggregates import suppress_small
+from geo_app.auth_views import audit
+from geo_app.auth_views import current_scope
 from geo_app.cases import CaseContext
 from geo_app.cases import EditConflictError
 from geo_app.cases import ImportRejectedError
@@ -35,6 +41,11 @@ from geo_app.cases import apply_import
 from geo_app.cases import move_pin
 from geo_app.cases import prepare_import
 from geo_app.cases import save_mapping
+from geo_app.security import ALL_ROLES
+from geo_app.security import PEOPLE
+from geo_app.security import STAFF
+from geo_app.security import allow
+from geo_app.security import safe_filename
 from geo_app.store.models import Case
 from geo_app.store.models import ImportBatch
 from geo_app.store.models import Student
@@ -51,8 +62,8 @@ from layers.intake import rejected_rows_csv
 __all__ = ["bp", "case_context", "db_session"]
 
 bp = Blueprint("cases", __name__)
+log = logging.getLogger(__name__)
 PAGE_SIZE = 50
-DEFAULT_ACTOR = "usuario local (sin cuentas)"
 PENDING_MAX_AGE_S = 2 * 24 * 3600
 
 
@@ -71,35 +82,17 @@ def case_context() -> CaseContext:
 
 
 def _actor() -> str:
-    return session.get("actor") or DEFAULT_ACTOR
-
-
-@bp.before_app_request
-def _csrf() -> None:
-    """Reject form posts without the session's token (protects imports and pin moves)."""
-    token = session.setdefault("csrf", secrets.token_urlsafe(24))
-    if request.method == "POST" and request.form.get("csrf") != token:
-        abort(400, description="Formulario vencido o inválido: recargue la página y reintente.")
+    return current_user.username
 
 
 @bp.app_context_processor
 def _template_globals() -> dict:
     return {
-        "csrf_token": session.get("csrf", ""),
-        "actor": _actor(),
         "category_labels": CATEGORY_LABELS,
         "method_labels": {k: v[0] for k, v in METHODS.items()},
         "format_run": format_run,
         "confidence": confidence,
     }
-
-
-@bp.post("/usuario")
-def set_actor():
-    """Remember who is working (recorded in history until accounts exist)."""
-    name = " ".join(request.form.get("usuario", "").split())[:120]
-    session["actor"] = name or DEFAULT_ACTOR
-    return redirect(request.form.get("next") or url_for("cases.case_list"))
 
 
 # --------------------------------------------------------------------------- list
@@ -151,16 +144,21 @@ def _filtered(args) -> tuple[object, dict]:  # noqa: C901 - one branch per filte
 
 
 def _counts(db: Session, column) -> dict:
-    return {key: n for key, n in db.execute(select(column, func.count()).group_by(column)).all()}  # noqa: C416
+    """Cases in the account's scope, counted by `column`."""
+    query = current_scope().cases(select(column, func.count()).select_from(Case).group_by(column))
+    return {key: n for key, n in db.execute(query).all()}  # noqa: C416
 
 
 @bp.get("/casos")
+@allow(*PEOPLE)
 def case_list() -> str:
-    """Cases, highest priority first, with filters."""
+    """Cases in the account's scope, highest priority first, with filters."""
     context = case_context()
+    scope = current_scope()
     query, chosen = _filtered(request.args)
+    query = scope.cases(query)
     page = max(request.args.get("pagina", 1, type=int), 1)
-    with db_session() as db:
+    with db_session() as db, db.begin():
         total = db.scalar(select(func.count()).select_from(query.subquery()))
         cases = db.scalars(
             query.options(joinedload(Case.student))
@@ -169,8 +167,16 @@ def case_list() -> str:
             .offset((page - 1) * PAGE_SIZE)
         ).all()
         by_method = _counts(db, Case.geocode_method)
-        islands = sorted(i for i in db.scalars(select(Case.island).distinct()) if i)
-        synthetic = db.scalar(select(func.count()).where(Student.synthetic.is_(True)))
+        islands = sorted(i for i in db.scalars(scope.cases(select(Case.island).distinct())) if i)
+        synthetic = db.scalar(
+            scope.cases(select(func.count()).select_from(Case).join(Student)).where(
+                Student.synthetic.is_(True)
+            )
+        )
+        filters = ", ".join(k for k in chosen if k != "q") + (
+            " + búsqueda" if "q" in chosen else ""
+        )
+        audit(db, "ver", "lista_casos", case_ids=[c.id for c in cases], detail=filters)
     schools = sorted(
         ((rbd, s["name"]) for rbd, s in context.schools.items() if s["is_slep"]),
         key=lambda x: x[1],
@@ -182,7 +188,7 @@ def case_list() -> str:
         page=page,
         pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
         chosen=chosen,
-        comunas=sorted(context.comunas),
+        comunas=sorted(c for c in context.comunas if scope.comuna_allowed(c)),
         islands=islands,
         schools=schools,
         school_names={rbd: s["name"] for rbd, s in context.schools.items()},
@@ -194,10 +200,18 @@ def case_list() -> str:
 # --------------------------------------------------------------------------- detail
 
 
+def _case_or_404(db: Session, case_id: int) -> None:
+    if not current_scope().can_see_case(db, case_id):
+        abort(404, description=f"No existe el caso {case_id} o no está entre sus casos.")
+
+
 @bp.get("/casos/<int:case_id>")
+@allow(*PEOPLE)
 def case_detail(case_id: int) -> str:
     """One case: map, attendance history, contacts, changes."""
-    with db_session() as db:
+    with db_session() as db, db.begin():
+        _case_or_404(db, case_id)
+        audit(db, "ver", "caso", target_id=case_id, case_ids=[case_id])
         case = db.scalar(
             select(Case)
             .where(Case.id == case_id)
@@ -215,6 +229,7 @@ def case_detail(case_id: int) -> str:
 
 
 @bp.post("/casos/<int:case_id>/ubicacion")
+@allow(*PEOPLE)
 def case_move(case_id: int):
     """Move a case's pin by hand (who and when recorded; a stale form is refused)."""
     try:
@@ -227,8 +242,10 @@ def case_move(case_id: int):
     with db_session() as db:
         try:
             with db.begin():
+                _case_or_404(db, case_id)
                 move_pin(db, case_context(), case_id, lon, lat, actor=_actor(),
                          expected_version=version)  # fmt: skip
+                audit(db, "cambiar", "ubicacion_caso", target_id=case_id, case_ids=[case_id])
         except LookupError:
             abort(404)
         except EditConflictError as err:
@@ -245,17 +262,19 @@ def case_move(case_id: int):
 
 
 @bp.get("/api/casos.geojson")
+@allow(*PEOPLE)
 def cases_geojson() -> Response:
-    """Located cases for the map: no names, only category, priority and confidence."""
-    with db_session() as db:
+    """Located cases in scope for the map: no names, only category, priority and confidence."""
+    with db_session() as db, db.begin():
         rows = db.execute(
-            select(
+            current_scope().cases(select(
                 Case.id, Case.lon, Case.lat, Case.category, Case.priority, Case.geocode_method,
                 Case.geocode_score, Case.comuna, Case.rbd, Student.synthetic,
             )
             .join(Student)
-            .where(Case.lon.is_not(None), Case.in_latest_list)
+            .where(Case.lon.is_not(None), Case.in_latest_list))
         ).all()  # fmt: skip
+        audit(db, "ver", "mapa_casos", n_records=len(rows), detail="puntos sin nombres")
     features = [
         {
             "type": "Feature",
@@ -306,7 +325,10 @@ def _pending(token: str) -> tuple[bytes, dict]:
     data_path, meta_path = folder / f"{token}.bin", folder / f"{token}.json"
     if not data_path.is_file():
         abort(404, description="Esta carga ya fue importada o venció; suba el archivo de nuevo.")
-    return data_path.read_bytes(), json.loads(meta_path.read_text(encoding="utf-8"))
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if meta.get("owner") != _actor():  # an upload is only seen by whoever sent it
+        abort(404, description="Esta carga ya fue importada o venció; suba el archivo de nuevo.")
+    return data_path.read_bytes(), meta
 
 
 def _prepare(db: Session, token: str) -> Prepared:
@@ -315,6 +337,7 @@ def _prepare(db: Session, token: str) -> Prepared:
 
 
 @bp.get("/importar")
+@allow(*STAFF)
 def import_form() -> str:
     """Upload form and the history of imports."""
     with db_session() as db:
@@ -324,6 +347,7 @@ def import_form() -> str:
 
 
 @bp.post("/importar")
+@allow(*STAFF)
 def import_upload():
     """Keep the uploaded file aside and show its preview."""
     upload = request.files.get("archivo")
@@ -339,12 +363,13 @@ def import_upload():
     folder = _pending_dir()
     _drop_stale_uploads(folder)
     (folder / f"{token}.bin").write_bytes(upload.read())
-    meta = {"filename": Path(upload.filename).name, "period": period}
+    meta = {"filename": Path(upload.filename).name, "period": period, "owner": _actor()}
     (folder / f"{token}.json").write_text(json.dumps(meta), encoding="utf-8")
     return redirect(url_for("cases.import_preview", token=token))
 
 
 @bp.get("/importar/<token>")
+@allow(*STAFF)
 def import_preview(token: str) -> str:
     """Report of the validation, the changes it would make, and the confirm buttons."""
     with db_session() as db:
@@ -366,6 +391,7 @@ def import_preview(token: str) -> str:
 
 
 @bp.post("/importar/<token>/columnas")
+@allow(*STAFF)
 def import_mapping(token: str):
     """Save the user's column mapping (reused for files with the same headers)."""
     data, meta = _pending(token)
@@ -385,12 +411,15 @@ def import_mapping(token: str):
 
 
 @bp.get("/importar/<token>/rechazadas.csv")
+@allow(*STAFF)
 def import_rejected(token: str) -> Response:
     """Rejected rows with their errors, to fix in a spreadsheet and upload again."""
-    with db_session() as db:
+    with db_session() as db, db.begin():
         prepared = _prepare(db, token)
+        audit(db, "exportar", "filas_rechazadas", target_id=token[:12],
+              n_records=len(prepared.result.rejected))  # fmt: skip
     body = rejected_rows_csv(prepared.table.headers, prepared.result)
-    name = Path(prepared.filename).stem + "_rechazadas.csv"
+    name = safe_filename(Path(prepared.filename).stem + "_rechazadas.csv", "rechazadas.csv")
     return Response(
         body.encode("utf-8"),
         mimetype="text/csv",
@@ -399,6 +428,7 @@ def import_rejected(token: str) -> Response:
 
 
 @bp.post("/importar/<token>/confirmar")
+@allow(*STAFF)
 def import_confirm(token: str):
     """Import in one transaction: every row, or only the valid ones if the user chose so."""
     only_valid = request.form.get("solo_validas") == "1"
@@ -407,11 +437,28 @@ def import_confirm(token: str):
             with db.begin():
                 prepared = _prepare(db, token)
                 batch = apply_import(
-                    db, case_context(), prepared, only_valid=only_valid, actor=_actor()
+                    db,
+                    case_context(),
+                    prepared,
+                    only_valid=only_valid,
+                    actor=_actor(),
+                    comunas=current_scope().comunas,
                 )
+                audit(db, "cambiar", "importacion", target_id=batch.id,
+                      n_records=batch.n_new + batch.n_updated)  # fmt: skip
         except (ImportRejectedError, IntakeError) as err:
             flash(str(err), "error")
             return redirect(url_for("cases.import_preview", token=token))
+        except (HTTPException, EditConflictError):
+            raise
+        except Exception as err:
+            log.error("import %s failed: %s", token[:8], type(err).__name__)  # no data in logs
+            flash(
+                "La importación falló y no se guardó nada (se deshizo completa). El archivo sigue "
+                "cargado: pulse de nuevo «Importar» para reintentar.",
+                "error",
+            )
+            return redirect(url_for("cases.import_preview", token=token)), 303
         batch_id = batch.id
     _forget(_pending_dir(), token)
     flash("Importación terminada.", "ok")
@@ -419,19 +466,25 @@ def import_confirm(token: str):
 
 
 @bp.get("/importar/lote/<int:batch_id>")
+@allow(*STAFF)
 def import_batch(batch_id: int) -> str:
-    """Show the stored report of one import."""
-    with db_session() as db:
+    """Show the stored report of one import (to whoever made it, or an all-comunas account)."""
+    with db_session() as db, db.begin():
         batch = db.get(ImportBatch, batch_id)
-        if batch is None:
-            abort(404)
+        if batch is None or not (current_scope().all_comunas or batch.actor == _actor()):
+            abort(404, description="No existe esa importación o no está en su ámbito.")
+        audit(db, "ver", "informe_importacion", target_id=batch_id, n_records=batch.n_rows)
     return render_template("import_batch.html", batch=batch)
 
 
 @bp.get("/api/casos/resumen")
+@allow(*ALL_ROLES)
 def cases_summary():
-    """Return counts by category and by geocoding method (JSON)."""
+    """Return counts in scope by category and by geocoding method (JSON; small counts hidden)."""
     with db_session() as db:
-        by_category = _counts(db, Case.category)
-        by_method = _counts(db, Case.geocode_method)
-    return jsonify({"por_categoria": by_category, "por_metodo": by_method})
+        by_category, by_method = _counts(db, Case.category), _counts(db, Case.geocode_method)
+    if current_scope().role == "mesa":
+        by_category, by_method = suppress_small(by_category), suppress_small(by_method)
+    return jsonify(
+        {"por_categoria": by_category, "por_metodo": by_method, "umbral_reserva": SMALL_COUNT}
+    )

@@ -16,6 +16,7 @@ import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from geo_app.store.models import Attendance
 from geo_app.store.models import Case
@@ -74,6 +75,12 @@ class ImportRejectedError(ValueError):
 
 class EditConflictError(ValueError):
     """Someone else changed the record since the form was opened."""
+
+
+CONFLICT_MESSAGE = (
+    "Otra persona modificó este caso mientras usted lo editaba; no se guardó su cambio. "
+    "Recargue la ficha, revise la ubicación actual y vuelva a moverla si corresponde."
+)
 
 
 @dataclass
@@ -303,16 +310,19 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
     only_valid: bool = False,
     actor: str = "",
     synthetic: bool = False,
+    comunas: tuple[str, ...] = (),
 ) -> ImportBatch:
     """Store a prepared file: all rows, or only the valid ones when the user chose so.
 
     Runs inside the caller's transaction; on any exception the caller rolls
-    back and nothing of the file remains.
+    back and nothing of the file remains. `comunas`, when given, are the only
+    comunas the importing account may touch.
 
     Raises
     ------
     ImportRejectedError
-        The file has errors and `only_valid` is False, or the file itself is invalid.
+        The file has errors and `only_valid` is False, the file itself is invalid,
+        or it holds cases of comunas outside `comunas`.
     """
     result = prepared.result
     if result.file_errors:
@@ -328,6 +338,16 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
     if not result.records:
         msg = "El archivo no tiene filas válidas para importar."
         raise ImportRejectedError(msg)
+    if comunas:
+        outside = sorted(
+            {_comuna_for(context, r) or "sin comuna" for r in result.records} - set(comunas)
+        )
+        if outside:
+            msg = (
+                f"El archivo trae casos de comunas fuera de su ámbito ({', '.join(outside)}): no "
+                "se importó nada. Quite esas filas o pida a un administrador que lo importe."
+            )
+            raise ImportRejectedError(msg)
     batch = ImportBatch(
         actor=actor,
         filename=prepared.filename,
@@ -539,11 +559,7 @@ def move_pin(
         msg = f"No existe el caso {case_id}."
         raise LookupError(msg)
     if case.version != expected_version:
-        msg = (
-            "Otra persona modificó este caso mientras usted lo editaba; no se guardó su cambio. "
-            "Recargue la ficha, revise la ubicación actual y vuelva a moverla si corresponde."
-        )
-        raise EditConflictError(msg)
+        raise EditConflictError(CONFLICT_MESSAGE)
     island = context.island_of(lon, lat)
     if not island:
         msg = "El punto está en el mar o fuera del territorio: ubíquelo sobre tierra en Chiloé."
@@ -556,5 +572,8 @@ def move_pin(
     case.lon, case.lat, case.island = lon, lat, island
     case.geocode_method, case.geocode_score, case.geocode_match = "manual", 1.0, "a mano"
     case.located_by, case.located_at = actor, now
-    session.flush()
+    try:
+        session.flush()
+    except StaleDataError as err:  # another session committed between our read and write
+        raise EditConflictError(CONFLICT_MESSAGE) from err
     return case

@@ -343,5 +343,6 @@ if __name__ == "__main__":  # pragma: no cover
 
 
 # Case-store commands live in their own module; importing it registers them on `main`.
+from geo_app import cli_accounts  # noqa: E402, F401
 from geo_app import cli_cases  # noqa: E402, F401
 from geo_app import cli_planning  # noqa: E402, F401

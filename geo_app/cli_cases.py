@@ -196,6 +196,15 @@ def demo_seed(
             seed_plan(app, demo_week(dt.date.today()), plan_seconds, folder, echo=click.echo)
 
 
+@demo.command("users")
+def demo_users() -> None:
+    """Crea o restablece una cuenta de demostración por rol e imprime sus credenciales."""
+    from geo_app.demo import seed_users
+
+    with _app() as app:
+        seed_users(app, echo=click.echo)
+
+
 @demo.command("plan")
 @click.option(
     "--semana", "week", default=None, help="Lunes de la semana (por defecto, la próxima)."

@@ -102,3 +102,60 @@ def seed_plan(
         f"{totals['dias_con_barco']} días con barco. Gestores en {folder / GESTORES_NAME}"
     )
     return plan_id
+
+
+# One demo account per role. DEMO CREDENTIALS: printed by `make demo`, never for real data.
+DEMO_USERS = (
+    ("admin", "lancha-Achao-2026", "admin", "*", "", "Administración (demo)"),
+    ("profesional", "lancha-Castro-2026", "profesional", "*", "", "Profesional SLEP (demo)"),
+    ("gestora.castro", "lancha-Quinchao-2026", "gestor", "*", "castro", "Gestora Castro (demo)"),
+    (
+        "mesa.centro",
+        "lancha-Dalcahue-2026",
+        "mesa",
+        "Castro, Dalcahue, Quinchao, Curaco de Vélez",
+        "",
+        "Mesa intersectorial centro (demo)",
+    ),
+)
+
+
+def seed_users(app, *, echo: Callable = print) -> None:
+    """Create (or reset) the demo accounts, one per role, and print their credentials.
+
+    Accounts not flagged as demo are never touched. The gestores are saved first
+    when missing, since the gestor account belongs to one.
+    """
+    from sqlalchemy import select
+
+    from geo_app.accounts import create_user
+    from geo_app.accounts import set_active
+    from geo_app.accounts import set_password
+    from geo_app.planning import read_gestores_csv
+    from geo_app.planning import save_gestores
+    from geo_app.store.models import GestorRow
+    from geo_app.store.models import User
+    from geo_app.travel import app_model
+
+    known = list(app.extensions["revincula.territory"].comunas["comuna_name"])
+    with app.extensions["revincula.db"]() as session, session.begin():
+        if session.scalar(select(GestorRow.id).where(GestorRow.code == "castro")) is None:
+            rows = read_gestores_csv(DEMO_GESTORES.encode(), app_model(app).find_place)
+            save_gestores(session, rows, synthetic=True)
+        for username, password, role, comunas, gestor, name in DEMO_USERS:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                create_user(
+                    session, username, password, role, known_comunas=known, comunas=comunas,
+                    gestor_code=gestor, display_name=name, demo=True,
+                )  # fmt: skip
+            elif user.demo:
+                set_password(user, password)
+                set_active(user, True)
+    echo("")
+    echo("CUENTAS DE DEMOSTRACIÓN (solo para datos sintéticos; cámbielas o desactívelas antes")
+    echo("de cargar datos reales: revincula user disable NOMBRE):")
+    for username, password, role, comunas, _gestor, _name in DEMO_USERS:
+        scope = "todas las comunas" if comunas == "*" else comunas
+        echo(f"  {role:<12} usuario {username:<15} contraseña {password:<22} {scope}")
+    echo("")

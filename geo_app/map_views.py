@@ -12,7 +12,17 @@ from flask import current_app
 from flask import jsonify
 from flask import render_template
 from flask import request
+from sqlalchemy import func
+from sqlalchemy import select
 
+from geo_app.aggregates import CATEGORY_ORDER
+from geo_app.aggregates import SMALL_COUNT
+from geo_app.aggregates import by_comuna
+from geo_app.auth_views import current_scope
+from geo_app.security import ALL_ROLES
+from geo_app.security import allow
+from geo_app.store.models import Case
+from geo_app.store.models import Student
 from layers.classify import CATEGORY_LABELS
 from layers.territory import HEALTH_KIND_LABELS
 from layers.territory import Territory
@@ -76,21 +86,27 @@ def _layer_geojson(territory: Territory, layer: str) -> str:
     return gdf.to_json(na="null", drop_id=True, to_wgs84=True, ensure_ascii=False)
 
 
+def _db():
+    return current_app.extensions["revincula.db"]()
+
+
 def _case_counts() -> dict[str, int]:
-    from sqlalchemy import func
-    from sqlalchemy import select
-
-    from geo_app.case_views import db_session
-    from geo_app.store.models import Case
-    from geo_app.store.models import Student
-
-    with db_session() as db:
-        listed = db.scalar(select(func.count()).select_from(Case).where(Case.in_latest_list))
-        synthetic = db.scalar(select(func.count()).where(Student.synthetic.is_(True)))
+    """Cases in the account's scope (a count, shown to every role)."""
+    scope = current_scope()
+    with _db() as db:
+        listed = db.scalar(
+            scope.cases(select(func.count()).select_from(Case).where(Case.in_latest_list))
+        )
+        synthetic = db.scalar(
+            scope.cases(select(func.count()).select_from(Case).join(Student)).where(
+                Student.synthetic.is_(True)
+            )
+        )
     return {"casos": listed or 0, "casos_sinteticos": synthetic or 0}
 
 
 @bp.get("/")
+@allow(*ALL_ROLES)
 def index() -> str:
     """Render the territory map."""
     territory = _territory()
@@ -111,11 +127,13 @@ def index() -> str:
             "tileAttribution": current_app.config["TILE_ATTRIBUTION"],
             "healthLabels": HEALTH_KIND_LABELS,
             "caseLabels": CATEGORY_LABELS,
+            "caseMode": "puntos" if current_scope().sees_people else "agregado",
         },
     )
 
 
 @bp.get("/api/capas/<layer>.geojson")
+@allow(*ALL_ROLES)
 def layer_geojson(layer: str) -> Response:
     """Return one map layer as GeoJSON (WGS84)."""
     if layer not in LAYERS:
@@ -129,6 +147,7 @@ def _bad_request(message: str):
 
 
 @bp.get("/api/viaje")
+@allow(*ALL_ROLES)
 def journey():
     """Return one journey (``desde``, ``hasta``: place or 'lat,lon'; ``salida``: ISO time)."""
     model = _travel_model()
@@ -150,3 +169,49 @@ def journey():
     body["descripcion"] = result.describe()
     body["fuente_red"] = model.source
     return jsonify(body)
+
+
+@cache
+def _comuna_points(territory: Territory) -> dict[str, tuple[float, float]]:
+    """Return a point inside each comuna (public geometry) where its counts are drawn."""
+    gdf = territory.comunas.to_crs(4326)
+    return {
+        name: (round(p.x, 5), round(p.y, 5))
+        for name, p in zip(gdf["comuna_name"], gdf.representative_point(), strict=True)
+    }
+
+
+@bp.get("/resumen")
+@allow(*ALL_ROLES)
+def summary() -> str:
+    """Cases by comuna and attendance category (aggregates only; small counts hidden for mesas)."""
+    scope = current_scope()
+    with _db() as db:
+        rows = by_comuna(db, scope, suppress=scope.role == "mesa")
+    return render_template(
+        "summary.html",
+        rows=rows,
+        categories=CATEGORY_ORDER,
+        small=SMALL_COUNT,
+        suppressed=scope.role == "mesa",
+    )
+
+
+@bp.get("/api/agregados/comunas.geojson")
+@allow(*ALL_ROLES)
+def summary_geojson() -> Response:
+    """Case counts per comuna as points inside each comuna (never a case's location)."""
+    scope = current_scope()
+    points = _comuna_points(_territory())
+    with _db() as db:
+        rows = by_comuna(db, scope, suppress=scope.role == "mesa")
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": list(points[row["comuna"]])},
+            "properties": row,
+        }
+        for row in rows
+        if row["comuna"] in points
+    ]
+    return jsonify(type="FeatureCollection", features=features, umbral_reserva=SMALL_COUNT)

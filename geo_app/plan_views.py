@@ -16,6 +16,8 @@ from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from geo_app.auth_views import audit
+from geo_app.auth_views import current_scope
 from geo_app.case_views import _actor
 from geo_app.planning import PlanEditConflictError
 from geo_app.planning import candidate_visits
@@ -28,6 +30,9 @@ from geo_app.planning import published_day
 from geo_app.planning import published_days
 from geo_app.planning import start_plan_job
 from geo_app.planning import week_days
+from geo_app.security import PEOPLE
+from geo_app.security import STAFF
+from geo_app.security import allow
 from geo_app.store.models import Case
 from geo_app.store.models import GestorRow
 from geo_app.store.models import PlanRow
@@ -67,16 +72,35 @@ def _weekday(value: str | dt.date) -> str:
 bp.add_app_template_filter(minutes_label, "minutes")
 
 
+def _plan_comunas(session, plan: PlanRow) -> set[str]:
+    ids = [int(v["id"]) for v in plan.inputs["visitas"]]
+    return set(session.scalars(select(Case.comuna).where(Case.id.in_(ids)).distinct()))
+
+
+def _in_scope(session, plan: PlanRow) -> bool:
+    """Tell whether every case of the plan is in the account's comunas."""
+    scope = current_scope()
+    return scope.all_comunas or _plan_comunas(session, plan) <= set(scope.comunas)
+
+
 @bp.get("/planificacion")
+@allow(*STAFF)
 def plan_list():
-    """Plans of every week and the form for a new one."""
+    """Plans of the account's comunas and the form for a new one."""
+    scope = current_scope()
     with _sessions()() as session:
-        plans = session.scalars(select(PlanRow).order_by(PlanRow.id.desc()).limit(50)).all()
+        plans = [
+            p
+            for p in session.scalars(select(PlanRow).order_by(PlanRow.id.desc()).limit(50))
+            if _in_scope(session, p)
+        ]
         gestores = session.scalars(
             select(GestorRow).where(GestorRow.active).order_by(GestorRow.code)
         ).all()
         comunas = session.scalars(
-            select(Case.comuna).where(Case.comuna != "").distinct().order_by(Case.comuna)
+            scope.cases(select(Case.comuna).where(Case.comuna != "").distinct()).order_by(
+                Case.comuna
+            )
         ).all()
     return render_template(
         "plans.html",
@@ -90,6 +114,7 @@ def plan_list():
 
 
 @bp.post("/planificacion")
+@allow(*STAFF)
 def plan_create():
     """Create a plan from the form and start computing it in the background."""
     form = request.form
@@ -107,9 +132,11 @@ def plan_create():
         if not gestores:
             flash("Elija al menos un gestor disponible para la semana.", "error")
             return redirect(url_for("plans.plan_list"))
-        visits = candidate_visits(
-            session, comunas=form.getlist("comuna"), min_priority=min_priority, limit=limit
-        )
+        scope = current_scope()
+        chosen = form.getlist("comuna") or list(scope.comunas)
+        if not all(scope.comuna_allowed(c) for c in chosen):
+            abort(403, description="Eligió comunas fuera de su ámbito.")
+        visits = candidate_visits(session, comunas=chosen, min_priority=min_priority, limit=limit)
         if not visits:
             flash("No hay casos ubicados con esos filtros: amplíe la selección.", "error")
             return redirect(url_for("plans.plan_list"))
@@ -126,18 +153,21 @@ def plan_create():
 
 def _plan_or_404(session, plan_id: int) -> PlanRow:
     plan = session.get(PlanRow, plan_id)
-    if plan is None:
-        abort(404, description="No existe ese plan.")
+    if plan is None or not _in_scope(session, plan):
+        abort(404, description="No existe ese plan o incluye comunas fuera de su ámbito.")
     return plan
 
 
 @bp.get("/planificacion/<int:plan_id>")
+@allow(*STAFF)
 def plan_detail(plan_id: int):
     """Show a plan: progress while computing; map, days, left out and moves when ready."""
-    with _sessions()() as session:
+    with _sessions()() as session, session.begin():
         plan = _plan_or_404(session, plan_id)
         inputs = plan.inputs
-        names, _ = _people(session, [int(v["id"]) for v in inputs["visitas"]])
+        ids = [int(v["id"]) for v in inputs["visitas"]]
+        names, _ = _people(session, ids)
+        audit(session, "ver", "plan", target_id=plan_id, case_ids=ids)
     gestores = {g["id"]: g for g in inputs["gestores"]}
     return render_template(
         "plan_detail.html",
@@ -175,6 +205,7 @@ def _people(session, case_ids: list[int]) -> tuple[dict[str, str], dict[str, str
 
 
 @bp.get("/api/planes/<int:plan_id>/estado")
+@allow(*STAFF)
 def plan_state(plan_id: int):
     """Job state for the progress bar."""
     with _sessions()() as session:
@@ -188,6 +219,7 @@ def plan_state(plan_id: int):
 
 
 @bp.get("/api/planes/<int:plan_id>.geojson")
+@allow(*STAFF)
 def plan_geojson(plan_id: int):
     """Return the stops and legs of a plan (case ids only, no names)."""
     with _sessions()() as session:
@@ -242,6 +274,7 @@ def _version() -> int:
 
 
 @bp.post("/planificacion/<int:plan_id>/mover")
+@allow(*STAFF)
 def plan_move(plan_id: int):
     """Move one visit to another gestor-day (or out); refused with the reason if it does not fit."""
     from geo_app.travel import app_model
@@ -272,12 +305,14 @@ def plan_move(plan_id: int):
 
 
 @bp.post("/planificacion/<int:plan_id>/publicar")
+@allow(*STAFF)
 def plan_publish(plan_id: int):
     """Publish the plan: each gestor sees their days in /terreno."""
     with _sessions()() as session, session.begin():
         plan = _plan_or_404(session, plan_id)
         try:
             publish(session, plan, _actor(), expected_version=_version())
+            audit(session, "cambiar", "publicar_plan", target_id=plan_id)
         except PlanEditConflictError as err:
             abort(409, description=str(err))
     flash("Plan publicado: cada gestor ve sus días en «Mi día».", "ok")
@@ -285,6 +320,7 @@ def plan_publish(plan_id: int):
 
 
 @bp.post("/planificacion/<int:plan_id>/reintentar")
+@allow(*STAFF)
 def plan_retry(plan_id: int):
     """Run a failed plan's job again with the same inputs."""
     with _sessions()() as session, session.begin():
@@ -298,11 +334,20 @@ def plan_retry(plan_id: int):
 
 
 @bp.get("/terreno")
+@allow(*PEOPLE)
 def field_day():
-    """Show a gestor's published day: stops, boats, last boat back, map, day sheet."""
-    with _sessions()() as session:
+    """Show a gestor's published day: stops, boats, last boat back, map, day sheet.
+
+    A gestor account sees only its own days; staff choose the gestor.
+    """
+    scope = current_scope()
+    with _sessions()() as session, session.begin():
         gestores = session.scalars(select(GestorRow).order_by(GestorRow.code)).all()
-        code = request.args.get("gestor") or (gestores[0].code if gestores else "")
+        if scope.role == "gestor":
+            gestores = [g for g in gestores if g.code == scope.gestor_code]
+            code = scope.gestor_code
+        else:
+            code = request.args.get("gestor") or (gestores[0].code if gestores else "")
         try:
             day = dt.date.fromisoformat(request.args.get("dia") or dt.date.today().isoformat())
         except ValueError:
@@ -316,7 +361,13 @@ def field_day():
             day = shown
         found = published_day(session, code, day)
         plan, today = found if found else (None, {})
-        names, addresses = _people(session, [int(s["visita_id"]) for s in today.get("paradas", [])])
+        if plan is not None and not _in_scope(session, plan):
+            plan, today = None, {}
+            notice = "El plan publicado de ese día incluye comunas fuera de su ámbito."
+        ids = [int(s["visita_id"]) for s in today.get("paradas", [])]
+        names, addresses = _people(session, ids)
+        if ids:
+            audit(session, "ver", "dia_terreno", target_id=f"{code} {day}", case_ids=ids)
         synthetic = bool(plan and plan.synthetic)
         base_label = next((g.base_label for g in gestores if g.code == code), "la base")
     return render_template(

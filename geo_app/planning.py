@@ -27,6 +27,7 @@ from geo_app.store.models import GestorRow
 from geo_app.store.models import PlanRow
 from geo_app.store.models import PlanStop
 from geo_app.store.models import utcnow
+from layers.export import safe_row
 from routing.boats import DAY_CODES
 from routing.planning import Gestor
 from routing.planning import PlanParams
@@ -588,11 +589,11 @@ def stops_csv(result: dict) -> str:
         for n, s in enumerate(day["paradas"], start=1):
             boats = [f"{t['linea']} {hm(t['sale'])}" for t in s["tramos"] if t["tipo"] == "barco"]
             wait = sum(t["duracion_s"] for t in s["tramos"] if t["tipo"] == "espera")
-            writer.writerow(
+            writer.writerow(safe_row(
                 [day["dia"], day["gestor_id"], day["gestor"], n, s["visita_id"], s["etiqueta"],
                  hm(s["llega"]), hm(s["inicia"]), hm(s["sale"]), "; ".join(boats),
                  round(wait / 60)]
-            )  # fmt: skip
+            ))  # fmt: skip
     return out.getvalue()
 
 

@@ -25,6 +25,8 @@ from dataclasses import field
 
 from rapidfuzz import fuzz
 
+from layers.export import safe_row
+
 __all__ = [
     "FIELDS",
     "MESSAGES",
@@ -960,15 +962,18 @@ def _check_row(  # noqa: C901 - one branch per column, kept in one place
 
 
 def rejected_rows_csv(table_headers: list[str], result: IntakeResult) -> str:
-    """Write the rejected rows as a CSV (``;``, UTF-8 with BOM) with a column of errors."""
+    """Write the rejected rows as a CSV (``;``, UTF-8 with BOM) with a column of errors.
+
+    Cells that a spreadsheet would run as formulas are neutralised (`layers.export`).
+    """
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["fila", *table_headers, "errores"])
+    writer.writerow(safe_row(["fila", *table_headers, "errores"]))
     by_row: dict[int, list[str]] = {}
     for issue in result.errors:
         by_row.setdefault(issue.row, []).append(f"{issue.column or 'fila'}: {issue.message}")
     for row, raw in sorted(result.rejected.items()):
         padded = [*raw, *[""] * (len(table_headers) - len(raw))]
-        writer.writerow([row, *padded, " | ".join(by_row.get(row, []))])
+        writer.writerow(safe_row([row, *padded, " | ".join(by_row.get(row, []))]))
     return out.getvalue()

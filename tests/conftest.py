@@ -93,7 +93,10 @@ def case_context(territory):
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    """A client signed in as an administrator."""
+    from tests.accounts import login
+
+    return login(app.test_client(), app)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
+from geo_app.store.models import AuditEntry
 from geo_app.store.models import Base
 from geo_app.store.models import Change
 
@@ -65,6 +66,9 @@ def upgrade(url: str, revision: str = "head") -> None:
 @event.listens_for(Session, "before_flush")
 def _history_append_only(session: Session, _context, _instances) -> None:
     for obj in (*session.dirty, *session.deleted):
-        if isinstance(obj, Change) and (obj in session.deleted or session.is_modified(obj)):
-            msg = "El historial de cambios no se puede modificar ni borrar."
+        if isinstance(obj, Change | AuditEntry) and (
+            obj in session.deleted or session.is_modified(obj)
+        ):
+            what = "El historial de cambios" if isinstance(obj, Change) else "La auditoría"
+            msg = f"{what} no se puede modificar ni borrar."
             raise HistoryAppendOnlyError(msg)

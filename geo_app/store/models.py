@@ -25,6 +25,7 @@ from sqlalchemy.orm import relationship
 
 __all__ = [
     "Attendance",
+    "AuditEntry",
     "Base",
     "Case",
     "Change",
@@ -35,6 +36,7 @@ __all__ = [
     "PlanRow",
     "PlanStop",
     "Student",
+    "User",
     "utcnow",
 ]
 
@@ -291,3 +293,60 @@ class PlanStop(Base):
     start_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=False))
 
     plan: Mapped[PlanRow] = relationship(back_populates="stops")
+
+
+class User(Base):
+    """An account: role, comunas in scope, and for gestores the gestor they are.
+
+    ``comunas`` is ``*`` (every comuna) or names separated by ``;``. ``auth_epoch``
+    is part of the session id: raising it (password change, disabling) ends every
+    open session of the account.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120), default="")
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))  # admin | profesional | gestor | mesa
+    comunas: Mapped[str] = mapped_column(String(500), default="*")
+    gestor_code: Mapped[str] = mapped_column(String(40), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column()
+    auth_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's pattern
+
+    @property
+    def comuna_list(self) -> list[str]:
+        """Comunas in scope; empty when the account covers every comuna."""
+        return (
+            []
+            if self.comunas.strip() == "*"
+            else [c.strip() for c in self.comunas.split(";") if c.strip()]
+        )
+
+
+class AuditEntry(Base):
+    """Append-only record of who viewed, changed or exported personal data (and logins)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    username: Mapped[str] = mapped_column(String(60), default="", index=True)
+    role: Mapped[str] = mapped_column(String(20), default="")
+    action: Mapped[str] = mapped_column(String(20))  # ver | cambiar | exportar | acceso | cuentas
+    target: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[str] = mapped_column(String(60), default="")
+    n_records: Mapped[int] = mapped_column(Integer, default=0)
+    case_ids: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[str] = mapped_column(String(300), default="")
+    ip: Mapped[str] = mapped_column(String(45), default="")

@@ -13,6 +13,9 @@ from urllib.parse import urlparse
 import pytest
 from werkzeug.serving import make_server
 
+from tests.accounts import PASSWORD
+from tests.accounts import add_user
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "build" / "screenshots"
 CHROMIUM_ARGS = [
@@ -60,6 +63,7 @@ def seeded_app(db_path: Path, case_context, *, seed: int, scale: float, today):
         data = monthly_file(caseload, "2026-08", 0)
         prepared = prepare_import(session, case_context, data, "sintetica.csv", today=today)
         apply_import(session, case_context, prepared, actor="prueba", synthetic=True)
+    add_user(app, "admin.prueba", "admin")
     return app, len(prepared.result.records)
 
 
@@ -86,8 +90,25 @@ class LocalPage:
     failed: list[str] = field(default_factory=list)
 
 
-def open_local_page(browser, width: int, height: int) -> LocalPage:
-    """Open a page that records page errors, failed requests and blocked outside requests."""
+def sign_in_page(local: LocalPage, base: str, username: str = "admin.prueba") -> None:
+    """Sign in through the login form of the live app."""
+    page = local.page
+    page.goto(base + "/ingresar?next=/cuenta")  # a light page: nothing left loading
+    page.fill("input[name=usuario]", username)
+    page.fill("input[name=clave]", PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_url(lambda url: "/ingresar" not in url, timeout=10_000)
+    page.wait_for_load_state("load")
+    local.failed.clear()  # a favicon cut short by the redirect is not the page under test
+
+
+def open_local_page(
+    browser, width: int, height: int, *, base: str | None = None, user: str | None = None
+) -> LocalPage:
+    """Open a page that records page errors, failed requests and blocked outside requests.
+
+    With `base` and `user`, the page signs in first.
+    """
     local = LocalPage(browser.new_page(viewport={"width": width, "height": height}))
 
     def only_local(route):
@@ -100,4 +121,6 @@ def open_local_page(browser, width: int, height: int) -> LocalPage:
     local.page.on("pageerror", lambda exc: local.errors.append(str(exc)))
     local.page.on("requestfailed", lambda r: local.failed.append(r.url))
     local.page.route("**/*", only_local)
+    if base and user:
+        sign_in_page(local, base, user)
     return local

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.accounts import add_user
+
 from .conftest import SCREENSHOTS
 from .conftest import open_local_page
 from .conftest import serve
@@ -15,18 +17,19 @@ pytestmark = [pytest.mark.browser, pytest.mark.enable_socket]
 
 @pytest.fixture(scope="module")
 def live_server(app):
+    add_user(app, "admin.prueba", "admin")
     with serve(app) as base:
         yield base
 
 
 def test_map_loads_offline_with_school_markers(live_server, browser):
-    local = open_local_page(browser, 1280, 800)
+    local = open_local_page(browser, 1280, 800, base=live_server, user="admin.prueba")
     page, blocked, failed = local.page, local.blocked, local.failed
     console_errors = local.errors
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     page.goto(live_server + "/")
     page.wait_for_function(
-        "window.revincula && (window.revincula.ready || window.revincula.errors.length)",
+        "() => window.revincula && (window.revincula.ready || window.revincula.errors.length)",
         timeout=20_000,
     )
     assert page.evaluate("window.revincula.errors") == [], console_errors
@@ -51,14 +54,14 @@ def test_map_loads_offline_with_school_markers(live_server, browser):
 
 
 def test_journey_form_draws_the_boat_leg_and_the_approximate_flag(live_server, browser):
-    local = open_local_page(browser, 1280, 900)
+    local = open_local_page(browser, 1280, 900, base=live_server, user="admin.prueba")
     page, errors = local.page, local.errors
     page.goto(live_server + "/")
-    page.wait_for_function("window.revincula && window.revincula.ready", timeout=20_000)
+    page.wait_for_function("() => window.revincula && window.revincula.ready", timeout=20_000)
     page.fill("input[name=desde]", "Castro")
     page.fill("input[name=hasta]", "Achao")
     page.click("#journey-form button")
-    page.wait_for_function("window.revincula.journey !== undefined", timeout=20_000)
+    page.wait_for_function("() => window.revincula.journey !== undefined", timeout=20_000)
     result = page.locator("#journey-result")
     assert "red aproximada" in result.inner_text()
     assert "Barco Canal Dalcahue" in result.inner_text()

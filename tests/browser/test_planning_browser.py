@@ -11,6 +11,7 @@ from geo_app.demo import DEMO_GESTORES
 from geo_app.planning import read_gestores_csv
 from geo_app.planning import save_gestores
 from geo_app.travel import app_model
+from tests.accounts import add_user
 
 from .conftest import SCREENSHOTS
 from .conftest import open_local_page
@@ -30,6 +31,7 @@ def planning_server(tmp_path_factory, case_context):
     rows = read_gestores_csv(DEMO_GESTORES.encode(), app_model(app).find_place)
     with app.extensions["revincula.db"]() as session, session.begin():
         save_gestores(session, rows, synthetic=True)
+    add_user(app, "gestora.castro", "gestor", gestor="castro")
     with serve(app) as base:
         yield base
     app.extensions["revincula.engine"].dispose()
@@ -37,7 +39,7 @@ def planning_server(tmp_path_factory, case_context):
 
 def test_plan_from_the_form_map_publish_and_the_day_on_a_phone(planning_server, browser):
     base = planning_server
-    local = open_local_page(browser, 1400, 900)
+    local = open_local_page(browser, 1400, 900, base=base, user="admin.prueba")
     page = local.page
     page.goto(base + "/planificacion")
     page.fill("input[name=semana]", MONDAY.isoformat())
@@ -45,7 +47,9 @@ def test_plan_from_the_form_map_publish_and_the_day_on_a_phone(planning_server, 
     page.fill("input[name=segundos]", "3")
     page.click("text=Planificar la semana")
     page.wait_for_selector("#plan-map", timeout=90_000)  # progress page reloads when done
-    page.wait_for_function("window.revincula && window.revincula.planFeatures > 0", timeout=20_000)
+    page.wait_for_function(
+        "() => window.revincula && window.revincula.planFeatures > 0", timeout=20_000
+    )
     assert page.locator(".stop-marker").count() > 5
     assert "visitas planificadas" in page.locator("#totals").inner_text()
     assert page.locator("#unassigned tr").count() >= 1
@@ -54,10 +58,16 @@ def test_plan_from_the_form_map_publish_and_the_day_on_a_phone(planning_server, 
     page.wait_for_selector("text=Plan publicado")
     assert "publicado" in page.locator("h1").inner_text()
 
-    phone = open_local_page(browser, 390, 800)
-    phone.page.goto(base + "/terreno?gestor=castro")
+    # The gestora's own account on a phone: her day, with no gestor chooser; another
+    # gestor's day cannot be asked for.
+    phone = open_local_page(browser, 390, 800, base=base, user="gestora.castro")
+    phone.page.goto(base + "/terreno?gestor=ancud")
+    assert phone.page.locator("select[name=gestor]").count() == 0
+    assert "Gestora Castro" in phone.page.locator("form.filters").inner_text()
     # today (2026 or later) has no visits: the page shows the next published day
-    phone.page.wait_for_function("window.revincula && window.revincula.stops > 0", timeout=20_000)
+    phone.page.wait_for_function(
+        "() => window.revincula && window.revincula.stops > 0", timeout=20_000
+    )
     assert phone.page.locator(".stop").count() >= 1
     assert (
         phone.page.locator("a:has-text('Abrir en navegación')")

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from geo_app import create_app
 from geo_app.cli import main
 from layers.territory import TerritoryDataError
+from tests.accounts import login
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", re.IGNORECASE)
 
@@ -24,11 +25,11 @@ def test_factory_refuses_broken_territory(data_copy):
         create_app({"TESTING": True, "TERRITORY_DIR": str(data_copy)})
 
 
-def test_environment_overrides_config(monkeypatch):
+def test_environment_overrides_config(monkeypatch, tmp_path):
     monkeypatch.setenv("REVINCULA_TILE_URL", "http://127.0.0.1:8080/{z}/{x}/{y}.png")
-    app = create_app({"TESTING": True})
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'a.sqlite'}"})
     assert app.config["TILE_URL"].startswith("http://127.0.0.1:8080")
-    page = app.test_client().get("/").get_data(as_text=True)
+    page = login(app.test_client(), app).get("/").get_data(as_text=True)
     assert "127.0.0.1:8080" in page  # the configured tile layer is passed to the map
 
 

@@ -8,6 +8,8 @@ import re
 import pytest
 
 from geo_app import create_app
+from tests.accounts import csrf
+from tests.accounts import login
 
 HEADER = "RUN;Nombres;Apellidos;Fecha Nacimiento;RBD;Curso;% Asistencia;Dirección;Comuna\r\n"
 ANA = "12.345.678-5;Ana;Pérez Soto;07/03/2012;8001;7° básico;80,5;Sector Pid Pid s/n;Castro\r\n"
@@ -18,16 +20,10 @@ BAD = "11.111.111-2;Sin;Dígito;01/06/2011;99999;8° básico;170;x;Castro\r\n"
 @pytest.fixture
 def client(db_url):
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": db_url})
-    client = app.test_client()
-    client.get("/casos")  # opens the session and its CSRF token
+    client = login(app.test_client(), app)
     yield client
     for engine_owner in (app.extensions["revincula.db"],):
         engine_owner.kw["bind"].dispose()
-
-
-def csrf(client) -> str:
-    with client.session_transaction() as session:
-        return session["csrf"]
 
 
 def upload(client, text: str, name="lista.csv", mes="2026-08"):
@@ -130,7 +126,7 @@ def test_pin_move_from_the_page(client):
     form = {"csrf": csrf(client), "lat": "-42.47", "lon": "-73.70", "version": "1"}
     assert client.post(f"/casos/{case_id}/ubicacion", data=form).status_code == 302
     detail = client.get(f"/casos/{case_id}").get_data(as_text=True)
-    assert "Ubicado a mano en el mapa" in detail and "usuario local" in detail
+    assert "Ubicado a mano en el mapa" in detail and "admin.prueba" in detail
     stale = client.post(f"/casos/{case_id}/ubicacion", data=form | {"lon": "-73.71"})
     assert stale.status_code == 409
     assert "Otra persona" in client.get(f"/casos/{case_id}").get_data(as_text=True)

@@ -25,6 +25,8 @@ from geo_app.travel import app_model
 from routing.planning import Gestor
 from routing.planning import Visit
 from routing.planning import simulate_day
+from tests.accounts import csrf
+from tests.accounts import login
 
 HEADER = "RUN;Nombres;Apellidos;Fecha Nacimiento;RBD;Curso;% Asistencia;Dirección;Comuna\r\n"
 ROWS = (
@@ -52,8 +54,7 @@ def app(db_url):
 
 @pytest.fixture
 def client(app):
-    client = app.test_client()
-    client.get("/casos")
+    client = login(app.test_client(), app)
     token = csrf(client)
     data = {"csrf": token, "mes": "2026-08", "archivo": (io.BytesIO(ROWS_BYTES), "l.csv")}
     preview = client.post("/importar", data=data, content_type="multipart/form-data")
@@ -68,11 +69,6 @@ def client(app):
 
 
 ROWS_BYTES = (HEADER + ROWS).encode("utf-8")
-
-
-def csrf(client) -> str:
-    with client.session_transaction() as session:
-        return session["csrf"]
 
 
 def wait_done(client, plan_id: int, timeout: float = 120.0) -> dict:

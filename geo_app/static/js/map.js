@@ -142,7 +142,32 @@
 
   // Cases (synthetic in the demo): colour = attendance category; hollow dashed = low-confidence place.
   var caseLabels = config.caseLabels || {};
-  fetch("api/casos.geojson").then(function (response) {
+  if (config.caseMode === "agregado") {
+    // Mesa intersectorial: counts per comuna only, drawn inside each comuna (never a case).
+    fetch("api/agregados/comunas.geojson").then(function (response) {
+      if (!response.ok) { throw new Error("agregados: HTTP " + response.status); }
+      return response.json();
+    }).then(function (data) {
+      var group = L.layerGroup();
+      var total = 0;
+      data.features.forEach(function (f) {
+        var p = f.properties;
+        var n = typeof p.total === "number" ? p.total : 1;
+        total += typeof p.total === "number" ? p.total : 0;
+        var ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
+        var marker = L.circleMarker(ll, { radius: 6 + Math.sqrt(n) / 2, className: "aggregate-marker" });
+        marker.bindTooltip(esc(p.comuna) + ": " + esc(String(p.total)) + " casos");
+        marker.bindPopup("<b>" + esc(p.comuna) + "</b><br>" + esc(String(p.total)) + " casos en la última lista" +
+          "<br>Crítica " + esc(String(p.critica)) + " · Grave " + esc(String(p.grave)) +
+          " · Reiterada " + esc(String(p.reiterada)) + " · Sin matrícula " + esc(String(p.sin_matricula)) +
+          "<br><small>Solo totales por comuna; «&lt;" + data.umbral_reserva + "» = cifra pequeña reservada.</small>");
+        group.addLayer(marker);
+      });
+      add("Casos por comuna (" + total + ")", group, true);
+      state.layers.casos = group;
+      state.cases = { total: total, baja: 0, agregado: true };
+    }).catch(function (err) { state.errors.push(String(err)); });
+  } else fetch("api/casos.geojson").then(function (response) {
     if (!response.ok) { throw new Error("casos: HTTP " + response.status); }
     return response.json();
   }).then(function (data) {

@@ -1,0 +1,238 @@
+"""Web hygiene shared by every view: who may open what, CSRF, headers, error pages, logs.
+
+Access is declared on each view with `allow(...)`; a view that declares nothing is
+refused to everyone (deny by default), so a new page cannot leak by omission.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+from flask import Flask
+from flask import abort
+from flask import current_app
+from flask import jsonify
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import session
+from flask import url_for
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+__all__ = [
+    "ALL_ROLES",
+    "PEOPLE",
+    "STAFF",
+    "IpThrottle",
+    "allow",
+    "client_ip",
+    "csrf_token",
+    "init_security",
+    "public",
+    "safe_filename",
+]
+
+ALL_ROLES = ("admin", "profesional", "gestor", "mesa")
+PEOPLE = ("admin", "profesional", "gestor")  # roles that may see a single case
+STAFF = ("admin", "profesional")
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+CSRF_HEADER = "X-CSRF-Token"
+PUBLIC_ENDPOINTS = {"static"}
+
+log = logging.getLogger(__name__)
+
+
+def allow(*roles: str) -> Callable:
+    """Declare the roles that may use a view (checked before the view runs)."""
+    unknown = set(roles) - set(ALL_ROLES)
+    if unknown:
+        msg = f"unknown roles {unknown}"
+        raise ValueError(msg)
+
+    def mark(view: Callable) -> Callable:
+        view.allowed_roles = frozenset(roles)
+        return view
+
+    return mark
+
+
+def public(view: Callable) -> Callable:
+    """Declare a view open without an account (the login page)."""
+    view.is_public = True
+    return view
+
+
+def csrf_token() -> str:
+    """Return the session's CSRF token (created on first use)."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def client_ip() -> str:
+    """Address of the client (gunicorn/werkzeug peer; no proxy headers are trusted)."""
+    return request.remote_addr or ""
+
+
+def safe_filename(name: str, default: str = "archivo") -> str:
+    """ASCII file name for a download header: no path, quotes or control characters."""
+    name = re.split(r"[\\/]", name)[-1]
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or default
+    return name[:100]
+
+
+class IpThrottle:
+    """Failed logins per client address in a sliding window (memory of one process)."""
+
+    def __init__(self, limit: int = 20, window_s: float = 900.0) -> None:
+        self.limit, self.window_s = limit, window_s
+        self._failures: dict[str, deque] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, ip: str, now: float) -> deque:
+        failures = self._failures.setdefault(ip, deque())
+        while failures and now - failures[0] > self.window_s:
+            failures.popleft()
+        return failures
+
+    def blocked(self, ip: str) -> bool:
+        """Tell whether `ip` has used up its failures in the window."""
+        with self._lock:
+            return len(self._recent(ip, time.monotonic())) >= self.limit
+
+    def fail(self, ip: str) -> None:
+        """Count one failure from `ip`."""
+        with self._lock:
+            self._recent(ip, time.monotonic()).append(time.monotonic())
+
+    def reset(self, ip: str) -> None:
+        """Forget the failures of `ip` (after a good login)."""
+        with self._lock:
+            self._failures.pop(ip, None)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path.endswith((".json", ".geojson"))
+
+
+def _check_access():
+    """Run before every request: account, role, forced password change, CSRF."""
+    endpoint = request.endpoint
+    if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
+        return None
+    view = current_app.view_functions[endpoint]
+    if request.method in UNSAFE_METHODS:
+        sent = request.form.get("csrf") or request.headers.get(CSRF_HEADER) or ""
+        expected = session.get("csrf", "")
+        if not expected or not secrets.compare_digest(sent, expected):
+            abort(400, description="Formulario vencido o inválido: recargue la página y reintente.")
+    if getattr(view, "is_public", False):
+        return None
+    if not current_user.is_authenticated:
+        if _wants_json():
+            return jsonify(error="Inicie sesión para usar este servicio."), 401
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    roles = getattr(view, "allowed_roles", None)
+    if roles is None:
+        log.warning("endpoint %s declares no roles: refused", endpoint)
+        abort(403, description="Esta página no tiene permisos declarados.")
+    if current_user.must_change_password and endpoint not in {"auth.account", "auth.logout"}:
+        return redirect(url_for("auth.account"))
+    if current_user.role not in roles:
+        abort(403, description="Su cuenta no tiene acceso a esta página.")
+    return None
+
+
+def _headers(response):
+    """Security headers on every response; no caching of anything but static files."""
+    tiles = current_app.config.get("TILE_URL", "")
+    tile_origin = re.match(r"https?://[^/{]+", tiles)
+    img = "'self' data: blob:" + (f" {tile_origin.group(0)}" if tile_origin else "")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        f"img-src {img}; connect-src 'self'; font-src 'self'; object-src 'none'; "
+        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Permissions-Policy", "geolocation=(self), camera=(), microphone=()"
+    )
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.endpoint != "static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+MESSAGES = {
+    400: "Solicitud inválida.",
+    401: "Inicie sesión para continuar.",
+    403: "Su cuenta no tiene acceso a esta página.",
+    404: "No existe esta página o no está en su ámbito.",
+    405: "Método no permitido.",
+    409: "Otra persona cambió estos datos: recargue la página.",
+    413: "El archivo es demasiado grande.",
+    429: "Demasiados intentos: espere unos minutos.",
+}
+
+
+def _error_page(err: HTTPException):
+    code = err.code or 500
+    description = err.description if err.description != type(err).description else ""
+    if code == 413:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        size = f"{limit / 2**20:.0f} MB" if limit >= 2**20 else f"{limit / 2**10:.0f} KB"
+        description = (
+            f"El archivo supera el máximo de {size}: divídalo o quite columnas que no se usan."
+        )
+    message = description or MESSAGES.get(code, err.name)
+    if _wants_json():
+        return jsonify(error=message), code
+    return render_template("error.html", code=code, message=message), code
+
+
+def _server_error(_err: Exception):
+    message = "Error interno: no se guardó nada a medias. Reintente; si persiste, avise al equipo."
+    if _wants_json():
+        return jsonify(error=message), 500
+    return render_template("error.html", code=500, message=message), 500
+
+
+class RedactQueryStrings(logging.Filter):
+    """Drop query strings from access-log lines (a search may hold a name or a RUN)."""
+
+    PATTERN = re.compile(r'("[A-Z]+ [^?" ]*)\?[^" ]*')
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message without query strings."""
+        message = record.getMessage()
+        cleaned = self.PATTERN.sub(r"\1?…", message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
+
+
+def init_security(app: Flask) -> None:
+    """Wire the access check, headers, error pages and log redaction into `app`."""
+    app.before_request(_check_access)
+    app.after_request(_headers)
+    app.register_error_handler(HTTPException, _error_page)
+    if not app.testing:
+        app.register_error_handler(Exception, _server_error)
+    app.extensions["revincula.ip_throttle"] = IpThrottle(
+        app.config["LOGIN_IP_LIMIT"], app.config["LOGIN_IP_WINDOW_S"]
+    )
+    for name in ("werkzeug", "gunicorn.access"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactQueryStrings) for f in logger.filters):
+            logger.addFilter(RedactQueryStrings())
+    app.jinja_env.globals["csrf_token"] = csrf_token
