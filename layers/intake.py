@@ -17,7 +17,6 @@ import hashlib
 import io
 import re
 import unicodedata
-import zipfile
 from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -297,6 +296,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "aviso",
         "La comuna «{value}» no es del territorio. Se importa; la ubicación se buscará sin comuna.",
     ),
+    "too_long": (
+        "error",
+        "Texto de {length} caracteres (máximo {limit}): «{value}». Probablemente se pegó algo "
+        "por error o el archivo está dañado; acórtelo.",
+    ),
     "phone_format": (
         "aviso",
         "El teléfono «{value}» no tiene 9 dígitos (ej. +56 9 1234 5678). Se guarda tal cual; "
@@ -403,9 +407,34 @@ def normalize_text(value: str) -> str:
 
 
 def _decode(data: bytes) -> tuple[str, str]:
-    """Text and the encoding found: BOM, then strict UTF-8, else Latin-1 (Windows-1252)."""
+    """Text and the encoding found: BOM, then strict UTF-8, else Latin-1 (Windows-1252).
+
+    UTF-16 with a BOM (Excel's "Unicode text") is read too; any other NUL byte means a
+    damaged or binary file.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError as err:
+            msg = "El archivo UTF-16 está dañado: guárdelo de nuevo como «CSV UTF-8»."
+            raise IntakeError(msg) from err
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        msg = (
+            f"El archivo trae bytes nulos (el primero en la posición {nul}): "
+            "no es un CSV de texto o está dañado. Expórtelo de nuevo como CSV o XLSX."
+        )
+        raise IntakeError(msg)
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "UTF-8 con BOM"
+        try:
+            return data[3:].decode("utf-8", errors="strict"), "UTF-8 con BOM"
+        except UnicodeDecodeError as err:
+            msg = (
+                "El archivo se declara UTF-8 (tiene marca BOM) pero trae bytes que no son UTF-8 "
+                f"cerca del byte {err.start + 3}: puede estar dañado o mezclar codificaciones. "
+                "Ábralo en la planilla y guárdelo de nuevo como «CSV UTF-8»."
+            )
+            raise IntakeError(msg) from err
     try:
         return data.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:
@@ -459,29 +488,39 @@ def read_table(data: bytes, filename: str = "") -> RawTable:
     text, encoding = _decode(data)
     delimiter = _sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    lines = [(n, [c.strip() for c in row]) for n, row in enumerate(reader, start=1)]
+    try:
+        lines = [(n, [c.strip() for c in row]) for n, row in enumerate(reader, start=1)]
+    except csv.Error as err:
+        msg = (
+            f"No se pudo leer el CSV cerca de la línea {reader.line_num}: {err}. Suele ser una "
+            "comilla sin cerrar o una celda enorme; ábralo en la planilla y guárdelo de nuevo."
+        )
+        raise IntakeError(msg) from err
     return _table(lines, "csv", encoding, delimiter)
 
 
 def _read_xlsx(data: bytes) -> RawTable:
     from openpyxl import load_workbook
 
+    # A damaged .xlsx can fail anywhere in zip, zlib or XML parsing, even while reading
+    # rows lazily: every failure becomes the same Spanish message.
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
+        try:
+            sheet = book.worksheets[0]
+            lines = [
+                (n, [_cell_text(v) for v in row])
+                for n, row in enumerate(sheet.iter_rows(values_only=True), start=1)
+            ]
+        finally:
+            book.close()
+    except Exception as err:
         msg = (
-            "No se pudo abrir el archivo como planilla Excel (.xlsx). Ábralo en Excel o "
-            f"LibreOffice y guárdelo de nuevo como .xlsx o CSV. Detalle: {err}"
+            "No se pudo abrir el archivo como planilla Excel (.xlsx): está dañado o no es una "
+            "planilla. Ábralo en Excel o LibreOffice y guárdelo de nuevo como .xlsx o CSV "
+            f"(detalle técnico: {type(err).__name__})."
         )
         raise IntakeError(msg) from err
-    try:
-        sheet = book.worksheets[0]
-        lines = [
-            (n, [_cell_text(v) for v in row])
-            for n, row in enumerate(sheet.iter_rows(values_only=True), start=1)
-        ]
-    finally:
-        book.close()
     return _table(lines, "xlsx", "", "")
 
 
@@ -815,6 +854,14 @@ def _get(raw: list[str], index: int | None) -> str:
     return raw[index].strip()
 
 
+# Longest text accepted per field (the store's column sizes).
+TEXT_LIMITS = {
+    "nombres": 200, "apellidos": 200, "apellido_paterno": 100, "apellido_materno": 100,
+    "nombre_completo": 200, "curso": 60, "direccion": 300, "sector": 200, "comuna": 100,
+    "telefono": 60, "apoderado": 200,
+}  # fmt: skip
+
+
 def _check_row(  # noqa: C901 - one branch per column, kept in one place
     number: int,
     raw: list[str],
@@ -958,6 +1005,9 @@ def _check_row(  # noqa: C901 - one branch per column, kept in one place
     if record["phone"] and not _phone_ok(record["phone"]):
         add("telefono", "phone_format")
     record["guardian"] = " ".join(value("apoderado").split()).title()
+    for key, limit in TEXT_LIMITS.items():
+        if key in cols and len(value(key)) > limit:
+            add(key, "too_long", value(key)[:40] + "…", length=len(value(key)), limit=limit)
     return record
 
 

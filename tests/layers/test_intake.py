@@ -106,6 +106,11 @@ def test_encoding_and_delimiter_are_detected(encoding, bom, label, delimiter):
     assert table.rows[0][2] == "Pérez Soto"  # the accent survived the decoding
 
 
+def test_utf16_exports_are_read():
+    table = read_table("RUN\tNombres\n1\tÑuñoa\n".encode("utf-16"), "x.txt")
+    assert table.encoding == "UTF-16" and table.rows[0][1] == "Ñuñoa"
+
+
 def test_quoted_delimiters_do_not_fool_the_sniffer():
     data = 'RUN,Nombres,Dirección\r\n12345678-5,"Ana; María","Sector A; casa 2"\r\n'.encode()
     table = read_table(data, "x.csv")
@@ -141,6 +146,10 @@ def test_xlsx_with_dates_and_fraction_percentages():
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1rest", "x.xls", ".xls"),
         (b"PK\x03\x04broken", "x.xlsx", "planilla Excel"),
         (b";;;\n;;\n", "x.csv", "no tiene filas"),
+        (b"RUN;Nombres\n1;A\x00na\n", "x.csv", "bytes nulos .* posición 15"),
+        (b"\xef\xbb\xbfRUN;Nombres\n1;\xf0\x28\n", "x.csv", "UTF-8 .* cerca del byte 17"),
+        (b'RUN;Nombres\n1;"' + b"A" * 140_000 + b'"\n', "x.csv", "línea 2"),
+        (b"PK\x03\x04" + bytes(range(256)) * 4, "x.xlsx", "está dañado"),
     ],
 )
 def test_unreadable_files_get_a_spanish_message(data, name, fragment):
@@ -172,6 +181,7 @@ ROW_CASES = {
     "bool_format": {"NEE permanente": "quizás"},
     "comuna_unknown": {"Comuna": "Puerto Montt"},
     "phone_format": {"Teléfono": "65 123"},
+    "too_long": {"Dirección": "Sector Rural " + "x" * 300},
 }
 FILE_CASES = {"missing_columns", "duplicate_column", "period_missing"}
 CROSS_ROW_CASES = {"duplicate_run", "name_mismatch", "row_length"}
@@ -189,7 +199,8 @@ def test_each_row_problem_is_reported_with_row_column_value(code):
     issue = issues[0]
     assert issue.row == 3  # header is row 1, the good row is row 2
     assert ". " in issue.message  # what is wrong, then how to fix it
-    assert issue.value == ROW_CASES[code].get(issue.column, issue.value)
+    shown = ROW_CASES[code].get(issue.column, issue.value)
+    assert issue.value == (shown[:40] + "…" if code == "too_long" else shown)
     column = next(iter(ROW_CASES[code]))
     if code == "name_missing":
         assert issue.column in ("Nombres", "Apellidos") or "Nombres" in issue.column
