@@ -21,7 +21,6 @@ from sqlalchemy import Date
 from sqlalchemy import DateTime
 from sqlalchemy import Engine
 from sqlalchemy import func
-from sqlalchemy import inspect
 from sqlalchemy import select
 from sqlalchemy import text
 
@@ -49,7 +48,10 @@ def _current_revision(connection) -> str:
 
 
 def _encode(value):
-    if isinstance(value, dt.datetime | dt.date):
+    if isinstance(value, dt.datetime):
+        # the app writes UTC; SQLite hands it back without a zone
+        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
+    if isinstance(value, dt.date):
         return value.isoformat()
     return value
 
@@ -189,5 +191,4 @@ def restore(engine: Engine, url: str, path: str | Path, *, replace: bool = False
             if got != expected:
                 msg = f"Tabla {name}: se esperaban {expected} filas y quedaron {got}."
                 raise BackupError(msg)
-    inspect(engine).clear_cache()
     return header
