@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -59,7 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = os.urandom(32)
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = os.environ.get("DATABASE_URL") or default_database_url(
             app.instance_path
@@ -92,6 +93,25 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(case_views.bp)
     app.register_blueprint(plan_views.bp)
     return app
+
+
+def instance_secret_key(instance_path: str | Path) -> bytes:
+    """Return the key that signs sessions, kept in the instance folder (mode 0600).
+
+    Every worker process of a server, and every restart, signs with the same key,
+    so sessions survive both. Set ``REVINCULA_SECRET_KEY`` to manage it yourself.
+    """
+    path = Path(instance_path) / "secret_key"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = path.with_name(f"secret_key.{os.getpid()}")
+        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(os.urandom(32))
+        with contextlib.suppress(FileExistsError):
+            os.link(fresh, path)  # atomic: the first process to get here sets the key
+        fresh.unlink()
+    return path.read_bytes()
 
 
 def default_database_url(instance_path: str | Path) -> str:

@@ -26,6 +26,7 @@ from argon2.exceptions import InvalidHashError
 from argon2.exceptions import VerificationError
 from sqlalchemy import Select
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from geo_app.store.models import AuditEntry
@@ -257,22 +258,29 @@ def authenticate(
             "min o pida a un administrador que la desbloquee."
         )
         raise LoginRefusedError(msg)
+    # Login bookkeeping is written with plain UPDATEs, not the version-checked ORM flush:
+    # the same account signing in from two places at once must not conflict.
+    row = update(User).where(User.id == user.id)
     try:
         _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError) as err:
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + dt.timedelta(minutes=LOCK_MINUTES)
-            user.failed_logins = 0
+        failed = session.execute(
+            row.values(failed_logins=User.failed_logins + 1).returning(User.failed_logins)
+        ).scalar_one()
+        if failed >= MAX_FAILED_LOGINS:
+            session.execute(
+                row.values(locked_until=now + dt.timedelta(minutes=LOCK_MINUTES), failed_logins=0)
+            )
             msg = (
                 f"Cuenta bloqueada por {LOCK_MINUTES} min tras {MAX_FAILED_LOGINS} intentos "
                 "fallidos."
             )
             raise LoginRefusedError(msg) from err
         raise LoginRefusedError(BAD_LOGIN) from err
+    values = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+        values["password_hash"] = hash_password(password)
+    session.execute(row.values(**values))
     return user
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from geo_app.aggregates import SMALL_COUNT
@@ -451,6 +452,13 @@ def import_confirm(token: str):
             return redirect(url_for("cases.import_preview", token=token))
         except (HTTPException, EditConflictError):
             raise
+        except StaleDataError:
+            flash(
+                "Otra importación cambió los mismos casos al mismo tiempo; no se guardó nada de "
+                "este archivo. Pulse de nuevo «Importar» para reintentar.",
+                "error",
+            )
+            return redirect(url_for("cases.import_preview", token=token)), 303
         except Exception as err:
             log.error("import %s failed: %s", token[:8], type(err).__name__)  # no data in logs
             flash(

@@ -326,3 +326,21 @@ def test_user_cli_add_list_disable(app):
     with app.extensions["revincula.db"]() as session:
         targets = session.scalars(select(AuditEntry.target).where(AuditEntry.action == "cuentas"))
         assert {"crear_cuenta", "desactivar"} <= set(targets)
+
+
+def test_the_same_account_signing_in_twice_at_once_does_not_conflict(app):
+    """Session A read the account before session B's login was committed."""
+    add_user(app, "ana.soto", "profesional")
+    sessions = app.extensions["revincula.db"]
+    with sessions() as first:
+        stale = first.scalar(select(User).where(User.username == "ana.soto"))
+        with sessions() as second, second.begin():
+            authenticate(second, "ana.soto", PASSWORD)
+        assert authenticate(first, "ana.soto", PASSWORD) is stale  # version 1, stale
+        first.commit()
+        with pytest.raises(LoginRefusedError):
+            authenticate(first, "ana.soto", "mala-clave-123")
+        first.commit()
+    with sessions() as session:
+        user = session.scalar(select(User).where(User.username == "ana.soto"))
+        assert user.failed_logins == 1 and user.last_login_at is not None

@@ -1,0 +1,282 @@
+"""Load benchmark: the app under gunicorn on 127.0.0.1, driven by N concurrent simulated users.
+
+Each simulated user signs in (its own session, as a profesional) and, until the time
+is up, picks at random: the map's case layer (30 %), a page of the case list (30 %),
+a case's detail (30 %) or an import of a small list of its own (10 %: upload,
+preview, confirm). Prints throughput, p50/p95/p99 latency per kind and the error
+count, for 1 user (the baseline, same process) and for each N, with ratios.
+
+    .venv/bin/python bench/load.py                       # 10 and 50 users, 20 s each
+    .venv/bin/python bench/load.py --users 10,50 --seconds 30 --workers 4 --db sqlite
+
+By default the store is a temporary PostgreSQL database on 127.0.0.1 (created and
+dropped here), seeded with the synthetic caseload; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PG_ADMIN = os.environ.get(
+    "REVINCULA_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+PASSWORD = "prueba-de-volumen-2026"
+KINDS = ("mapa", "lista", "ficha", "importar")
+WEIGHTS = (0.3, 0.3, 0.3, 0.1)
+HEADER = "RUN;Nombres;Apellidos;Fecha Nacimiento;RBD;Curso;% Asistencia;Dirección;Comuna\r\n"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _database(kind: str, folder: Path) -> tuple[str, callable]:
+    if kind == "sqlite":
+        return f"sqlite:///{folder / 'carga.sqlite'}", lambda: None
+    from sqlalchemy import create_engine
+    from sqlalchemy import text
+
+    name = f"revincula_carga_{os.getpid()}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name, drop
+
+
+def seed(url: str, folder: Path, scale: float) -> tuple[list[int], list[int]]:
+    """Seed the synthetic caseload and one profesional account; return case ids and RBDs."""
+    from sqlalchemy import select
+
+    from geo_app import create_app
+    from geo_app.accounts import create_user
+    from geo_app.demo import seed_cases
+    from geo_app.store.models import Case
+
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "seed"})
+    seed_cases(app, folder / "demo", seed=2026, scale=scale, echo=lambda *_: None)
+    known = list(app.extensions["revincula.territory"].comunas["comuna_name"])
+    with app.extensions["revincula.db"]() as session, session.begin():
+        create_user(session, "carga", PASSWORD, "profesional", known_comunas=known)
+        ids = list(session.scalars(select(Case.id)))
+        rbds = sorted(set(session.scalars(select(Case.rbd).where(Case.rbd.is_not(None)))))
+    app.extensions["revincula.engine"].dispose()
+    return ids, rbds
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def _own_list(user: int, round_: int, rbd: int) -> bytes:
+    """A small list only this simulated user imports: its own RUNs and its own school.
+
+    (An import updates the whole school's list, so two users importing the same
+    school at once conflict, and one is told to retry; real teams split schools.)
+    """
+    from layers.intake import run_check_digit
+
+    rows = []
+    for k in range(5):
+        run = 95_000_000 + user * 1000 + k
+        run_text = f"{run:,}".replace(",", ".") + "-" + run_check_digit(run)
+        pct = 20 + (round_ * 7 + k * 3) % 60
+        rows.append(
+            f"{run_text};Carga{k};Sintética {user};01/06/2011;{rbd};8° básico;{pct};"
+            "Sector Pid Pid s/n;\r\n"
+        )
+    return (HEADER + "".join(rows)).encode("utf-8")
+
+
+class User(threading.Thread):
+    """One simulated profesional: signs in, then requests until the deadline."""
+
+    def __init__(self, n: int, base: str, ids: tuple[list[int], list[int]], deadline, log):
+        super().__init__(daemon=True)
+        self.n, self.base, self.deadline, self.log = n, base, deadline, log
+        self.case_ids, rbds = ids
+        self.rbd = rbds[n % len(rbds)]
+        self.rng = random.Random(n)
+        self.http = requests.Session()
+
+    def timed(self, kind: str, call) -> None:
+        start = time.perf_counter()
+        try:
+            ok = call()
+        except requests.RequestException:
+            ok = False
+        self.log.append((kind, time.perf_counter() - start, ok))
+
+    def login(self) -> bool:
+        page = self.http.get(self.base + "/ingresar", timeout=30)
+        form = {"csrf": _csrf(page.text), "usuario": "carga", "clave": PASSWORD}
+        done = self.http.post(self.base + "/ingresar", data=form, timeout=30, allow_redirects=False)
+        self.csrf = None
+        return done.status_code == 302
+
+    def token(self) -> str:
+        if self.csrf is None:
+            self.csrf = _csrf(self.http.get(self.base + "/importar", timeout=30).text)
+        return self.csrf
+
+    def map_layer(self) -> bool:
+        return self.http.get(self.base + "/api/casos.geojson", timeout=60).status_code == 200
+
+    def case_list(self) -> bool:
+        page = self.rng.randint(1, 20)
+        return self.http.get(f"{self.base}/casos?pagina={page}", timeout=60).status_code == 200
+
+    def case_detail(self) -> bool:
+        case_id = self.rng.choice(self.case_ids)
+        return self.http.get(f"{self.base}/casos/{case_id}", timeout=60).status_code == 200
+
+    def import_list(self) -> bool:
+        self.round = getattr(self, "round", 0) + 1
+        files = {"archivo": ("carga.csv", _own_list(self.n, self.round, self.rbd), "text/csv")}
+        up = self.http.post(self.base + "/importar", data={"csrf": self.token(), "mes": "2026-08"},
+                            files=files, timeout=60, allow_redirects=False)  # fmt: skip
+        if up.status_code != 302:
+            return False
+        preview = self.http.get(self.base + up.headers["Location"], timeout=60)
+        if preview.status_code != 200:
+            return False
+        token = up.headers["Location"].rsplit("/", 1)[-1]
+        url = f"{self.base}/importar/{token}/confirmar"
+        done = self.http.post(url, data={"csrf": self.token()}, timeout=60, allow_redirects=False)
+        return done.status_code == 302 and "/importar/lote/" in done.headers.get("Location", "")
+
+    def run(self) -> None:
+        if not self.login():
+            self.log.append(("ingreso", 0.0, False))
+            return
+        actions = dict(zip(KINDS, (self.map_layer, self.case_list, self.case_detail,
+                                   self.import_list), strict=True))  # fmt: skip
+        while time.perf_counter() < self.deadline:
+            kind = self.rng.choices(KINDS, WEIGHTS)[0]
+            self.timed(kind, actions[kind])
+
+
+def drive(base: str, users: int, seconds: float, case_ids) -> dict:
+    log: list = []
+    deadline = time.perf_counter() + seconds
+    threads = [User(n, base, case_ids, deadline, log) for n in range(users)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=seconds + 120)
+    elapsed = time.perf_counter() - started
+    by_kind: dict[str, list[float]] = defaultdict(list)
+    errors: dict[str, int] = defaultdict(int)
+    for kind, seconds_taken, ok in log:
+        by_kind[kind].append(seconds_taken)
+        if not ok:
+            errors[kind] += 1
+    every = [s for _, s, _ in log]
+    return {"users": users, "elapsed": elapsed, "n": len(log), "errors": errors,
+            "by_kind": by_kind, "all": every}  # fmt: skip
+
+
+def _pct(values, q) -> float:
+    return float(np.percentile(values, q) * 1000) if values else float("nan")
+
+
+def report(result: dict, baseline: dict | None) -> None:
+    rate = result["n"] / result["elapsed"]
+    print(f"\n== {result['users']} usuarios simultáneos, {result['elapsed']:.1f} s ==")
+    errors = sum(result["errors"].values())
+    detail = ", ".join(f"{k} {n}" for k, n in sorted(result["errors"].items()))
+    print(f"  solicitudes {result['n']}  ({rate:.1f}/s)   errores {errors}" +
+          (f" ({detail})" if detail else ""))  # fmt: skip
+    print(f"  {'tipo':<10} {'n':>6} {'p50 ms':>9} {'p95 ms':>9} {'p99 ms':>9}")
+    for kind in (*KINDS, "todas"):
+        values = result["all"] if kind == "todas" else result["by_kind"].get(kind, [])
+        print(f"  {kind:<10} {len(values):>6} {_pct(values, 50):>9.0f} {_pct(values, 95):>9.0f} "
+              f"{_pct(values, 99):>9.0f}")  # fmt: skip
+    if baseline:
+        base_rate = baseline["n"] / baseline["elapsed"]
+        p50 = _pct(result["all"], 50) / _pct(baseline["all"], 50)
+        print(f"  frente a 1 usuario: rendimiento x{rate / base_rate:.1f}, p50 x{p50:.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--users", default="10,50", help="Usuarios simultáneos, separados por coma."
+    )
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=4, help="Procesos de gunicorn.")
+    parser.add_argument("--threads", type=int, default=8, help="Hilos por proceso (gthread).")
+    parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
+    parser.add_argument("--scale", type=float, default=0.3, help="Escala de la carga sintética.")
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="revincula-carga-"))
+    url, drop = _database(args.db, folder)
+    server = None
+    try:
+        t0 = time.perf_counter()
+        case_ids = seed(url, folder, args.scale)
+        print(
+            f"Base {args.db}: {len(case_ids)} casos sintéticos en {time.perf_counter() - t0:.0f} s"
+        )
+        port = _free_port()
+        env = {**os.environ, "REVINCULA_DATABASE_URL": url,
+               "REVINCULA_SECRET_KEY": secrets.token_hex(32)}  # fmt: skip
+        server = subprocess.Popen(
+            [str(Path(sys.executable).with_name("gunicorn")), "--workers", str(args.workers),
+             "--threads", str(args.threads), "--worker-class", "gthread", "--bind",
+             f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "120",
+             "geo_app:create_app()"],
+            cwd=ROOT, env=env, start_new_session=True,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            try:
+                if requests.get(base + "/ingresar", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        print(f"gunicorn: {args.workers} procesos x {args.threads} hilos en {base}")
+        drive(base, 2, 3, case_ids)  # warm-up: every worker loads the territory
+        baseline = drive(base, 1, args.seconds, case_ids)
+        report(baseline, None)
+        for users in (int(u) for u in args.users.split(",")):
+            report(drive(base, users, args.seconds, case_ids), baseline)
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+        drop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
