@@ -163,14 +163,21 @@ class User(threading.Thread):
         up = self.http.post(self.base + "/importar", data={"csrf": self.token(), "mes": "2026-08"},
                             files=files, timeout=60, allow_redirects=False)  # fmt: skip
         if up.status_code != 302:
+            self.log.append(("motivo", 0.0, f"subida HTTP {up.status_code}"))
             return False
         preview = self.http.get(self.base + up.headers["Location"], timeout=60)
         if preview.status_code != 200:
+            self.log.append(("motivo", 0.0, f"revisión HTTP {preview.status_code}"))
             return False
         token = up.headers["Location"].rsplit("/", 1)[-1]
         url = f"{self.base}/importar/{token}/confirmar"
         done = self.http.post(url, data={"csrf": self.token()}, timeout=60, allow_redirects=False)
-        return done.status_code == 302 and "/importar/lote/" in done.headers.get("Location", "")
+        if done.status_code == 302 and "/importar/lote/" in done.headers.get("Location", ""):
+            return True
+        page = self.http.get(self.base + done.headers.get("Location", "/importar"), timeout=60)
+        found = re.search(r'class="flash error"[^>]*>([^<]+)', page.text)
+        self.log.append(("motivo", 0.0, found.group(1)[:90] if found else str(done.status_code)))
+        return False
 
     def run(self) -> None:
         if not self.login():
@@ -195,12 +202,17 @@ def drive(base: str, users: int, seconds: float, case_ids) -> dict:
     elapsed = time.perf_counter() - started
     by_kind: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
+    reasons = defaultdict(int)
+    for kind, _s, why in log:
+        if kind == "motivo":
+            reasons[why] += 1
+    log = [entry for entry in log if entry[0] != "motivo"]
     for kind, seconds_taken, ok in log:
         by_kind[kind].append(seconds_taken)
         if not ok:
             errors[kind] += 1
     every = [s for _, s, _ in log]
-    return {"users": users, "elapsed": elapsed, "n": len(log), "errors": errors,
+    return {"users": users, "elapsed": elapsed, "n": len(log), "errors": errors, "why": reasons,
             "by_kind": by_kind, "all": every}  # fmt: skip
 
 
@@ -215,6 +227,8 @@ def report(result: dict, baseline: dict | None) -> None:
     detail = ", ".join(f"{k} {n}" for k, n in sorted(result["errors"].items()))
     print(f"  solicitudes {result['n']}  ({rate:.1f}/s)   errores {errors}" +
           (f" ({detail})" if detail else ""))  # fmt: skip
+    for why, n in result["why"].items():
+        print(f"    {n} x {why}")
     print(f"  {'tipo':<10} {'n':>6} {'p50 ms':>9} {'p95 ms':>9} {'p99 ms':>9}")
     for kind in (*KINDS, "todas"):
         values = result["all"] if kind == "todas" else result["by_kind"].get(kind, [])
@@ -245,7 +259,8 @@ def main() -> None:
         t0 = time.perf_counter()
         case_ids = seed(url, folder, args.scale)
         print(
-            f"Base {args.db}: {len(case_ids)} casos sintéticos en {time.perf_counter() - t0:.0f} s"
+            f"Base {args.db}: {len(case_ids[0])} casos sintéticos "
+            f"en {time.perf_counter() - t0:.0f} s"
         )
         port = _free_port()
         env = {**os.environ, "REVINCULA_DATABASE_URL": url,

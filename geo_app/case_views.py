@@ -315,7 +315,11 @@ def _drop_stale_uploads(folder: Path) -> None:
     """Remove uploads never confirmed (checked when a new file arrives)."""
     now = time.time()
     for old in folder.glob("*.bin"):
-        if now - old.stat().st_mtime > PENDING_MAX_AGE_S:
+        try:
+            age = now - old.stat().st_mtime
+        except FileNotFoundError:  # imported or dropped by a concurrent request
+            continue
+        if age > PENDING_MAX_AGE_S:
             _forget(folder, old.stem)
 
 
