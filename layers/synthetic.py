@@ -411,6 +411,7 @@ _MESSY_ROWS: tuple[tuple[str, dict[str, str]], ...] = (
     ("NEE ilegible", {"NEE": "quizás"}),
     ("comuna de otra provincia", {"Comuna": "Puerto Montt"}),
     ("teléfono corto", {"Fono Apoderado": "65 123"}),
+    ("dirección pegada muchas veces", {"Domicilio": "Sector Huyar Alto s/n, " * 16}),
     ("columnas de más", {"__extra__": "dato suelto;otro dato"}),
     ("nombre distinto para un RUN ya registrado", {"Nombre Completo": "NAME_MISMATCH"}),
 )
