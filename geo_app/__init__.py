@@ -15,7 +15,7 @@ from flask import Flask
 from layers.territory import DEFAULT_DATA_DIR
 from layers.territory import load_territory
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "db_session"]
 
 log = logging.getLogger(__name__)
 ENV_PREFIX = "REVINCULA_"
@@ -93,6 +93,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(case_views.bp)
     app.register_blueprint(plan_views.bp)
     return app
+
+
+def db_session():
+    """Open a new session on the current app's database."""
+    from flask import current_app
+
+    return current_app.extensions["revincula.db"]()
 
 
 def instance_secret_key(instance_path: str | Path) -> bytes:

@@ -305,11 +305,6 @@ class Scope:
     comunas: tuple[str, ...] = ()
     gestor_code: str = ""
 
-    @classmethod
-    def of(cls, user: User) -> Scope:
-        """Scope of an account."""
-        return cls(user.username, user.role, tuple(user.comuna_list), user.gestor_code)
-
     @property
     def all_comunas(self) -> bool:
         """True when the account is not limited to some comunas."""
@@ -328,8 +323,6 @@ class Scope:
         """Restrict a query over `Case` to the cases this account may see."""
         if self.role == "gestor":
             return query.where(Case.id.in_(assigned_cases(self.gestor_code)))
-        if not self.sees_people and self.role != "mesa":
-            return query.where(Case.id.is_(None))
         if not self.all_comunas:
             query = query.where(Case.comuna.in_(self.comunas))
         return query

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from geo_app.accounts import Scope
 from geo_app.store.models import Case
+from geo_app.store.models import Student
 
-__all__ = ["SMALL_COUNT", "by_comuna", "suppress_small"]
+__all__ = ["SMALL_COUNT", "by_comuna", "count_cases", "suppress_small"]
 
 SMALL_COUNT = 5
 CATEGORY_ORDER = (
@@ -36,6 +37,18 @@ def hidden(n: int) -> int | str:
 def suppress_small(counts: dict) -> dict:
     """Apply `hidden` to every count of a mapping."""
     return {key: hidden(n) for key, n in counts.items()}
+
+
+def count_cases(
+    session: Session, scope: Scope, *, listed: bool = False, synthetic: bool = False
+) -> int:
+    """Cases in scope; only those in the latest list, or only synthetic ones, when asked."""
+    query = select(func.count()).select_from(Case)
+    if synthetic:
+        query = query.join(Student).where(Student.synthetic.is_(True))
+    if listed:
+        query = query.where(Case.in_latest_list)
+    return session.scalar(scope.cases(query)) or 0
 
 
 def by_comuna(session: Session, scope: Scope, *, suppress: bool) -> list[dict]:

@@ -24,10 +24,10 @@ from flask_login import UserMixin
 from flask_login import current_user
 from flask_login import login_user
 from flask_login import logout_user
-from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from geo_app import db_session
 from geo_app.accounts import ROLES
 from geo_app.accounts import AccountError
 from geo_app.accounts import LoginRefusedError
@@ -44,6 +44,7 @@ from geo_app.security import client_ip
 from geo_app.security import csrf_token
 from geo_app.security import public
 from geo_app.security import safe_filename
+from geo_app.store import paginate
 from geo_app.store.models import AuditEntry
 from geo_app.store.models import GestorRow
 from geo_app.store.models import User
@@ -104,16 +105,12 @@ class Account(UserMixin):
         return Scope(self.username, self.role, self.comunas, self.gestor_code)
 
 
-def _db() -> Session:
-    return current_app.extensions["revincula.db"]()
-
-
 def _load_account(session_id: str) -> Account | None:
     try:
         user_id, epoch = (int(part) for part in session_id.split("."))
     except ValueError:
         return None
-    with _db() as db:
+    with db_session() as db:
         user = db.get(User, user_id)
         if user is None or not user.active or user.auth_epoch != epoch:
             return None
@@ -170,11 +167,11 @@ def login():
     ip = client_ip()
     username = request.form.get("usuario", "")[:60]
     if throttle.blocked(ip):
-        with _db() as db, db.begin():
+        with db_session() as db, db.begin():
             record(db, None, "acceso", "ingreso_bloqueado", username=username, ip=ip)
         message = "Demasiados intentos fallidos desde esta dirección: espere 15 minutos."
         return render_template("login.html", error=message, next=request.form.get("next")), 429
-    with _db() as db, db.begin():
+    with db_session() as db, db.begin():
         try:
             user = authenticate(db, username, request.form.get("clave", ""))
         except LoginRefusedError as err:
@@ -199,7 +196,7 @@ def login():
 @allow(*ALL_ROLES)
 def logout():
     """Sign out."""
-    with _db() as db, db.begin():
+    with db_session() as db, db.begin():
         audit(db, "acceso", "salida")
     logout_user()
     session.clear()
@@ -213,7 +210,7 @@ def account():
     """Change one's own password (required after an administrator sets it)."""
     if request.method == "POST":
         new, repeat = request.form.get("nueva", ""), request.form.get("repetir", "")
-        with _db() as db:
+        with db_session() as db:
             try:
                 with db.begin():
                     user = db.get(User, current_user.id)
@@ -238,7 +235,7 @@ def account():
 @allow("admin")
 def users():
     """Accounts, with forms to create and change them."""
-    with _db() as db:
+    with db_session() as db:
         rows = db.scalars(select(User).order_by(User.username)).all()
         gestores = db.scalars(select(GestorRow.code).order_by(GestorRow.code)).all()
     return render_template(
@@ -251,7 +248,7 @@ def users():
 def user_add():
     """Create an account; it must change its password at first login."""
     form = request.form
-    with _db() as db:
+    with db_session() as db:
         try:
             with db.begin():
                 user = create_user(
@@ -279,7 +276,7 @@ def user_edit(user_id: int):
     """Change an account: role and scope, enable/disable, unlock, or reset its password."""
     form = request.form
     action = form.get("accion", "")
-    with _db() as db:
+    with db_session() as db:
         try:
             with db.begin():
                 user = db.get(User, user_id)
@@ -335,17 +332,14 @@ def audit_log():
     """Who viewed, changed or exported which personal data (filters; newest first)."""
     page = max(request.args.get("pagina", 1, type=int), 1)
     query = _audit_query(request.args)
-    with _db() as db:
-        total = db.scalar(select(func.count()).select_from(query.subquery()))
-        entries = db.scalars(
-            query.order_by(AuditEntry.id.desc()).limit(AUDIT_PAGE).offset((page - 1) * AUDIT_PAGE)
-        ).all()
+    with db_session() as db:
+        entries, total, pages = paginate(db, query.order_by(AuditEntry.id.desc()), page, AUDIT_PAGE)
     return render_template(
         "audit.html",
         entries=entries,
         total=total,
         page=page,
-        pages=max((total + AUDIT_PAGE - 1) // AUDIT_PAGE, 1),
+        pages=pages,
         actions=ACTIONS,
         args=request.args,
         filters={k: v for k, v in request.args.items() if k != "pagina" and v},
@@ -364,7 +358,7 @@ def audit_export():
         ["id", "fecha_utc", "usuario", "rol", "accion", "objeto", "id_objeto", "n_registros",
          "casos", "detalle", "ip"]
     )  # fmt: skip
-    with _db() as db, db.begin():
+    with db_session() as db, db.begin():
         for e in db.scalars(query.order_by(AuditEntry.id)):
             writer.writerow(safe_row(
                 [e.id, e.at.isoformat(timespec="seconds"), e.username, e.role, e.action, e.target,

@@ -30,7 +30,9 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from geo_app import db_session
 from geo_app.aggregates import SMALL_COUNT
+from geo_app.aggregates import count_cases
 from geo_app.aggregates import suppress_small
 from geo_app.auth_views import audit
 from geo_app.auth_views import current_scope
@@ -47,6 +49,7 @@ from geo_app.security import PEOPLE
 from geo_app.security import STAFF
 from geo_app.security import allow
 from geo_app.security import safe_filename
+from geo_app.store import paginate
 from geo_app.store.models import Case
 from geo_app.store.models import ImportBatch
 from geo_app.store.models import Student
@@ -66,11 +69,6 @@ bp = Blueprint("cases", __name__)
 log = logging.getLogger(__name__)
 PAGE_SIZE = 50
 PENDING_MAX_AGE_S = 2 * 24 * 3600
-
-
-def db_session() -> Session:
-    """Open a new session on the app's database."""
-    return current_app.extensions["revincula.db"]()
 
 
 def case_context() -> CaseContext:
@@ -160,20 +158,16 @@ def case_list() -> str:
     query = scope.cases(query)
     page = max(request.args.get("pagina", 1, type=int), 1)
     with db_session() as db, db.begin():
-        total = db.scalar(select(func.count()).select_from(query.subquery()))
-        cases = db.scalars(
-            query.options(joinedload(Case.student))
-            .order_by(Case.priority.desc(), Case.id)
-            .limit(PAGE_SIZE)
-            .offset((page - 1) * PAGE_SIZE)
-        ).all()
+        cases, total, pages = paginate(
+            db,
+            query.order_by(Case.priority.desc(), Case.id),
+            page,
+            PAGE_SIZE,
+            options=(joinedload(Case.student),),
+        )
         by_method = _counts(db, Case.geocode_method)
         islands = sorted(i for i in db.scalars(scope.cases(select(Case.island).distinct())) if i)
-        synthetic = db.scalar(
-            scope.cases(select(func.count()).select_from(Case).join(Student)).where(
-                Student.synthetic.is_(True)
-            )
-        )
+        synthetic = count_cases(db, scope, synthetic=True)
         filters = ", ".join(k for k in chosen if k != "q") + (
             " + búsqueda" if "q" in chosen else ""
         )
@@ -187,7 +181,7 @@ def case_list() -> str:
         cases=cases,
         total=total,
         page=page,
-        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+        pages=pages,
         chosen=chosen,
         comunas=sorted(c for c in context.comunas if scope.comuna_allowed(c)),
         islands=islands,
@@ -201,9 +195,12 @@ def case_list() -> str:
 # --------------------------------------------------------------------------- detail
 
 
+NOT_YOURS = "No existe el caso {case_id} o no está entre sus casos."
+
+
 def _case_or_404(db: Session, case_id: int) -> None:
     if not current_scope().can_see_case(db, case_id):
-        abort(404, description=f"No existe el caso {case_id} o no está entre sus casos.")
+        abort(404, description=NOT_YOURS.format(case_id=case_id))
 
 
 @bp.get("/casos/<int:case_id>")
@@ -211,11 +208,9 @@ def _case_or_404(db: Session, case_id: int) -> None:
 def case_detail(case_id: int) -> str:
     """One case: map, attendance history, contacts, changes."""
     with db_session() as db, db.begin():
-        _case_or_404(db, case_id)
-        audit(db, "ver", "caso", target_id=case_id, case_ids=[case_id])
         case = db.scalar(
-            select(Case)
-            .where(Case.id == case_id)
+            current_scope()
+            .cases(select(Case).where(Case.id == case_id))
             .options(
                 joinedload(Case.student),
                 selectinload(Case.attendance),
@@ -224,7 +219,8 @@ def case_detail(case_id: int) -> str:
             )
         )
         if case is None:
-            abort(404, description=f"No existe el caso {case_id}.")
+            abort(404, description=NOT_YOURS.format(case_id=case_id))
+        audit(db, "ver", "caso", target_id=case_id, case_ids=[case_id])
         school = case_context().schools.get(case.rbd, {})
         return render_template("case_detail.html", case=case, school=school)
 

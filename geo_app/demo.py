@@ -67,18 +67,24 @@ def seed_cases(app, folder: Path, *, seed: int, scale: float, echo: Callable = p
     echo(f"Archivo desordenado para probar la importación: {messy}")
 
 
+def demo_gestor_rows(app) -> list[dict]:
+    """Return the six synthetic gestores, their bases placed on the app's travel model."""
+    from geo_app.planning import read_gestores_csv
+    from geo_app.travel import app_model
+
+    return read_gestores_csv(DEMO_GESTORES.encode(), app_model(app).find_place)
+
+
 def seed_plan(
     app, week: dt.date, seconds: float, folder: Path, *, limit: int = 300, echo: Callable = print
 ) -> int | None:
     """Save the synthetic gestores, plan `week` with them and publish it; return the plan id."""
     from geo_app.planning import PlanRunError
     from geo_app.planning import compute_week
-    from geo_app.planning import read_gestores_csv
-    from geo_app.travel import app_model
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / GESTORES_NAME).write_text(DEMO_GESTORES, encoding="utf-8")
-    rows = read_gestores_csv(DEMO_GESTORES.encode(), app_model(app).find_place)
+    rows = demo_gestor_rows(app)
     try:
         plan_id, result = compute_week(
             app,
@@ -131,17 +137,14 @@ def seed_users(app, *, echo: Callable = print) -> None:
     from geo_app.accounts import create_user
     from geo_app.accounts import set_active
     from geo_app.accounts import set_password
-    from geo_app.planning import read_gestores_csv
     from geo_app.planning import save_gestores
     from geo_app.store.models import GestorRow
     from geo_app.store.models import User
-    from geo_app.travel import app_model
 
     known = list(app.extensions["revincula.territory"].comunas["comuna_name"])
     with app.extensions["revincula.db"]() as session, session.begin():
         if session.scalar(select(GestorRow.id).where(GestorRow.code == "castro")) is None:
-            rows = read_gestores_csv(DEMO_GESTORES.encode(), app_model(app).find_place)
-            save_gestores(session, rows, synthetic=True)
+            save_gestores(session, demo_gestor_rows(app), synthetic=True)
         for username, password, role, comunas, gestor, name in DEMO_USERS:
             user = session.scalar(select(User).where(User.username == username))
             if user is None:

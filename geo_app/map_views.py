@@ -12,17 +12,15 @@ from flask import current_app
 from flask import jsonify
 from flask import render_template
 from flask import request
-from sqlalchemy import func
-from sqlalchemy import select
 
+from geo_app import db_session
 from geo_app.aggregates import CATEGORY_ORDER
 from geo_app.aggregates import SMALL_COUNT
 from geo_app.aggregates import by_comuna
+from geo_app.aggregates import count_cases
 from geo_app.auth_views import current_scope
 from geo_app.security import ALL_ROLES
 from geo_app.security import allow
-from geo_app.store.models import Case
-from geo_app.store.models import Student
 from layers.classify import CATEGORY_LABELS
 from layers.territory import HEALTH_KIND_LABELS
 from layers.territory import Territory
@@ -86,23 +84,13 @@ def _layer_geojson(territory: Territory, layer: str) -> str:
     return gdf.to_json(na="null", drop_id=True, to_wgs84=True, ensure_ascii=False)
 
 
-def _db():
-    return current_app.extensions["revincula.db"]()
-
-
 def _case_counts() -> dict[str, int]:
     """Cases in the account's scope (a count, shown to every role)."""
     scope = current_scope()
-    with _db() as db:
-        listed = db.scalar(
-            scope.cases(select(func.count()).select_from(Case).where(Case.in_latest_list))
-        )
-        synthetic = db.scalar(
-            scope.cases(select(func.count()).select_from(Case).join(Student)).where(
-                Student.synthetic.is_(True)
-            )
-        )
-    return {"casos": listed or 0, "casos_sinteticos": synthetic or 0}
+    with db_session() as db:
+        listed = count_cases(db, scope, listed=True)
+        synthetic = count_cases(db, scope, synthetic=True)
+    return {"casos": listed, "casos_sinteticos": synthetic}
 
 
 @bp.get("/")
@@ -186,7 +174,7 @@ def _comuna_points(territory: Territory) -> dict[str, tuple[float, float]]:
 def summary() -> str:
     """Cases by comuna and attendance category (aggregates only; small counts hidden for mesas)."""
     scope = current_scope()
-    with _db() as db:
+    with db_session() as db:
         rows = by_comuna(db, scope, suppress=scope.role == "mesa")
     return render_template(
         "summary.html",
@@ -203,7 +191,7 @@ def summary_geojson() -> Response:
     """Case counts per comuna as points inside each comuna (never a case's location)."""
     scope = current_scope()
     points = _comuna_points(_territory())
-    with _db() as db:
+    with db_session() as db:
         rows = by_comuna(db, scope, suppress=scope.role == "mesa")
     features = [
         {

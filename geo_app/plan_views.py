@@ -16,6 +16,7 @@ from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from geo_app import db_session
 from geo_app.auth_views import audit
 from geo_app.auth_views import current_scope
 from geo_app.case_views import _actor
@@ -50,10 +51,6 @@ JOB_LABELS = {
 }
 
 
-def _sessions():
-    return current_app.extensions["revincula.db"]
-
-
 def _next_monday(today: dt.date | None = None) -> dt.date:
     today = today or dt.date.today()
     return today + dt.timedelta(days=(7 - today.weekday()) % 7 or 7)
@@ -72,15 +69,21 @@ def _weekday(value: str | dt.date) -> str:
 bp.add_app_template_filter(minutes_label, "minutes")
 
 
-def _plan_comunas(session, plan: PlanRow) -> set[str]:
-    ids = [int(v["id"]) for v in plan.inputs["visitas"]]
-    return set(session.scalars(select(Case.comuna).where(Case.id.in_(ids)).distinct()))
+def _in_scope_all(session, plans: list[PlanRow]) -> list[PlanRow]:
+    """Keep the plans whose cases are all in the account's comunas (one query for all)."""
+    scope = current_scope()
+    if scope.all_comunas:
+        return plans
+    ids = {p.id: {int(v["id"]) for v in p.inputs["visitas"]} for p in plans}
+    every = set().union(*ids.values()) if ids else set()
+    comuna = dict(session.execute(select(Case.id, Case.comuna).where(Case.id.in_(every))).all())
+    allowed = set(scope.comunas)
+    return [p for p in plans if {comuna[i] for i in ids[p.id] if i in comuna} <= allowed]
 
 
 def _in_scope(session, plan: PlanRow) -> bool:
     """Tell whether every case of the plan is in the account's comunas."""
-    scope = current_scope()
-    return scope.all_comunas or _plan_comunas(session, plan) <= set(scope.comunas)
+    return bool(_in_scope_all(session, [plan]))
 
 
 @bp.get("/planificacion")
@@ -88,12 +91,10 @@ def _in_scope(session, plan: PlanRow) -> bool:
 def plan_list():
     """Plans of the account's comunas and the form for a new one."""
     scope = current_scope()
-    with _sessions()() as session:
-        plans = [
-            p
-            for p in session.scalars(select(PlanRow).order_by(PlanRow.id.desc()).limit(50))
-            if _in_scope(session, p)
-        ]
+    with db_session() as session:
+        plans = _in_scope_all(
+            session, list(session.scalars(select(PlanRow).order_by(PlanRow.id.desc()).limit(50)))
+        )
         gestores = session.scalars(
             select(GestorRow).where(GestorRow.active).order_by(GestorRow.code)
         ).all()
@@ -127,7 +128,7 @@ def plan_create():
         flash("Revise el formulario: semana como fecha, casos y segundos como números.", "error")
         return redirect(url_for("plans.plan_list"))
     codes = form.getlist("gestor")
-    with _sessions()() as session, session.begin():
+    with db_session() as session, session.begin():
         gestores = session.scalars(select(GestorRow).where(GestorRow.code.in_(codes))).all()
         if not gestores:
             flash("Elija al menos un gestor disponible para la semana.", "error")
@@ -162,7 +163,7 @@ def _plan_or_404(session, plan_id: int) -> PlanRow:
 @allow(*STAFF)
 def plan_detail(plan_id: int):
     """Show a plan: progress while computing; map, days, left out and moves when ready."""
-    with _sessions()() as session, session.begin():
+    with db_session() as session, session.begin():
         plan = _plan_or_404(session, plan_id)
         inputs = plan.inputs
         ids = [int(v["id"]) for v in inputs["visitas"]]
@@ -208,7 +209,7 @@ def _people(session, case_ids: list[int]) -> tuple[dict[str, str], dict[str, str
 @allow(*STAFF)
 def plan_state(plan_id: int):
     """Job state for the progress bar."""
-    with _sessions()() as session:
+    with db_session() as session:
         plan = _plan_or_404(session, plan_id)
         return jsonify(
             estado=plan.job_state,
@@ -222,7 +223,7 @@ def plan_state(plan_id: int):
 @allow(*STAFF)
 def plan_geojson(plan_id: int):
     """Return the stops and legs of a plan (case ids only, no names)."""
-    with _sessions()() as session:
+    with db_session() as session:
         plan = _plan_or_404(session, plan_id)
         result = plan.result or {"dias": []}
         codes = [g["id"] for g in plan.inputs["gestores"]]
@@ -287,7 +288,7 @@ def plan_move(plan_id: int):
             target = (code, dt.date.fromisoformat(day))
         except ValueError:
             abort(400, description="Destino inválido: elija un gestor y un día de la lista.")
-    with _sessions()() as session, session.begin():
+    with db_session() as session, session.begin():
         plan = _plan_or_404(session, plan_id)
         try:
             ok, message = move_visit(
@@ -308,7 +309,7 @@ def plan_move(plan_id: int):
 @allow(*STAFF)
 def plan_publish(plan_id: int):
     """Publish the plan: each gestor sees their days in /terreno."""
-    with _sessions()() as session, session.begin():
+    with db_session() as session, session.begin():
         plan = _plan_or_404(session, plan_id)
         try:
             publish(session, plan, _actor(), expected_version=_version())
@@ -323,7 +324,7 @@ def plan_publish(plan_id: int):
 @allow(*STAFF)
 def plan_retry(plan_id: int):
     """Run a failed plan's job again with the same inputs."""
-    with _sessions()() as session, session.begin():
+    with db_session() as session, session.begin():
         plan = _plan_or_404(session, plan_id)
         if plan.job_state != "fallido":
             flash("Solo se reintenta un cálculo que falló.", "error")
@@ -341,7 +342,7 @@ def field_day():
     A gestor account sees only its own days; staff choose the gestor.
     """
     scope = current_scope()
-    with _sessions()() as session, session.begin():
+    with db_session() as session, session.begin():
         gestores = session.scalars(select(GestorRow).order_by(GestorRow.code)).all()
         if scope.role == "gestor":
             gestores = [g for g in gestores if g.code == scope.gestor_code]

@@ -11,8 +11,11 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
+from sqlalchemy import Select
 from sqlalchemy import create_engine
 from sqlalchemy import event
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
@@ -20,7 +23,14 @@ from geo_app.store.models import AuditEntry
 from geo_app.store.models import Base
 from geo_app.store.models import Change
 
-__all__ = ["Base", "HistoryAppendOnlyError", "make_engine", "make_sessionmaker", "upgrade"]
+__all__ = [
+    "Base",
+    "HistoryAppendOnlyError",
+    "make_engine",
+    "make_sessionmaker",
+    "paginate",
+    "upgrade",
+]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -48,6 +58,18 @@ def make_engine(url: str) -> Engine:
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Session factory (objects stay usable after commit)."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def paginate(
+    session: Session, query: Select, page: int, size: int, *, options: tuple = ()
+) -> tuple[list, int, int]:
+    """Return page `page` (from 1) of an ordered `query`, the total and the page count.
+
+    Loader `options` apply to the rows only, not to the count.
+    """
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = list(session.scalars(query.options(*options).limit(size).offset((page - 1) * size)))
+    return rows, total, max((total + size - 1) // size, 1)
 
 
 def alembic_config(url: str) -> Config:
