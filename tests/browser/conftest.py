@@ -98,7 +98,7 @@ def sign_in_page(local: LocalPage, base: str, username: str = "admin.prueba") ->
     page.fill("input[name=clave]", PASSWORD)
     page.click("form button[type=submit]")
     page.wait_for_url(lambda url: "/ingresar" not in url, timeout=10_000)
-    page.wait_for_load_state("load")
+    page.wait_for_load_state("networkidle")  # the favicon too, before the test navigates
     local.failed.clear()  # a favicon cut short by the redirect is not the page under test
 
 
