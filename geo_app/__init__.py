@@ -25,6 +25,10 @@ DEFAULTS: dict[str, Any] = {
     # Tile URL template for an optional OSM basemap; empty = offline basemap from our polygons.
     "TILE_URL": "",
     "TILE_ATTRIBUTION": "© colaboradores de OpenStreetMap",
+    # Built OpenStreetMap network (name in REVINCULA_NETWORK_DIR or instance/redes, or a
+    # .npz path; see `revincula network fetch/build`) used for travel times and street
+    # geocoding; empty = the territory's approximate network, no streets.
+    "NETWORK": "",
     # SQLAlchemy URL of the case store; empty = SQLite file in the instance folder.
     # Plain DATABASE_URL in the environment is honoured too.
     "DATABASE_URL": "",
@@ -77,6 +81,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         len(territory.boat_lines),
         time.perf_counter() - started,
     )
+
+    if app.config["NETWORK"]:
+        from geo_app.travel import load_app_network
+
+        load_app_network(app)
 
     init_store(app)
 

@@ -75,7 +75,10 @@ def case_context() -> CaseContext:
     """Schools, gazetteer and islands of the app's territory (built once)."""
     context = current_app.extensions.get("revincula.cases")
     if context is None:
-        context = CaseContext.from_territory(current_app.extensions["revincula.territory"])
+        context = CaseContext.from_territory(
+            current_app.extensions["revincula.territory"],
+            current_app.extensions.get("revincula.streets"),
+        )
         current_app.extensions["revincula.cases"] = context
     return context
 

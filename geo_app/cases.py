@@ -95,8 +95,13 @@ class CaseContext:
     island_tree: shapely.STRtree
 
     @classmethod
-    def from_territory(cls, territory: Territory) -> CaseContext:
-        """Build once per app (the gazetteer takes a fraction of a second)."""
+    def from_territory(
+        cls, territory: Territory, streets: list[tuple[str, float, float, float]] | None = None
+    ) -> CaseContext:
+        """Build once per app (the gazetteer takes a fraction of a second).
+
+        `streets` are the named streets of the app's OSM network, if it has one.
+        """
         schools = {
             int(row.rbd): {
                 "name": row.name,
@@ -110,7 +115,7 @@ class CaseContext:
         islands = territory.islands.to_crs("EPSG:4326")
         return cls(
             territory=territory,
-            geocoder=Geocoder.from_territory(territory),
+            geocoder=Geocoder.from_territory(territory, streets),
             schools=schools,
             ceia_rbds=ceia,
             island_names=list(islands["name"]),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -34,17 +33,23 @@ def main() -> None:
     """Revincula: planificación territorial para equipos de revinculación escolar."""
 
 
+def start_app():
+    """Create the app; a broken territory file or a missing network ends the command with why."""
+    from geo_app import create_app
+    from routing import RoutingInputError
+
+    try:
+        return create_app()
+    except (TerritoryDataError, RoutingInputError) as err:
+        raise click.ClickException(str(err)) from err
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Dirección donde escuchar.")
 @click.option("--port", default=5000, show_default=True, help="Puerto.")
 def serve(host: str, port: int) -> None:
     """Sirve la aplicación web en esta máquina."""
-    from geo_app import create_app
-
-    try:
-        app = create_app()
-    except TerritoryDataError as err:
-        raise click.ClickException(str(err)) from err
+    app = start_app()
     click.echo(f"Revincula disponible en http://{host}:{port}/  (Ctrl+C para detener)")
     app.run(host=host, port=port, debug=False, use_reloader=False)
 
@@ -102,11 +107,11 @@ def territory_check(data_dir: Path) -> None:
 # -- travel networks -----------------------------------------------------------
 def _network_dir() -> Path:
     """Folder of built networks: $REVINCULA_NETWORK_DIR or the app's instance folder."""
-    if os.environ.get("REVINCULA_NETWORK_DIR"):
-        return Path(os.environ["REVINCULA_NETWORK_DIR"])
     from flask import Flask
 
-    return Path(Flask("geo_app").instance_path) / "redes"
+    from geo_app.travel import network_dir
+
+    return network_dir(Flask("geo_app").instance_path)
 
 
 _NETWORK_OPTION = click.option(
@@ -223,7 +228,8 @@ def network_build(osm_file: Path, timetable: Path | None, name: str | None, road
         raise click.ClickException(str(err)) from err
     click.echo(
         f"Red {info['red']!r} lista en {path}: {info['nodos']} nodos, {info['aristas']} aristas, "
-        f"{info['lineas_barco']} líneas de barco. Úsela con --network {info['red']}."
+        f"{info['lineas_barco']} líneas de barco. Úsela con --network {info['red']} "
+        f"o, en la aplicación, con REVINCULA_NETWORK={info['red']}."
     )
 
 
@@ -256,7 +262,10 @@ def network_fetch(data_dir: Path, name: str, buffer_m: float) -> None:
     except (RoutingInputError, ConnectionError, OSError) as err:
         msg = f"No se pudo descargar la red (¿hay conexión a internet?): {err}"
         raise click.ClickException(msg) from err
-    click.echo(f"Red {name!r} descargada en {path}. Úsela con --network {name}.")
+    click.echo(
+        f"Red {name!r} descargada en {path}. Úsela con --network {name}; para la aplicación "
+        f"(planes y ubicación por calles): REVINCULA_NETWORK={name}."
+    )
 
 
 @main.command()

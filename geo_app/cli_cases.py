@@ -12,20 +12,15 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from geo_app.cli import main
+from geo_app.cli import start_app
 from geo_app.demo import DEMO_PERIODS
 from geo_app.demo import DEMO_TODAY
-from layers.territory import TerritoryDataError
 
 
 @contextmanager
 def _app():
     """Yield the app for one command; its database connections are closed at the end."""
-    from geo_app import create_app
-
-    try:
-        app = create_app()
-    except TerritoryDataError as err:
-        raise click.ClickException(str(err)) from err
+    app = start_app()
     try:
         with app.app_context():
             yield app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
 from layers.territory import MAX_OFFSHORE_M
@@ -11,8 +13,17 @@ from routing.approximate import ApproximateNetwork
 from routing.approximate import ApproxParams
 from routing.model import TravelModel
 from routing.network import load_network
+from routing.network import load_streets
 
-__all__ = ["app_model", "resolve_network", "territory_model"]
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "app_model",
+    "load_app_network",
+    "network_dir",
+    "resolve_network",
+    "territory_model",
+]
 
 
 def territory_model(territory: Territory, params: ApproxParams | None = None) -> TravelModel:
@@ -49,6 +60,13 @@ def territory_model(territory: Territory, params: ApproxParams | None = None) ->
     )
 
 
+def network_dir(instance_path: str | Path) -> Path:
+    """Folder of built networks: $REVINCULA_NETWORK_DIR or ``redes`` in the instance folder."""
+    if os.environ.get("REVINCULA_NETWORK_DIR"):
+        return Path(os.environ["REVINCULA_NETWORK_DIR"])
+    return Path(instance_path) / "redes"
+
+
 def resolve_network(name_or_path: str, network_dir: Path) -> Path:
     """Return the network file for a path, or for a name built into `network_dir`."""
     path = Path(name_or_path)
@@ -69,8 +87,26 @@ def load_model(network: str | None, territory: Territory, network_dir: Path) -> 
     return load_network(resolve_network(network, network_dir))
 
 
+def load_app_network(app) -> None:
+    """Load the built network named by the ``NETWORK`` setting, and its named streets.
+
+    Called at start-up so that a missing or stale network stops the app with the
+    reason, instead of failing on the first plan.
+    """
+    path = resolve_network(app.config["NETWORK"], network_dir(app.instance_path))
+    model = load_network(path)
+    streets = load_streets(path)
+    app.extensions["revincula.travel"] = model
+    app.extensions["revincula.streets"] = streets
+    log.info("network %s loaded: %d named streets for geocoding", path.name, len(streets))
+
+
 def app_model(app) -> TravelModel:
-    """Return the app's travel model, built once: the territory's approximate network."""
+    """Return the app's travel model, built once.
+
+    The built network of the ``NETWORK`` setting when there is one (loaded at
+    start-up), else the territory's approximate network.
+    """
     model = app.extensions.get("revincula.travel")
     if model is None:
         model = territory_model(app.extensions["revincula.territory"])

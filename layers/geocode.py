@@ -7,7 +7,10 @@ holds the named places our data knows, each with a point:
 - localities in the DEIS health records (``Sector X`` addresses and the names of
   rural health posts, CECOSF and rural medical stations),
 - localities in the names of rural schools (``Escuela Rural Quilar``),
-- towns (the largest Censo urban zone of each comuna) and named islands.
+- towns (the largest Censo urban zone of each comuna) and named islands,
+- when an OpenStreetMap network is built, its named streets (``streets=``): a
+  street is a connected run of road edges sharing a name, placed at its central
+  edge (house numbers are not interpolated: OSM in Chiloé has almost none).
 
 `Geocoder.locate` normalises an address (accents, case, abbreviations such as
 Pje., Pob., Sect., s/n, km), looks for gazetteer names among its words (exact,
@@ -15,6 +18,12 @@ then tolerant of typos), prefers places of the case's comuna, and returns a
 point with the method used and a score in 0–1. With nothing better it falls
 back to the town (urban-looking addresses) and then to the school's own point,
 flagged as such.
+
+A numbered street address ("Pje. Los Aromos 123") goes to the street before any
+locality; a street name without a number comes after the localities. When the
+comuna has several streets of that name, the one nearest a place named in the
+address (or the comuna's town) is taken, with a lower score unless it is the
+only one within `STREET_NEAR_M` of that place.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz
 from rapidfuzz import process
@@ -38,6 +48,7 @@ METHODS: dict[str, tuple[str, float]] = {
     "manual": ("Ubicado a mano en el mapa", 1.0),
     "localidad": ("Sector o localidad reconocido", 0.9),
     "localidad_aprox": ("Sector o localidad con nombre parecido", 0.75),
+    "calle": ("Calle reconocida en OpenStreetMap (punto central, sin número)", 0.7),
     "isla": ("Isla (sin sector reconocido)", 0.55),
     "pueblo": ("Pueblo de la comuna (dirección urbana sin calle conocida)", 0.4),
     "escuela": ("Ubicación de la escuela: dirección no reconocida", 0.2),
@@ -104,6 +115,15 @@ _NOISE = {
 }
 _URBAN_WORDS = {"pasaje", "poblacion", "villa", "calle", "avenida", "block", "depto"}
 _MIN_FUZZY = 86  # rapidfuzz ratio needed to accept a misspelt place name
+# Street names: type words dropped from the key; one-word names that are too
+# common to identify a street on their own.
+_STREET_TYPES = {"calle", "avenida", "pasaje", "camino", "psje", "pje"}
+_STREET_VAGUE = {
+    "norte", "sur", "oriente", "poniente", "centro", "alto", "bajo", "grande", "chico",
+    "nuevo", "nueva", "viejo", "vieja", "principal", "costanera", "interior", "rural",
+}  # fmt: skip
+STREET_NEAR_M = 3000.0
+_STREET_AMBIGUOUS_PENALTY = 0.15
 
 
 def confidence(score: float) -> str:
@@ -119,9 +139,10 @@ class Place:
     key: str
     lon: float
     lat: float
-    kind: str  # "localidad" | "isla" | "pueblo"
-    comuna: str  # normalised comuna name ("" when it spans several)
+    kind: str  # "localidad" | "isla" | "pueblo" | "calle"
+    comuna: str  # normalised comuna name ("" when it spans several or is unknown)
     source: str
+    length_m: float = 0.0  # streets only
 
 
 @dataclass(frozen=True)
@@ -149,12 +170,76 @@ def _place_key(name: str) -> str:
     return _PREFIXES.sub("", normalize_text(name)).strip()
 
 
+def street_key(name: str) -> str:
+    """Return the matching key of a street name (normalised, type word dropped).
+
+    Abbreviations are expanded as in addresses. Returns "" for names that cannot
+    identify a street (numbers, one vague word).
+    """
+    words = _clean(name)
+    while words and words[0] in _STREET_TYPES:
+        words = words[1:]
+    if words and words[0] in {"de", "del", "a", "al"}:
+        words = words[1:]
+    if not words or any(w.isdigit() for w in words) or all(w in _NOISE for w in words):
+        return ""
+    if len(words) == 1 and (len(words[0]) < 4 or words[0] in _STREET_VAGUE):
+        return ""
+    return " ".join(words)
+
+
+def street_places(
+    streets: list[tuple[str, float, float, float]], areas=None, source: str = "OpenStreetMap"
+) -> list[Place]:
+    """Gazetteer entries for named streets ``(name, lon, lat, length_m)``.
+
+    `areas` (a GeoDataFrame with ``comuna_name``) gives each street its comuna;
+    streets outside every area get ``"-"`` so they never match a comuna's case.
+    Without areas the comuna is unknown ("").
+    """
+    keep = [(street_key(name), name, lon, lat, length) for name, lon, lat, length in streets]
+    keep = [row for row in keep if row[0]]
+    comunas = [""] * len(keep)
+    if areas is not None and keep:
+        import geopandas as gpd
+
+        points = gpd.GeoDataFrame(
+            geometry=gpd.points_from_xy([r[2] for r in keep], [r[3] for r in keep]),
+            crs="EPSG:4326",
+        )
+        polygons = areas.to_crs("EPSG:4326")[["comuna_name", "geometry"]]
+        joined = gpd.sjoin(points, polygons, how="left", predicate="within")
+        joined = joined[~joined.index.duplicated()]
+        comunas = [normalize_text(c) if isinstance(c, str) else "-" for c in joined["comuna_name"]]
+    return [
+        Place(name, key, lon, lat, "calle", comuna, source, length)
+        for (key, name, lon, lat, length), comuna in zip(keep, comunas, strict=True)
+    ]
+
+
+def _metres(a: Place | tuple[float, float], b: Place) -> float:
+    lon, lat = (a.lon, a.lat) if isinstance(a, Place) else a
+    dx = (lon - b.lon) * 111_320 * np.cos(np.radians(b.lat))
+    dy = (lat - b.lat) * 110_540
+    return float(np.hypot(dx, dy))
+
+
 class Geocoder:
     """Gazetteer of the territory with an address matcher (see module docstring)."""
 
-    def __init__(self, places: list[Place], schools: dict[int, tuple[float, float]]) -> None:
+    def __init__(
+        self,
+        places: list[Place],
+        schools: dict[int, tuple[float, float]],
+        streets: list[Place] | None = None,
+    ) -> None:
         self.places = places
         self.schools = schools
+        self.streets = streets or []
+        self._streets_by_key: dict[str, list[Place]] = {}
+        for street in self.streets:
+            self._streets_by_key.setdefault(street.key, []).append(street)
+        self._max_street_words = max((len(k.split()) for k in self._streets_by_key), default=0)
         self._by_key: dict[str, list[Place]] = {}
         for place in places:
             self._by_key.setdefault(place.key, []).append(place)
@@ -164,8 +249,14 @@ class Geocoder:
         self._keys_by_comuna: dict[str, list[str]] = {}
 
     @classmethod
-    def from_territory(cls, territory: Territory) -> Geocoder:
-        """Build the gazetteer from the bundled territory layers."""
+    def from_territory(
+        cls, territory: Territory, streets: list[tuple[str, float, float, float]] | None = None
+    ) -> Geocoder:
+        """Build the gazetteer from the bundled territory layers.
+
+        `streets` are the named streets of a built OpenStreetMap network
+        (`routing.network.load_streets`); each takes the comuna it lies in.
+        """
         places: list[Place] = []
 
         def locality(name: str, row, comuna: str, source: str) -> None:
@@ -203,11 +294,27 @@ class Geocoder:
         school_points = {
             int(row.rbd): (row.geometry.x, row.geometry.y) for row in schools.itertuples()
         }
-        return cls(places, school_points)
+        street_rows = street_places(streets or [], territory.comunas)
+        return cls(places, school_points, street_rows)
+
+    @classmethod
+    def from_places(
+        cls,
+        places: list[tuple[str, float, float, str]],
+        streets: list[tuple[str, float, float, float]],
+    ) -> Geocoder:
+        """Gazetteer of a built network alone: its OSM place names and streets (no comunas)."""
+        entries = [
+            Place(name, normalize_text(name), lon, lat,
+                  "pueblo" if kind in {"city", "town"} else "localidad", "", "OpenStreetMap")
+            for name, lon, lat, kind in places
+            if normalize_text(name)
+        ]  # fmt: skip
+        return cls(entries, {}, street_places(streets))
 
     def table(self) -> pd.DataFrame:
-        """Return the gazetteer as a table (one row per entry)."""
-        return pd.DataFrame([p.__dict__ for p in self.places])
+        """Return the gazetteer as a table (one row per entry, streets included)."""
+        return pd.DataFrame([p.__dict__ for p in [*self.places, *self.streets]])
 
     def locate(
         self,
@@ -218,22 +325,9 @@ class Geocoder:
     ) -> Location:
         """Place an address; see the module docstring for the order of attempts."""
         comuna_key = normalize_text(comuna)
-        for text, bonus in ((sector, 0.05), (address, 0.0)):
-            words = [w for w in _clean(text) if not w.isdigit()]
-            if not words:
-                continue
-            found = self._exact(words, comuna_key)
-            if found is not None:
-                method = "isla" if found.kind == "isla" else "localidad"
-                if found.kind == "pueblo":
-                    method = "pueblo"
-                return self._location(found, method, bonus)
-        for text, bonus in ((sector, 0.05), (address, 0.0)):
-            words = [w for w in _clean(text) if not w.isdigit()]
-            found_fuzzy = self._fuzzy(words, comuna_key)
-            if found_fuzzy is not None:
-                place, ratio = found_fuzzy
-                return self._location(place, "localidad_aprox", bonus * ratio)
+        found = self._named(address, sector, comuna_key)
+        if found is not None:
+            return found
         words = set(_clean(address))
         town = self._towns.get(comuna_key)
         if town is not None and (words & _URBAN_WORDS or re.search(r"\d", address)):
@@ -245,9 +339,76 @@ class Geocoder:
             return self._location(town, "pueblo", -0.1)
         return Location(None, None, "sin_ubicacion", 0.0)
 
+    def _named(self, address: str, sector: str, comuna_key: str) -> Location | None:
+        """Return the street, locality, island or town named in the address or sector."""
+        exact: list[tuple[Place, float]] = []
+        for text, bonus in ((sector, 0.05), (address, 0.0)):
+            words = [w for w in _clean(text) if not w.isdigit()]
+            found = self._exact(words, comuna_key) if words else None
+            if found is not None:
+                exact.append((found, bonus))
+        street = self._street(_clean(address), comuna_key, [p for p, _ in exact])
+        if street is not None and street[1]:  # numbered street address
+            return street[0]
+        for place, bonus in exact:
+            if place.kind == "localidad":
+                return self._location(place, "localidad", bonus)
+        if street is not None:
+            return street[0]
+        for place, bonus in exact:
+            return self._location(place, place.kind, bonus)
+        for text, bonus in ((sector, 0.05), (address, 0.0)):
+            words = [w for w in _clean(text) if not w.isdigit()]
+            found_fuzzy = self._fuzzy(words, comuna_key)
+            if found_fuzzy is not None:
+                place, ratio = found_fuzzy
+                return self._location(place, "localidad_aprox", bonus * ratio)
+        return None
+
     def _location(self, place: Place, method: str, bonus: float) -> Location:
         score = round(min(max(METHODS[method][1] + bonus, 0.0), 0.99), 3)
         return Location(place.lon, place.lat, method, score, place.name)
+
+    def _street(
+        self, words: list[str], comuna: str, hints: list[Place]
+    ) -> tuple[Location, bool] | None:
+        """Longest street name among the address words: (location, numbered) or None."""
+        if not self._streets_by_key:
+            return None
+        for size in range(min(self._max_street_words, len(words)), 0, -1):
+            for start in range(len(words) - size + 1):
+                gram = words[start : start + size]
+                if any(w.isdigit() for w in gram):
+                    continue
+                key = " ".join(gram)
+                candidates = self._streets_by_key.get(key, [])
+                rest = [w for w in words[start + size :] if w != "numero"]
+                numbered = bool(rest) and rest[0].isdigit()
+                if key in self._by_key and not numbered:
+                    continue  # a street named after a place: the words name the place
+                if comuna:
+                    candidates = [c for c in candidates if c.comuna in (comuna, "")]
+                if not candidates:
+                    continue
+                return self._street_location(candidates, comuna, hints), numbered
+        return None
+
+    def _street_location(self, candidates: list[Place], comuna: str, hints: list[Place]):
+        """Pick one street among same-named ones (see module docstring)."""
+        anchor = hints[0] if hints else self._towns.get(comuna) if comuna else None
+        if anchor is None:
+            best = max(candidates, key=lambda c: c.length_m)
+            sure = len(candidates) == 1
+        else:
+            best = min(candidates, key=lambda c: _metres(anchor, c))
+            near = [c for c in candidates if _metres(anchor, c) <= STREET_NEAR_M]
+            sure = len(candidates) == 1 or near == [best]
+        penalty = 0.0 if sure else -_STREET_AMBIGUOUS_PENALTY
+        label = best.name + (f" ({best.comuna.title()})" if best.comuna not in ("", "-") else "")
+        if not sure:
+            label += f"; {len(candidates)} calles con ese nombre"
+        score = round(METHODS["calle"][1] + penalty, 3)
+        return Location(best.lon, best.lat, "calle", score, label)
 
     def _pick(self, key: str, comuna: str) -> Place | None:
         candidates = self._by_key.get(key, [])

@@ -46,6 +46,8 @@ __all__ = [
     "build_network",
     "fetch_network",
     "load_network",
+    "load_streets",
+    "named_streets",
 ]
 
 # Free-flow speed by OSM `highway` class (km/h). Rural Chiloé: most secondary
@@ -89,7 +91,7 @@ _ROAD_FILTERS: dict[str, frozenset[str]] = {
     # drive plus tracks and service roads (ports are often `service`)
     "drive+track": frozenset(SPEEDS_KMH),
 }
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2  # 2: named streets stored for geocoding
 
 
 @dataclass(frozen=True)
@@ -531,7 +533,12 @@ def fetch_network(
                 vehicles,
             )
         )
-    key = _cache_key(shapely.to_wkb(area), timetable_text.encode(), params.key().encode(), b"fetch")
+    key = _cache_key(
+        shapely.to_wkb(area),
+        timetable_text.encode(),
+        params.key().encode(),
+        b"fetch%d" % _CACHE_FORMAT,
+    )
     target = Path(cache_dir) / f"{name}-{key[:16]}.npz"
     return _assemble(
         graph, ferries, [], (timetable_text, timetable), params, target, name, "Overpass API"
@@ -544,6 +551,79 @@ def _read_timetable(path) -> tuple[str, Timetable | None]:
         return "", None
     text = Path(path).read_text(encoding="utf-8-sig")
     return text, parse_timetable(text, Path(path).name)
+
+
+def named_streets(graph) -> dict[str, np.ndarray]:
+    """Return one row per named street of an osmnx graph, as arrays to store.
+
+    A street is a connected run of edges sharing a ``name`` (an edge with a
+    list of names counts for each). Its point is the midpoint of the street's
+    edge closest to the length-weighted centre of those midpoints, so it lies
+    on the street; its length is the sum of its edges (each direction once).
+    """
+    import shapely
+
+    parent: dict[tuple[str, int], tuple[str, int]] = {}
+
+    def find(item):
+        while parent.setdefault(item, item) != item:
+            parent[item] = parent[parent[item]]
+            item = parent[item]
+        return item
+
+    edges: dict[tuple[str, frozenset], tuple[float, float, float]] = {}
+    for a, b, data in graph.edges(data=True):
+        names = data.get("name")
+        names = names if isinstance(names, list) else [names]
+        geom = data.get("geometry")
+        if geom is not None:
+            mid = shapely.line_interpolate_point(geom, 0.5, normalized=True)
+            lon, lat = mid.x, mid.y
+        else:
+            lon = (graph.nodes[a]["x"] + graph.nodes[b]["x"]) / 2
+            lat = (graph.nodes[a]["y"] + graph.nodes[b]["y"]) / 2
+        for street in {n.strip() for n in names if isinstance(n, str) and n.strip()}:
+            key = (street, frozenset((a, b)))  # one entry for both directions
+            edges.setdefault(key, (lon, lat, float(data.get("length", 0.0))))
+            parent[find((street, a))] = find((street, b))
+    groups: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
+    for (street, ends), row in edges.items():
+        groups.setdefault(find((street, next(iter(ends)))), []).append(row)
+    names, lons, lats, lengths = [], [], [], []
+    for (street, _node), rows in sorted(groups.items(), key=lambda item: str(item[0])):
+        points = np.array(rows)
+        weights = np.maximum(points[:, 2], 1.0)
+        centre = (points[:, :2] * weights[:, None]).sum(axis=0) / weights.sum()
+        best = int(np.argmin(((points[:, :2] - centre) ** 2).sum(axis=1)))
+        names.append(street)
+        lons.append(points[best, 0])
+        lats.append(points[best, 1])
+        lengths.append(points[:, 2].sum())
+    return {
+        "streetname_name": np.array(names, dtype=str),
+        "streetname_lon": np.array(lons, dtype=float),
+        "streetname_lat": np.array(lats, dtype=float),
+        "streetname_length_m": np.array(lengths, dtype=float),
+    }
+
+
+def load_streets(path: str | Path) -> list[tuple[str, float, float, float]]:
+    """Named streets of a built network: ``(name, lon, lat, length_m)`` (see `named_streets`).
+
+    Networks built before streets were stored give an empty list.
+    """
+    with np.load(Path(path), allow_pickle=False) as arrays:
+        if "streetname_name" not in arrays:
+            return []
+        return list(
+            zip(
+                arrays["streetname_name"].tolist(),
+                arrays["streetname_lon"].tolist(),
+                arrays["streetname_lat"].tolist(),
+                arrays["streetname_length_m"].tolist(),
+                strict=True,
+            )
+        )
 
 
 def _assemble(graph, ferries, places, timetable, params, target: Path, name, source) -> Path:
@@ -561,7 +641,12 @@ def _assemble(graph, ferries, places, timetable, params, target: Path, name, sou
     }
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, network_meta=np.array(json.dumps(meta)), **streets.to_arrays())
+    np.savez_compressed(
+        tmp,
+        network_meta=np.array(json.dumps(meta)),
+        **streets.to_arrays(),
+        **named_streets(graph),
+    )
     tmp.replace(target)
     return target
 

@@ -129,3 +129,31 @@ def test_network_info_and_build(runner, tmp_path):
     )
     assert result.exit_code == 0, result.output  # reused from the cache
     assert "--network malta" in result.output
+
+
+def test_app_uses_the_configured_network_for_travel_and_streets(malta_network_dir, tmp_path):
+    """REVINCULA_NETWORK=malta: plans route on the OSM network; imports geocode its streets."""
+    from geo_app import create_app
+    from geo_app.case_views import case_context
+    from geo_app.travel import app_model
+
+    url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    network = str(next(malta_network_dir.glob("malta-*.npz")))
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": url, "NETWORK": network})
+    with app.app_context():
+        model = app_model(app)
+        assert model.name == "malta"
+        assert not model.approximate
+        streets = case_context().geocoder.streets
+        assert len(streets) > 5000
+        # Malta lies outside every Chiloé comuna: its streets never match a Chiloé case
+        assert {s.comuna for s in streets} == {"-"}
+
+
+def test_missing_network_stops_the_app_with_the_reason(runner, monkeypatch, tmp_path):
+    monkeypatch.setenv("REVINCULA_NETWORK", "chiloe")
+    monkeypatch.setenv("REVINCULA_DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite'}")
+    result = runner.invoke(main, ["db", "upgrade"])
+    assert result.exit_code == 1
+    assert "No existe la red" in result.output
+    assert "revincula network build" in result.output
