@@ -91,7 +91,7 @@ _ROAD_FILTERS: dict[str, frozenset[str]] = {
     # drive plus tracks and service roads (ports are often `service`)
     "drive+track": frozenset(SPEEDS_KMH),
 }
-_CACHE_FORMAT = 2  # 2: named streets stored for geocoding
+_CACHE_FORMAT = 3  # 2: named streets stored; 3: simplified keeping name changes
 
 
 @dataclass(frozen=True)
@@ -228,7 +228,9 @@ def _read_osm_file(path: Path, params: NetworkParams, workdir: Path):
                 writer.add_node(obj)
             elif obj.is_way() and obj.id in found.road_ways:
                 writer.add_way(obj)
-    graph = ox.graph_from_xml(xml, retain_all=True, simplify=True)
+    graph = ox.graph_from_xml(xml, retain_all=True, simplify=False)
+    # a street that changes name at a node keeps that node, so each name has its own edges
+    graph = ox.simplify_graph(graph, edge_attrs_differ=["name"])
     return graph, found.ferries, found.places
 
 
@@ -514,7 +516,8 @@ def fetch_network(
         f'["motor_vehicle"!~"no"]["motorcar"!~"no"]'
         f'["service"!~"{"|".join(sorted(_DRIVE_EXCLUDED_SERVICE))}"]'
     )
-    graph = ox.graph_from_polygon(area, custom_filter=road_filter, retain_all=True, simplify=True)
+    graph = ox.graph_from_polygon(area, custom_filter=road_filter, retain_all=True, simplify=False)
+    graph = ox.simplify_graph(graph, edge_attrs_differ=["name"])
     ferries: list[_Ferry] = []
     features = ox.features_from_polygon(area, {"route": "ferry"})
     for (kind, osm_id), row in features.iterrows():

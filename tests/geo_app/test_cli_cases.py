@@ -87,3 +87,35 @@ def test_demo_seed_then_messy_file_shows_every_row_message(runner, db_url, tmp_p
 def test_db_upgrade(runner):
     result = runner.invoke(main, ["db", "upgrade"])
     assert result.exit_code == 0 and "Base de datos al día" in result.output
+
+
+def test_import_places_numbered_addresses_on_the_streets_of_the_app_network(
+    runner, db_url, tmp_path, monkeypatch
+):
+    """Build a (hand-made) OSM network, name it in REVINCULA_NETWORK, import: street points."""
+    from tests.conftest import TEST_DATA
+
+    monkeypatch.setenv("REVINCULA_NETWORK_DIR", str(tmp_path / "redes"))
+    osm = TEST_DATA / "osm" / "castro_calles_a_mano.osm"
+    built = runner.invoke(main, ["network", "build", "--osm", str(osm), "--nombre", "castro"])
+    assert built.exit_code == 0, built.output
+    monkeypatch.setenv("REVINCULA_NETWORK", "castro")
+    path = tmp_path / "lista.csv"
+    path.write_text(
+        "RUN;Nombres;Apellidos;RBD;% Asistencia;Mes;Dirección;Comuna\r\n"
+        "90.000.001-4;Ana;Sintética;8001;80;2026-08;Pje. Los Aromos 123;Castro\r\n"
+        "90.000.002-2;Luis;Sintético;8001;70;2026-08;Los Aromos 45;Dalcahue\r\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(main, ["import", str(path), "--usuario", "prueba"])
+    assert result.exit_code == 0, result.output
+    assert "calle 1 (50 %)" in result.output  # the share by method after the import
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Case.geocode_method, Case.lon, Case.lat).order_by(Case.id)
+        ).all()
+    engine.dispose()
+    # n2 of the hand-made file, halfway along Pasaje Los Aromos
+    assert rows[0] == ("calle", pytest.approx(-73.7850), pytest.approx(-42.4650))
+    assert rows[1][0] == "pueblo"  # no such street in Dalcahue: the town, as before
