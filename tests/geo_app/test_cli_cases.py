@@ -112,9 +112,7 @@ def test_import_places_numbered_addresses_on_the_streets_of_the_app_network(
     assert "calle 1 (50 %)" in result.output  # the share by method after the import
     engine = create_engine(db_url)
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(Case.geocode_method, Case.lon, Case.lat).order_by(Case.id)
-        ).all()
+        rows = conn.execute(select(Case.geocode_method, Case.lon, Case.lat).order_by(Case.id)).all()
     engine.dispose()
     # n2 of the hand-made file, halfway along Pasaje Los Aromos
     assert rows[0] == ("calle", pytest.approx(-73.7850), pytest.approx(-42.4650))
