@@ -5,7 +5,10 @@ drawn from the main road network of both Malta and Gozo), the time of:
 
 * Revincula's boat-aware matrix at a departure time (waits for the Gozo ferry);
 * networkx single-source Dijkstra from every origin (static: ferries as fixed
-  edges of crossing time, no waits) — the baseline of the issue;
+  edges of crossing time, no waits) — the baseline of the issue — twice: on the
+  osmnx ``MultiDiGraph`` itself with a ``travel_time`` attribute (how the
+  reference figure in docs/BENCHMARKS was taken, and what an osmnx user runs),
+  and on a plain ``DiGraph`` built from our CSR (a faster, leaner baseline);
 * scipy.sparse.csgraph.dijkstra with all origins at once (static, same graph);
 * Valhalla (pyvalhalla ``timedistancematrix``, tiles built from the same PBF)
   when a Python 3.12 virtualenv with pyvalhalla is given with ``--valhalla-python``;
@@ -77,6 +80,30 @@ def static_graph(model):
     return sp.csr_matrix((w, (u, v)), shape=(n, n))
 
 
+def osmnx_graph(model, params):
+    """The osmnx MultiDiGraph of the same PBF, with our edge times and the car ferries."""
+    from routing.network import _read_osm_file
+    from routing.network import edge_speed_kmh
+
+    with tempfile.TemporaryDirectory() as tmp:
+        graph = _read_osm_file(PBF, params, Path(tmp))[0]
+    for _a, _b, data in graph.edges(data=True):
+        speed = edge_speed_kmh(
+            data.get("highway"), data.get("surface"), data.get("maxspeed"), params
+        )
+        data["travel_time"] = data.get("length", 0.0) / (speed / 3.6)
+    osm_ids = list(graph.nodes)  # node i of our network is osm_ids[i] (same build order)
+    assert len(osm_ids) == model.network.n_nodes
+    for link in model.links:
+        if not link.passengers_only:
+            graph.add_edge(
+                osm_ids[model.terminals.anchor[link.from_terminal]],
+                osm_ids[model.terminals.anchor[link.to_terminal]],
+                travel_time=link.services[0].crossing_min * 60.0,
+            )
+    return graph, osm_ids
+
+
 def sample_points(model, n: int, seed: int = 42):
     """`n` road nodes from the main networks of the two largest islands."""
     streets = model.network
@@ -141,6 +168,7 @@ def main() -> None:
     places = model.snap(lon, lat)
     matrix_graph = static_graph(model)
     graph = nx.from_scipy_sparse_array(matrix_graph, create_using=nx.DiGraph)
+    multigraph, osm_ids = osmnx_graph(model, NetworkParams(road_filter="drive"))
 
     valhalla = {}
     if args.valhalla_python:
@@ -150,27 +178,33 @@ def main() -> None:
             )
 
     print(
-        "\n   N   revincula(boats)   scipy(static)   networkx(static)   valhalla   "
-        "x scipy   x networkx   x valhalla   unreachable  max|boat-static| pairs"
+        "\n   N   revincula(boats)   scipy(static)   nx-osmnx   nx-DiGraph   valhalla   "
+        "x scipy   x nx-osmnx   x nx-DiGraph   x valhalla   unreachable  boat-wait pairs"
     )
     for n in sizes:
         sub = places.take(np.arange(n))
         ours, result = timed(lambda sub=sub: model.matrix_array(sub, sub, DEPART))
         sci, static = timed(lambda n=n: dijkstra(matrix_graph, indices=nodes[:n])[:, nodes[:n]])
         if args.quick and n == 1000:
-            nxt = float("nan")
+            nx_multi = nx_plain = float("nan")
         else:
             start = time.perf_counter()
             for o in nodes[:n]:
+                nx.single_source_dijkstra_path_length(
+                    multigraph, osm_ids[int(o)], weight="travel_time"
+                )
+            nx_multi = time.perf_counter() - start
+            start = time.perf_counter()
+            for o in nodes[:n]:
                 nx.single_source_dijkstra_path_length(graph, int(o), weight="weight")
-            nxt = time.perf_counter() - start
+            nx_plain = time.perf_counter() - start
         vh = valhalla.get(n, float("nan"))
         unreachable = int((~np.isfinite(result)).sum())
         waited = int((result > static + 1).sum())
         print(
-            f"{n:5d}   {ours:12.3f} s   {sci:10.3f} s   {nxt:12.2f} s   {vh:8.2f} s   "
-            f"{sci / ours:6.1f}x   {nxt / ours:8.1f}x   {vh / ours:8.1f}x   {unreachable:8d}"
-            f"   {waited:8d} (boat waits)"
+            f"{n:5d}   {ours:12.3f} s   {sci:10.3f} s   {nx_multi:7.2f} s   {nx_plain:8.2f} s"
+            f"   {vh:7.2f} s   {sci / ours:6.1f}x   {nx_multi / ours:8.1f}x   "
+            f"{nx_plain / ours:9.1f}x   {vh / ours:8.1f}x   {unreachable:8d}   {waited:8d}"
         )
 
     # one journey from Gozo to Malta (it must wait for the ferry)

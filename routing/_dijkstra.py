@@ -1,9 +1,9 @@
 """Compiled shortest-path kernels on CSR graphs (numba).
 
-Binary-heap Dijkstra with lazy deletion. ``many_to_many`` runs one search per
-source in parallel (``prange``) and stops each search once every target is
-settled, which on an island network saves most of the work for sources on a
-small island. Weights are float64 seconds; unreachable is ``inf``.
+Dijkstra with a 4-ary heap indexed by node (decrease-key, no stale entries).
+``many_to_many`` runs one search per source in parallel (``prange``) and stops
+each search once every target is settled, which on an island network saves most
+of the work for sources on a small island. Weights are float64 seconds; unreachable is ``inf``.
 """
 
 from __future__ import annotations
@@ -15,65 +15,89 @@ from numba import prange
 __all__ = ["many_to_many", "path_to", "single_source"]
 
 
-@njit(cache=True, nogil=True)
-def _heap_push(keys, vals, size, key, val):
-    i = size
-    keys[i] = key
-    vals[i] = val
+@njit(cache=True, nogil=True, inline="always")
+def _sift_up(dist, heap, pos, i):
+    node = heap[i]
+    key = dist[node]
     while i > 0:
-        parent = (i - 1) >> 1
-        if keys[parent] <= keys[i]:
+        parent = (i - 1) >> 2
+        above = heap[parent]
+        if dist[above] <= key:
             break
-        keys[parent], keys[i] = keys[i], keys[parent]
-        vals[parent], vals[i] = vals[i], vals[parent]
+        heap[i] = above
+        pos[above] = i
         i = parent
-    return size + 1
+    heap[i] = node
+    pos[node] = i
 
 
-@njit(cache=True, nogil=True)
-def _heap_pop(keys, vals, size):
-    key = keys[0]
-    val = vals[0]
-    size -= 1
-    keys[0] = keys[size]
-    vals[0] = vals[size]
+@njit(cache=True, nogil=True, inline="always")
+def _sift_down(dist, heap, pos, size):
+    node = heap[0]
+    key = dist[node]
     i = 0
     while True:
-        left = 2 * i + 1
-        if left >= size:
+        first = 4 * i + 1
+        if first >= size:
             break
-        child = left
-        if left + 1 < size and keys[left + 1] < keys[left]:
-            child = left + 1
-        if keys[i] <= keys[child]:
+        child = first
+        child_key = dist[heap[first]]
+        for k in range(first + 1, min(first + 4, size)):
+            if dist[heap[k]] < child_key:
+                child = k
+                child_key = dist[heap[k]]
+        if key <= child_key:
             break
-        keys[child], keys[i] = keys[i], keys[child]
-        vals[child], vals[i] = vals[i], vals[child]
+        heap[i] = heap[child]
+        pos[heap[i]] = i
         i = child
-    return key, val, size
+    heap[i] = node
+    pos[node] = i
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _queue(dist, heap, pos, size, v):
+    """Insert `v` or move it up after its time fell; return the new heap size."""
+    if pos[v] < 0:
+        heap[size] = v
+        size += 1
+        _sift_up(dist, heap, pos, size - 1)
+    else:
+        _sift_up(dist, heap, pos, pos[v])
+    return size
 
 
 @njit(cache=True, nogil=True)
-def _search(indptr, indices, weights, source, start, limit, target_of, n_targets, dist, pred):
+def _search(indptr, indices, weights, source, start, limit, target_of, n_targets, dist, pred, leaf):
     """Dijkstra from `source` (initial time `start`) into `dist`; stop early when done.
 
-    `target_of[v]` is >= 0 for nodes whose distance is wanted; the search stops
-    when all `n_targets` are settled (or the heap is empty, or `limit` passed).
+    `dist` comes filled with ``inf``. `target_of[v]` is >= 0 for nodes whose
+    distance is wanted; the search stops when all `n_targets` are settled (or
+    the heap is empty, or `limit` passed). The queue is a 4-ary heap indexed by
+    node (decrease-key in place), so it never holds more than the frontier.
+    Nodes flagged in `leaf` (one neighbour only: dead ends) that are not targets
+    are never queued, since they lead nowhere new; they stay unsettled.
     """
     n = indptr.shape[0] - 1
-    cap = indices.shape[0] + 1
-    keys = np.empty(cap, dtype=np.float64)
-    vals = np.empty(cap, dtype=np.int64)
+    heap = np.empty(n, dtype=np.int64)
+    pos = np.full(n, -1, dtype=np.int64)
     settled = np.zeros(n, dtype=np.bool_)
     dist[source] = start
-    size = _heap_push(keys, vals, 0, start, source)
+    heap[0] = source
+    pos[source] = 0
+    size = 1
     remaining = n_targets
     while size > 0:
-        d, u, size = _heap_pop(keys, vals, size)
-        if settled[u]:
-            continue
+        u = heap[0]
+        d = dist[u]
         if d > limit:
             break
+        size -= 1
+        if size > 0:
+            heap[0] = heap[size]
+            pos[heap[0]] = 0
+            _sift_down(dist, heap, pos, size)
+        pos[u] = -1
         settled[u] = True
         if target_of[u] >= 0:
             remaining -= 1
@@ -81,16 +105,19 @@ def _search(indptr, indices, weights, source, start, limit, target_of, n_targets
                 break
         for e in range(indptr[u], indptr[u + 1]):
             v = indices[e]
+            if settled[v]:
+                continue
             nd = d + weights[e]
             if nd < dist[v]:
                 dist[v] = nd
                 pred[v] = u
-                size = _heap_push(keys, vals, size, nd, v)
+                if not leaf[v] or target_of[v] >= 0:
+                    size = _queue(dist, heap, pos, size, v)
     return settled
 
 
 @njit(cache=True, parallel=True)
-def many_to_many(indptr, indices, weights, sources, targets):
+def many_to_many(indptr, indices, weights, sources, targets, leaf):
     """Return the S x T matrix of shortest times from `sources` to `targets`."""
     n = indptr.shape[0] - 1
     target_of = np.full(n, -1, dtype=np.int64)
@@ -104,8 +131,9 @@ def many_to_many(indptr, indices, weights, sources, targets):
         dist = np.full(n, np.inf)
         pred = np.empty(n, dtype=np.int64)
         settled = _search(
-            indptr, indices, weights, sources[i], 0.0, np.inf, target_of, n_targets, dist, pred
-        )
+            indptr, indices, weights, sources[i], 0.0, np.inf, target_of, n_targets, dist, pred,
+            leaf,
+        )  # fmt: skip
         for j in range(targets.shape[0]):
             t = targets[j]
             out[i, j] = dist[t] if settled[t] else np.inf
@@ -113,14 +141,14 @@ def many_to_many(indptr, indices, weights, sources, targets):
 
 
 @njit(cache=True)
-def path_to(indptr, indices, weights, source, target):
+def path_to(indptr, indices, weights, source, target, leaf):
     """Return (time at `target`, predecessors) of a search from `source` stopped there."""
     n = indptr.shape[0] - 1
     target_of = np.full(n, -1, dtype=np.int64)
     target_of[target] = 0
     dist = np.full(n, np.inf)
     pred = np.full(n, -1, dtype=np.int64)
-    _search(indptr, indices, weights, source, 0.0, np.inf, target_of, 1, dist, pred)
+    _search(indptr, indices, weights, source, 0.0, np.inf, target_of, 1, dist, pred, leaf)
     return dist[target], pred
 
 
@@ -131,7 +159,10 @@ def single_source(indptr, indices, weights, source, start, limit):
     target_of = np.full(n, -1, dtype=np.int64)
     dist = np.full(n, np.inf)
     pred = np.full(n, -1, dtype=np.int64)
-    settled = _search(indptr, indices, weights, source, start, limit, target_of, 0, dist, pred)
+    no_leaf = np.zeros(n, dtype=np.bool_)  # every node is wanted
+    settled = _search(
+        indptr, indices, weights, source, start, limit, target_of, 0, dist, pred, no_leaf
+    )
     for v in range(n):
         if not settled[v]:
             dist[v] = np.inf

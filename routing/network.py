@@ -91,7 +91,7 @@ _ROAD_FILTERS: dict[str, frozenset[str]] = {
     # drive plus tracks and service roads (ports are often `service`)
     "drive+track": frozenset(SPEEDS_KMH),
 }
-_CACHE_FORMAT = 3  # 2: named streets stored; 3: simplified keeping name changes
+_CACHE_FORMAT = 3  # 2: named streets stored; 3: streets read before simplification
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,7 @@ class _OsmCollector:
 
 
 def _read_osm_file(path: Path, params: NetworkParams, workdir: Path):
-    """Return (osmnx graph, ferries, places) from an OSM file (XML, bz2 or PBF)."""
+    """Return (osmnx graph, ferries, places, named streets) from an OSM file (XML, bz2 or PBF)."""
     import osmium
     import osmnx as ox
 
@@ -229,9 +229,8 @@ def _read_osm_file(path: Path, params: NetworkParams, workdir: Path):
             elif obj.is_way() and obj.id in found.road_ways:
                 writer.add_way(obj)
     graph = ox.graph_from_xml(xml, retain_all=True, simplify=False)
-    # a street that changes name at a node keeps that node, so each name has its own edges
-    graph = ox.simplify_graph(graph, edge_attrs_differ=["name"])
-    return graph, found.ferries, found.places
+    streets = named_streets(graph)  # before simplifying: a street may change name at any node
+    return ox.simplify_graph(graph), found.ferries, found.places, streets
 
 
 def _first(value):
@@ -482,9 +481,17 @@ def build_network(
     if target.is_file():
         return target
     with tempfile.TemporaryDirectory() as tmp:
-        graph, ferries, places = _read_osm_file(osm_file, params, Path(tmp))
+        graph, ferries, places, streets = _read_osm_file(osm_file, params, Path(tmp))
     return _assemble(
-        graph, ferries, places, (timetable_text, timetable), params, target, name, str(osm_file)
+        graph,
+        ferries,
+        places,
+        streets,
+        (timetable_text, timetable),
+        params,
+        target,
+        name,
+        str(osm_file),
     )
 
 
@@ -517,7 +524,8 @@ def fetch_network(
         f'["service"!~"{"|".join(sorted(_DRIVE_EXCLUDED_SERVICE))}"]'
     )
     graph = ox.graph_from_polygon(area, custom_filter=road_filter, retain_all=True, simplify=False)
-    graph = ox.simplify_graph(graph, edge_attrs_differ=["name"])
+    streets = named_streets(graph)
+    graph = ox.simplify_graph(graph)
     ferries: list[_Ferry] = []
     features = ox.features_from_polygon(area, {"route": "ferry"})
     for (kind, osm_id), row in features.iterrows():
@@ -544,8 +552,9 @@ def fetch_network(
     )
     target = Path(cache_dir) / f"{name}-{key[:16]}.npz"
     return _assemble(
-        graph, ferries, [], (timetable_text, timetable), params, target, name, "Overpass API"
-    )
+        graph, ferries, [], streets, (timetable_text, timetable), params, target, name,
+        "Overpass API",
+    )  # fmt: skip
 
 
 def _read_timetable(path) -> tuple[str, Timetable | None]:
@@ -560,9 +569,11 @@ def named_streets(graph) -> dict[str, np.ndarray]:
     """Return one row per named street of an osmnx graph, as arrays to store.
 
     A street is a connected run of edges sharing a ``name`` (an edge with a
-    list of names counts for each). Its point is the midpoint of the street's
-    edge closest to the length-weighted centre of those midpoints, so it lies
-    on the street; its length is the sum of its edges (each direction once).
+    list of names counts for each). Its point is the edge midpoint or node of
+    the street closest to the length-weighted centre of its edge midpoints, so
+    it lies on the street; its length is the sum of its edges (each direction
+    once). Read it from the unsimplified graph: a street may change name at any
+    node, which simplification would hide.
     """
     import shapely
 
@@ -574,34 +585,36 @@ def named_streets(graph) -> dict[str, np.ndarray]:
             item = parent[item]
         return item
 
-    edges: dict[tuple[str, frozenset], tuple[float, float, float]] = {}
+    edges: dict[tuple[str, frozenset], tuple[float, ...]] = {}
     for a, b, data in graph.edges(data=True):
         names = data.get("name")
         names = names if isinstance(names, list) else [names]
+        ends = (graph.nodes[a]["x"], graph.nodes[a]["y"], graph.nodes[b]["x"], graph.nodes[b]["y"])
         geom = data.get("geometry")
         if geom is not None:
             mid = shapely.line_interpolate_point(geom, 0.5, normalized=True)
             lon, lat = mid.x, mid.y
         else:
-            lon = (graph.nodes[a]["x"] + graph.nodes[b]["x"]) / 2
-            lat = (graph.nodes[a]["y"] + graph.nodes[b]["y"]) / 2
+            lon, lat = (ends[0] + ends[2]) / 2, (ends[1] + ends[3]) / 2
         for street in {n.strip() for n in names if isinstance(n, str) and n.strip()}:
             key = (street, frozenset((a, b)))  # one entry for both directions
-            edges.setdefault(key, (lon, lat, float(data.get("length", 0.0))))
+            edges.setdefault(key, (lon, lat, float(data.get("length", 0.0)), *ends))
             parent[find((street, a))] = find((street, b))
-    groups: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
+    groups: dict[tuple[str, int], list[tuple[float, ...]]] = {}
     for (street, ends), row in edges.items():
         groups.setdefault(find((street, next(iter(ends)))), []).append(row)
     names, lons, lats, lengths = [], [], [], []
     for (street, _node), rows in sorted(groups.items(), key=lambda item: str(item[0])):
-        points = np.array(rows)
-        weights = np.maximum(points[:, 2], 1.0)
-        centre = (points[:, :2] * weights[:, None]).sum(axis=0) / weights.sum()
-        best = int(np.argmin(((points[:, :2] - centre) ** 2).sum(axis=1)))
+        table = np.array(rows)
+        weights = np.maximum(table[:, 2], 1.0)
+        centre = (table[:, :2] * weights[:, None]).sum(axis=0) / weights.sum()
+        # candidates on the street: edge midpoints and the nodes at both ends of each edge
+        points = np.vstack([table[:, 0:2], table[:, 3:5], table[:, 5:7]])
+        best = int(np.argmin(((points - centre) ** 2).sum(axis=1)))
         names.append(street)
         lons.append(points[best, 0])
         lats.append(points[best, 1])
-        lengths.append(points[:, 2].sum())
+        lengths.append(table[:, 2].sum())
     return {
         "streetname_name": np.array(names, dtype=str),
         "streetname_lon": np.array(lons, dtype=float),
@@ -629,7 +642,7 @@ def load_streets(path: str | Path) -> list[tuple[str, float, float, float]]:
         )
 
 
-def _assemble(graph, ferries, places, timetable, params, target: Path, name, source) -> Path:
+def _assemble(graph, ferries, places, named, timetable, params, target: Path, name, source) -> Path:
     streets = _street_network(graph, params)
     text, geometries, notes = _match_ferries(streets, ferries, *timetable, params)
     meta = {
@@ -648,7 +661,7 @@ def _assemble(graph, ferries, places, timetable, params, target: Path, name, sou
         tmp,
         network_meta=np.array(json.dumps(meta)),
         **streets.to_arrays(),
-        **named_streets(graph),
+        **named,
     )
     tmp.replace(target)
     return target

@@ -213,7 +213,7 @@ class StreetNetwork:
         s_nodes, s_inv = np.unique(src.anchor[s_ok], return_inverse=True)
         d_nodes, d_inv = np.unique(dst.anchor[d_ok], return_inverse=True)
         g = self._layers[layer]
-        core = many_to_many(g.indptr, g.indices, g.weights, s_nodes, d_nodes)
+        core = many_to_many(g.indptr, g.indices, g.weights, s_nodes, d_nodes, g.leaf)
         block = core[s_inv][:, d_inv]
         block = block + self._access_s(src.access_m[s_ok], layer)[:, None]
         block = block + self._access_s(dst.access_m[d_ok], layer)[None, :]
@@ -227,7 +227,7 @@ class StreetNetwork:
         """
         g = self._layers[layer]
         s, d = int(src.anchor[0]), int(dst.anchor[0])
-        core, pred = path_to(g.indptr, g.indices, g.weights, s, d)
+        core, pred = path_to(g.indptr, g.indices, g.weights, s, d, g.leaf)
         seconds = (
             core
             + self._access_s(src.access_m[:1], layer)[0]
@@ -329,6 +329,7 @@ class _Layer:
     indices: np.ndarray
     weights: np.ndarray
     edge_ids: np.ndarray
+    leaf: np.ndarray  # nodes with a single neighbour, in or out (dead ends)
 
     def edge_between(self, a: int, b: int) -> int:
         lo, hi = self.indptr[a], self.indptr[a + 1]
@@ -347,9 +348,12 @@ def _csr(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int, edge_ids: np.ndarr
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.add.at(indptr, u + 1, 1)
     indptr = np.cumsum(indptr)
+    pairs = np.unique(np.concatenate([u * n + v, v * n + u]))
+    leaf = np.bincount(pairs // n, minlength=n) == 1
     return _Layer(
         indptr.astype(np.int64),
         v.astype(np.int64),
         w.astype(np.float64),
         edge_ids.astype(np.int64),
+        leaf,
     )
