@@ -152,7 +152,10 @@ def _pairs(values, what: str):
 )
 def replan_command(plan_id, from_day, done, keep, absent, suspended) -> None:
     """Re-planifica el resto de la semana (salida cancelada, línea suspendida, gestor ausente)."""
-    from geo_app.planning import replan_stored
+    from geo_app.planning import PlanRunError
+    from geo_app.planning import ReplanRequest
+    from geo_app.planning import create_replan
+    from geo_app.planning import run_plan
     from geo_app.planning import summary_lines
     from geo_app.store.models import PlanRow
     from geo_app.travel import app_model
@@ -172,6 +175,7 @@ def replan_command(plan_id, from_day, done, keep, absent, suspended) -> None:
             suspensions.append(Suspension(line, day, day, "cancelada", minute, minute))
         else:
             suspensions.append(Suspension(line, day, day, "suspendida"))
+    request = ReplanRequest(start, tuple(done), tuple(keep), tuple(absences), tuple(suspensions))
     with _app() as app:
         model = app_model(app)
         for s in suspensions:
@@ -179,16 +183,23 @@ def replan_command(plan_id, from_day, done, keep, absent, suspended) -> None:
                 model.timetable.services_of(s.line_id)
             except RoutingInputError as err:
                 raise click.ClickException(str(err)) from err
-        with app.extensions["revincula.db"]() as session, session.begin():
+        sessions = app.extensions["revincula.db"]
+        with sessions() as session, session.begin():
             plan = session.get(PlanRow, plan_id)
             if plan is None or not plan.result:
                 msg = f"No existe un plan calculado con número {plan_id}."
                 raise click.ClickException(msg)
-            new = replan_stored(
-                session, model, plan, from_day=start, done=list(done), keep=list(keep),
-                absences=absences, suspensions=suspensions, actor="cli",
-            )  # fmt: skip
-            result, new_id = new.result, new.id
+            try:
+                new_id = create_replan(session, plan, request, actor="cli").id
+            except PlanRunError as err:
+                raise click.ClickException(str(err)) from err
+        run_plan(sessions, model, new_id)
+        with sessions() as session:
+            new = session.get(PlanRow, new_id)
+            if new.job_state != "listo":
+                msg = f"El re-cálculo falló: {new.error.splitlines()[0] if new.error else ''}"
+                raise click.ClickException(msg)
+            result = new.result
     click.echo("\n".join(summary_lines(result)[:3]))
     click.echo(
         f"Plan {new_id} (borrador) re-planificado desde {start:%d-%m-%Y}: /planificacion/{new_id}"

@@ -21,8 +21,11 @@ from geo_app.auth_views import audit
 from geo_app.auth_views import current_scope
 from geo_app.case_views import _actor
 from geo_app.planning import PlanEditConflictError
+from geo_app.planning import PlanRunError
+from geo_app.planning import ReplanRequest
 from geo_app.planning import candidate_visits
 from geo_app.planning import create_plan
+from geo_app.planning import create_replan
 from geo_app.planning import hm
 from geo_app.planning import minutes_label
 from geo_app.planning import move_visit
@@ -37,6 +40,7 @@ from geo_app.security import allow
 from geo_app.store.models import Case
 from geo_app.store.models import GestorRow
 from geo_app.store.models import PlanRow
+from routing.boats import Suspension
 from routing.planning import Gestor
 from routing.planning import day_label
 
@@ -170,17 +174,57 @@ def plan_detail(plan_id: int):
         names, _ = _people(session, ids)
         audit(session, "ver", "plan", target_id=plan_id, case_ids=ids)
     gestores = {g["id"]: g for g in inputs["gestores"]}
+    week = week_days(plan.week_start, [Gestor.from_dict(g) for g in gestores.values()])
+    today = dt.date.today()
     return render_template(
         "plan_detail.html",
         plan=plan,
         result=plan.result,
         gestores=gestores,
         colours=_colours(list(gestores)),
-        week=week_days(plan.week_start, [Gestor.from_dict(g) for g in gestores.values()]),
+        week=week,
         names=names,
         status_labels=STATUS_LABELS,
         job_labels=JOB_LABELS,
+        lines=_boat_lines(),
+        replan_from=today if today in week else week[0] if week else None,
+        replanned=_replan_summary(inputs.get("replanificar"), gestores),
+        suspension_rows=range(1, SUSPENSION_ROWS + 1),
     )
+
+
+SUSPENSION_ROWS = 3  # boat interruptions the re-plan form takes at once
+
+
+def _boat_lines() -> list[tuple[str, str]]:
+    """(line id, name) of the travel model's boat lines, for the re-plan form."""
+    from geo_app.travel import app_model
+
+    timetable = app_model(current_app).timetable
+    return [(line, timetable.services_of(line)[0].line_name) for line in timetable.line_ids]
+
+
+def _replan_summary(spec: dict | None, gestores: dict) -> list[str]:
+    """Return, in Spanish lines, what a re-planned plan was re-planned for."""
+    if not spec:
+        return []
+    request = ReplanRequest.from_dict(spec)
+    lines = [f"Re-planificado del plan {spec['de']} desde el {day_label(request.from_day)}."]
+    if request.done:
+        lines.append(f"Visitas ya hechas: {len(request.done)}.")
+    if request.keep:
+        lines.append(f"Visitas acordadas que se mantienen en su día: {len(request.keep)}.")
+    for code, day in request.absences:
+        name = gestores.get(code, {}).get("name", code)
+        lines.append(f"{name} ausente el {day_label(day)}.")
+    for s in request.suspensions:
+        what = (
+            "sin servicio todo el día"
+            if s.whole_day
+            else f"salida de las {s.first_min // 60:02d}:{s.first_min % 60:02d} cancelada"
+        )
+        lines.append(f"Barco {s.line_id}: {what} el {day_label(s.start)}.")
+    return lines
 
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
@@ -303,6 +347,77 @@ def plan_move(plan_id: int):
             abort(409, description=str(err))
     flash(message, "ok" if ok else "error")
     return redirect(url_for("plans.plan_detail", plan_id=plan_id))
+
+
+def _replan_request(week: list[dt.date], gestores: set[str], lines: set[str]) -> ReplanRequest:
+    """Read the re-plan form; a bad field aborts with a Spanish 400 saying which."""
+    form = request.form
+    try:
+        from_day = dt.date.fromisoformat(form.get("desde", ""))
+    except ValueError:
+        abort(400, description="Elija desde qué día re-planificar.")
+    done, keep = form.getlist("hecha"), form.getlist("acordada")
+    both = ", ".join(sorted(set(done) & set(keep)))
+    if both:
+        abort(400, description=f"Una visita no puede estar hecha y acordada a la vez: {both}.")
+    absences = []
+    for value in form.getlist("ausente"):
+        code, _, day = value.partition("|")
+        try:
+            absences.append((code, dt.date.fromisoformat(day)))
+        except ValueError:
+            abort(400, description=f"Ausencia inválida {value!r}: recargue la página.")
+        if code not in gestores:
+            abort(400, description=f"El gestor {code!r} no está en este plan.")
+    suspensions = [
+        s
+        for n in range(1, SUSPENSION_ROWS + 1)
+        if (s := _suspension_field(n, week, lines)) is not None
+    ]
+    return ReplanRequest(from_day, tuple(done), tuple(keep), tuple(absences), tuple(suspensions))
+
+
+def _suspension_field(n: int, week: list[dt.date], lines: set[str]) -> Suspension | None:
+    """Boat row `n` of the re-plan form: a whole day without service or one cancelled sailing."""
+    line, day_text, hour = (
+        request.form.get(f"{key}_{n}", "").strip() for key in ("linea", "dia", "hora")
+    )
+    if not line:
+        return None
+    if line not in lines:
+        abort(400, description=f"La línea {line!r} no existe en el horario.")
+    try:
+        day = dt.date.fromisoformat(day_text)
+        when = dt.time.fromisoformat(hour) if hour else None
+    except ValueError:
+        abort(400, description=f"Barco {n}: elija un día y escriba la hora como HH:MM.")
+    if day not in week:
+        abort(400, description=f"Barco {n}: el día debe ser de la semana del plan.")
+    if when is None:
+        return Suspension(line, day, day, "suspendida")
+    minute = when.hour * 60 + when.minute
+    return Suspension(line, day, day, "cancelada", minute, minute)
+
+
+@bp.post("/planificacion/<int:plan_id>/replanificar")
+@allow(*STAFF)
+def plan_replan(plan_id: int):
+    """Re-plan the rest of the week as a new draft, computed in the background."""
+    lines = {line for line, _ in _boat_lines()}
+    with db_session() as session, session.begin():
+        plan = _plan_or_404(session, plan_id)
+        codes = {g["id"] for g in plan.inputs["gestores"]}
+        week = week_days(plan.week_start, [Gestor.from_dict(g) for g in plan.inputs["gestores"]])
+        replan = _replan_request(week, codes, lines)
+        try:
+            new = create_replan(session, plan, replan, actor=_actor())
+        except PlanRunError as err:
+            abort(400, description=str(err))
+        audit(session, "cambiar", "replanificar", target_id=plan_id)
+        new_id = new.id
+    start_plan_job(current_app._get_current_object(), new_id)
+    flash(f"Re-planificando el plan {plan_id} en un borrador nuevo (plan {new_id}).", "ok")
+    return redirect(url_for("plans.plan_detail", plan_id=new_id))
 
 
 @bp.post("/planificacion/<int:plan_id>/publicar")

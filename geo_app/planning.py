@@ -29,6 +29,7 @@ from geo_app.store.models import PlanStop
 from geo_app.store.models import utcnow
 from layers.export import safe_row
 from routing.boats import DAY_CODES
+from routing.boats import Suspension
 from routing.planning import Gestor
 from routing.planning import PlanParams
 from routing.planning import Unassigned
@@ -41,9 +42,11 @@ __all__ = [
     "GestorFileError",
     "PlanEditConflictError",
     "PlanRunError",
+    "ReplanRequest",
     "candidate_visits",
     "compute_week",
     "create_plan",
+    "create_replan",
     "gestor_of",
     "hm",
     "minutes_label",
@@ -284,6 +287,7 @@ def run_plan(sessions, model, plan_id: int) -> None:
     with sessions() as session, session.begin():
         plan = session.get(PlanRow, plan_id)
         inputs = _inputs(plan)
+        spec = plan.inputs.get("replanificar")
         _set_job(session, plan_id, "calculando", 0.0, "iniciando")
     last = {"t": 0.0}
 
@@ -295,14 +299,18 @@ def run_plan(sessions, model, plan_id: int) -> None:
             _set_job(s, plan_id, "calculando", fraction, message)
 
     try:
-        result = plan_week(
-            model,
-            inputs.visits,
-            inputs.gestores,
-            inputs.days,
-            params=PlanParams(seconds=inputs.seconds),
-            progress=progress,
-        )
+        if spec:
+            with sessions() as session:
+                result = _replan_result(session, model, spec, inputs, progress)
+        else:
+            result = plan_week(
+                model,
+                inputs.visits,
+                inputs.gestores,
+                inputs.days,
+                params=PlanParams(seconds=inputs.seconds),
+                progress=progress,
+            )
         with sessions() as session, session.begin():
             plan = session.get(PlanRow, plan_id)
             _store_result(session, plan, result)
@@ -597,52 +605,102 @@ def stops_csv(result: dict) -> str:
     return out.getvalue()
 
 
-def replan_stored(
-    session: Session,
-    model,
-    plan: PlanRow,
-    *,
-    from_day: dt.date,
-    done: list[str] = (),
-    keep: list[str] = (),
-    absences: list[tuple[str, dt.date]] = (),
-    suspensions: list = (),
-    actor: str = "",
-) -> PlanRow:
-    """Re-plan a stored plan from `from_day` into a new draft (see :func:`routing.planning.replan`).
+@dataclass(frozen=True)
+class ReplanRequest:
+    """What changed since a plan was made: see :func:`routing.planning.replan`.
 
-    Days before `from_day` are kept as they were; `done` visits leave the
-    pool; `keep` visits stay on their gestor and day (unless that gestor is
-    absent); `suspensions` (cancelled sailings, suspended lines) apply to the
-    new computation.
+    Stored in the new plan's inputs (``replanificar``) so the background job,
+    a retry and anyone reading the plan later know what it was re-planned for.
     """
+
+    from_day: dt.date
+    done: tuple[str, ...] = ()
+    keep: tuple[str, ...] = ()
+    absences: tuple[tuple[str, dt.date], ...] = ()
+    suspensions: tuple[Suspension, ...] = ()
+
+    def to_dict(self) -> dict:
+        """JSON form (dates as ISO text, sailings as minutes after midnight)."""
+        return {
+            "desde": self.from_day.isoformat(),
+            "hechas": list(self.done),
+            "acordadas": list(self.keep),
+            "ausencias": [[code, day.isoformat()] for code, day in self.absences],
+            "suspensiones": [
+                [s.line_id, s.start.isoformat(), None if s.whole_day else s.first_min]
+                for s in self.suspensions
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ReplanRequest:
+        """Inverse of :meth:`to_dict`."""
+        suspensions = []
+        for line, day, minute in data.get("suspensiones", []):
+            day = dt.date.fromisoformat(day)
+            if minute is None:
+                suspensions.append(Suspension(line, day, day, "suspendida"))
+            else:
+                suspensions.append(Suspension(line, day, day, "cancelada", minute, minute))
+        return cls(
+            from_day=dt.date.fromisoformat(data["desde"]),
+            done=tuple(data.get("hechas", [])),
+            keep=tuple(data.get("acordadas", [])),
+            absences=tuple(
+                (code, dt.date.fromisoformat(day)) for code, day in data.get("ausencias", [])
+            ),
+            suspensions=tuple(suspensions),
+        )
+
+
+def create_replan(session: Session, plan: PlanRow, request: ReplanRequest, *, actor: str = ""):
+    """Store a re-plan of `plan` to compute (job state ``en_cola``); return the new row.
+
+    The new plan keeps the source's gestores, visits and time budget; days
+    before ``request.from_day`` are copied from the source when the job runs.
+    """
+    if not plan.result:
+        msg = "Solo se re-planifica un plan ya calculado."
+        raise PlanRunError(msg)
+    days = week_days(plan.week_start, [Gestor.from_dict(g) for g in plan.inputs["gestores"]])
+    if request.from_day not in days:
+        msg = (
+            f"El día {request.from_day:%d-%m-%Y} no es un día de trabajo de la semana del plan "
+            f"({days[0]:%d-%m-%Y} a {days[-1]:%d-%m-%Y})."
+        )
+        raise PlanRunError(msg)
+    new = PlanRow(
+        week_start=plan.week_start,
+        inputs={**plan.inputs, "replanificar": {"de": plan.id, **request.to_dict()}},
+        created_by=actor,
+        synthetic=plan.synthetic,
+    )
+    session.add(new)
+    session.flush()
+    return new
+
+
+def _replan_result(session: Session, model, spec: dict, inputs: _Inputs, progress):
+    """Compute a re-plan job: the source plan as stored now, changed as `spec` says."""
     from routing.planning import replan
 
-    inputs = _inputs(plan)
-    previous = assemble(model, inputs.visits, inputs.gestores, _assignment(plan), _unassigned(plan))
-    result = replan(
+    source = session.get(PlanRow, spec["de"])
+    if source is None or not source.result:
+        msg = f"El plan {spec['de']} que se re-planifica ya no existe o no está calculado."
+        raise PlanRunError(msg)
+    request = ReplanRequest.from_dict(spec)
+    src = _inputs(source)
+    previous = assemble(model, src.visits, src.gestores, _assignment(source), _unassigned(source))
+    return replan(
         previous,
         model,
         inputs.gestores,
         inputs.days,
-        from_day=from_day,
-        done=done,
-        keep=keep,
-        absences=absences,
-        suspensions=suspensions,
+        from_day=request.from_day,
+        done=request.done,
+        keep=request.keep,
+        absences=request.absences,
+        suspensions=request.suspensions,
         params=PlanParams(seconds=inputs.seconds),
+        progress=progress,
     )
-    new = PlanRow(
-        week_start=plan.week_start,
-        inputs={**plan.inputs, "replanificado_de": plan.id, "desde": from_day.isoformat()},
-        created_by=actor,
-        synthetic=plan.synthetic,
-        job_state="listo",
-        job_progress=1.0,
-        job_message="re-planificado",
-    )
-    session.add(new)
-    session.flush()
-    _store_result(session, new, result)
-    session.flush()
-    return new

@@ -96,6 +96,7 @@ POST = {
     "plans.plan_move": {"admin", "profesional"},
     "plans.plan_publish": {"admin", "profesional"},
     "plans.plan_retry": {"admin", "profesional"},
+    "plans.plan_replan": {"admin", "profesional"},
 }
 
 

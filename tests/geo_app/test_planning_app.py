@@ -189,6 +189,67 @@ def test_move_is_checked_by_replay_and_stale_forms_get_409(app, client):
     replay_all(app, stored(app, plan_id))
 
 
+def test_replan_from_the_plan_page_after_a_suspended_ferry(app, client):
+    """The form pins an agreed visit, drops a done one and moves the island visits off the day
+    the Dalcahue ferry does not run; the result is a new draft, computed as a background job."""
+    plan_id = create(client)
+    assert wait_done(client, plan_id)["estado"] == "listo"
+    plan = stored(app, plan_id)
+    page = client.get(f"/planificacion/{plan_id}").get_data(as_text=True)
+    assert "Re-planificar el resto de la semana" in page
+    assert "Canal Dalcahue (Dalcahue - Isla Quinchao)" in page  # boat lines to choose from
+    ferry_day = next(d for d in plan.result["dias"] if d["totales"]["barcos"])
+    # the two Castro visits (Pid Pid, Gamboa) lie west of -73.65; Quinchao's east of it
+    land = [(s["visita_id"], d["dia"]) for d in plan.result["dias"] for s in d["paradas"]
+            if s["lon"] < -73.65]  # fmt: skip
+    assert len(land) == 2
+    (done, _), (agreed, agreed_day) = land
+    form = {
+        "csrf": csrf(client), "desde": MONDAY.isoformat(), "hecha": [done], "acordada": [agreed],
+        "linea_1": "dalcahue-quinchao", "dia_1": ferry_day["dia"], "hora_1": "",
+    }  # fmt: skip
+    response = client.post(f"/planificacion/{plan_id}/replanificar", data=form)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    new_id = int(response.headers["Location"].rsplit("/", 1)[-1])
+    assert new_id != plan_id
+    assert wait_done(client, new_id)["estado"] == "listo"
+    new = stored(app, new_id)
+    assert new.status == "borrador"
+    replay_all(app, new)
+    where = {s["visita_id"]: d["dia"] for d in new.result["dias"] for s in d["paradas"]}
+    assert done not in where  # visited already: out of the pool
+    assert where[agreed] == agreed_day  # agreed with the family: same day
+    assert ferry_day["dia"] not in {d["dia"] for d in new.result["dias"] if d["totales"]["barcos"]}
+    assert new.result["totales"]["visitas"] == 3  # both island visits on another day
+    page = client.get(f"/planificacion/{new_id}").get_data(as_text=True)
+    assert f"Re-planificado del plan {plan_id}" in page
+    assert "sin servicio todo el día" in page and "Visitas ya hechas: 1." in page
+    assert stored(app, plan_id).result == plan.result  # the source plan is untouched
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"desde": ""}, "Elija desde qué día"),
+        ({"desde": "2026-03-15"}, "no es un día de trabajo de la semana del plan"),
+        ({"hecha": ["X"], "acordada": ["X"]}, "hecha y acordada a la vez: X"),
+        ({"linea_1": "nada"}, "La línea &#39;nada&#39; no existe"),
+        ({"linea_1": "dalcahue-quinchao", "dia_1": "2026-03-20"}, "de la semana del plan"),
+        ({"linea_1": "dalcahue-quinchao", "dia_1": "2026-03-10", "hora_1": "8h"}, "HH:MM"),
+        ({"ausente": "nadie|2026-03-10"}, "no está en este plan"),
+    ],
+)
+def test_replan_form_problems_are_explained_and_nothing_is_created(app, client, change, message):
+    plan_id = create(client)
+    assert wait_done(client, plan_id)["estado"] == "listo"
+    form = {"csrf": csrf(client), "desde": MONDAY.isoformat(), **change}
+    response = client.post(f"/planificacion/{plan_id}/replanificar", data=form)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    with app.extensions["revincula.db"]() as session:
+        assert session.query(PlanRow).count() == 1
+
+
 def test_a_failing_job_is_visible_keeps_nothing_and_can_be_retried(app, client, monkeypatch):
     def broken(*_args, **_kwargs):
         msg = "fallo inyectado a mitad del cálculo"
@@ -243,7 +304,7 @@ def test_cli_plan_writes_files_and_publishes(app, client, db_url, tmp_path, monk
     assert "re-planificado desde 09-03-2026" in again.output
     with app.extensions["revincula.db"]() as session:
         new = session.query(PlanRow).filter_by(status="borrador").one()
-        assert new.inputs["replanificado_de"] == plans[0].id
+        assert new.inputs["replanificar"]["de"] == plans[0].id
         days = {d["dia"]: d for d in new.result["dias"]}
         assert ferry_day not in days or not days[ferry_day]["totales"]["barcos"]
         assert new.result["totales"]["visitas"] == 4  # the island visits moved to another day
