@@ -188,7 +188,7 @@ def plan_detail(plan_id: int):
         job_labels=JOB_LABELS,
         lines=_boat_lines(),
         replan_from=today if today in week else week[0] if week else None,
-        replanned=_replan_summary(inputs.get("replanificar"), gestores),
+        replanned=_replan_summary(inputs.get("replanificar"), gestores, dict(_boat_lines())),
         suspension_rows=range(1, SUSPENSION_ROWS + 1),
     )
 
@@ -204,27 +204,27 @@ def _boat_lines() -> list[tuple[str, str]]:
     return [(line, timetable.services_of(line)[0].line_name) for line in timetable.line_ids]
 
 
-def _replan_summary(spec: dict | None, gestores: dict) -> list[str]:
+def _replan_summary(spec: dict | None, gestores: dict, lines: dict[str, str]) -> list[str]:
     """Return, in Spanish lines, what a re-planned plan was re-planned for."""
     if not spec:
         return []
     request = ReplanRequest.from_dict(spec)
-    lines = [f"Re-planificado del plan {spec['de']} desde el {day_label(request.from_day)}."]
+    out = [f"Re-planificado del plan {spec['de']} desde el {day_label(request.from_day)}."]
     if request.done:
-        lines.append(f"Visitas ya hechas: {len(request.done)}.")
+        out.append(f"Visitas ya hechas: {len(request.done)}.")
     if request.keep:
-        lines.append(f"Visitas acordadas que se mantienen en su día: {len(request.keep)}.")
+        out.append(f"Visitas acordadas que se mantienen en su día: {len(request.keep)}.")
     for code, day in request.absences:
         name = gestores.get(code, {}).get("name", code)
-        lines.append(f"{name} ausente el {day_label(day)}.")
+        out.append(f"{name} ausente el {day_label(day)}.")
     for s in request.suspensions:
         what = (
             "sin servicio todo el día"
             if s.whole_day
             else f"salida de las {s.first_min // 60:02d}:{s.first_min % 60:02d} cancelada"
         )
-        lines.append(f"Barco {s.line_id}: {what} el {day_label(s.start)}.")
-    return lines
+        out.append(f"Barco {lines.get(s.line_id, s.line_id)}: {what} el {day_label(s.start)}.")
+    return out
 
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")

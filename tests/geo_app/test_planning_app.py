@@ -223,7 +223,8 @@ def test_replan_from_the_plan_page_after_a_suspended_ferry(app, client):
     assert new.result["totales"]["visitas"] == 3  # both island visits on another day
     page = client.get(f"/planificacion/{new_id}").get_data(as_text=True)
     assert f"Re-planificado del plan {plan_id}" in page
-    assert "sin servicio todo el día" in page and "Visitas ya hechas: 1." in page
+    assert "Barco Canal Dalcahue (Dalcahue - Isla Quinchao): sin servicio todo el día" in page
+    assert "Visitas ya hechas: 1." in page
     assert stored(app, plan_id).result == plan.result  # the source plan is untouched
 
 
