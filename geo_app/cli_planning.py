@@ -170,11 +170,9 @@ def replan_command(plan_id, from_day, done, keep, absent, suspended) -> None:
     absences = [(code, day) for code, day, _ in _pairs(absent, "Ausencia")]
     suspensions = []
     for line, day, hhmm in _pairs(suspended, "Suspensión"):
-        if hhmm:
-            minute = dt.time.fromisoformat(hhmm).hour * 60 + dt.time.fromisoformat(hhmm).minute
-            suspensions.append(Suspension(line, day, day, "cancelada", minute, minute))
-        else:
-            suspensions.append(Suspension(line, day, day, "suspendida"))
+        when = dt.time.fromisoformat(hhmm) if hhmm else None
+        minute = None if when is None else when.hour * 60 + when.minute
+        suspensions.append(Suspension.on_day(line, day, minute))
     request = ReplanRequest(start, tuple(done), tuple(keep), tuple(absences), tuple(suspensions))
     with _app() as app:
         model = app_model(app)

@@ -176,6 +176,7 @@ def plan_detail(plan_id: int):
     gestores = {g["id"]: g for g in inputs["gestores"]}
     week = week_days(plan.week_start, [Gestor.from_dict(g) for g in gestores.values()])
     today = dt.date.today()
+    lines = _boat_lines()
     return render_template(
         "plan_detail.html",
         plan=plan,
@@ -186,9 +187,9 @@ def plan_detail(plan_id: int):
         names=names,
         status_labels=STATUS_LABELS,
         job_labels=JOB_LABELS,
-        lines=_boat_lines(),
+        lines=lines,
         replan_from=today if today in week else week[0] if week else None,
-        replanned=_replan_summary(inputs.get("replanificar"), gestores, dict(_boat_lines())),
+        replanned=_replan_summary(inputs.get("replanificar"), gestores, dict(lines)),
         suspension_rows=range(1, SUSPENSION_ROWS + 1),
     )
 
@@ -393,10 +394,7 @@ def _suspension_field(n: int, week: list[dt.date], lines: set[str]) -> Suspensio
         abort(400, description=f"Barco {n}: elija un día y escriba la hora como HH:MM.")
     if day not in week:
         abort(400, description=f"Barco {n}: el día debe ser de la semana del plan.")
-    if when is None:
-        return Suspension(line, day, day, "suspendida")
-    minute = when.hour * 60 + when.minute
-    return Suspension(line, day, day, "cancelada", minute, minute)
+    return Suspension.on_day(line, day, None if when is None else when.hour * 60 + when.minute)
 
 
 @bp.post("/planificacion/<int:plan_id>/replanificar")

@@ -300,8 +300,7 @@ def run_plan(sessions, model, plan_id: int) -> None:
 
     try:
         if spec:
-            with sessions() as session:
-                result = _replan_result(session, model, spec, inputs, progress)
+            result = _replan_result(sessions, model, spec, inputs, progress)
         else:
             result = plan_week(
                 model,
@@ -635,13 +634,10 @@ class ReplanRequest:
     @classmethod
     def from_dict(cls, data: dict) -> ReplanRequest:
         """Inverse of :meth:`to_dict`."""
-        suspensions = []
-        for line, day, minute in data.get("suspensiones", []):
-            day = dt.date.fromisoformat(day)
-            if minute is None:
-                suspensions.append(Suspension(line, day, day, "suspendida"))
-            else:
-                suspensions.append(Suspension(line, day, day, "cancelada", minute, minute))
+        suspensions = [
+            Suspension.on_day(line, dt.date.fromisoformat(day), minute)
+            for line, day, minute in data.get("suspensiones", [])
+        ]
         return cls(
             from_day=dt.date.fromisoformat(data["desde"]),
             done=tuple(data.get("hechas", [])),
@@ -680,17 +676,21 @@ def create_replan(session: Session, plan: PlanRow, request: ReplanRequest, *, ac
     return new
 
 
-def _replan_result(session: Session, model, spec: dict, inputs: _Inputs, progress):
-    """Compute a re-plan job: the source plan as stored now, changed as `spec` says."""
+def _replan_result(sessions, model, spec: dict, inputs: _Inputs, progress):
+    """Compute a re-plan job: the source plan as stored now, changed as `spec` says.
+
+    The source is read in a short session; no connection is held while computing.
+    """
     from routing.planning import replan
 
-    source = session.get(PlanRow, spec["de"])
-    if source is None or not source.result:
-        msg = f"El plan {spec['de']} que se re-planifica ya no existe o no está calculado."
-        raise PlanRunError(msg)
+    with sessions() as session:
+        source = session.get(PlanRow, spec["de"])
+        if source is None or not source.result:
+            msg = f"El plan {spec['de']} que se re-planifica ya no existe o no está calculado."
+            raise PlanRunError(msg)
+        src, assignment, unassigned = _inputs(source), _assignment(source), _unassigned(source)
     request = ReplanRequest.from_dict(spec)
-    src = _inputs(source)
-    previous = assemble(model, src.visits, src.gestores, _assignment(source), _unassigned(source))
+    previous = assemble(model, src.visits, src.gestores, assignment, unassigned)
     return replan(
         previous,
         model,

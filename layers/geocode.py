@@ -325,12 +325,12 @@ class Geocoder:
     ) -> Location:
         """Place an address; see the module docstring for the order of attempts."""
         comuna_key = normalize_text(comuna)
-        found = self._named(address, sector, comuna_key)
+        address_words = _clean(address)
+        found = self._named(address_words, _clean(sector), comuna_key)
         if found is not None:
             return found
-        words = set(_clean(address))
         town = self._towns.get(comuna_key)
-        if town is not None and (words & _URBAN_WORDS or re.search(r"\d", address)):
+        if town is not None and (set(address_words) & _URBAN_WORDS or re.search(r"\d", address)):
             return self._location(town, "pueblo", 0.0)
         if rbd is not None and rbd in self.schools:
             lon, lat = self.schools[rbd]
@@ -339,15 +339,21 @@ class Geocoder:
             return self._location(town, "pueblo", -0.1)
         return Location(None, None, "sin_ubicacion", 0.0)
 
-    def _named(self, address: str, sector: str, comuna_key: str) -> Location | None:
+    def _named(
+        self, address_words: list[str], sector_words: list[str], comuna_key: str
+    ) -> Location | None:
         """Return the street, locality, island or town named in the address or sector."""
+        # the sector field names the place more surely than the address: a small bonus
+        texts = [
+            ([w for w in words if not w.isdigit()], bonus)
+            for words, bonus in ((sector_words, 0.05), (address_words, 0.0))
+        ]
         exact: list[tuple[Place, float]] = []
-        for text, bonus in ((sector, 0.05), (address, 0.0)):
-            words = [w for w in _clean(text) if not w.isdigit()]
+        for words, bonus in texts:
             found = self._exact(words, comuna_key) if words else None
             if found is not None:
                 exact.append((found, bonus))
-        street = self._street(_clean(address), comuna_key, [p for p, _ in exact])
+        street = self._street(address_words, comuna_key, [p for p, _ in exact])
         if street is not None and street[1]:  # numbered street address
             return street[0]
         for place, bonus in exact:
@@ -357,8 +363,7 @@ class Geocoder:
             return street[0]
         for place, bonus in exact:
             return self._location(place, place.kind, bonus)
-        for text, bonus in ((sector, 0.05), (address, 0.0)):
-            words = [w for w in _clean(text) if not w.isdigit()]
+        for words, bonus in texts:
             found_fuzzy = self._fuzzy(words, comuna_key)
             if found_fuzzy is not None:
                 place, ratio = found_fuzzy

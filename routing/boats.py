@@ -102,6 +102,13 @@ class Suspension:
     first_min: int = 0
     last_min: int = 24 * 60 - 1
 
+    @classmethod
+    def on_day(cls, line_id: str, day: dt.date, minute: int | None = None) -> Suspension:
+        """One day of `line_id` without service, or only its departure at `minute` cancelled."""
+        if minute is None:
+            return cls(line_id, day, day, "suspendida")
+        return cls(line_id, day, day, "cancelada", minute, minute)
+
     @property
     def whole_day(self) -> bool:
         """Return True if every departure of the covered days is cancelled."""
