@@ -12,18 +12,6 @@ from geo_app.cli import main
 from geo_app.cli_cases import _app
 
 
-def _find_place(model):
-    from routing import RoutingInputError
-
-    def find(text: str):
-        try:
-            return model.find_place(text)
-        except RoutingInputError as err:
-            raise ValueError(str(err)) from err
-
-    return find
-
-
 @main.command("plan")
 @click.option("--week", "week", required=True, help="Lunes de la semana: AAAA-MM-DD.")
 @click.option(
@@ -32,6 +20,12 @@ def _find_place(model):
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     required=True,
     help="CSV de gestores: codigo, nombre, base (lugar o lat,lon), dias, inicio, fin, ...",
+)
+@click.option(
+    "--alojamientos",
+    "stays_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV de alojamientos (noches fuera de la base): gestor, noche (AAAA-MM-DD), lugar.",
 )
 @click.option(
     "--casos", "limit", default=300, show_default=True, help="Máximo de casos candidatos."
@@ -51,12 +45,21 @@ def _find_place(model):
 )
 @click.option("--guardar", is_flag=True, help="Guardar el plan en la base (visible en la app).")
 @click.option("--publicar", is_flag=True, help="Guardar y publicar (cada gestor ve su día).")
-def plan(week, gestores_file, limit, comunas, seconds, output, guardar, publicar) -> None:
-    """Planifica las visitas de la semana entre los gestores, con horarios de barco."""
+def plan(
+    week, gestores_file, stays_file, limit, comunas, seconds, output, guardar, publicar
+) -> None:
+    """Planifica las visitas de la semana entre los gestores, con horarios de barco.
+
+    Con --alojamientos, un gestor puede dormir fuera de su base (una isla cuyo
+    barco no permite ir y volver en el día): ese día termina en el alojamiento
+    y el siguiente empieza ahí.
+    """
     from geo_app.planning import GestorFileError
     from geo_app.planning import PlanRunError
     from geo_app.planning import compute_week
+    from geo_app.planning import place_finder
     from geo_app.planning import read_gestores_csv
+    from geo_app.planning import read_stays_csv
     from geo_app.planning import stops_csv
     from geo_app.planning import summary_lines
     from geo_app.travel import app_model
@@ -68,7 +71,10 @@ def plan(week, gestores_file, limit, comunas, seconds, output, guardar, publicar
         raise click.BadParameter(msg) from err
     with _app() as app:
         try:
-            rows = read_gestores_csv(gestores_file.read_bytes(), _find_place(app_model(app)))
+            find = place_finder(app_model(app))
+            rows = read_gestores_csv(gestores_file.read_bytes(), find)
+            codes = [r["code"] for r in rows]
+            stays = read_stays_csv(stays_file.read_bytes(), find, codes) if stays_file else []
             plan_id, result = compute_week(
                 app,
                 rows,
@@ -76,6 +82,7 @@ def plan(week, gestores_file, limit, comunas, seconds, output, guardar, publicar
                 seconds=seconds,
                 limit=limit,
                 comunas=list(comunas),
+                stays=stays,
                 actor="cli",
                 outcome="publicar" if publicar else "guardar" if guardar else "descartar",
                 announce=lambda n: click.echo(

@@ -29,10 +29,12 @@ from geo_app.planning import create_replan
 from geo_app.planning import hm
 from geo_app.planning import minutes_label
 from geo_app.planning import move_visit
+from geo_app.planning import place_finder
 from geo_app.planning import publish
 from geo_app.planning import published_day
 from geo_app.planning import published_days
 from geo_app.planning import start_plan_job
+from geo_app.planning import stay_of
 from geo_app.planning import week_days
 from geo_app.security import PEOPLE
 from geo_app.security import STAFF
@@ -42,6 +44,7 @@ from geo_app.store.models import GestorRow
 from geo_app.store.models import PlanRow
 from routing.boats import Suspension
 from routing.planning import Gestor
+from routing.planning import Stay
 from routing.planning import day_label
 
 bp = Blueprint("plans", __name__)
@@ -113,6 +116,7 @@ def plan_list():
         gestores=gestores,
         comunas=comunas,
         week=_next_monday(),
+        stay_rows=STAY_ROWS,
         status_labels=STATUS_LABELS,
         job_labels=JOB_LABELS,
     )
@@ -145,15 +149,53 @@ def plan_create():
         if not visits:
             flash("No hay casos ubicados con esos filtros: amplíe la selección.", "error")
             return redirect(url_for("plans.plan_list"))
+        try:
+            stays = _stays_field(week, [g.code for g in gestores])
+        except ValueError as err:
+            flash(f"Alojamientos: {err}. No se creó el plan.", "error")
+            return redirect(url_for("plans.plan_list"))
         synthetic = session.scalar(select(Case.id).limit(1)) is not None and all(
             g.synthetic for g in gestores
         )
         plan = create_plan(
-            session, week, gestores, visits, seconds=seconds, actor=_actor(), synthetic=synthetic
+            session,
+            week,
+            gestores,
+            visits,
+            seconds=seconds,
+            stays=stays,
+            actor=_actor(),
+            synthetic=synthetic,
         )
         plan_id = plan.id
     start_plan_job(current_app._get_current_object(), plan_id)
     return redirect(url_for("plans.plan_detail", plan_id=plan_id))
+
+
+def _stays_field(week: dt.date, codes: list[str]) -> list[Stay]:
+    """Read the overnight stay rows of the plan form; ValueError in Spanish for a wrong one."""
+    from geo_app.travel import app_model
+
+    find = place_finder(app_model(current_app))
+    monday = week - dt.timedelta(days=week.weekday())
+    stays = []
+    for n in range(1, STAY_ROWS + 1):
+        code, night, place = (
+            request.form.get(f"{key}_{n}", "").strip()
+            for key in ("aloja_gestor", "aloja_noche", "aloja_lugar")
+        )
+        if not (code or night or place):
+            continue
+        try:
+            stay = stay_of(code, night, place, find, codes)
+        except ValueError as err:
+            msg = f"fila {n}: {err}"
+            raise ValueError(msg) from err
+        if not monday <= stay.night < monday + dt.timedelta(days=7):
+            msg = f"fila {n}: la noche {stay.night:%d-%m-%Y} no es de la semana del plan"
+            raise ValueError(msg)
+        stays.append(stay)
+    return stays
 
 
 def _plan_or_404(session, plan_id: int) -> PlanRow:
@@ -195,6 +237,7 @@ def plan_detail(plan_id: int):
 
 
 SUSPENSION_ROWS = 3  # boat interruptions the re-plan form takes at once
+STAY_ROWS = 3  # overnight stays the plan form takes at once
 
 
 def _boat_lines() -> list[tuple[str, str]]:

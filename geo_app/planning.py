@@ -28,10 +28,12 @@ from geo_app.store.models import PlanRow
 from geo_app.store.models import PlanStop
 from geo_app.store.models import utcnow
 from layers.export import safe_row
+from routing import RoutingInputError
 from routing.boats import DAY_CODES
 from routing.boats import Suspension
 from routing.planning import Gestor
 from routing.planning import PlanParams
+from routing.planning import Stay
 from routing.planning import Unassigned
 from routing.planning import Visit
 from routing.planning import assemble
@@ -60,6 +62,7 @@ __all__ = [
 ]
 
 GESTOR_COLUMNS = ("codigo", "nombre", "base")
+STAY_COLUMNS = ("gestor", "noche", "lugar")
 
 
 class GestorFileError(ValueError):
@@ -102,20 +105,8 @@ def read_gestores_csv(data: bytes, find_place) -> list[dict]:
     `find_place(text)` returns ``(lon, lat, label)``. Every problem is collected
     and reported together.
     """
-    text = data.decode("utf-8-sig", errors="replace")
-    sample = text.splitlines()[0] if text else ""
-    reader = csv.DictReader(io.StringIO(text), delimiter=";" if sample.count(";") else ",")
-    headers = [h.strip().lower() for h in reader.fieldnames or []]
-    missing = [c for c in GESTOR_COLUMNS if c not in headers]
-    if missing:
-        msg = (
-            f"Faltan columnas en el archivo de gestores: {', '.join(missing)}. La primera fila "
-            f"debe tener al menos: {', '.join(GESTOR_COLUMNS)}."
-        )
-        raise GestorFileError(msg)
     rows, problems, codes = [], [], []
-    for n, raw in enumerate(reader, start=2):
-        row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+    for n, row in _csv_rows(data, GESTOR_COLUMNS, "gestores"):
         codes.append(row.get("codigo", ""))
         try:
             rows.append(_gestor_row(row, find_place))
@@ -128,6 +119,72 @@ def read_gestores_csv(data: bytes, find_place) -> list[dict]:
         msg = "Archivo de gestores con problemas:\n- " + "\n- ".join(problems or ["no tiene filas"])
         raise GestorFileError(msg)
     return rows
+
+
+def _csv_rows(data: bytes, columns: tuple[str, ...], what: str):
+    """Yield ``(line number, row)`` of a CSV (``,`` or ``;``) with lower-case, stripped keys."""
+    text = data.decode("utf-8-sig", errors="replace")
+    sample = text.splitlines()[0] if text else ""
+    reader = csv.DictReader(io.StringIO(text), delimiter=";" if sample.count(";") else ",")
+    headers = [h.strip().lower() for h in reader.fieldnames or []]
+    missing = [c for c in columns if c not in headers]
+    if missing:
+        msg = (
+            f"Faltan columnas en el archivo de {what}: {', '.join(missing)}. La primera fila "
+            f"debe tener al menos: {', '.join(columns)}."
+        )
+        raise GestorFileError(msg)
+    for n, raw in enumerate(reader, start=2):
+        yield n, {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+
+
+def read_stays_csv(data: bytes, find_place, gestor_codes) -> list[Stay]:
+    """Parse an overnight stays CSV: ``gestor, noche, lugar`` (one row per night away).
+
+    ``gestor`` is a gestor code, ``noche`` the date (AAAA-MM-DD) of the night
+    spent away, ``lugar`` a place name or ``lat,lon``. Every problem is
+    collected and reported together.
+    """
+    stays, problems = [], []
+    for n, row in _csv_rows(data, STAY_COLUMNS, "alojamientos"):
+        try:
+            stay = stay_of(row["gestor"], row["noche"], row["lugar"], find_place, gestor_codes)
+            stays.append(stay)
+        except ValueError as err:
+            problems.append(f"fila {n}: {err}")
+    if problems:
+        msg = "Archivo de alojamientos con problemas:\n- " + "\n- ".join(problems)
+        raise GestorFileError(msg)
+    return stays
+
+
+def place_finder(model):
+    """Return ``find(text) -> (lon, lat, label)`` on `model`'s places; ValueError in Spanish."""
+
+    def find(text: str):
+        try:
+            return model.find_place(text)
+        except RoutingInputError as err:
+            raise ValueError(str(err)) from err
+
+    return find
+
+
+def stay_of(code: str, night: str, place: str, find_place, gestor_codes) -> Stay:
+    """Build one overnight stay from text fields; ValueError in Spanish when one is wrong."""
+    if code not in set(gestor_codes):
+        msg = f"el gestor {code!r} no está entre los gestores del plan"
+        raise ValueError(msg)
+    try:
+        day = dt.date.fromisoformat(night)
+    except ValueError as err:
+        msg = f"la noche {night!r} no es una fecha; use AAAA-MM-DD"
+        raise ValueError(msg) from err
+    if not place:
+        msg = "falta el lugar del alojamiento (nombre de un lugar o lat,lon)"
+        raise ValueError(msg)
+    lon, lat, label = find_place(place)
+    return Stay(code, day, lon, lat, label)
 
 
 def _gestor_row(row: dict, find_place) -> dict:
@@ -247,10 +304,11 @@ def create_plan(
     visits: list[Visit],
     *,
     seconds: float = 20.0,
+    stays: list[Stay] = (),
     actor: str = "",
     synthetic: bool = False,
 ) -> PlanRow:
-    """Store a plan to compute (job state ``en_cola``)."""
+    """Store a plan to compute (job state ``en_cola``); `stays` are its overnight stays."""
     if week_start.weekday() != 0:
         week_start -= dt.timedelta(days=week_start.weekday())
     plan = PlanRow(
@@ -259,6 +317,7 @@ def create_plan(
             "gestores": [gestor_of(g).to_dict() for g in gestores],
             "visitas": [v.to_dict() for v in visits],
             "segundos": seconds,
+            "alojamientos": [s.to_dict() for s in stays],
         },
         created_by=actor,
         synthetic=synthetic,
@@ -274,12 +333,15 @@ class _Inputs:
     visits: list[Visit]
     days: list[dt.date]
     seconds: float
+    stays: list[Stay]
 
 
 def _inputs(plan: PlanRow) -> _Inputs:
     gestores = [Gestor.from_dict(g) for g in plan.inputs["gestores"]]
     visits = [Visit.from_dict(v) for v in plan.inputs["visitas"]]
-    return _Inputs(gestores, visits, week_days(plan.week_start, gestores), plan.inputs["segundos"])
+    stays = [Stay.from_dict(s) for s in plan.inputs.get("alojamientos", [])]
+    days = week_days(plan.week_start, gestores)
+    return _Inputs(gestores, visits, days, plan.inputs["segundos"], stays)
 
 
 def run_plan(sessions, model, plan_id: int) -> None:
@@ -307,6 +369,7 @@ def run_plan(sessions, model, plan_id: int) -> None:
                 inputs.visits,
                 inputs.gestores,
                 inputs.days,
+                stays=inputs.stays,
                 params=PlanParams(seconds=inputs.seconds),
                 progress=progress,
             )
@@ -315,12 +378,14 @@ def run_plan(sessions, model, plan_id: int) -> None:
             _store_result(session, plan, result)
             plan.job_state, plan.job_progress, plan.job_message = "listo", 1.0, "listo"
     except Exception as err:  # any failure becomes a visible, retryable state
+        # input the planner refuses is explained in Spanish; anything else keeps its trace
+        error = str(err) if isinstance(err, RoutingInputError) else f"{type(err).__name__}: {err}"
         with sessions() as session, session.begin():
             _set_job(session, plan_id, "fallido", 0.0, "el cálculo falló")
             session.execute(
                 update(PlanRow)
                 .where(PlanRow.id == plan_id)
-                .values(error=f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}")
+                .values(error=f"{error}\n{traceback.format_exc(limit=3)}")
             )
 
 
@@ -372,6 +437,7 @@ def compute_week(
     seconds: float,
     limit: int = 300,
     comunas: list[str] | None = None,
+    stays: list[Stay] = (),
     actor: str = "",
     synthetic: bool = False,
     outcome: str = "publicar",
@@ -394,7 +460,14 @@ def compute_week(
             raise PlanRunError(msg)
         gestores = save_gestores(session, rows, synthetic=synthetic)
         plan = create_plan(
-            session, week, gestores, visits, seconds=seconds, actor=actor, synthetic=synthetic
+            session,
+            week,
+            gestores,
+            visits,
+            seconds=seconds,
+            stays=stays,
+            actor=actor,
+            synthetic=synthetic,
         )
         plan_id = plan.id
     if announce:
@@ -455,7 +528,9 @@ def move_visit(
     unassigned = [u for u in _unassigned(plan) if u.visit_id != visit_id]
     if target is None:
         unassigned.append(Unassigned(visit_id, "retirada", ""))
-        result = assemble(model, inputs.visits, inputs.gestores, assignment, unassigned)
+        result = assemble(
+            model, inputs.visits, inputs.gestores, assignment, unassigned, stays=inputs.stays
+        )
     else:
         result, why = _best_insertion(model, inputs, assignment, unassigned, visit_id, target)
         if result is None:
@@ -479,7 +554,7 @@ def _best_insertion(model, inputs: _Inputs, assignment, unassigned, visit_id, ta
     best, why = None, ""
     for pos in range(len(current) + 1):
         order = [*current[:pos], visit_id, *current[pos:]]
-        changed = simulate_day(model, gestor, day, [by_id[i] for i in order])
+        changed = simulate_day(model, gestor, day, [by_id[i] for i in order], stays=inputs.stays)
         if not changed.feasible:
             why = why or changed.problem
         elif best is None or changed.end_at < best[0]:
@@ -487,7 +562,9 @@ def _best_insertion(model, inputs: _Inputs, assignment, unassigned, visit_id, ta
     if best is None:
         return None, f"No cabe en ese día: {why}. No se guardó ningún cambio."
     trial = {**assignment, target: best[1]}
-    return assemble(model, inputs.visits, inputs.gestores, trial, unassigned), ""
+    return assemble(
+        model, inputs.visits, inputs.gestores, trial, unassigned, stays=inputs.stays
+    ), ""
 
 
 def publish(session: Session, plan: PlanRow, actor: str, *, expected_version: int) -> None:
@@ -690,7 +767,7 @@ def _replan_result(sessions, model, spec: dict, inputs: _Inputs, progress):
             raise PlanRunError(msg)
         src, assignment, unassigned = _inputs(source), _assignment(source), _unassigned(source)
     request = ReplanRequest.from_dict(spec)
-    previous = assemble(model, src.visits, src.gestores, assignment, unassigned)
+    previous = assemble(model, src.visits, src.gestores, assignment, unassigned, stays=src.stays)
     return replan(
         previous,
         model,
@@ -701,6 +778,7 @@ def _replan_result(sessions, model, spec: dict, inputs: _Inputs, progress):
         keep=request.keep,
         absences=request.absences,
         suspensions=request.suspensions,
+        stays=inputs.stays,
         params=PlanParams(seconds=inputs.seconds),
         progress=progress,
     )

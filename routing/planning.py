@@ -53,6 +53,7 @@ __all__ = [
     "Pin",
     "Plan",
     "PlanParams",
+    "Stay",
     "Stop",
     "Unassigned",
     "Visit",
@@ -220,6 +221,51 @@ class Pin:
 
 
 @dataclass(frozen=True)
+class Stay:
+    """An overnight stay away from base, decided by the profesional.
+
+    The gestor's day `night` ends at the stay instead of the base, and the
+    next day (``night + 1``, which must be a working day of the plan) starts
+    there. This is how a place whose boats do not allow going and coming back
+    in one day gets visited. The gestor starts the next day with whatever the
+    way there left them: on foot, with the vehicle parked at the ramp, when
+    the only way from the base crosses on a passenger launch.
+    """
+
+    gestor_id: str
+    night: dt.date
+    lon: float
+    lat: float
+    label: str = "alojamiento"
+
+    @property
+    def morning(self) -> dt.date:
+        """The day that starts at the stay."""
+        return self.night + dt.timedelta(days=1)
+
+    def to_dict(self) -> dict:
+        """Return a JSON-ready dict (inverse of :meth:`from_dict`)."""
+        return {
+            "gestor_id": self.gestor_id,
+            "noche": self.night.isoformat(),
+            "lon": self.lon,
+            "lat": self.lat,
+            "lugar": self.label,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Stay:
+        """Build a stay from :meth:`to_dict` output."""
+        return cls(
+            str(data["gestor_id"]),
+            dt.date.fromisoformat(data["noche"]),
+            float(data["lon"]),
+            float(data["lat"]),
+            data.get("lugar", "alojamiento"),
+        )
+
+
+@dataclass(frozen=True)
 class PlanParams:
     """Weights and limits of the weekly plan.
 
@@ -289,6 +335,13 @@ class DayPlan:
     feasible: bool
     problem: str = ""
     last_boat: dict | None = None
+    start_place: str = ""  # the stay the day starts at; empty: the base
+    end_place: str = ""  # the stay the day ends at; empty: the base
+
+    @property
+    def moves(self) -> bool:
+        """Whether the day is worth showing: it has visits or takes the gestor to or from a stay."""
+        return bool(self.stops or self.start_place or self.end_place)
 
     @property
     def legs(self) -> tuple[Leg, ...]:
@@ -323,6 +376,8 @@ class DayPlan:
             "paradas": [s.to_dict() for s in self.stops],
             "regreso": [leg.to_dict() for leg in self.back],
             "ultimo_barco": self.last_boat,
+            "sale_de": self.start_place or None,
+            "duerme_en": self.end_place or None,
             "totales": {
                 "conducir_s": self.seconds("conducir"),
                 "caminar_s": self.seconds("caminar"),
@@ -428,19 +483,25 @@ def simulate_day(
     visits: Iterable[Visit],
     *,
     last_boat: bool = False,
+    stays: Iterable[Stay] = (),
 ) -> DayPlan:
     """Replay a gestor's day visit by visit with the real boat departures.
 
     Returns a :class:`DayPlan` whose ``feasible`` says whether the day works
     and ``problem`` says, in Spanish, why not. With `last_boat`, a day whose
     way home takes a boat also gets the latest time to leave the last visit.
+    The day starts at the base, or at the stay of the night before, and ends
+    at the base, or at the stay of that night (`stays`).
     """
     visits = list(visits)
+    morning, night = _day_stays(gestor, day, stays)
+    on_foot, parked = _arrival_mode(model, gestor, morning) if morning else (None, None)
     clock = _Clock(
         dt.datetime.combine(day, gestor.start),
-        (gestor.lon, gestor.lat),
-        gestor.base_label,
-        on_foot=not gestor.vehicle,
+        (morning.lon, morning.lat) if morning else (gestor.lon, gestor.lat),
+        morning.label if morning else gestor.base_label,
+        on_foot=(not gestor.vehicle) if on_foot is None else on_foot,
+        parked=parked,
     )
     start_at = clock.t
     stops: list[Stop] = []
@@ -455,12 +516,18 @@ def simulate_day(
             break
         stops.append(stop)
         problem = problem or why
-    back, why = _go_home(model, gestor, clock) if len(stops) == len(visits) else ((), "")
+    home = _home(gestor, night)
+    back, why = _go_home(model, gestor, clock, home) if len(stops) == len(visits) else ((), "")
     problem = problem or why
     end = dt.datetime.combine(day, gestor.end)
-    if not problem and clock.t > end:
+    if not problem and clock.t.date() > day:
         problem = (
-            f"vuelve a {gestor.base_label} a las {clock.t:%H:%M}, después del fin de la "
+            f"llega a {home[2]} recién el {day_label(clock.t.date())} a las {clock.t:%H:%M}: "
+            "no hay barco para volver en el día"
+        )
+    elif not problem and clock.t > end:
+        problem = (
+            f"llega a {home[2]} a las {clock.t:%H:%M}, después del fin de la "
             f"jornada ({gestor.end:%H:%M})"
         )
     plan = DayPlan(
@@ -474,15 +541,53 @@ def simulate_day(
         clock.lunch,
         feasible=not problem,
         problem=problem,
+        start_place=morning.label if morning else "",
+        end_place=night.label if night else "",
     )
-    return with_last_boat(model, gestor, plan) if last_boat else plan
+    return with_last_boat(model, gestor, plan, stays) if last_boat else plan
 
 
-def with_last_boat(model: TravelModel, gestor: Gestor, plan: DayPlan) -> DayPlan:
+def with_last_boat(
+    model: TravelModel, gestor: Gestor, plan: DayPlan, stays: Iterable[Stay] = ()
+) -> DayPlan:
     """Add the latest time to leave the last visit, for a feasible day whose way home sails."""
     if not (plan.feasible and plan.stops and any(leg.kind == "barco" for leg in plan.back)):
         return plan
-    return replace(plan, last_boat=_last_boat(model, gestor, plan.day, plan.stops[-1]))
+    home = _home(gestor, _day_stays(gestor, plan.day, stays)[1])
+    return replace(plan, last_boat=_last_boat(model, gestor, plan.day, plan.stops[-1], home))
+
+
+def _day_stays(gestor: Gestor, day: dt.date, stays: Iterable[Stay]):
+    """Return (the stay the day starts at, the stay it ends at); None means the base."""
+    morning = night = None
+    for stay in stays:
+        if stay.gestor_id == gestor.id:
+            if stay.morning == day:
+                morning = stay
+            elif stay.night == day:
+                night = stay
+    return morning, night
+
+
+def _home(gestor: Gestor, night: Stay | None) -> tuple[float, float, str]:
+    """Where the day ends: the night's stay or the base."""
+    if night is not None:
+        return night.lon, night.lat, night.label
+    return gestor.lon, gestor.lat, gestor.base_label
+
+
+def _arrival_mode(model: TravelModel, gestor: Gestor, stay: Stay):
+    """Return (on foot, parked at) at a stay, as the way there from the base leaves the gestor."""
+    if not gestor.vehicle:
+        return True, None
+    clock = _Clock(
+        dt.datetime.combine(stay.night, gestor.start),
+        (gestor.lon, gestor.lat),
+        gestor.base_label,
+        on_foot=False,
+    )
+    _travel(model, clock, (stay.lon, stay.lat), stay.label)
+    return clock.on_foot, clock.parked
 
 
 def _lunch_before_leaving(clock: _Clock, gestor: Gestor) -> None:
@@ -580,26 +685,26 @@ def _go_visit(model: TravelModel, gestor: Gestor, clock: _Clock, visit: Visit):
     return stop, problem
 
 
-def _go_home(model: TravelModel, gestor: Gestor, clock: _Clock):
-    """Travel back to the base; return (legs, problem)."""
+def _go_home(model: TravelModel, gestor: Gestor, clock: _Clock, home: tuple[float, float, str]):
+    """Travel to where the day ends (base or stay); return (legs, problem)."""
     _lunch_before_leaving(clock, gestor)
-    legs, why = _travel(model, clock, (gestor.lon, gestor.lat), gestor.base_label)
+    legs, why = _travel(model, clock, home[:2], home[2])
     if legs is None:
-        return (), f"no se puede volver a {gestor.base_label}: {why}"
+        return (), f"no se puede llegar a {home[2]}: {why}"
     _lunch_in_wait(clock, gestor, legs)
     _, problem = _lunch_late(clock, gestor, clock.t, clock.t)
     return legs, problem
 
 
-def _last_boat(model: TravelModel, gestor: Gestor, day: dt.date, stop: Stop) -> dict | None:
-    """Latest time to leave the last visit and still be home by the end of the day."""
+def _last_boat(model: TravelModel, gestor: Gestor, day: dt.date, stop: Stop, home) -> dict | None:
+    """Latest time to leave the last visit and still be home (or at the stay) by the day's end."""
     found = model.last_boat_home(
         (stop.lon, stop.lat),
-        (gestor.lon, gestor.lat),
+        home[:2],
         day,
         latest_arrival=gestor.end,
         on_foot=not gestor.vehicle,
-        labels=(stop.label, gestor.base_label),
+        labels=(stop.label, home[2]),
     )
     if found is None or not found.journey.boat_legs:
         return None
@@ -631,10 +736,18 @@ class _Week:
     allowed: dict[int, list[int]] = field(default_factory=dict)  # visit index -> vehicles
     matrices: dict[tuple[dt.date, bool], np.ndarray] = field(default_factory=dict)
     pinned: set[int] = field(default_factory=set)
+    stays: list[Stay] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)  # per vehicle: node it starts at
+    ends: list[int] = field(default_factory=list)  # per vehicle: node it ends at
 
     @property
     def n_bases(self) -> int:
-        return len(self.gestores)
+        """Nodes before the visits: one base per gestor, then one per stay."""
+        return len(self.gestores) + len(self.stays)
+
+    def day(self, g: int, day: dt.date, visits: Iterable[Visit], **kwargs) -> DayPlan:
+        """Replay gestor `g`'s `day` with the week's stays."""
+        return simulate_day(self.model, self.gestores[g], day, visits, stays=self.stays, **kwargs)
 
 
 def plan_week(
@@ -645,17 +758,20 @@ def plan_week(
     *,
     pins: Iterable[Pin] = (),
     absences: Iterable[tuple[str, dt.date]] = (),
+    stays: Iterable[Stay] = (),
     params: PlanParams | None = None,
     progress: Callable[[float, str], None] | None = None,
 ) -> Plan:
     """Plan the week's visits among the gestores; see the module docstring.
 
     `absences` are ``(gestor_id, day)`` pairs when a gestor does not work.
+    `stays` are the overnight stays the profesional decided (:class:`Stay`).
     `progress(fraction, message)` is called as the work advances.
     """
     report = progress or (lambda _f, _m: None)
     clock = time.perf_counter()
     week = _setup(model, visits, gestores, days, pins, absences, params or PlanParams())
+    _place_stays(week, stays)
     early = _screen(week)
     report(0.05, "calculando tiempos de viaje con los horarios de barco")
     t_matrix = time.perf_counter()
@@ -673,9 +789,9 @@ def plan_week(
     report(0.95, "explicando las visitas que no entraron")
     unassigned = _explain(week, assigned, early)
     days = [  # already replayed by _verify/_reinsert: only the last boat home is added
-        with_last_boat(model, week.gestores[g], d)
+        with_last_boat(model, week.gestores[g], d, week.stays)
         for (g, _day), d in sorted(day_plans.items(), key=lambda kv: (kv[0][1], kv[0][0]))
-        if d.stops
+        if d.moves
     ]
     plan = Plan(days, unassigned, {v.id: v for v in week.visits}, approximate=model.approximate)
     report(1.0, "listo")
@@ -697,6 +813,8 @@ def assemble(
     gestores: Iterable[Gestor],
     assignment: dict[tuple[str, dt.date], list[str]],
     unassigned: Iterable[Unassigned],
+    *,
+    stays: Iterable[Stay] = (),
 ) -> Plan:
     """Replay an assignment ``{(gestor_id, day): [visit ids in order]}`` into a :class:`Plan`.
 
@@ -706,11 +824,19 @@ def assemble(
     """
     by_visit = {v.id: v for v in visits}
     by_gestor = {g.id: g for g in gestores}
+    stays = list(stays)
+    assignment = {
+        **{(s.gestor_id, day): [] for s in stays for day in (s.night, s.morning)},
+        **assignment,
+    }
     days = [
-        simulate_day(model, by_gestor[gid], day, [by_visit[i] for i in ids], last_boat=True)
+        simulate_day(
+            model, by_gestor[gid], day, [by_visit[i] for i in ids], last_boat=True, stays=stays
+        )
         for (gid, day), ids in sorted(assignment.items(), key=lambda kv: (kv[0][1], kv[0][0]))
-        if ids
+        if gid in by_gestor
     ]
+    days = [d for d in days if d.moves]
     return Plan(days, list(unassigned), by_visit, approximate=model.approximate)
 
 
@@ -744,6 +870,63 @@ def _setup(model, visits, gestores, days, pins, absences, params) -> _Week:
             k for k in [by_gestor_day.get((pin.gestor_id, pin.day))] if k is not None
         ]
     return week
+
+
+def _place_stays(week: _Week, stays: Iterable[Stay]) -> None:
+    """Check the stays against the working days; set each vehicle's start and end node."""
+    planned = {(week.gestores[g].id, day) for g, day in week.vehicles}
+    week.stays = _check_stays(week.gestores, planned, stays)
+    nb = len(week.gestores)
+    for g, day in week.vehicles:
+        gid = week.gestores[g].id
+        start = end = g
+        for n, stay in enumerate(week.stays):
+            if stay.gestor_id == gid and stay.morning == day:
+                start = nb + n
+            if stay.gestor_id == gid and stay.night == day:
+                end = nb + n
+        week.starts.append(start)
+        week.ends.append(end)
+    index = {gestor.id: g for g, gestor in enumerate(week.gestores)}
+    for stay in week.stays:  # a stay nobody can reach within the working day is refused
+        for day in (stay.night, stay.morning):
+            if (stay.gestor_id, day) in planned:
+                p = week.day(index[stay.gestor_id], day, [])
+                if not p.feasible:
+                    msg = (
+                        f"El alojamiento en {stay.label} la noche del {day_label(stay.night)} "
+                        f"no sirve: el {day_label(day)}, sin visitas, {p.problem}."
+                    )
+                    raise RoutingInputError(msg)
+
+
+def _check_stays(gestores: list[Gestor], planned: set, stays: Iterable[Stay]) -> list[Stay]:
+    """Return the stays that touch the planned days; refuse those that cannot work."""
+    by_id = {g.id: g for g in gestores}
+    nights: set[tuple[str, dt.date]] = set()
+    out = []
+    for stay in stays:
+        gestor = by_id.get(stay.gestor_id)
+        if gestor is None:
+            msg = f"El alojamiento es de {stay.gestor_id!r}, que no es un gestor de este plan."
+            raise RoutingInputError(msg)
+        who = gestor.name or gestor.id
+        if (stay.gestor_id, stay.night) in nights:
+            msg = f"{who} tiene dos alojamientos la noche del {day_label(stay.night)}; deje uno."
+            raise RoutingInputError(msg)
+        nights.add((stay.gestor_id, stay.night))
+        tonight = (stay.gestor_id, stay.night) in planned
+        if tonight and (stay.gestor_id, stay.morning) not in planned:
+            msg = (
+                f"{who} no puede alojar en {stay.label} la noche del {day_label(stay.night)}: "
+                f"no trabaja en el plan el {day_label(stay.morning)}, y el regreso a "
+                f"{gestor.base_label} debe quedar en un día planificado. Cambie la noche o "
+                "agregue ese día."
+            )
+            raise RoutingInputError(msg)
+        if tonight or (stay.gestor_id, stay.morning) in planned:
+            out.append(stay)
+    return out
 
 
 def _screen(week: _Week) -> dict[int, Unassigned]:
@@ -780,8 +963,9 @@ def _screen(week: _Week) -> dict[int, Unassigned]:
 
 
 def _points(week: _Week):
-    lon = np.array([g.lon for g in week.gestores] + [v.lon for v in week.visits])
-    lat = np.array([g.lat for g in week.gestores] + [v.lat for v in week.visits])
+    places = [*week.gestores, *week.stays, *week.visits]
+    lon = np.array([p.lon for p in places])
+    lat = np.array([p.lat for p in places])
     return week.model.snap(lon, lat)
 
 
@@ -816,7 +1000,7 @@ def _unreachable(week: _Week, early: dict[int, Unassigned]) -> dict[int, Unassig
         for k in ks:
             g, day = week.vehicles[k]
             m = week.matrices[(day, not week.gestores[g].vehicle)]
-            if np.isfinite(m[g, nb + i]) and np.isfinite(m[nb + i, g]):
+            if np.isfinite(m[week.starts[k], nb + i]) and np.isfinite(m[nb + i, week.ends[k]]):
                 keep.append(k)
         if ks and not keep and i not in early:
             out[i] = _why_not(week, i, ks)
@@ -846,8 +1030,8 @@ def _solve(week: _Week, skip: set[int], report) -> list[list[int]]:
 
     nb, params = week.n_bases, week.params
     n = nb + len(week.visits)
-    starts = [g for g, _ in week.vehicles]
-    manager = pywrapcp.RoutingIndexManager(n, len(week.vehicles), starts, starts)
+    starts, ends = week.starts, week.ends
+    manager = pywrapcp.RoutingIndexManager(n, len(week.vehicles), starts, ends)
     routing = pywrapcp.RoutingModel(manager)
     service = np.array([0] * nb + [v.duration_min * 60 for v in week.visits], dtype=np.int64)
     travel = {key: _int_matrix(m) for key, m in week.matrices.items()}
@@ -862,7 +1046,7 @@ def _solve(week: _Week, skip: set[int], report) -> list[list[int]]:
     time_dim = routing.GetDimensionOrDie("tiempo")
     _time_windows(week, manager, routing, time_dim, service)
     _visit_counts(week, manager, routing)
-    for g in set(range(nb)) - set(starts):  # a base nobody starts from that day is no stop
+    for g in set(range(nb)) - set(starts) - set(ends):  # an unused base or stay is no stop
         index = manager.NodeToIndex(g)
         routing.AddDisjunction([index], 0)
         routing.solver().Add(routing.ActiveVar(index) == 0)
@@ -975,22 +1159,21 @@ def _verify(week: _Week, routes: list[list[int]]):
 
 
 def _repair(week: _Week, g: int, day: dt.date, route: list[int]):
-    gestor = week.gestores[g]
     route = list(route)
     removed: list[int] = []
-    plan = simulate_day(week.model, gestor, day, [week.visits[i] for i in route])
+    plan = week.day(g, day, [week.visits[i] for i in route])
     while not plan.feasible and route:
         best = None
         for pos, i in enumerate(route):
             trial = route[:pos] + route[pos + 1 :]
-            p = simulate_day(week.model, gestor, day, [week.visits[j] for j in trial])
+            p = week.day(g, day, [week.visits[j] for j in trial])
             key = (i in week.pinned, week.visits[i].must, week.visits[i].priority)
             if p.feasible and (best is None or key < best[0]):
                 best = (key, pos, p)
         if best is None:  # no single removal works: drop the least important and retry
             pos = min(range(len(route)), key=lambda q: _importance(week, route[q]))
             removed.append(route.pop(pos))
-            plan = simulate_day(week.model, gestor, day, [week.visits[j] for j in route])
+            plan = week.day(g, day, [week.visits[j] for j in route])
             continue
         _, pos, plan = best
         removed.append(route.pop(pos))
@@ -1021,7 +1204,7 @@ def _reinsert(week: _Week, plans: dict, dropped: dict) -> int:
             base_end = plan.end_at if plan and plan.stops else None
             for pos in range(len(current) + 1):
                 trial = [*current[:pos], week.visits[i], *current[pos:]]
-                p = simulate_day(week.model, week.gestores[g], day, trial)
+                p = week.day(g, day, trial)
                 if not p.feasible:
                     continue
                 added = (p.end_at - (base_end or p.start_at)).total_seconds()
@@ -1041,7 +1224,7 @@ def _why_not(week: _Week, i: int, vehicles: list[int]) -> Unassigned:
         g, day = week.vehicles[k]
         gestor = week.gestores[g]
         solo = replace(gestor, lunch_min=0)
-        p = simulate_day(week.model, solo, day, [visit])
+        p = simulate_day(week.model, solo, day, [visit], stays=week.stays)
         if p.feasible:
             return Unassigned(visit.id, "capacidad", _capacity_detail(visit))
         problems.append((day, gestor, p.problem))
@@ -1086,6 +1269,7 @@ def replan(
     keep: Iterable[str] = (),
     absences: Iterable[tuple[str, dt.date]] = (),
     suspensions: Iterable[Suspension] = (),
+    stays: Iterable[Stay] = (),
     params: PlanParams | None = None,
     progress: Callable[[float, str], None] | None = None,
 ) -> Plan:
@@ -1117,7 +1301,15 @@ def replan(
         visits.append(visit)
     rest = [d for d in days if d >= from_day]
     plan = plan_week(
-        model, visits, gestores, rest, pins=pins, absences=absent, params=params, progress=progress
+        model,
+        visits,
+        gestores,
+        rest,
+        pins=pins,
+        absences=absent,
+        stays=stays,
+        params=params,
+        progress=progress,
     )
     plan.days = frozen + plan.days
     plan.visits = {**{i: previous.visits[i] for i in frozen_ids}, **plan.visits}

@@ -23,6 +23,7 @@ from geo_app.store.models import GestorRow
 from geo_app.store.models import PlanRow
 from geo_app.travel import app_model
 from routing.planning import Gestor
+from routing.planning import Stay
 from routing.planning import Visit
 from routing.planning import simulate_day
 from tests.accounts import csrf
@@ -82,11 +83,11 @@ def wait_done(client, plan_id: int, timeout: float = 120.0) -> dict:
     raise AssertionError(msg)
 
 
-def create(client, gestores=("castro",), seconds=1) -> int:
+def create(client, gestores=("castro",), seconds=1, **extra) -> int:
     response = client.post(
         "/planificacion",
         data={"csrf": csrf(client), "semana": MONDAY.isoformat(), "gestor": list(gestores),
-              "casos": "50", "segundos": str(seconds)},
+              "casos": "50", "segundos": str(seconds), **extra},
     )  # fmt: skip
     assert response.status_code == 302, response.get_data(as_text=True)
     return int(response.headers["Location"].rsplit("/", 1)[-1])
@@ -102,12 +103,14 @@ def replay_all(app, plan: PlanRow) -> None:
     model = app_model(app)
     gestores = {g["id"]: Gestor.from_dict(g) for g in plan.inputs["gestores"]}
     visits = {v["id"]: Visit.from_dict(v) for v in plan.inputs["visitas"]}
+    stays = [Stay.from_dict(s) for s in plan.inputs.get("alojamientos", [])]
     for day in plan.result["dias"]:
         again = simulate_day(
             model,
             gestores[day["gestor_id"]],
             dt.date.fromisoformat(day["dia"]),
             [visits[s["visita_id"]] for s in day["paradas"]],
+            stays=stays,
         )
         assert day["factible"] and again.feasible, again.problem
         assert again.end_at.isoformat() == day["fin"]
@@ -143,6 +146,69 @@ def test_plan_job_page_publish_and_the_gestors_day(app, client):
     assert "Imprimir hoja del día" in sheet
     empty = client.get("/terreno?gestor=castro&dia=2026-03-15").get_data(as_text=True)
     assert "No hay visitas publicadas" in empty
+
+
+def test_an_overnight_stay_from_the_plan_form_ends_one_day_and_starts_the_next(app, client):
+    stay = {"aloja_gestor_1": "castro", "aloja_noche_1": MONDAY.isoformat(),
+            "aloja_lugar_1": "Curaco de Vélez"}  # fmt: skip
+    plan_id = create(client, **stay)
+    assert wait_done(client, plan_id)["estado"] == "listo"
+    plan = stored(app, plan_id)
+    assert plan.inputs["alojamientos"][0]["lugar"] == "Curaco de Vélez"
+    replay_all(app, plan)  # with the stay: Monday ends there, Tuesday starts there
+    days = {d["dia"]: d for d in plan.result["dias"]}
+    monday, tuesday = days["2026-03-09"], days["2026-03-10"]
+    assert monday["duerme_en"] == "Curaco de Vélez" and monday["sale_de"] is None
+    assert tuesday["sale_de"] == "Curaco de Vélez" and tuesday["duerme_en"] is None
+    assert "Dalcahue" in json.dumps(monday)  # the ferry to Quinchao on Monday
+    assert "Dalcahue" in json.dumps(tuesday)  # and back to Castro on Tuesday
+    assert plan.result["totales"]["visitas"] == 4
+    page = client.get(f"/planificacion/{plan_id}").get_data(as_text=True)
+    assert "Alojamiento: Curaco de Vélez" in page and "sale de Curaco de Vélez" in page
+    client.post(
+        f"/planificacion/{plan_id}/publicar", data={"csrf": csrf(client), "version": plan.version}
+    )
+    sheet = client.get("/terreno?gestor=castro&dia=2026-03-09").get_data(as_text=True)
+    assert "llega al alojamiento" in sheet and "Curaco de Vélez" in sheet
+    sheet = client.get("/terreno?gestor=castro&dia=2026-03-10").get_data(as_text=True)
+    assert "Sale de <strong>Curaco de Vélez</strong>" in sheet
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({"aloja_gestor_1": "corto", "aloja_noche_1": "2026-03-09", "aloja_lugar_1": "Achao"},
+         "fila 1: el gestor &#39;corto&#39; no está entre los gestores del plan"),
+        ({"aloja_gestor_1": "castro", "aloja_noche_1": "2026-03-16", "aloja_lugar_1": "Achao"},
+         "la noche 16-03-2026 no es de la semana del plan"),
+        ({"aloja_gestor_1": "castro", "aloja_noche_1": "lunes", "aloja_lugar_1": "Achao"},
+         "no es una fecha; use AAAA-MM-DD"),
+        ({"aloja_gestor_1": "castro", "aloja_noche_1": "2026-03-09", "aloja_lugar_1": ""},
+         "falta el lugar del alojamiento"),
+    ],
+)  # fmt: skip
+def test_stay_rows_with_problems_create_no_plan(app, client, row, message):
+    response = client.post(
+        "/planificacion",
+        data={"csrf": csrf(client), "semana": MONDAY.isoformat(), "gestor": ["castro"],
+              "casos": "50", "segundos": "1", **row},
+    )  # fmt: skip
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert message in page and "No se creó el plan" in page
+    with app.extensions["revincula.db"]() as session:
+        assert session.query(PlanRow).count() == 0
+
+
+def test_a_stay_the_planner_refuses_fails_the_job_with_the_reason(app, client):
+    # Friday night away, and nobody works on Saturday to come back
+    friday = {"aloja_gestor_1": "castro", "aloja_noche_1": "2026-03-13",
+              "aloja_lugar_1": "Achao"}  # fmt: skip
+    plan_id = create(client, **friday)
+    assert wait_done(client, plan_id)["estado"] == "fallido"
+    page = client.get(f"/planificacion/{plan_id}").get_data(as_text=True)
+    assert "no trabaja en el plan el sábado 14-03" in page
+    assert "RoutingInputError" not in page
 
 
 def test_move_is_checked_by_replay_and_stale_forms_get_409(app, client):
@@ -314,6 +380,26 @@ def test_cli_plan_writes_files_and_publishes(app, client, db_url, tmp_path, monk
         ["replan", str(plans[0].id), "--desde", "2026-03-09", "--suspension", "nada:2026-03-09"],
     )
     assert unknown.exit_code == 1 and "no existe en el horario" in unknown.output
+    stays = tmp_path / "alojamientos.csv"
+    stays.write_text("gestor,noche,lugar\ncastro,2026-03-11,Achao\n", encoding="utf-8")
+    away = CliRunner().invoke(
+        main,
+        ["plan", "--week", MONDAY.isoformat(), "--gestores", str(gestores), "--segundos", "1",
+         "--alojamientos", str(stays), "-o", str(tmp_path / "fuera")],
+    )  # fmt: skip
+    assert away.exit_code == 0, away.output
+    days = {d["dia"]: d for d in json.loads((tmp_path / "fuera" / "plan.json").read_text())["dias"]}
+    assert days["2026-03-11"]["duerme_en"] == "Achao" and days["2026-03-12"]["sale_de"] == "Achao"
+    stays.write_text("gestor,noche,lugar\nnadie,2026-03-11,Achao\ncastro,miércoles,Achao\n")
+    wrong = CliRunner().invoke(
+        main,
+        ["plan", "--week", MONDAY.isoformat(), "--gestores", str(gestores),
+         "--alojamientos", str(stays)],
+    )  # fmt: skip
+    assert wrong.exit_code == 1
+    assert "Archivo de alojamientos con problemas" in wrong.output
+    assert "fila 2: el gestor 'nadie' no está" in wrong.output
+    assert "fila 3: la noche 'miércoles' no es una fecha" in wrong.output
     bad = tmp_path / "malo.csv"
     bad.write_text("codigo,nombre\nx,y\n", encoding="utf-8")
     result = CliRunner().invoke(

@@ -9,6 +9,7 @@ Monday. Every plan is replayed again here and must be feasible.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -16,6 +17,7 @@ from routing.boats import Suspension
 from routing.planning import Gestor
 from routing.planning import Pin
 from routing.planning import PlanParams
+from routing.planning import Stay
 from routing.planning import Visit
 from routing.planning import plan_week
 from routing.planning import replan
@@ -45,14 +47,13 @@ def visit(vid: str, at_node: int, **kw) -> Visit:
     return Visit(vid, x, y, label=f"Caso {vid} (sintético)", **kw)
 
 
-def check_feasible(plan, model, gestores):
+def check_feasible(plan, model, gestores, stays=()):
     """Replay every day of `plan` and compare it with what the planner returned."""
     by_id = {g.id: g for g in gestores}
     for day in plan.days:
         assert day.feasible, day.problem
-        again = simulate_day(
-            model, by_id[day.gestor_id], day.day, [plan.visits[s.visit_id] for s in day.stops]
-        )
+        visits = [plan.visits[s.visit_id] for s in day.stops]
+        again = simulate_day(model, by_id[day.gestor_id], day.day, visits, stays=stays)
         assert again.feasible, again.problem
         assert again.end_at == day.end_at
         assert [s.start_at for s in again.stops] == [s.start_at for s in day.stops]
@@ -86,10 +87,12 @@ def test_a_day_missing_the_last_boat_is_infeasible_with_the_reason():
     model = build_model()
     late = gestor(start=dt.time(10, 30), end=dt.time(16))
     day = simulate_day(model, late, MONDAY, [visit("isla", 4)])
-    # 10:30 at base: pier A at 10:50, no ferry until tomorrow -> no journey within 24 h
-    # that gets back today; the replay says the trip back misses the end of the day
+    # 10:30 at base: pier A at 10:50, the last ferry out (10:00) is gone: Tuesday's 08:00
+    # ferry, the visit, the 15:00 ferry back and home at 15:50 the next day
     assert not day.feasible
-    assert "después del fin de la jornada" in day.problem or "no se puede" in day.problem
+    assert day.problem == (
+        "llega a Base A recién el martes 10-03 a las 15:50: no hay barco para volver en el día"
+    )
 
 
 def one_lancha(line: str, days: str) -> str:
@@ -213,3 +216,66 @@ def test_bad_input_is_reported_in_spanish():
         plan_week(model, [visit("a", 1), visit("a", 0)], [gestor()], [MONDAY], params=FAST)
     with pytest.raises(ValueError, match="No hay gestores"):
         plan_week(model, [visit("a", 1)], [], [MONDAY], params=FAST)
+
+
+# The lancha crosses A->B only at 14:00 and B->A only at 09:00 (30 min, passengers only):
+# nobody can go to island B and come back the same day.
+AFTERNOON_OUT = "\n".join(
+    [
+        HEADER,
+        row("ab", "lancha-tarde", ("A", PIER_A), ("B", PIER_B), "lancha", "solo_pasajeros",
+            "14:00", 30),
+        row("ba", "lancha-tarde", ("B", PIER_B), ("A", PIER_A), "lancha", "solo_pasajeros",
+            "09:00", 30),
+    ]
+)  # fmt: skip
+
+
+def posada(night: dt.date = MONDAY) -> Stay:
+    x, y = node(4)
+    return Stay("g1", night, x, y, "Posada isla B (sintético)")
+
+
+def test_an_island_without_a_boat_back_the_same_day_needs_a_planned_stay():
+    model = build_model(timetable_csv=AFTERNOON_OUT)
+    g = gestor()
+    visits = [visit("isla", 4, priority=30), visit("tierra", 1, priority=10)]
+    days = WEEK[:2]
+    alone = plan_week(model, visits, [g], days, params=FAST)
+    check_feasible(alone, model, [g])
+    assert alone.assigned_ids() == {"tierra"}
+    (why,) = alone.unassigned
+    assert why.visit_id == "isla" and why.reason == "sin_barco"
+
+    stays = [posada()]
+    plan = plan_week(model, visits, [g], days, stays=stays, params=FAST)
+    check_feasible(plan, model, [g], stays)
+    assert plan.assigned_ids() == {"isla", "tierra"}
+    monday, tuesday = plan.days
+    # Monday: drive to pier A (08:20), the 14:00 lancha, walk 800 s to the posada
+    assert (monday.start_place, monday.end_place) == ("", "Posada isla B (sintético)")
+    assert [b.depart_at for b in monday.boats] == [at("14:00")]
+    assert monday.legs[-1].kind == "caminar"
+    # Tuesday starts at the posada on foot: walk to pier B, the 09:00 lancha, then the car
+    # left at pier A on Monday drives home (10 min per edge): 09:30 + 20 min
+    assert tuesday.start_place == "Posada isla B (sintético)" and tuesday.end_place == ""
+    assert [b.depart_at for b in tuesday.boats] == [at("09:00", day=10)]
+    kinds = [leg.kind for leg in tuesday.legs if leg.kind != "espera"]
+    assert kinds[kinds.index("barco") + 1 :][:1] == ["conducir"]
+    assert kinds[0] == "caminar"
+    if not tuesday.stops:  # the island visit was done on Monday, before the posada
+        assert tuesday.end_at == at("09:50", day=10)
+    assert plan.to_dict()["dias"][0]["duerme_en"] == "Posada isla B (sintético)"
+
+
+def test_a_stay_that_cannot_work_is_refused_in_spanish():
+    model = build_model(timetable_csv=AFTERNOON_OUT)
+    g = gestor()
+    visits = [visit("isla", 4)]
+    with pytest.raises(ValueError, match="no trabaja en el plan el martes 10-03"):
+        plan_week(model, visits, [g], [MONDAY], stays=[posada()], params=FAST)
+    with pytest.raises(ValueError, match="no es un gestor de este plan"):
+        plan_week(model, visits, [g], WEEK[:2], stays=[replace(posada(), gestor_id="x")])
+    early = gestor(end=dt.time(13))  # the 14:00 lancha leaves after the working day
+    with pytest.raises(ValueError, match=r"El alojamiento en Posada isla B .* no sirve"):
+        plan_week(model, visits, [early], WEEK[:2], stays=[posada()], params=FAST)
