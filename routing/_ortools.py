@@ -5,9 +5,10 @@ from __future__ import annotations
 from ortools.constraint_solver import pywrapcp
 from ortools.constraint_solver import routing_enums_pb2
 
-__all__ = ["read_routes", "search_parameters"]
+__all__ = ["GREEDY_DESCENT", "read_routes", "search_parameters"]
 
 _FIRST = routing_enums_pb2.FirstSolutionStrategy
+GREEDY_DESCENT = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
 FIRST_SOLUTIONS = {
     name: getattr(_FIRST, name)
     for name in (
