@@ -484,6 +484,7 @@ def simulate_day(
     *,
     last_boat: bool = False,
     stays: Iterable[Stay] = (),
+    arrivals: dict | None = None,
 ) -> DayPlan:
     """Replay a gestor's day visit by visit with the real boat departures.
 
@@ -491,11 +492,18 @@ def simulate_day(
     and ``problem`` says, in Spanish, why not. With `last_boat`, a day whose
     way home takes a boat also gets the latest time to leave the last visit.
     The day starts at the base, or at the stay of the night before, and ends
-    at the base, or at the stay of that night (`stays`).
+    at the base, or at the stay of that night (`stays`). `arrivals` maps a
+    stay to its :func:`_arrival_mode`, worked out once by a caller that replays
+    many times; without it, the way from the base to the stay is replayed here.
     """
     visits = list(visits)
     morning, night = _day_stays(gestor, day, stays)
-    on_foot, parked = _arrival_mode(model, gestor, morning) if morning else (None, None)
+    if morning is None:
+        on_foot, parked = None, None
+    elif arrivals is not None and morning in arrivals:
+        on_foot, parked = arrivals[morning]
+    else:
+        on_foot, parked = _arrival_mode(model, gestor, morning)
     clock = _Clock(
         dt.datetime.combine(day, gestor.start),
         (morning.lon, morning.lat) if morning else (gestor.lon, gestor.lat),
@@ -739,6 +747,7 @@ class _Week:
     stays: list[Stay] = field(default_factory=list)
     starts: list[int] = field(default_factory=list)  # per vehicle: node it starts at
     ends: list[int] = field(default_factory=list)  # per vehicle: node it ends at
+    arrivals: dict = field(default_factory=dict)  # stay -> (on foot, parked at) next morning
 
     @property
     def n_bases(self) -> int:
@@ -747,7 +756,10 @@ class _Week:
 
     def day(self, g: int, day: dt.date, visits: Iterable[Visit], **kwargs) -> DayPlan:
         """Replay gestor `g`'s `day` with the week's stays."""
-        return simulate_day(self.model, self.gestores[g], day, visits, stays=self.stays, **kwargs)
+        gestor = self.gestores[g]
+        return simulate_day(
+            self.model, gestor, day, visits, stays=self.stays, arrivals=self.arrivals, **kwargs
+        )
 
 
 def plan_week(
@@ -888,6 +900,9 @@ def _place_stays(week: _Week, stays: Iterable[Stay]) -> None:
         week.starts.append(start)
         week.ends.append(end)
     index = {gestor.id: g for g, gestor in enumerate(week.gestores)}
+    for stay in week.stays:
+        gestor = week.gestores[index[stay.gestor_id]]
+        week.arrivals[stay] = _arrival_mode(week.model, gestor, stay)
     for stay in week.stays:  # a stay nobody can reach within the working day is refused
         for day in (stay.night, stay.morning):
             if (stay.gestor_id, day) in planned:
@@ -1224,7 +1239,7 @@ def _why_not(week: _Week, i: int, vehicles: list[int]) -> Unassigned:
         g, day = week.vehicles[k]
         gestor = week.gestores[g]
         solo = replace(gestor, lunch_min=0)
-        p = simulate_day(week.model, solo, day, [visit], stays=week.stays)
+        p = simulate_day(week.model, solo, day, [visit], stays=week.stays, arrivals=week.arrivals)
         if p.feasible:
             return Unassigned(visit.id, "capacidad", _capacity_detail(visit))
         problems.append((day, gestor, p.problem))
