@@ -48,7 +48,7 @@ DROP_PENALTY = 10**11
 SISR_STRING = 10  # longest string of consecutive customers one ruin removes
 SISR_REMOVED = 20  # customers removed per ruin, on average
 SISR_TEMPERATURE = 10.0  # initial annealing temperature, in distance units
-RUIN_SHARE = 0.6  # of the time left after the vehicle phase
+RUIN_SHARE = 0.9  # of the time left after the vehicle phase
 
 
 @dataclass(frozen=True)
