@@ -25,7 +25,10 @@ from geo_app.cli_cases import _app
     "--alojamientos",
     "stays_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="CSV de alojamientos (noches fuera de la base): gestor, noche (AAAA-MM-DD), lugar.",
+    help=(
+        "CSV de alojamientos (noches fuera de la base): gestor, noche (AAAA-MM-DD), lugar "
+        "y, opcional, sale (HH:MM, inicio de la mañana siguiente)."
+    ),
 )
 @click.option(
     "--casos", "limit", default=300, show_default=True, help="Máximo de casos candidatos."
@@ -52,7 +55,8 @@ def plan(
 
     Con --alojamientos, un gestor puede dormir fuera de su base (una isla cuyo
     barco no permite ir y volver en el día): ese día termina en el alojamiento
-    y el siguiente empieza ahí.
+    y el siguiente empieza ahí, a la hora de la columna «sale» si se indica
+    (un barco de vuelta que zarpa antes del inicio habitual de la jornada).
     """
     from geo_app.planning import GestorFileError
     from geo_app.planning import PlanRunError

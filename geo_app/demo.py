@@ -27,6 +27,27 @@ dalcahue,Gestor Dalcahue (sintético),Dalcahue,"lu,ma,mi,ju,vi",08:30,16:30,no,,
 """
 
 
+STAYS_NAME = "alojamientos_sinteticos.csv"
+
+
+def demo_stays(week: dt.date) -> str:
+    """Return the demo's overnight stays CSV for the week starting on Monday `week`.
+
+    The Isla Quehui lancha (timetable assumed, see ``data/chiloe``) runs on
+    Monday, Wednesday and Friday: out of Castro at 14:00, back from the island
+    at 07:30. So the Castro gestora sleeps on the island Monday and Tuesday
+    and starts Wednesday at 07:10 to catch the boat back, an hour and twenty
+    minutes before her usual start.
+    """
+    monday = week - dt.timedelta(days=week.weekday())
+    tuesday = monday + dt.timedelta(days=1)
+    return (
+        "gestor,noche,lugar,sale\n"
+        f"castro,{monday.isoformat()},Isla Quehui,\n"
+        f"castro,{tuesday.isoformat()},Isla Quehui,07:10\n"
+    )
+
+
 def demo_week(today: dt.date) -> dt.date:
     """Return the Monday of this week on weekdays, of next week on weekends."""
     monday = today - dt.timedelta(days=today.weekday())
@@ -81,10 +102,17 @@ def seed_plan(
     """Save the synthetic gestores, plan `week` with them and publish it; return the plan id."""
     from geo_app.planning import PlanRunError
     from geo_app.planning import compute_week
+    from geo_app.planning import place_finder
+    from geo_app.planning import read_stays_csv
+    from geo_app.travel import app_model
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / GESTORES_NAME).write_text(DEMO_GESTORES, encoding="utf-8")
+    (folder / STAYS_NAME).write_text(demo_stays(week), encoding="utf-8")
     rows = demo_gestor_rows(app)
+    stays = read_stays_csv(
+        demo_stays(week).encode(), place_finder(app_model(app)), [r["code"] for r in rows]
+    )
     try:
         plan_id, result = compute_week(
             app,
@@ -92,6 +120,7 @@ def seed_plan(
             week,
             seconds=seconds,
             limit=limit,
+            stays=stays,
             actor=DEMO_ACTOR,
             synthetic=True,
             announce=lambda n: echo(
@@ -106,6 +135,10 @@ def seed_plan(
     echo(
         f"  publicado: {totals['visitas']} visitas, {totals['sin_asignar']} sin asignar, "
         f"{totals['dias_con_barco']} días con barco. Gestores en {folder / GESTORES_NAME}"
+    )
+    echo(
+        "  alojamiento: Gestora Castro duerme en Isla Quehui el lunes y el martes (la lancha "
+        f"sale lu-mi-vi) y vuelve el miércoles a las 07:30; en {folder / STAYS_NAME}"
     )
     return plan_id
 

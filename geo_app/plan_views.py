@@ -180,14 +180,14 @@ def _stays_field(week: dt.date, codes: list[str]) -> list[Stay]:
     monday = week - dt.timedelta(days=week.weekday())
     stays = []
     for n in range(1, STAY_ROWS + 1):
-        code, night, place = (
+        code, night, place, leave = (
             request.form.get(f"{key}_{n}", "").strip()
-            for key in ("aloja_gestor", "aloja_noche", "aloja_lugar")
+            for key in ("aloja_gestor", "aloja_noche", "aloja_lugar", "aloja_sale")
         )
         if not (code or night or place):
             continue
         try:
-            stay = stay_of(code, night, place, find, codes)
+            stay = stay_of(code, night, place, find, codes, leave=leave)
         except ValueError as err:
             msg = f"fila {n}: {err}"
             raise ValueError(msg) from err

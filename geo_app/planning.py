@@ -142,13 +142,21 @@ def read_stays_csv(data: bytes, find_place, gestor_codes) -> list[Stay]:
     """Parse an overnight stays CSV: ``gestor, noche, lugar`` (one row per night away).
 
     ``gestor`` is a gestor code, ``noche`` the date (AAAA-MM-DD) of the night
-    spent away, ``lugar`` a place name or ``lat,lon``. Every problem is
-    collected and reported together.
+    spent away, ``lugar`` a place name or ``lat,lon``; the optional ``sale``
+    (HH:MM) is when the next morning starts, for a boat that sails before the
+    usual start. Every problem is collected and reported together.
     """
     stays, problems = [], []
     for n, row in _csv_rows(data, STAY_COLUMNS, "alojamientos"):
         try:
-            stay = stay_of(row["gestor"], row["noche"], row["lugar"], find_place, gestor_codes)
+            stay = stay_of(
+                row["gestor"],
+                row["noche"],
+                row["lugar"],
+                find_place,
+                gestor_codes,
+                leave=row.get("sale", ""),
+            )
             stays.append(stay)
         except ValueError as err:
             problems.append(f"fila {n}: {err}")
@@ -170,8 +178,13 @@ def place_finder(model):
     return find
 
 
-def stay_of(code: str, night: str, place: str, find_place, gestor_codes) -> Stay:
-    """Build one overnight stay from text fields; ValueError in Spanish when one is wrong."""
+def stay_of(
+    code: str, night: str, place: str, find_place, gestor_codes, *, leave: str = ""
+) -> Stay:
+    """Build one overnight stay from text fields; ValueError in Spanish when one is wrong.
+
+    `leave` (HH:MM, optional) is when the morning after starts.
+    """
     if code not in set(gestor_codes):
         msg = f"el gestor {code!r} no está entre los gestores del plan"
         raise ValueError(msg)
@@ -183,8 +196,13 @@ def stay_of(code: str, night: str, place: str, find_place, gestor_codes) -> Stay
     if not place:
         msg = "falta el lugar del alojamiento (nombre de un lugar o lat,lon)"
         raise ValueError(msg)
+    try:
+        start = dt.time.fromisoformat(leave) if leave else None
+    except ValueError as err:
+        msg = f"la hora de salida {leave!r} no es una hora; use HH:MM, por ejemplo 06:45"
+        raise ValueError(msg) from err
     lon, lat, label = find_place(place)
-    return Stay(code, day, lon, lat, label)
+    return Stay(code, day, lon, lat, label, start)
 
 
 def _gestor_row(row: dict, find_place) -> dict:

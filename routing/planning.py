@@ -229,7 +229,9 @@ class Stay:
     there. This is how a place whose boats do not allow going and coming back
     in one day gets visited. The gestor starts the next day with whatever the
     way there left them: on foot, with the vehicle parked at the ramp, when
-    the only way from the base crosses on a passenger launch.
+    the only way from the base crosses on a passenger launch. `leave` is the
+    hour that morning starts, when it is not the gestor's usual start: an
+    island's only boat back may sail before the working day begins.
     """
 
     gestor_id: str
@@ -237,6 +239,7 @@ class Stay:
     lon: float
     lat: float
     label: str = "alojamiento"
+    leave: dt.time | None = None
 
     @property
     def morning(self) -> dt.date:
@@ -251,6 +254,7 @@ class Stay:
             "lon": self.lon,
             "lat": self.lat,
             "lugar": self.label,
+            "sale": self.leave.strftime("%H:%M") if self.leave else None,
         }
 
     @classmethod
@@ -262,7 +266,12 @@ class Stay:
             float(data["lon"]),
             float(data["lat"]),
             data.get("lugar", "alojamiento"),
+            dt.time.fromisoformat(data["sale"]) if data.get("sale") else None,
         )
+
+    def start(self, gestor: Gestor) -> dt.time:
+        """Return the hour `gestor`'s morning after starts: `leave`, or the usual start."""
+        return self.leave or gestor.start
 
 
 @dataclass(frozen=True)
@@ -505,7 +514,7 @@ def simulate_day(
     else:
         on_foot, parked = _arrival_mode(model, gestor, morning)
     clock = _Clock(
-        dt.datetime.combine(day, gestor.start),
+        dt.datetime.combine(day, morning.start(gestor) if morning else gestor.start),
         (morning.lon, morning.lat) if morning else (gestor.lon, gestor.lat),
         morning.label if morning else gestor.base_label,
         on_foot=(not gestor.vehicle) if on_foot is None else on_foot,
@@ -754,6 +763,12 @@ class _Week:
         """Nodes before the visits: one base per gestor, then one per stay."""
         return len(self.gestores) + len(self.stays)
 
+    def start(self, k: int) -> dt.time:
+        """Return the hour vehicle `k` (a gestor-day) starts: a stay's `leave` or the usual."""
+        gestor = self.gestores[self.vehicles[k][0]]
+        n = self.starts[k] - len(self.gestores)
+        return self.stays[n].start(gestor) if n >= 0 else gestor.start
+
     def day(self, g: int, day: dt.date, visits: Iterable[Visit], **kwargs) -> DayPlan:
         """Replay gestor `g`'s `day` with the week's stays."""
         gestor = self.gestores[g]
@@ -930,6 +945,13 @@ def _check_stays(gestores: list[Gestor], planned: set, stays: Iterable[Stay]) ->
             msg = f"{who} tiene dos alojamientos la noche del {day_label(stay.night)}; deje uno."
             raise RoutingInputError(msg)
         nights.add((stay.gestor_id, stay.night))
+        if stay.leave and stay.leave >= gestor.end:
+            msg = (
+                f"{who} saldría de {stay.label} a las {stay.leave:%H:%M} del "
+                f"{day_label(stay.morning)}, después del fin de su jornada ({gestor.end:%H:%M}); "
+                "indique una hora de salida anterior."
+            )
+            raise RoutingInputError(msg)
         tonight = (stay.gestor_id, stay.night) in planned
         if tonight and (stay.gestor_id, stay.morning) not in planned:
             msg = (
@@ -989,11 +1011,11 @@ def _matrices(week: _Week) -> None:
     places = _points(week)
     days = sorted({day for _, day in week.vehicles})
     for day in days:
-        gestores = [week.gestores[g] for g, d in week.vehicles if d == day]
-        for on_foot in sorted({not g.vehicle for g in gestores}):
-            crew = [g for g in gestores if g.vehicle != on_foot]
-            first = min(_seconds(g.start) for g in crew)
-            last = max(_seconds(g.end) for g in crew)
+        today = [k for k, (_g, d) in enumerate(week.vehicles) if d == day]
+        for on_foot in sorted({not week.gestores[week.vehicles[k][0]].vehicle for k in today}):
+            crew = [k for k in today if week.gestores[week.vehicles[k][0]].vehicle != on_foot]
+            first = min(_seconds(week.start(k)) for k in crew)
+            last = max(_seconds(week.gestores[week.vehicles[k][0]].end) for k in crew)
             midnight = dt.datetime.combine(day, dt.time(0))
             times = [
                 midnight + dt.timedelta(seconds=s)
@@ -1125,8 +1147,9 @@ def _time_windows(week: _Week, manager, routing, time_dim, service) -> None:
     transits = [int(service[manager.IndexToNode(j)]) for j in range(routing.Size())]
     for k, (g, _day) in enumerate(week.vehicles):
         gestor = week.gestores[g]
-        time_dim.CumulVar(routing.Start(k)).SetRange(_seconds(gestor.start), _seconds(gestor.end))
-        time_dim.CumulVar(routing.End(k)).SetRange(_seconds(gestor.start), _seconds(gestor.end))
+        start = _seconds(week.start(k))
+        time_dim.CumulVar(routing.Start(k)).SetRange(start, _seconds(gestor.end))
+        time_dim.CumulVar(routing.End(k)).SetRange(start, _seconds(gestor.end))
         if week.params.breaks and gestor.lunch_min:
             lunch = routing.solver().FixedDurationIntervalVar(
                 _seconds(gestor.lunch_earliest),

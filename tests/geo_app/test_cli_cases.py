@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from geo_app.cli import main
 from geo_app.store.models import Case
+from geo_app.store.models import PlanRow
 from geo_app.store.models import Student
 from layers.intake import MESSAGES
 
@@ -70,6 +71,19 @@ def test_demo_seed_then_messy_file_shows_every_row_message(runner, db_url, tmp_p
     engine.dispose()
     assert synthetic == cases
     assert runs[0] >= 90_000_000 and runs[1] <= 99_999_999
+    # the published demo week sends the Castro gestora to Isla Quehui for two nights and
+    # back on Wednesday's 07:30 lancha, starting that morning at 07:10
+    assert "Gestora Castro duerme en Isla Quehui" in result.output
+    assert (tmp_path / "alojamientos_sinteticos.csv").read_text().count("Isla Quehui") == 2
+    with engine.connect() as conn:
+        plan = conn.execute(select(PlanRow.status, PlanRow.result)).one()
+    engine.dispose()
+    assert plan.status == "publicado"
+    castro = [d for d in plan.result["dias"] if d["gestor_id"] == "castro"]
+    assert [d["duerme_en"] for d in castro[:2]] == ["Isla Quehui", "Isla Quehui"]
+    wednesday = castro[2]
+    assert wednesday["sale_de"] == "Isla Quehui" and wednesday["inicio"].endswith("T07:10:00")
+    assert "Castro - Isla Quehui" in str(wednesday)
     messy = tmp_path / "lista_desordenada_sintetica.csv"
     report = runner.invoke(main, ["import", str(messy), "--revisar"])
     assert report.exit_code == 0

@@ -150,7 +150,7 @@ def test_plan_job_page_publish_and_the_gestors_day(app, client):
 
 def test_an_overnight_stay_from_the_plan_form_ends_one_day_and_starts_the_next(app, client):
     stay = {"aloja_gestor_1": "castro", "aloja_noche_1": MONDAY.isoformat(),
-            "aloja_lugar_1": "Curaco de Vélez"}  # fmt: skip
+            "aloja_lugar_1": "Curaco de Vélez", "aloja_sale_1": "07:40"}  # fmt: skip
     plan_id = create(client, **stay)
     assert wait_done(client, plan_id)["estado"] == "listo"
     plan = stored(app, plan_id)
@@ -160,6 +160,8 @@ def test_an_overnight_stay_from_the_plan_form_ends_one_day_and_starts_the_next(a
     monday, tuesday = days["2026-03-09"], days["2026-03-10"]
     assert monday["duerme_en"] == "Curaco de Vélez" and monday["sale_de"] is None
     assert tuesday["sale_de"] == "Curaco de Vélez" and tuesday["duerme_en"] is None
+    assert tuesday["inicio"] == "2026-03-10T07:40:00"  # the hour given for that morning only
+    assert all(d["inicio"].endswith("T08:30:00") for k, d in days.items() if k != "2026-03-10")
     assert "Dalcahue" in json.dumps(monday)  # the ferry to Quinchao on Monday
     assert "Dalcahue" in json.dumps(tuesday)  # and back to Castro on Tuesday
     assert plan.result["totales"]["visitas"] == 4
@@ -185,6 +187,8 @@ def test_an_overnight_stay_from_the_plan_form_ends_one_day_and_starts_the_next(a
          "no es una fecha; use AAAA-MM-DD"),
         ({"aloja_gestor_1": "castro", "aloja_noche_1": "2026-03-09", "aloja_lugar_1": ""},
          "falta el lugar del alojamiento"),
+        ({"aloja_gestor_1": "castro", "aloja_noche_1": "2026-03-09", "aloja_lugar_1": "Achao",
+          "aloja_sale_1": "7 y media"}, "no es una hora; use HH:MM"),
     ],
 )  # fmt: skip
 def test_stay_rows_with_problems_create_no_plan(app, client, row, message):
@@ -381,7 +385,7 @@ def test_cli_plan_writes_files_and_publishes(app, client, db_url, tmp_path, monk
     )
     assert unknown.exit_code == 1 and "no existe en el horario" in unknown.output
     stays = tmp_path / "alojamientos.csv"
-    stays.write_text("gestor,noche,lugar\ncastro,2026-03-11,Achao\n", encoding="utf-8")
+    stays.write_text("gestor,noche,lugar,sale\ncastro,2026-03-11,Achao,07:45\n", encoding="utf-8")
     away = CliRunner().invoke(
         main,
         ["plan", "--week", MONDAY.isoformat(), "--gestores", str(gestores), "--segundos", "1",
@@ -390,6 +394,7 @@ def test_cli_plan_writes_files_and_publishes(app, client, db_url, tmp_path, monk
     assert away.exit_code == 0, away.output
     days = {d["dia"]: d for d in json.loads((tmp_path / "fuera" / "plan.json").read_text())["dias"]}
     assert days["2026-03-11"]["duerme_en"] == "Achao" and days["2026-03-12"]["sale_de"] == "Achao"
+    assert days["2026-03-12"]["inicio"] == "2026-03-12T07:45:00"
     stays.write_text("gestor,noche,lugar\nnadie,2026-03-11,Achao\ncastro,miércoles,Achao\n")
     wrong = CliRunner().invoke(
         main,

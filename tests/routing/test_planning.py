@@ -218,17 +218,22 @@ def test_bad_input_is_reported_in_spanish():
         plan_week(model, [visit("a", 1)], [], [MONDAY], params=FAST)
 
 
+def afternoon_out(back: str) -> str:
+    """Timetable with one passenger lancha: A->B at 14:00, B->A at `back` (30 min)."""
+    return "\n".join(
+        [
+            HEADER,
+            row("ab", "lancha-tarde", ("A", PIER_A), ("B", PIER_B), "lancha", "solo_pasajeros",
+                "14:00", 30),
+            row("ba", "lancha-tarde", ("B", PIER_B), ("A", PIER_A), "lancha", "solo_pasajeros",
+                back, 30),
+        ]
+    )  # fmt: skip
+
+
 # The lancha crosses A->B only at 14:00 and B->A only at 09:00 (30 min, passengers only):
 # nobody can go to island B and come back the same day.
-AFTERNOON_OUT = "\n".join(
-    [
-        HEADER,
-        row("ab", "lancha-tarde", ("A", PIER_A), ("B", PIER_B), "lancha", "solo_pasajeros",
-            "14:00", 30),
-        row("ba", "lancha-tarde", ("B", PIER_B), ("A", PIER_A), "lancha", "solo_pasajeros",
-            "09:00", 30),
-    ]
-)  # fmt: skip
+AFTERNOON_OUT = afternoon_out("09:00")
 
 
 def posada(night: dt.date = MONDAY) -> Stay:
@@ -266,6 +271,33 @@ def test_an_island_without_a_boat_back_the_same_day_needs_a_planned_stay():
     if not tuesday.stops:  # the island visit was done on Monday, before the posada
         assert tuesday.end_at == at("09:50", day=10)
     assert plan.to_dict()["dias"][0]["duerme_en"] == "Posada isla B (sintético)"
+
+
+# The only lancha back from island B sails at 07:00, before the working day (08:00).
+DAWN_BACK = afternoon_out("07:00")
+
+
+def test_the_morning_after_a_stay_can_start_early_for_the_dawn_boat():
+    model = build_model(timetable_csv=DAWN_BACK)
+    g = gestor()
+    visits = [visit("isla", 4, priority=30), visit("tierra", 1, priority=10)]
+    days = WEEK[:2]
+    with pytest.raises(ValueError, match=r"no sirve: el martes 10-03, sin visitas, llega a"):
+        plan_week(model, visits, [g], days, stays=[posada()], params=FAST)
+    late = replace(posada(), leave=dt.time(16, 30))
+    with pytest.raises(ValueError, match=r"saldría de Posada .* a las 16:30 del martes 10-03"):
+        plan_week(model, visits, [g], days, stays=[late], params=FAST)
+
+    stays = [replace(posada(), leave=dt.time(6, 30))]
+    plan = plan_week(model, visits, [g], days, stays=stays, params=FAST)
+    check_feasible(plan, model, [g], stays)
+    assert plan.assigned_ids() == {"isla", "tierra"}
+    tuesday = plan.days[1]
+    # 06:30 at the posada, walk 800 s to pier B, the 07:00 lancha to pier A (07:30)
+    assert tuesday.start_at == at("06:30", day=10)
+    assert [b.depart_at for b in tuesday.boats] == [at("07:00", day=10)]
+    assert Stay.from_dict(stays[0].to_dict()) == stays[0]
+    assert stays[0].to_dict()["sale"] == "06:30"
 
 
 def test_a_stay_that_cannot_work_is_refused_in_spanish():
