@@ -38,13 +38,17 @@ VROOM_SCALE = 1000
 
 
 def chiloe_week(seconds: float, factor: float) -> None:
-    """Plan the demo week (300 candidates, 6 gestores x 5 days) at `seconds` and x`factor`."""
+    """Plan the demo week (300 candidates, 6 gestores x 5 days, its two nights on Isla Quehui)
+    at `seconds` and x`factor`."""
     from geo_app import create_app
     from geo_app.demo import DEMO_GESTORES
+    from geo_app.demo import demo_stays
     from geo_app.demo import seed_cases
     from geo_app.planning import candidate_visits
     from geo_app.planning import gestor_of
+    from geo_app.planning import place_finder
     from geo_app.planning import read_gestores_csv
+    from geo_app.planning import read_stays_csv
     from geo_app.store.models import GestorRow
     from geo_app.travel import app_model
 
@@ -59,12 +63,18 @@ def chiloe_week(seconds: float, factor: float) -> None:
         app.extensions["revincula.engine"].dispose()
     monday = dt.date(2026, 11, 23)
     days = [monday + dt.timedelta(days=i) for i in range(5)]
-    print(f"\n== Chiloé demo week: {len(visits)} candidates, {len(gestores)} gestores x 5 days ==")
+    stays = read_stays_csv(
+        demo_stays(monday).encode(), place_finder(model), [g.id for g in gestores]
+    )
+    print(
+        f"\n== Chiloé demo week: {len(visits)} candidates, {len(gestores)} gestores x 5 days, "
+        f"{len(stays)} nights away =="
+    )
     results = []
     for budget in (seconds, seconds * factor):
         params = PlanParams(seconds=budget)
         start = time.perf_counter()
-        plan = plan_week(model, visits, gestores, days, params=params)
+        plan = plan_week(model, visits, gestores, days, stays=stays, params=params)
         wall = time.perf_counter() - start
         totals = plan.totals()
         results.append((budget, wall, plan.objective(params), totals, plan.stats))
