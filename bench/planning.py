@@ -42,13 +42,11 @@ def chiloe_week(seconds: float, factor: float) -> None:
     at `seconds` and x`factor`."""
     from geo_app import create_app
     from geo_app.demo import DEMO_GESTORES
-    from geo_app.demo import demo_stays
+    from geo_app.demo import demo_stay_list
     from geo_app.demo import seed_cases
     from geo_app.planning import candidate_visits
     from geo_app.planning import gestor_of
-    from geo_app.planning import place_finder
     from geo_app.planning import read_gestores_csv
-    from geo_app.planning import read_stays_csv
     from geo_app.store.models import GestorRow
     from geo_app.travel import app_model
 
@@ -63,9 +61,7 @@ def chiloe_week(seconds: float, factor: float) -> None:
         app.extensions["revincula.engine"].dispose()
     monday = dt.date(2026, 11, 23)
     days = [monday + dt.timedelta(days=i) for i in range(5)]
-    stays = read_stays_csv(
-        demo_stays(monday).encode(), place_finder(model), [g.id for g in gestores]
-    )
+    stays = demo_stay_list(model, monday, [g.id for g in gestores])
     print(
         f"\n== Chiloé demo week: {len(visits)} candidates, {len(gestores)} gestores x 5 days, "
         f"{len(stays)} nights away =="

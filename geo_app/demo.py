@@ -48,6 +48,14 @@ def demo_stays(week: dt.date) -> str:
     )
 
 
+def demo_stay_list(model, week: dt.date, codes) -> list:
+    """Return :func:`demo_stays` as :class:`~routing.planning.Stay` objects on `model`'s places."""
+    from geo_app.planning import place_finder
+    from geo_app.planning import read_stays_csv
+
+    return read_stays_csv(demo_stays(week).encode(), place_finder(model), codes)
+
+
 def demo_week(today: dt.date) -> dt.date:
     """Return the Monday of this week on weekdays, of next week on weekends."""
     monday = today - dt.timedelta(days=today.weekday())
@@ -102,17 +110,13 @@ def seed_plan(
     """Save the synthetic gestores, plan `week` with them and publish it; return the plan id."""
     from geo_app.planning import PlanRunError
     from geo_app.planning import compute_week
-    from geo_app.planning import place_finder
-    from geo_app.planning import read_stays_csv
     from geo_app.travel import app_model
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / GESTORES_NAME).write_text(DEMO_GESTORES, encoding="utf-8")
     (folder / STAYS_NAME).write_text(demo_stays(week), encoding="utf-8")
     rows = demo_gestor_rows(app)
-    stays = read_stays_csv(
-        demo_stays(week).encode(), place_finder(app_model(app)), [r["code"] for r in rows]
-    )
+    stays = demo_stay_list(app_model(app), week, [r["code"] for r in rows])
     try:
         plan_id, result = compute_week(
             app,

@@ -1011,11 +1011,11 @@ def _matrices(week: _Week) -> None:
     places = _points(week)
     days = sorted({day for _, day in week.vehicles})
     for day in days:
-        today = [k for k, (_g, d) in enumerate(week.vehicles) if d == day]
-        for on_foot in sorted({not week.gestores[week.vehicles[k][0]].vehicle for k in today}):
-            crew = [k for k in today if week.gestores[week.vehicles[k][0]].vehicle != on_foot]
-            first = min(_seconds(week.start(k)) for k in crew)
-            last = max(_seconds(week.gestores[week.vehicles[k][0]].end) for k in crew)
+        today = [(k, week.gestores[g]) for k, (g, d) in enumerate(week.vehicles) if d == day]
+        for on_foot in sorted({not gestor.vehicle for _k, gestor in today}):
+            crew = [(k, gestor) for k, gestor in today if gestor.vehicle != on_foot]
+            first = min(_seconds(week.start(k)) for k, _gestor in crew)
+            last = max(_seconds(gestor.end) for _k, gestor in crew)
             midnight = dt.datetime.combine(day, dt.time(0))
             times = [
                 midnight + dt.timedelta(seconds=s)

@@ -10,8 +10,8 @@ import pytest
 from geo_app import create_app
 from tests.accounts import csrf
 from tests.accounts import login
+from tests.lists import HEADER
 
-HEADER = "RUN;Nombres;Apellidos;Fecha Nacimiento;RBD;Curso;% Asistencia;Dirección;Comuna\r\n"
 ANA = "12.345.678-5;Ana;Pérez Soto;07/03/2012;8001;7° básico;80,5;Sector Pid Pid s/n;Castro\r\n"
 LUIS = "7.654.321-6;Luis;Gómez;01/06/2011;8169;8° básico;45;Sector Huyar Alto;Curaco de Vélez\r\n"
 BAD = "11.111.111-2;Sin;Dígito;01/06/2011;99999;8° básico;170;x;Castro\r\n"
