@@ -389,6 +389,14 @@ def _validate(name, tables, territory, source, warnings, extra) -> TransitFeed:
     empty = [t for t in ("stops", "routes", "trips", "stop_times") if tables[t] is None]
     if empty:
         raise GtfsError(name, [f"{t}.txt está vacío" for t in empty])
+    ragged = [
+        f"{t}.txt: hay filas con más valores que columnas en el encabezado (¿comas decimales "
+        "o comillas sin cerrar?); corrija esas filas"
+        for t, df in tables.items()
+        if df is not None and not isinstance(df.index, pd.RangeIndex)
+    ]
+    if ragged:
+        raise GtfsError(name, ragged)
     stops = _check_stops(tables["stops"], problems)
     routes = _check_routes(tables["routes"], problems)
     calendar, calendar_dates = _check_calendars(tables, problems)
@@ -827,8 +835,9 @@ def _check_territory(stops: pd.DataFrame, territory, problems: list[str]) -> Non
                 "stop_lat/stop_lon",
                 stops.index[outside],
                 values,
-                f"fuera de {where}: revise las coordenadas o importe el GTFS de este territorio",
+                f"fuera de {where}",
             )
+            + "; revise las coordenadas o importe el GTFS de este territorio"
         )
 
 
