@@ -714,11 +714,8 @@ def _check_trip_times(out: pd.DataFrame, trips: pd.DataFrame, problems: list[str
         )
     # times along a trip, ignoring untimed stops: each arrival >= the previous timed departure
     timed_dep = pd.Series(departure).where(~np.isnan(departure))
-    previous = (
-        timed_dep.groupby(out["trip_id"].to_numpy())
-        .transform(lambda s: s.ffill().shift(1))
-        .to_numpy()
-    )
+    trip = out["trip_id"].to_numpy()
+    previous = timed_dep.groupby(trip).ffill().groupby(trip).shift(1).to_numpy()
     back = ~first & (arrival < previous)
     if back.any():
         problems.append(
