@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import resource
-import statistics
 import sys
 import tempfile
 import time
@@ -37,6 +36,7 @@ import shapely
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.travel import timed  # noqa: E402
 from routing.gtfs import read_gtfs  # noqa: E402
 from routing.transit import TransitModel  # noqa: E402
 from tests.routing import transit_chiloe as chiloe  # noqa: E402
@@ -45,17 +45,6 @@ from tests.routing.test_transit_real_feed import cairns_model  # noqa: E402
 from tests.routing.transit_reference import reference_arrivals  # noqa: E402
 
 TUESDAY = dt.datetime(2014, 6, 10, 7, 30)
-
-
-def timed(fn, repeat: int = 3):
-    """Median seconds of `repeat` runs after one warm-up run; returns (seconds, result)."""
-    result = fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def once(fn):

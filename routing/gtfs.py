@@ -439,6 +439,14 @@ def _validate(name, tables, territory, source, warnings, extra) -> TransitFeed:
     )
 
 
+def _flag(problems: list[str], file: str, column: str, bad, index, values, what: str) -> None:
+    """Add one problem line when any row is `bad` (a mask over `index` and `values`)."""
+    bad = np.asarray(bad, dtype=bool)
+    if bad.any():
+        values = np.asarray(list(values), dtype=object)
+        problems.append(_examples(file, column, np.asarray(index)[bad], values[bad], what))
+
+
 def _check_stops(df: pd.DataFrame, problems: list[str]) -> pd.DataFrame:
     out = pd.DataFrame({"stop_id": _text(df["stop_id"])})
     out["stop_name"] = _text(df["stop_name"]) if "stop_name" in df.columns else out["stop_id"]
@@ -446,51 +454,49 @@ def _check_stops(df: pd.DataFrame, problems: list[str]) -> pd.DataFrame:
     lat = pd.to_numeric(df["stop_lat"], errors="coerce").astype(float).to_numpy()
     lon = pd.to_numeric(df["stop_lon"], errors="coerce").astype(float).to_numpy()
     out["stop_lat"], out["stop_lon"] = lat, lon
-    location = (
-        pd.to_numeric(df["location_type"], errors="coerce").fillna(0).astype(int).to_numpy()
-        if "location_type" in df.columns
-        else np.zeros(len(df), dtype=int)
-    )
-    out["location_type"] = location
+    location = _integers(df, "location_type", 0)
     placed = location <= 2  # stops, stations and entrances must have coordinates
-    bad = placed & ~(
-        np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    good = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    values = [f"{a},{o}" for a, o in zip(lat, lon, strict=True)]
+    _flag(
+        problems,
+        "stops.txt",
+        "stop_lat/stop_lon",
+        placed & ~good,
+        df.index,
+        values,
+        "fuera de rango",
     )
-    if bad.any():
-        values = [f"{a},{o}" for a, o in zip(lat[bad], lon[bad], strict=True)]
-        problems.append(
-            _examples("stops.txt", "stop_lat/stop_lon", df.index[bad], values, "fuera de rango")
-        )
     _duplicates("stops.txt", out, ["stop_id"], problems)
     return out
 
 
+def _integers(df: pd.DataFrame, column: str, default: int) -> np.ndarray:
+    if column not in df.columns:
+        return np.full(len(df), default, dtype=int)
+    return pd.to_numeric(df[column], errors="coerce").fillna(default).astype(int).to_numpy()
+
+
 def _check_routes(df: pd.DataFrame, problems: list[str]) -> pd.DataFrame:
     out = pd.DataFrame({"route_id": _text(df["route_id"])})
-    short = _text(df["route_short_name"]) if "route_short_name" in df.columns else ""
-    long = _text(df["route_long_name"]) if "route_long_name" in df.columns else ""
-    both = pd.DataFrame({"s": short, "l": long}, index=out.index)
-    out["route_name"] = (
-        both.apply(lambda r: " ".join(x for x in (r["s"], r["l"]) if x), axis=1).astype(str)
-        if len(out)
-        else pd.Series(dtype=str)
-    )
+    names = [
+        _text(df[c]) if c in df.columns else pd.Series("", index=df.index)
+        for c in ("route_short_name", "route_long_name")
+    ]
+    out["route_name"] = (names[0] + " " + names[1]).str.strip().to_numpy()
     out.loc[out["route_name"] == "", "route_name"] = out["route_id"]
     route_type = pd.to_numeric(df["route_type"], errors="coerce")
     out["route_type"] = route_type.fillna(-1).astype(int).to_numpy()
     out["kind"] = [route_kind(t) for t in out["route_type"]]
-    bad = out["kind"].isna() | route_type.isna().to_numpy()
-    if bad.any():
-        problems.append(
-            _examples(
-                "routes.txt",
-                "route_type",
-                df.index[bad.to_numpy()],
-                df.loc[bad.to_numpy(), "route_type"],
-                "no es un tipo de transporte usable (bus 3/7xx, colectivo 15xx, barco 4/12xx, "
-                "tren...)",
-            )
-        )
+    _flag(
+        problems,
+        "routes.txt",
+        "route_type",
+        out["kind"].isna(),
+        df.index,
+        df["route_type"],
+        "no es un tipo de transporte usable (bus 3/7xx, colectivo 15xx, barco 4/12xx, tren...)",
+    )
     _duplicates("routes.txt", out, ["route_id"], problems)
     return out
 
@@ -502,69 +508,58 @@ def _check_calendars(tables, problems: list[str]) -> tuple[pd.DataFrame, pd.Data
         calendar = pd.DataFrame({"service_id": _text(cal["service_id"])})
         for day in WEEKDAYS:
             flags = pd.to_numeric(cal[day], errors="coerce")
-            bad = ~flags.isin([0, 1]).to_numpy()
-            if bad.any():
-                problems.append(
-                    _examples(
-                        "calendar.txt", day, cal.index[bad], cal.loc[bad, day], "debe ser 0 o 1"
-                    )
-                )
+            _flag(
+                problems,
+                "calendar.txt",
+                day,
+                ~flags.isin([0, 1]),
+                cal.index,
+                cal[day],
+                "debe ser 0 o 1",
+            )
             calendar[day] = (flags == 1).to_numpy()
         for column in ("start_date", "end_date"):
             dates, bad = _dates(cal[column])
-            if bad.any():
-                problems.append(
-                    _examples(
-                        "calendar.txt",
-                        column,
-                        cal.index[bad],
-                        cal.loc[bad, column],
-                        "no es AAAAMMDD",
-                    )
-                )
+            _flag(problems, "calendar.txt", column, bad, cal.index, cal[column], "no es AAAAMMDD")
             calendar[column] = dates.to_numpy()
         ok = calendar["start_date"].notna() & calendar["end_date"].notna()
         backwards = ok & (calendar["end_date"] < calendar["start_date"])
-        if backwards.any():
-            problems.append(
-                _examples(
-                    "calendar.txt",
-                    "end_date",
-                    cal.index[backwards.to_numpy()],
-                    calendar.loc[backwards, "end_date"],
-                    "es anterior a start_date",
-                )
-            )
+        _flag(
+            problems,
+            "calendar.txt",
+            "end_date",
+            backwards,
+            cal.index,
+            cal["end_date"],
+            "es anterior a start_date",
+        )
         _duplicates("calendar.txt", calendar, ["service_id"], problems)
-    dates_table = tables["calendar_dates"]
+    table = tables["calendar_dates"]
     calendar_dates = pd.DataFrame(columns=["service_id", "date", "exception_type"])
-    if dates_table is not None:
-        dates, bad = _dates(dates_table["date"])
-        if bad.any():
-            problems.append(
-                _examples(
-                    "calendar_dates.txt",
-                    "date",
-                    dates_table.index[bad],
-                    dates_table.loc[bad, "date"],
-                    "no es AAAAMMDD",
-                )
-            )
-        kind = pd.to_numeric(dates_table["exception_type"], errors="coerce")
-        bad_kind = ~kind.isin([1, 2]).to_numpy()
-        if bad_kind.any():
-            problems.append(
-                _examples(
-                    "calendar_dates.txt",
-                    "exception_type",
-                    dates_table.index[bad_kind],
-                    dates_table.loc[bad_kind, "exception_type"],
-                    "debe ser 1 (se agrega) o 2 (se quita)",
-                )
-            )
+    if table is not None:
+        dates, bad = _dates(table["date"])
+        _flag(
+            problems,
+            "calendar_dates.txt",
+            "date",
+            bad,
+            table.index,
+            table["date"],
+            "no es AAAAMMDD",
+        )
+        kind = pd.to_numeric(table["exception_type"], errors="coerce")
+        _flag(
+            problems,
+            "calendar_dates.txt",
+            "exception_type",
+            ~kind.isin([1, 2]),
+            table.index,
+            table["exception_type"],
+            "debe ser 1 (se agrega) o 2 (se quita)",
+        )
         calendar_dates = pd.DataFrame(
             {
-                "service_id": _text(dates_table["service_id"]),
+                "service_id": _text(table["service_id"]),
                 "date": dates.to_numpy(),
                 "exception_type": kind.fillna(0).astype(int).to_numpy(),
             }
@@ -582,88 +577,67 @@ def _check_trips(df, routes, calendar, calendar_dates, problems: list[str]) -> p
     )
     out["headsign"] = _text(df["trip_headsign"]) if "trip_headsign" in df.columns else ""
     _duplicates("trips.txt", out, ["trip_id"], problems)
-    unknown = ~out["route_id"].isin(routes["route_id"])
-    if unknown.any():
-        problems.append(
-            _examples(
-                "trips.txt",
-                "route_id",
-                df.index[unknown.to_numpy()],
-                out.loc[unknown, "route_id"],
-                "no existe en routes.txt",
-            )
-        )
+    _flag(
+        problems,
+        "trips.txt",
+        "route_id",
+        ~out["route_id"].isin(routes["route_id"]),
+        df.index,
+        out["route_id"],
+        "no existe en routes.txt",
+    )
     services = set(calendar["service_id"]) | set(calendar_dates["service_id"])
-    orphan = ~out["service_id"].isin(services)
-    if orphan.any():
-        problems.append(
-            _examples(
-                "trips.txt",
-                "service_id",
-                df.index[orphan.to_numpy()],
-                out.loc[orphan, "service_id"],
-                "no tiene calendario (no está en calendar.txt ni en calendar_dates.txt): "
-                "viaje sin días de operación",
-            )
-        )
+    _flag(
+        problems,
+        "trips.txt",
+        "service_id",
+        ~out["service_id"].isin(services),
+        df.index,
+        out["service_id"],
+        "no tiene calendario (no está en calendar.txt ni en "
+        "calendar_dates.txt): viaje sin días de operación",
+    )
     return out
 
 
 def _check_stop_times(df, trips, stops, problems: list[str]) -> pd.DataFrame:
+    file = "stop_times.txt"
     out = pd.DataFrame({"trip_id": _text(df["trip_id"]), "stop_id": _text(df["stop_id"])})
     out["row"] = df.index.to_numpy()
     sequence = pd.to_numeric(df["stop_sequence"], errors="coerce")
     out["stop_sequence"] = sequence.fillna(-1).astype(int).to_numpy()
-    for column, label in (("pickup_type", "pickup"), ("drop_off_type", "drop_off")):
-        values = (
-            pd.to_numeric(df[column], errors="coerce").fillna(0).astype(int).to_numpy()
-            if column in df.columns
-            else np.zeros(len(df), dtype=int)
-        )
-        out[label] = values != 1
+    out["pickup"] = _integers(df, "pickup_type", 0) != 1
+    out["drop_off"] = _integers(df, "drop_off_type", 0) != 1
     arrival, bad_a = _clock_seconds(df["arrival_time"])
     departure, bad_d = _clock_seconds(df["departure_time"])
-    for column, bad in (("arrival_time", bad_a), ("departure_time", bad_d)):
-        if bad.any():
-            problems.append(
-                _examples(
-                    "stop_times.txt",
-                    column,
-                    df.index[bad],
-                    df.loc[bad, column],
-                    "no es una hora HH:MM:SS válida (las horas pueden pasar de 24)",
-                )
-            )
-    arrival = np.where(np.isnan(arrival), departure, arrival)
-    departure = np.where(np.isnan(departure), arrival, departure)
-    out["arrival_s"], out["departure_s"] = arrival, departure
-    for column, known, file in (
+    what = "no es una hora HH:MM:SS válida (las horas pueden pasar de 24)"
+    _flag(problems, file, "arrival_time", bad_a, df.index, df["arrival_time"], what)
+    _flag(problems, file, "departure_time", bad_d, df.index, df["departure_time"], what)
+    out["arrival_s"] = np.where(np.isnan(arrival), departure, arrival)
+    out["departure_s"] = np.where(np.isnan(departure), arrival, departure)
+    for column, known, table in (
         ("trip_id", trips["trip_id"], "trips"),
         ("stop_id", stops["stop_id"], "stops"),
     ):
-        unknown = ~out[column].isin(known)
-        if unknown.any():
-            problems.append(
-                _examples(
-                    "stop_times.txt",
-                    column,
-                    df.index[unknown.to_numpy()],
-                    out.loc[unknown, column],
-                    f"no existe en {file}.txt",
-                )
-            )
-    if (sequence.isna() | (sequence < 0)).any():
-        bad = (sequence.isna() | (sequence < 0)).to_numpy()
-        problems.append(
-            _examples(
-                "stop_times.txt",
-                "stop_sequence",
-                df.index[bad],
-                df.loc[bad, "stop_sequence"],
-                "debe ser un entero >= 0",
-            )
+        _flag(
+            problems,
+            file,
+            column,
+            ~out[column].isin(known),
+            df.index,
+            out[column],
+            f"no existe en {table}.txt",
         )
-    _duplicates("stop_times.txt", out, ["trip_id", "stop_sequence"], problems)
+    _flag(
+        problems,
+        file,
+        "stop_sequence",
+        sequence.isna() | (sequence < 0),
+        df.index,
+        df["stop_sequence"],
+        "debe ser un entero >= 0",
+    )
+    _duplicates(file, out, ["trip_id", "stop_sequence"], problems)
     out = out.sort_values(["trip_id", "stop_sequence"], kind="stable").reset_index(drop=True)
     _check_trip_times(out, trips, problems)
     out["arrival_s"] = _interpolate(out["arrival_s"].to_numpy()).astype(np.int64)
@@ -673,71 +647,60 @@ def _check_stop_times(df, trips, stops, problems: list[str]) -> pd.DataFrame:
 
 def _check_trip_times(out: pd.DataFrame, trips: pd.DataFrame, problems: list[str]) -> None:
     """Each trip: at least two stops, first and last timed, times never going back."""
-    grouped = out.groupby("trip_id", sort=False)
-    size = grouped["stop_id"].transform("size").to_numpy()
+    file, rows, trip = "stop_times.txt", out["row"], out["trip_id"].to_numpy()
+    size = out.groupby("trip_id", sort=False)["stop_id"].transform("size").to_numpy()
     first = ~out["trip_id"].duplicated(keep="first").to_numpy()
     last = ~out["trip_id"].duplicated(keep="last").to_numpy()
-    short = first & (size < 2)
-    if short.any():
-        problems.append(
-            _examples(
-                "stop_times.txt",
-                "trip_id",
-                out["row"][short],
-                out["trip_id"][short],
-                "tiene una sola parada (un viaje necesita al menos dos)",
-            )
-        )
-    untimed = (first | last) & np.isnan(out["arrival_s"].to_numpy())
-    if untimed.any():
-        problems.append(
-            _examples(
-                "stop_times.txt",
-                "arrival_time",
-                out["row"][untimed],
-                out["trip_id"][untimed],
-                "falta en la primera o última parada del viaje",
-            )
-        )
     arrival = out["arrival_s"].to_numpy()
     departure = out["departure_s"].to_numpy()
-    early = departure < arrival
-    if early.any():
-        problems.append(
-            _examples(
-                "stop_times.txt",
-                "departure_time",
-                out["row"][early],
-                out["trip_id"][early],
-                "es anterior a arrival_time",
-            )
-        )
+    _flag(
+        problems,
+        file,
+        "trip_id",
+        first & (size < 2),
+        rows,
+        trip,
+        "tiene una sola parada (un viaje necesita al menos dos)",
+    )
+    _flag(
+        problems,
+        file,
+        "arrival_time",
+        (first | last) & np.isnan(arrival),
+        rows,
+        trip,
+        "falta en la primera o última parada del viaje",
+    )
+    _flag(
+        problems,
+        file,
+        "departure_time",
+        departure < arrival,
+        rows,
+        trip,
+        "es anterior a arrival_time",
+    )
     # times along a trip, ignoring untimed stops: each arrival >= the previous timed departure
     timed_dep = pd.Series(departure).where(~np.isnan(departure))
-    trip = out["trip_id"].to_numpy()
     previous = timed_dep.groupby(trip).ffill().groupby(trip).shift(1).to_numpy()
-    back = ~first & (arrival < previous)
-    if back.any():
-        problems.append(
-            _examples(
-                "stop_times.txt",
-                "arrival_time",
-                out["row"][back],
-                out["trip_id"][back],
-                "es anterior a la salida de la parada previa del mismo viaje",
-            )
-        )
-    without = ~trips["trip_id"].isin(out["trip_id"])
-    if without.any():
-        problems.append(
-            _examples(
-                "trips.txt",
-                "trip_id",
-                trips.index[without.to_numpy()],
-                trips.loc[without, "trip_id"],
-                "no tiene horarios en stop_times.txt",
-            )
-        )
+    _flag(
+        problems,
+        file,
+        "arrival_time",
+        ~first & (arrival < previous),
+        rows,
+        trip,
+        "es anterior a la salida de la parada previa del mismo viaje",
+    )
+    _flag(
+        problems,
+        "trips.txt",
+        "trip_id",
+        ~trips["trip_id"].isin(out["trip_id"]),
+        trips.index,
+        trips["trip_id"],
+        "no tiene horarios en stop_times.txt",
+    )
 
 
 def _interpolate(values: np.ndarray) -> np.ndarray:
@@ -752,48 +715,36 @@ def _interpolate(values: np.ndarray) -> np.ndarray:
 
 
 def _check_frequencies(df, trips, problems: list[str]) -> pd.DataFrame:
-    columns = ["trip_id", "start_s", "end_s", "headway_s", "exact_times"]
+    columns = ("trip_id", "start_s", "end_s", "headway_s", "exact_times")
     if df is None:
-        return pd.DataFrame(
-            {c: pd.Series(dtype=np.int64 if c != "trip_id" else object) for c in columns}
-        )
+        return _frame(columns)
     start, bad_s = _clock_seconds(df["start_time"])
     end, bad_e = _clock_seconds(df["end_time"])
     headway = pd.to_numeric(df["headway_secs"], errors="coerce").to_numpy(dtype=float)
-    exact = (
-        pd.to_numeric(df["exact_times"], errors="coerce").fillna(0).astype(int).to_numpy()
-        if "exact_times" in df.columns
-        else np.zeros(len(df), dtype=int)
-    )
     bad = bad_s | bad_e | np.isnan(start) | np.isnan(end) | ~(headway > 0) | ~(end > start)
-    if bad.any():
-        values = [
-            f"{a}-{b} cada {h}"
-            for a, b, h in zip(
-                df["start_time"][bad], df["end_time"][bad], df["headway_secs"][bad], strict=True
-            )
-        ]
-        problems.append(
-            _examples(
-                "frequencies.txt",
-                "start_time/end_time/headway_secs",
-                df.index[bad],
-                values,
-                "inválido (horas HH:MM:SS, fin posterior al inicio, intervalo > 0 s)",
-            )
-        )
+    values = [
+        f"{a}-{b} cada {h}"
+        for a, b, h in zip(df["start_time"], df["end_time"], df["headway_secs"], strict=True)
+    ]
+    _flag(
+        problems,
+        "frequencies.txt",
+        "start_time/end_time/headway_secs",
+        bad,
+        df.index,
+        values,
+        "inválido (horas HH:MM:SS, fin posterior al inicio, intervalo > 0 s)",
+    )
     trip_id = _text(df["trip_id"])
-    unknown = ~trip_id.isin(trips["trip_id"])
-    if unknown.any():
-        problems.append(
-            _examples(
-                "frequencies.txt",
-                "trip_id",
-                df.index[unknown.to_numpy()],
-                trip_id[unknown],
-                "no existe en trips.txt",
-            )
-        )
+    _flag(
+        problems,
+        "frequencies.txt",
+        "trip_id",
+        ~trip_id.isin(trips["trip_id"]),
+        df.index,
+        trip_id,
+        "no existe en trips.txt",
+    )
     ok = ~bad
     return pd.DataFrame(
         {
@@ -801,7 +752,7 @@ def _check_frequencies(df, trips, problems: list[str]) -> pd.DataFrame:
             "start_s": start[ok].astype(np.int64),
             "end_s": end[ok].astype(np.int64),
             "headway_s": headway[ok].astype(np.int64),
-            "exact_times": exact[ok],
+            "exact_times": _integers(df, "exact_times", 0)[ok],
         }
     )
 
@@ -820,22 +771,14 @@ def _check_territory(stops: pd.DataFrame, territory, problems: list[str]) -> Non
         shapely.prepare(territory)
         inside = shapely.contains_xy(territory, lon, lat)
         where = "los polígonos del territorio"
-    outside = ~inside & np.isfinite(lon) & np.isfinite(lat)
-    if outside.any():
-        values = [
-            f"{n} ({a:.5f},{o:.5f})"
-            for n, a, o in zip(stops["stop_name"][outside], lat[outside], lon[outside], strict=True)
-        ]
-        problems.append(
-            _examples(
-                "stops.txt",
-                "stop_lat/stop_lon",
-                stops.index[outside],
-                values,
-                f"fuera de {where}",
-            )
-            + "; revise las coordenadas o importe el GTFS de este territorio"
-        )
+    values = [
+        f"{n} ({a:.5f},{o:.5f})" for n, a, o in zip(stops["stop_name"], lat, lon, strict=True)
+    ]
+    found: list[str] = []
+    _flag(
+        found, "stops.txt", "stop_lat/stop_lon", ~inside, stops.index, values, f"fuera de {where}"
+    )
+    problems += [f"{p}; revise las coordenadas o importe el GTFS de este territorio" for p in found]
 
 
 # -- the boat timetable as a feed ------------------------------------------------

@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from routing._errors import RoutingInputError
+from routing.boats import _REQUIRED_COLUMNS as _TIMETABLE_COLUMNS
 from routing.boats import ASSUMPTION_WORD
 from routing.boats import _cell
 from routing.boats import _parse_days
@@ -39,6 +40,10 @@ from routing.gtfs import TransitFeed
 __all__ = ["LINE_COLUMNS", "LINE_KINDS", "STOP_COLUMNS", "parse_lines", "read_lines"]
 
 STOP_COLUMNS: tuple[str, ...] = ("parada_id", "nombre", "lat", "lon", "ubicacion_fuente")
+# the schedule columns are those of the boat timetable, from `dias` to `salidas_fuente`
+_SCHEDULE = _TIMETABLE_COLUMNS[
+    _TIMETABLE_COLUMNS.index("dias") : _TIMETABLE_COLUMNS.index("salidas_fuente") + 1
+]
 LINE_COLUMNS: tuple[str, ...] = (
     "servicio_id",
     "linea_id",
@@ -48,16 +53,7 @@ LINE_COLUMNS: tuple[str, ...] = (
     "paradas",
     "tiempos_min",
     "tiempos_fuente",
-    "dias",
-    "dias_fuente",
-    "frecuencia_min",
-    "frecuencia_fuente",
-    "primera_salida",
-    "primera_salida_fuente",
-    "ultima_salida",
-    "ultima_salida_fuente",
-    "salidas",
-    "salidas_fuente",
+    *_SCHEDULE,
 )
 # GTFS route type of each kind: 3 bus; 1501 communal taxi (extended route types).
 LINE_KINDS: dict[str, int] = {"bus": 3, "colectivo": 1501}

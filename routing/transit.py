@@ -56,7 +56,6 @@ from routing._csa import matrix_scan
 from routing._csa import scan
 from routing._errors import RoutingInputError
 from routing._geo import Places
-from routing._geo import haversine_m
 from routing.approximate import ApproximateNetwork
 from routing.gtfs import WEEKDAYS
 from routing.gtfs import TransitFeed
@@ -67,6 +66,9 @@ from routing.model import Journey
 from routing.model import LastDeparture
 from routing.model import Leg
 from routing.model import TravelModel
+from routing.model import _line_length
+from routing.model import _require_time
+from routing.model import _when
 
 __all__ = [
     "MODES",
@@ -154,6 +156,15 @@ class _Window:
     @property
     def n_inst(self) -> int:
         return len(self.inst_trip)
+
+    @property
+    def connections(self) -> tuple[np.ndarray, ...]:
+        """The arrays the scan kernels take first: dep, arr, frm, to, inst, flags."""
+        return self.dep, self.arr, self.frm, self.to, self.inst, self.flags
+
+    def seconds(self, t: dt.datetime) -> float:
+        """Return `t` as seconds after the window's base midnight."""
+        return (t - dt.datetime.combine(self.base, dt.time(0), tzinfo=t.tzinfo)).total_seconds()
 
 
 @dataclass
@@ -509,9 +520,7 @@ class TransitModel:
     # -- searching --------------------------------------------------------------
     def _labels(self, window: _Window, t0: dt.datetime, access, egress, direct, limit_s) -> _Labels:
         """One scan from one origin leaving at `t0`."""
-        t_start = (
-            t0 - dt.datetime.combine(window.base, dt.time(0), tzinfo=t0.tzinfo)
-        ).total_seconds()
+        t_start = window.seconds(t0)
         n = len(self.stops)
         ready_bus = t_start + access
         ready_boat = ready_bus + self.boat_slack_s
@@ -527,12 +536,7 @@ class TransitModel:
             board_conn=np.full(window.n_inst, -1, dtype=np.int64),
         )
         lab.best = scan(
-            window.dep,
-            window.arr,
-            window.frm,
-            window.to,
-            window.inst,
-            window.flags,
+            *window.connections,
             t_start,
             t_start + limit_s,
             ready_bus,
@@ -573,16 +577,9 @@ class TransitModel:
 
     def _arrivals(self, static: _Static, t0: dt.datetime) -> np.ndarray:
         window = self._window(t0, self.horizon_s)
-        t_start = (
-            t0 - dt.datetime.combine(window.base, dt.time(0), tzinfo=t0.tzinfo)
-        ).total_seconds()
+        t_start = window.seconds(t0)
         out = matrix_scan(
-            window.dep,
-            window.arr,
-            window.frm,
-            window.to,
-            window.inst,
-            window.flags,
+            *window.connections,
             window.n_inst,
             t_start,
             t_start + self.horizon_s,
@@ -691,21 +688,8 @@ class TransitModel:
 
         `origins` and `destinations` have columns ``id, lat, lon`` (WGS84).
         """
-        destinations = origins if destinations is None else destinations
-        seconds = self.matrix_array(
-            self.snap(origins["lon"].to_numpy(), origins["lat"].to_numpy()),
-            self.snap(destinations["lon"].to_numpy(), destinations["lat"].to_numpy()),
-            _require_time(depart_at),
-            on_foot=on_foot,
-        )
-        seconds[~np.isfinite(seconds)] = np.nan
-        return pd.DataFrame(
-            {
-                "from_id": np.repeat(origins["id"].to_numpy(), len(destinations)),
-                "to_id": np.tile(destinations["id"].to_numpy(), len(origins)),
-                "travel_time_s": seconds.ravel(),
-            }
-        )
+        # the same long form as TravelModel.matrix, which calls our matrix_array
+        return TravelModel.matrix(self, origins, destinations, depart_at, on_foot=on_foot)
 
     def journey(
         self,
@@ -1003,21 +987,3 @@ class TransitModel:
             "notas": list(self.notes),
         }
         return facts
-
-
-def _require_time(value) -> dt.datetime:
-    if not isinstance(value, dt.datetime):
-        msg = "Indique la hora de salida (fecha y hora, por ejemplo 2026-03-10 08:00)."
-        raise RoutingInputError(msg)
-    return value
-
-
-def _line_length(coords) -> float:
-    xy = np.asarray(coords, dtype=float)
-    if len(xy) < 2:
-        return 0.0
-    return float(haversine_m(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1]).sum())
-
-
-def _when(t: dt.datetime) -> str:
-    return f"el {DAY_NAMES[t.weekday()]} {t:%d-%m-%Y} a las {t:%H:%M}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from routing.gtfs import read_gtfs
@@ -141,6 +142,14 @@ def test_matrix_agrees_with_journeys(transit):
                     assert np.isinf(matrix[i, k])
                 else:
                     assert matrix[i, k] == pytest.approx(expected, abs=0.01)
+    # the long form (from_id, to_id, travel_time_s) of the same matrix
+    ids = ["castro", "moco", "sur", "plaza", "casa"]
+    table = transit.matrix(
+        pd.DataFrame({"id": ids, "lat": [p[1] for p in points], "lon": [p[0] for p in points]}),
+        depart_at=at(10, "06:50"),
+    )
+    row = table[(table["from_id"] == "castro") & (table["to_id"] == "casa")]
+    assert row["travel_time_s"].iloc[0] == pytest.approx(80 * 60, abs=0.01)  # 06:50 -> 08:10
     # the day's departures computed at once give the same rows
     times = [at(10, "06:50"), at(15, "08:30")]
     both = list(transit.matrix_arrays(places, places, times))
