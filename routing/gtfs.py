@@ -231,7 +231,7 @@ def read_gtfs(
     present, problems = _list_tables(path)
     if problems:
         raise GtfsError(name, problems)
-    import gtfs_kit
+    import gtfs_kit  # here, not at the top: importing it (folium, geopandas) takes ~2 s
 
     try:
         raw = gtfs_kit.read_feed(path, dist_units="km")
