@@ -46,6 +46,8 @@ __all__ = ["BoatLink", "Isochrone", "Journey", "LastDeparture", "Leg", "TravelMo
 DRIVE, WALK = 0, 1
 DAY_NAMES = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
 _KIND_LABELS = {"conducir": "En vehículo", "caminar": "A pie", "espera": "Espera", "barco": "Barco"}
+# Public transport legs (routing.transit): the vehicle kinds of GTFS route types.
+TRANSIT_KINDS = {"bus": "Bus", "colectivo": "Colectivo", "tren": "Tren"}
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,12 @@ class Leg:
             )
         if self.kind == "espera":
             return f"{span}  Espera en {self.start} ({minutes})"
+        if self.kind in TRANSIT_KINDS:
+            flag = " (horario supuesto)" if self.assumed else ""
+            return (
+                f"{span}  {TRANSIT_KINDS[self.kind]} {self.line_name}: sube en {self.start} a las "
+                f"{self.depart_at:%H:%M} y baja en {self.end} ({minutes}){flag}"
+            )
         km = f", {self.distance_m / 1000:.1f} km" if self.distance_m else ""
         return f"{span}  {_KIND_LABELS[self.kind]} de {self.start} a {self.end} ({minutes}{km})"
 
@@ -174,12 +182,15 @@ class Journey:
             return f"{head}\nSin viaje posible: {self.reason}"
         lines = [head, *("  " + leg.describe() for leg in self.legs)]
         arrive = self.arrive_at
+        riding = sum(self.seconds(kind) for kind in TRANSIT_KINDS)
+        by_land = f", bus o colectivo {_minutes(riding)}" if riding else ""
         lines.append(
             f"Llegada {_when(arrive)}; total {_minutes(self.travel_time_s)} "
-            f"(espera {_minutes(self.seconds('espera'))}, barco {_minutes(self.seconds('barco'))})"
+            f"(espera {_minutes(self.seconds('espera'))}, barco {_minutes(self.seconds('barco'))}"
+            f"{by_land})"
         )
         if any(leg.assumed for leg in self.legs):
-            lines.append("Atención: al menos un horario de barco usado es un supuesto.")
+            lines.append("Atención: al menos un horario usado (barco o bus) es un supuesto.")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -207,6 +218,7 @@ class Isochrone:
     depart_at: dt.datetime
     boats: tuple[str, ...]
     approximate: bool
+    lines: tuple[str, ...] = ()  # bus/colectivo lines used (transporte público)
 
 
 @dataclass(frozen=True)
