@@ -232,8 +232,8 @@ class NearestSearch:
         if key not in self._alight:
             if len(self._alight) > 16:
                 self._alight.clear()
-            search = self.model._search(self._to_terminals, self.start, depart_at, horizon_s)
-            self._alight[key] = search.alight
+            self._alight[key] = _boat_search(self.model, self._to_terminals, self.start,
+                                             depart_at, horizon_s)  # fmt: skip
         return self._alight[key]
 
     def _static_parts(self, facilities: Places, key) -> tuple:
@@ -301,6 +301,70 @@ class NearestSearch:
                     np.minimum(out, alight[layer][:, k, None] + from_terms[k][None, :], out=out)
         out[~(out <= horizon_s)] = np.inf
         return out
+
+
+def _boat_search(model, to_terminals, start, depart_at, horizon_s) -> np.ndarray:
+    """`TravelModel._search` compiled, one origin at a time: the ``alight`` array only.
+
+    The same relaxation (boats FIFO by their best arrival from each departure on,
+    then road times between terminals, until nothing improves), written as loops
+    so that many origins (every node of a network) cost O(origins x terminals²).
+    """
+    departures = model._departures(depart_at, horizon_s)
+    n_links = len(model.links)
+    offsets = np.zeros(n_links + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(d[0]) for d in departures])
+    dep = np.concatenate([d[0] for d in departures]) if n_links else np.zeros(0)
+    best = np.concatenate([d[1] for d in departures]) if n_links else np.zeros(0)
+    link_from = np.array([lk.from_terminal for lk in model.links], dtype=np.int64)
+    link_to = np.array([lk.to_terminal for lk in model.links], dtype=np.int64)
+    walk_only = np.array([lk.passengers_only for lk in model.links], dtype=np.bool_)
+    tt = np.stack([model._terminal_times(DRIVE), model._terminal_times(WALK)])
+    return _relax(
+        np.ascontiguousarray(to_terminals, dtype=np.float64), start, dep.astype(np.float64),
+        best.astype(np.float64), offsets, link_from, link_to, walk_only, tt,
+        model.boarding_margin_min * 60.0,
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def _relax(to_terminals, start, dep, best, offsets, link_from, link_to, walk_only, tt, margin):  # noqa: C901, E501
+    n_orig, n_term = to_terminals.shape
+    n_links = link_from.shape[0]
+    alight = np.full((2, n_orig, n_term), np.inf)
+    ready = np.full((2, n_term), np.inf)
+    for i in range(n_orig):
+        ready[:, :] = np.inf
+        ready[start, :] = to_terminals[i]
+        for _ in range(n_links + 1):
+            changed = False
+            for li in range(n_links):
+                lo, hi = offsets[li], offsets[li + 1]
+                if lo == hi:
+                    continue
+                for layer in range(2):
+                    r = ready[layer, link_from[li]]
+                    if r == np.inf:
+                        continue
+                    idx = lo + np.searchsorted(dep[lo:hi], r + margin)
+                    if idx >= hi:
+                        continue
+                    to_layer = 1 if walk_only[li] else layer
+                    if best[idx] < alight[to_layer, i, link_to[li]]:
+                        alight[to_layer, i, link_to[li]] = best[idx]
+                        changed = True
+            if not changed:
+                break
+            for layer in range(2):
+                for j in range(n_term):
+                    a = alight[layer, i, j]
+                    if a == np.inf:
+                        continue
+                    for k in range(n_term):
+                        cand = a + tt[layer, j, k]
+                        if cand < ready[layer, k]:
+                            ready[layer, k] = cand
+    return alight
 
 
 def pair_times(
