@@ -328,7 +328,7 @@ def _boat_search(model, to_terminals, start, depart_at, horizon_s) -> np.ndarray
 
 
 @njit(cache=True)
-def _relax(to_terminals, start, dep, best, offsets, link_from, link_to, walk_only, tt, margin):  # noqa: C901, E501
+def _relax(to_terminals, start, dep, best, offsets, link_from, link_to, walk_only, tt, margin):  # noqa: C901
     n_orig, n_term = to_terminals.shape
     n_links = link_from.shape[0]
     alight = np.full((2, n_orig, n_term), np.inf)
