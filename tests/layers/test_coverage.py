@@ -1,4 +1,4 @@
-"""Bands, services registry, services import and suppression (layers.coverage, services, privacy)."""
+"""Bands, services registry and import, suppression (layers.coverage, services, privacy)."""
 
 from __future__ import annotations
 
