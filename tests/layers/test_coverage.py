@@ -77,7 +77,7 @@ def _micro(seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["layer", "comuna_name", "island_name", "band", "cases"])
 
 
-def _attack(protected, micro, k):
+def _attack(protected, micro, k):  # noqa: C901 - builds every constraint the attacker has
     """Bound every suppressed cell from all published cells of every table, both layers."""
     bands = band_labels()
     pairs = list(micro[["comuna_name", "island_name"]].drop_duplicates().itertuples(index=False))
