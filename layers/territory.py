@@ -61,6 +61,8 @@ FILES = {
     "suspensions": "suspensiones_barcos.csv",
     "census": "censo2017_comunas_edad_sexo_chiloe.csv",
     "urban": "censo2017_zonas_urbanas_chiloe.geojson",
+    "early_education": "educacion_parvularia_mineduc_chiloe.csv",
+    "social_services": "servicios_sociales_chiloe.csv",
 }
 # Main town of each comuna where its name differs from the comuna's (the comuna's capital).
 COMUNA_TOWNS = {"Quinchao": "Achao"}
@@ -425,6 +427,10 @@ def _load_health(data_dir: Path, problems: Problems) -> gpd.GeoDataFrame:
             "name": df["EstablecimientoGlosa"].str.strip(),
             "kind": kind,
             "kind_label": df["TipoEstablecimientoGlosa"].str.strip(),
+            # DEIS `TieneServicioUrgencia`: hospitals with an emergency unit, SAPU, SAR, SUR
+            "emergency": df.get("TieneServicioUrgencia", pd.Series("", index=df.index))
+            .str.strip()
+            .eq("SI"),
             "system": df["TipoSistemaSaludGlosa"].str.strip(),
             "comuna_code": df["ComunaCodigo"].str.strip(),
             "comuna_name": df["ComunaGlosa"].str.strip(),

@@ -362,11 +362,9 @@ class TravelModel:
                 day = t0.date() + dt.timedelta(days=offset)
                 if self.timetable.is_suspended(link.line_id, day):
                     continue
-                midnight = dt.datetime.combine(day, dt.time(0), tzinfo=t0.tzinfo)
-                base = (midnight - t0).total_seconds()
                 for service in link.services:
                     for minute in service.departures_on(day):
-                        dep = base + minute * 60
+                        dep = _elapsed_s(t0, day, minute)
                         cancelled = self.timetable.is_cancelled(link.line_id, day, minute)
                         if 0 <= dep <= horizon_s and not cancelled:
                             rows.append((dep, dep + service.crossing_min * 60, service.service_id))
@@ -805,6 +803,20 @@ class TravelModel:
             "lineas_supuestas": len({lk.line_id for lk in self.links if lk.assumed}),
             "notas": list(self.notes),
         }
+
+
+def _elapsed_s(t0: dt.datetime, day: dt.date, minute: int) -> float:
+    """Seconds from `t0` to the clock time `minute` (after midnight) of `day`.
+
+    With a zone-aware `t0` (e.g. America/Santiago) this is real elapsed time
+    across daylight-saving changes, a clock time that does not exist or occurs
+    twice being read as `zoneinfo` does (``fold=0``). Naive times are local
+    clock times, as in the rest of the model.
+    """
+    when = dt.datetime.combine(day, dt.time(0), tzinfo=t0.tzinfo) + dt.timedelta(minutes=minute)
+    if t0.tzinfo is None:
+        return (when - t0).total_seconds()
+    return (when.astimezone(dt.UTC) - t0.astimezone(dt.UTC)).total_seconds()
 
 
 def _require_time(value) -> dt.datetime:

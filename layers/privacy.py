@@ -1,0 +1,282 @@
+"""Small-count suppression, with complementary suppression, for the tables a mesa receives.
+
+Every count from 1 to ``k - 1`` (k = 10 by default, as CMS, CDC WONDER and
+Washington DOH do for counts of people; see ``docs/COVERAGE.md``) is
+suppressed (*primary*), and further cells are suppressed (*complementary*)
+until no suppressed cell can be narrowed by an attacker who knows every
+published figure: for each suppressed cell the feasible interval of its value,
+bounded by linear programming over all the linked tables at once (HiGHS through
+`scipy.optimize.linprog`), must be at least `protection` wide (default k).
+
+The tables are linked as a mesa receives them: for each *layer* (a service
+type, or the before/after of a what-if) a comuna × band table and an island ×
+band table, each with row totals, band totals and a grand total; the band totals
+and the grand total are the same cells in both tables, and the totals by comuna,
+by island and overall do not depend on the layer (each origin is counted once
+per layer), so they are suppressed alike in every layer. Primary and
+complementary cells look the same (`SUPPRESSED`). Percentages are published only
+for a published count over a published denominator of at least k; a what-if
+difference only between two published counts.
+
+No well-kept Python library covers this: `sdcMicro` and `sdcTable` are R;
+on PyPI, `pytauargus` 0.6 (Tau-Argus with HiGHS, released October 2026, beta) runs
+one engine per process through work files and rejects the linked-table methods;
+`acro` checks research outputs (primary thresholds only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+__all__ = ["DEFAULT_K", "SUPPRESSED", "TOTAL", "Protected", "protect", "publish_percentages"]
+
+DEFAULT_K = 10
+SUPPRESSED = "*"  # shown for every suppressed cell, primary or complementary
+TOTAL = "Total"
+TABLES = (("comuna", "comuna_name"), ("isla", "island_name"))
+
+
+@dataclass
+class Protected:
+    """The published tables and which cells were suppressed.
+
+    Attributes
+    ----------
+    tables
+        ``{(layer, table): DataFrame}``: rows are the comunas or islands plus
+        `TOTAL`, columns the bands plus `TOTAL`; values are exact counts (for
+        staff) — use `Protected.shown` for what a mesa receives.
+    suppressed
+        Same keys: boolean DataFrames, True where the cell is suppressed.
+    k
+        The threshold used.
+    """
+
+    tables: dict[tuple[str, str], pd.DataFrame]
+    suppressed: dict[tuple[str, str], pd.DataFrame]
+    k: int
+
+    def shown(self, layer: str, table: str) -> pd.DataFrame:
+        """Return the table as published: counts as text, `SUPPRESSED` where hidden."""
+        values = self.tables[(layer, table)].astype(int).astype(str)
+        return values.mask(self.suppressed[(layer, table)], SUPPRESSED)
+
+
+class _Cells:
+    """Every published cell as a 0/1 row over the microcells (layer, comuna, island, band)."""
+
+    def __init__(self, micro: pd.DataFrame, value: str, bands: list[str]) -> None:  # noqa: C901
+        self.layers = list(dict.fromkeys(micro["layer"]))
+        pairs = micro[["comuna_name", "island_name"]].drop_duplicates()
+        self.pairs = list(pairs.itertuples(index=False, name=None))
+        self.bands = bands
+        index = {
+            (layer, c, i, b): n
+            for n, (layer, (c, i), b) in enumerate(
+                (layer, pair, b) for layer in self.layers for pair in self.pairs for b in bands
+            )
+        }
+        self.n_vars = len(index)
+        self.truth = np.zeros(self.n_vars)
+        for row in micro.itertuples(index=False):
+            key = (row.layer, row.comuna_name, row.island_name, row.band)
+            self.truth[index[key]] += getattr(row, value)
+        self.keys: list[tuple] = []  # (layer or "", table, row label, band or TOTAL)
+        self.members: list[list[int]] = []
+        seen: dict[tuple, int] = {}
+        for layer in self.layers:
+            for table, column in TABLES:
+                position = 0 if column == "comuna_name" else 1
+                labels = sorted({p[position] for p in self.pairs})
+                for label in [*labels, TOTAL]:
+                    for band in [*bands, TOTAL]:
+                        members = [
+                            index[(layer, *pair, b)]
+                            for pair in self.pairs
+                            if label in (TOTAL, pair[position])
+                            for b in (bands if band == TOTAL else [band])
+                        ]
+                        # totals over bands do not depend on the layer; band totals are shared
+                        shared_layer = "" if band == TOTAL else layer
+                        shared_table = "" if label == TOTAL else table
+                        key = (shared_layer, shared_table, label, band)
+                        if band == TOTAL and label != TOTAL:
+                            key = ("", table, label, TOTAL)
+                        if key not in seen:
+                            seen[key] = len(self.keys)
+                            self.keys.append(key)
+                            self.members.append(members)
+        self.matrix = sp.csr_matrix(
+            (
+                np.ones(sum(len(m) for m in self.members)),
+                (
+                    np.repeat(np.arange(len(self.members)), [len(m) for m in self.members]),
+                    np.concatenate(self.members).astype(int),
+                ),
+            ),
+            shape=(len(self.members), self.n_vars),
+        )
+        self.values = self.matrix @ self.truth
+        # each origin is counted once per layer: per (comuna, island) the layers agree
+        links = []
+        first = self.layers[0]
+        for layer in self.layers[1:]:
+            for pair in self.pairs:
+                row = np.zeros(self.n_vars)
+                row[[index[(layer, *pair, b)] for b in bands]] = 1
+                row[[index[(first, *pair, b)] for b in bands]] = -1
+                links.append(row)
+        self.links = sp.csr_matrix(np.array(links)) if links else None
+        if self.links is not None and np.abs(self.links @ self.truth).max() > 0:
+            msg = (
+                "Las capas no cuentan los mismos orígenes (el total por comuna e isla difiere "
+                "entre capas); cada origen debe contarse una vez en cada capa."
+            )
+            raise ValueError(msg)
+
+    def interval(self, cell: int, hidden: np.ndarray) -> tuple[float, float]:
+        """Feasible [min, max] of `cell` given every published cell (X >= 0)."""
+        shown = np.flatnonzero(~hidden)
+        a_eq = self.matrix[shown]
+        b_eq = self.values[shown]
+        if self.links is not None:
+            a_eq = sp.vstack([a_eq, self.links])
+            b_eq = np.concatenate([b_eq, np.zeros(self.links.shape[0])])
+        objective = self.matrix[cell].toarray().ravel()
+        bounds = []
+        for sign in (1.0, -1.0):
+            result = linprog(sign * objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None),
+                             method="highs")  # fmt: skip
+            if result.status == 3:  # unbounded
+                bounds.append(-np.inf * sign)
+            elif result.status != 0:
+                msg = f"LP: {result.message}"
+                raise RuntimeError(msg)
+            else:
+                bounds.append(sign * result.fun)
+        return bounds[0], bounds[1]
+
+
+def protect(
+    micro: pd.DataFrame,
+    *,
+    value: str = "cases",
+    bands: list[str],
+    k: int = DEFAULT_K,
+    protection: float | None = None,
+) -> Protected:
+    """Suppress small counts and enough other cells that none can be narrowed.
+
+    Parameters
+    ----------
+    micro
+        Counts with columns ``layer, comuna_name, island_name, band`` and
+        `value` (e.g. `layers.coverage.band_counts` with a ``layer`` column:
+        the service type, or "antes"/"después").
+    value
+        The count to publish (``cases``, ``enrolment`` or ``population``).
+    bands
+        Band labels in order (`layers.coverage.band_labels`).
+    k
+        Counts from 1 to ``k - 1`` are suppressed.
+    protection
+        Minimum width of the feasible interval of every suppressed cell
+        (default `k`).
+
+    Returns
+    -------
+    Protected
+    """
+    protection = float(k if protection is None else protection)
+    cells = _Cells(micro, value, bands)
+    primary = (cells.values >= 1) & (cells.values < k)
+    hidden = primary.copy()
+    # a small count must be wide; a complementary cell only must not come out exactly
+    needed = np.where(primary, protection, 1.0)
+    strong = np.zeros(len(cells.keys), dtype=bool)  # audited wide with the current pattern
+    for _ in range(len(cells.keys)):
+        weak = []
+        for cell in np.flatnonzero(hidden & ~strong):
+            lo, hi = cells.interval(cell, hidden)
+            if hi - lo < needed[cell]:
+                weak.append(cell)
+            else:
+                strong[cell] = True  # hiding more cells only widens its interval
+        if not weak:
+            break
+        for cell in weak:
+            partner = _partner(cells, cell, hidden)
+            if partner is None:
+                break  # everything is hidden: the next audit finds every cell wide
+            hidden[partner] = True
+    return _tables(cells, hidden, k)
+
+
+def _partner(cells: _Cells, cell: int, hidden: np.ndarray) -> int | None:
+    """Complementary cell for `cell`: a published cell sharing its row or band, smallest first.
+
+    Non-zero cells are preferred (a zero hides little); ties go to the first key.
+    """
+    layer, table, label, band = cells.keys[cell]
+    options = []
+    for n, (other_layer, other_table, other_label, other_band) in enumerate(cells.keys):
+        if hidden[n]:
+            continue
+        same_table = other_table in (table, "") or table == ""
+        same_layer = other_layer in (layer, "") or layer == ""
+        if same_table and same_layer and (other_label == label or other_band == band):
+            options.append((cells.values[n] == 0, cells.values[n], n))
+    if not options:  # its row and band are all hidden: any published cell (layers are linked)
+        options = [
+            (cells.values[n] == 0, cells.values[n], n)
+            for n, key in enumerate(cells.keys)
+            if not hidden[n]
+        ]
+    return min(options)[2] if options else None
+
+
+def _tables(cells: _Cells, hidden: np.ndarray, k: int) -> Protected:
+    tables, suppressed = {}, {}
+    lookup = {key: n for n, key in enumerate(cells.keys)}
+    columns = [*cells.bands, TOTAL]
+    for layer in cells.layers:
+        for table, column in TABLES:
+            position = 0 if column == "comuna_name" else 1
+            labels = [*sorted({p[position] for p in cells.pairs}), TOTAL]
+            values = np.zeros((len(labels), len(columns)))
+            mask = np.zeros_like(values, dtype=bool)
+            for r, label in enumerate(labels):
+                for c, band in enumerate(columns):
+                    n = lookup[_key(layer, table, label, band)]
+                    values[r, c] = cells.values[n]
+                    mask[r, c] = hidden[n]
+            tables[(layer, table)] = pd.DataFrame(values, index=labels, columns=columns)
+            suppressed[(layer, table)] = pd.DataFrame(mask, index=labels, columns=columns)
+    return Protected(tables, suppressed, k)
+
+
+def _key(layer: str, table: str, label: str, band: str) -> tuple:
+    if band == TOTAL:
+        return ("", "" if label == TOTAL else table, label, TOTAL)
+    return (layer, "" if label == TOTAL else table, label, band)
+
+
+def publish_percentages(protected: Protected, layer: str, table: str) -> pd.DataFrame:
+    """Percentages by row (share of each band), only where they reveal nothing.
+
+    A percentage is shown (one decimal) when its count is published and its row
+    total is published and at least k; otherwise `SUPPRESSED`.
+    """
+    values = protected.tables[(layer, table)]
+    hidden = protected.suppressed[(layer, table)]
+    total = values[TOTAL]
+    ok_total = ~hidden[TOTAL] & (total >= protected.k)
+    shares = values.div(total.where(total > 0), axis=0) * 100
+    text = shares.round(1).astype(str)
+    show = ~hidden & ok_total.to_numpy()[:, None]
+    return text.where(show, SUPPRESSED)
