@@ -18,6 +18,7 @@ from layers.territory import load_territory
 __all__ = ["create_app", "db_session"]
 
 log = logging.getLogger(__name__)
+PACKAGE_DIR = Path(__file__).resolve().parent
 ENV_PREFIX = "REVINCULA_"
 DEFAULTS: dict[str, Any] = {
     # Folder with the bundled territory files.
@@ -55,7 +56,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     The territory is loaded and validated here; a broken data file stops the
     start-up with the full list of problems.
     """
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(
+        __name__,
+        static_folder=static_folder(),
+        static_url_path="/static",
+        instance_relative_config=True,
+    )
     app.config.from_mapping(DEFAULTS)
     config_file = Path(app.instance_path) / "config.toml"
     if config_file.is_file():
@@ -102,6 +108,25 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(case_views.bp)
     app.register_blueprint(plan_views.bp)
     return app
+
+
+def static_folder() -> Path:
+    """Return the folder of the front end served at ``/static``.
+
+    A source checkout (and an editable install) serves the repository's
+    top-level ``static/``; a wheel ships that folder inside the package as
+    ``geo_app/static`` (``[tool.setuptools.package-dir]`` in pyproject.toml).
+
+    Raises
+    ------
+    FileNotFoundError
+        Neither folder exists (a broken installation).
+    """
+    for folder in (PACKAGE_DIR / "static", PACKAGE_DIR.parent / "static"):
+        if folder.is_dir():
+            return folder
+    msg = f"No se encuentra la carpeta static/ junto a {PACKAGE_DIR}: reinstale Revincula."
+    raise FileNotFoundError(msg)
 
 
 def db_session():
