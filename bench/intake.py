@@ -33,9 +33,9 @@ from sqlalchemy import Table
 from sqlalchemy import create_engine
 from sqlalchemy import text
 
-from geo_app.cases import CaseContext
-from geo_app.cases import apply_import
-from geo_app.cases import prepare_import
+from geo_app.cases.context import CaseContext
+from geo_app.cases.importing import apply_import
+from geo_app.cases.importing import prepare_import
 from geo_app.store import make_engine
 from geo_app.store import make_sessionmaker
 from geo_app.store import upgrade

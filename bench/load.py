@@ -76,8 +76,8 @@ def seed(url: str, folder: Path, scale: float) -> tuple[list[int], list[int]]:
     from sqlalchemy import select
 
     from geo_app import create_app
-    from geo_app.accounts import create_user
-    from geo_app.demo import seed_cases
+    from geo_app.accounts.users import create_user
+    from geo_app.demo.seed import seed_cases
     from geo_app.store.models import Case
 
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "seed"})

@@ -41,12 +41,12 @@ def chiloe_week(seconds: float, factor: float) -> None:
     """Plan the demo week (300 candidates, 6 gestores x 5 days, its two nights on Isla Quehui)
     at `seconds` and x`factor`."""
     from geo_app import create_app
-    from geo_app.demo import DEMO_GESTORES
-    from geo_app.demo import demo_stay_list
-    from geo_app.demo import seed_cases
-    from geo_app.planning import candidate_visits
-    from geo_app.planning import gestor_of
-    from geo_app.planning import read_gestores_csv
+    from geo_app.demo.seed import DEMO_GESTORES
+    from geo_app.demo.seed import demo_stay_list
+    from geo_app.demo.seed import seed_cases
+    from geo_app.planning.gestores import gestor_of
+    from geo_app.planning.gestores import read_gestores_csv
+    from geo_app.planning.plans import candidate_visits
     from geo_app.store.models import GestorRow
     from geo_app.travel import app_model
 

@@ -1,52 +1,29 @@
-"""Revincula web application (Flask): map of the territory, cases, plans, accounts."""
+"""Revincula web application (Flask).
+
+The core (this package's modules) holds what every job shares: configuration,
+the store, the travel model, background jobs and the web plumbing (scope,
+security, audit, error pages). Each user job is a subpackage with its
+blueprint (``views.py``), its service functions and its commands (``cli.py``):
+``territory``, ``cases``, ``planning``, ``field``, ``accounts`` and ``demo``.
+Subpackages use the core; the core never imports a subpackage, except here
+(blueprints) and in ``geo_app.cli`` (commands).
+"""
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import time
-import tomllib
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-from layers.territory import DEFAULT_DATA_DIR
+from geo_app.config import configure
+from geo_app.config import static_folder
 from layers.territory import load_territory
 
-__all__ = ["create_app", "db_session"]
+__all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
-ENV_PREFIX = "REVINCULA_"
-DEFAULTS: dict[str, Any] = {
-    # Folder with the bundled territory files.
-    "TERRITORY_DIR": str(DEFAULT_DATA_DIR),
-    # Tile URL template for an optional OSM basemap; empty = offline basemap from our polygons.
-    "TILE_URL": "",
-    "TILE_ATTRIBUTION": "© colaboradores de OpenStreetMap",
-    # Built OpenStreetMap network (name in REVINCULA_NETWORK_DIR or instance/redes, or a
-    # .npz path; see `revincula network fetch/build`) used for travel times and street
-    # geocoding; empty = the territory's approximate network, no streets.
-    "NETWORK": "",
-    # SQLAlchemy URL of the case store; empty = SQLite file in the instance folder.
-    # Plain DATABASE_URL in the environment is honoured too.
-    "DATABASE_URL": "",
-    # Bring the database schema up to date (Alembic) when the app starts.
-    "AUTO_MIGRATE": True,
-    # Largest request (an import upload) accepted, in bytes.
-    "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
-    # Session cookie: not readable by scripts, not sent cross-site, 8 working hours.
-    # Set REVINCULA_SESSION_COOKIE_SECURE=true when the app is served over HTTPS.
-    "SESSION_COOKIE_NAME": "revincula_sesion",
-    "SESSION_COOKIE_HTTPONLY": True,
-    "SESSION_COOKIE_SAMESITE": "Lax",
-    "SESSION_COOKIE_SECURE": False,
-    "PERMANENT_SESSION_LIFETIME": 8 * 3600,
-    # Failed logins accepted from one address in the window before refusing for a while.
-    "LOGIN_IP_LIMIT": 20,
-    "LOGIN_IP_WINDOW_S": 900,
-}
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -55,20 +32,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     The territory is loaded and validated here; a broken data file stops the
     start-up with the full list of problems.
     """
-    app = Flask(__name__, instance_relative_config=True)
-    app.config.from_mapping(DEFAULTS)
-    config_file = Path(app.instance_path) / "config.toml"
-    if config_file.is_file():
-        app.config.from_file(str(config_file), load=tomllib.load, text=False)
-    app.config.from_prefixed_env(ENV_PREFIX.rstrip("_"))
-    if test_config:
-        app.config.from_mapping(test_config)
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
-    if not app.config["DATABASE_URL"]:
-        app.config["DATABASE_URL"] = os.environ.get("DATABASE_URL") or default_database_url(
-            app.instance_path
-        )
+    app = Flask(
+        __name__,
+        static_folder=static_folder(),
+        static_url_path="/static",
+        instance_relative_config=True,
+    )
+    configure(app, test_config)
 
     started = time.perf_counter()
     territory = load_territory(app.config["TERRITORY_DIR"])
@@ -89,51 +59,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     init_store(app)
 
-    from geo_app import auth_views
-    from geo_app import case_views
-    from geo_app import map_views
-    from geo_app import plan_views
+    from geo_app.accounts import views as accounts
+    from geo_app.accounts.login import init_login
+    from geo_app.cases import views as cases
+    from geo_app.field import views as field
+    from geo_app.planning import views as planning
     from geo_app.security import init_security
+    from geo_app.territory import views as territory_views
+    from geo_app.web import init_templates
 
     init_security(app)
-    auth_views.init_auth(app)
-    app.register_blueprint(auth_views.bp)
-    app.register_blueprint(map_views.bp)
-    app.register_blueprint(case_views.bp)
-    app.register_blueprint(plan_views.bp)
+    init_templates(app)
+    init_login(app)
+    for blueprint in (accounts.bp, territory_views.bp, cases.bp, planning.bp, field.bp):
+        app.register_blueprint(blueprint)
     return app
-
-
-def db_session():
-    """Open a new session on the current app's database."""
-    from flask import current_app
-
-    return current_app.extensions["revincula.db"]()
-
-
-def instance_secret_key(instance_path: str | Path) -> bytes:
-    """Return the key that signs sessions, kept in the instance folder (mode 0600).
-
-    Every worker process of a server, and every restart, signs with the same key,
-    so sessions survive both. Set ``REVINCULA_SECRET_KEY`` to manage it yourself.
-    """
-    path = Path(instance_path) / "secret_key"
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fresh = path.with_name(f"secret_key.{os.getpid()}")
-        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(os.urandom(32))
-        with contextlib.suppress(FileExistsError):
-            os.link(fresh, path)  # atomic: the first process to get here sets the key
-        fresh.unlink()
-    return path.read_bytes()
-
-
-def default_database_url(instance_path: str | Path) -> str:
-    """SQLite file in the instance folder (created if needed)."""
-    Path(instance_path).mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{Path(instance_path) / 'revincula.sqlite'}"
 
 
 def init_store(app: Flask) -> None:

@@ -25,6 +25,9 @@ from flask import session
 from flask import url_for
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import default_exceptions
+
+from geo_app.errors import RequestError
 
 __all__ = [
     "ALL_ROLES",
@@ -138,13 +141,14 @@ def _check_access():
     if not current_user.is_authenticated:
         if _wants_json():
             return jsonify(error="Inicie sesión para usar este servicio."), 401
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
     roles = getattr(view, "allowed_roles", None)
     if roles is None:
         log.warning("endpoint %s declares no roles: refused", endpoint)
         abort(403, description="Esta página no tiene permisos declarados.")
-    if current_user.must_change_password and endpoint not in {"auth.account", "auth.logout"}:
-        return redirect(url_for("auth.account"))
+    changing_password = endpoint in {"accounts.account", "accounts.logout"}
+    if current_user.must_change_password and not changing_password:
+        return redirect(url_for("accounts.account"))
     if current_user.role not in roles:
         abort(403, description="Su cuenta no tiene acceso a esta página.")
     return None
@@ -200,6 +204,11 @@ def _error_page(err: HTTPException):
     return render_template("error.html", code=code, message=message), code
 
 
+def _request_error(err: RequestError):
+    """Show a service's refusal like the HTTP error of its status."""
+    return _error_page(default_exceptions[err.status](description=str(err) or None))
+
+
 def _server_error(_err: Exception):
     message = "Error interno: no se guardó nada a medias. Reintente; si persiste, avise al equipo."
     if _wants_json():
@@ -226,6 +235,7 @@ def init_security(app: Flask) -> None:
     app.before_request(_check_access)
     app.after_request(_headers)
     app.register_error_handler(HTTPException, _error_page)
+    app.register_error_handler(RequestError, _request_error)
     if not app.testing:
         app.register_error_handler(Exception, _server_error)
     app.extensions["revincula.ip_throttle"] = IpThrottle(

@@ -9,7 +9,7 @@ PASSWORD = "clave-de-prueba-2026"
 
 def add_user(app, username: str, role: str, *, comunas: str = "*", gestor: str = "") -> None:
     """Create an account (if missing) directly in the app's database."""
-    from geo_app.accounts import create_user
+    from geo_app.accounts.users import create_user
     from geo_app.store.models import User
 
     known = list(app.extensions["revincula.territory"].comunas["comuna_name"])

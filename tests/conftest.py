@@ -86,7 +86,7 @@ def sessions(db_url):
 
 @pytest.fixture(scope="session")
 def case_context(territory):
-    from geo_app.cases import CaseContext
+    from geo_app.cases.context import CaseContext
 
     return CaseContext.from_territory(territory)
 

@@ -49,8 +49,8 @@ def seeded_app(db_path: Path, case_context, *, seed: int, scale: float, today):
     Returns the app and the number of imported records.
     """
     from geo_app import create_app
-    from geo_app.cases import apply_import
-    from geo_app.cases import prepare_import
+    from geo_app.cases.importing import apply_import
+    from geo_app.cases.importing import prepare_import
     from layers.synthetic import generate_caseload
     from layers.synthetic import monthly_file
 

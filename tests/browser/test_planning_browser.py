@@ -7,10 +7,8 @@ import datetime as dt
 
 import pytest
 
-from geo_app.demo import DEMO_GESTORES
-from geo_app.planning import read_gestores_csv
-from geo_app.planning import save_gestores
-from geo_app.travel import app_model
+from geo_app.demo.seed import demo_gestor_rows
+from geo_app.planning.gestores import save_gestores
 from tests.accounts import add_user
 
 from .conftest import SCREENSHOTS
@@ -28,9 +26,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.enable_socket]
 def planning_server(tmp_path_factory, case_context):
     db = tmp_path_factory.mktemp("plan") / "demo.sqlite"
     app, _ = seeded_app(db, case_context, seed=5, scale=0.05, today=TODAY)
-    rows = read_gestores_csv(DEMO_GESTORES.encode(), app_model(app).find_place)
     with app.extensions["revincula.db"]() as session, session.begin():
-        save_gestores(session, rows, synthetic=True)
+        save_gestores(session, demo_gestor_rows(app), synthetic=True)
     add_user(app, "gestora.castro", "gestor", gestor="castro")
     with serve(app) as base:
         yield base

@@ -18,9 +18,15 @@ from flask import url_for
 from sqlalchemy import select
 
 from geo_app import create_app
-from geo_app import planning as app_planning
+from geo_app.planning.gestores import read_gestores_csv
+from geo_app.planning.gestores import save_gestores
+from geo_app.planning.plans import candidate_visits
+from geo_app.planning.plans import create_plan
+from geo_app.planning.plans import publish
+from geo_app.planning.plans import run_plan
 from geo_app.store.models import Case
 from geo_app.store.models import ImportBatch
+from geo_app.store.models import PlanRow
 from geo_app.store.models import PlanStop
 from geo_app.store.models import Student
 from geo_app.store.models import User
@@ -56,16 +62,16 @@ def row(anon, admin, profesional, gestor, mesa):
 # GET: exact status per role. profesional = Castro only; gestor = castro; mesa = every comuna.
 GET = {
     "static": row(A, A, A, A, A),
-    "auth.login": row(A, S, S, S, S),
-    "auth.account": row(S, A, A, A, A),
-    "auth.users": row(S, A, L, L, L),
-    "auth.audit_log": row(S, A, L, L, L),
-    "auth.audit_export": row(S, A, L, L, L),
-    "map.index": row(S, A, A, A, A),
-    "map.layer_geojson": row(R, A, A, A, A),
-    "map.journey": row(R, A, A, A, A),
-    "map.summary": row(S, A, A, A, A),
-    "map.summary_geojson": row(R, A, A, A, A),
+    "accounts.login": row(A, S, S, S, S),
+    "accounts.account": row(S, A, A, A, A),
+    "accounts.users": row(S, A, L, L, L),
+    "accounts.audit_log": row(S, A, L, L, L),
+    "accounts.audit_export": row(S, A, L, L, L),
+    "territory.index": row(S, A, A, A, A),
+    "territory.layer_geojson": row(R, A, A, A, A),
+    "territory.journey": row(R, A, A, A, A),
+    "territory.summary": row(S, A, A, A, A),
+    "territory.summary_geojson": row(R, A, A, A, A),
     "cases.case_list": row(S, A, A, A, L),
     "cases.case_detail": row(S, A, A, A, L),
     "cases.cases_geojson": row(R, A, A, A, L),
@@ -74,29 +80,29 @@ GET = {
     "cases.import_preview": row(S, A, N, L, L),  # an upload is only seen by its sender
     "cases.import_rejected": row(S, A, N, L, L),
     "cases.import_batch": row(S, A, N, L, L),  # batch by admin, profesional limited to Castro
-    "plans.plan_list": row(S, A, A, L, L),
-    "plans.plan_detail": row(S, A, A, L, L),
-    "plans.plan_state": row(R, A, A, L, L),
-    "plans.plan_geojson": row(R, A, A, L, L),
-    "plans.field_day": row(S, A, A, A, L),
+    "planning.plan_list": row(S, A, A, L, L),
+    "planning.plan_detail": row(S, A, A, L, L),
+    "planning.plan_state": row(R, A, A, L, L),
+    "planning.plan_geojson": row(R, A, A, L, L),
+    "field.day": row(S, A, A, A, L),
 }
 # POST: roles allowed (anything but 401/403/500 is fine for them: the walk sends empty
 # forms); every other role gets 403, anonymous visitors are sent to the login page.
 POST = {
-    "auth.login": set(ROLES),
-    "auth.logout": {"admin", "profesional", "gestor", "mesa"},
-    "auth.account": {"admin", "profesional", "gestor", "mesa"},
-    "auth.user_add": {"admin"},
-    "auth.user_edit": {"admin"},
+    "accounts.login": set(ROLES),
+    "accounts.logout": {"admin", "profesional", "gestor", "mesa"},
+    "accounts.account": {"admin", "profesional", "gestor", "mesa"},
+    "accounts.user_add": {"admin"},
+    "accounts.user_edit": {"admin"},
     "cases.case_move": {"admin", "profesional", "gestor"},
     "cases.import_upload": {"admin", "profesional"},
     "cases.import_mapping": {"admin", "profesional"},
     "cases.import_confirm": {"admin", "profesional"},
-    "plans.plan_create": {"admin", "profesional"},
-    "plans.plan_move": {"admin", "profesional"},
-    "plans.plan_publish": {"admin", "profesional"},
-    "plans.plan_retry": {"admin", "profesional"},
-    "plans.plan_replan": {"admin", "profesional"},
+    "planning.plan_create": {"admin", "profesional"},
+    "planning.plan_move": {"admin", "profesional"},
+    "planning.plan_publish": {"admin", "profesional"},
+    "planning.plan_retry": {"admin", "profesional"},
+    "planning.plan_replan": {"admin", "profesional"},
 }
 
 
@@ -122,18 +128,18 @@ def world(tmp_path_factory):
 
     sessions = app.extensions["revincula.db"]
     model = app_model(app)
-    rows = app_planning.read_gestores_csv(GESTORES.encode(), model.find_place)
+    rows = read_gestores_csv(GESTORES.encode(), model.find_place)
     with sessions() as session, session.begin():
-        gestores = app_planning.save_gestores(session, rows, synthetic=True)
-        visits = app_planning.candidate_visits(session, comunas=["Castro"])
-        plan = app_planning.create_plan(
+        gestores = save_gestores(session, rows, synthetic=True)
+        visits = candidate_visits(session, comunas=["Castro"])
+        plan = create_plan(
             session, dt.date(2026, 3, 9), gestores, visits, seconds=1, actor="t", synthetic=True
         )
         plan_id = plan.id
-    app_planning.run_plan(sessions, model, plan_id)
+    run_plan(sessions, model, plan_id)
     with sessions() as session, session.begin():
-        plan = session.get(app_planning.PlanRow, plan_id)
-        app_planning.publish(session, plan, "t", expected_version=plan.version)
+        plan = session.get(PlanRow, plan_id)
+        publish(session, plan, "t", expected_version=plan.version)
     add_user(app, "profesional.castro", "profesional", comunas="Castro")
     add_user(app, "gestora.castro", "gestor", gestor="castro")
     add_user(app, "mesa.prueba", "mesa")
@@ -161,7 +167,7 @@ def world(tmp_path_factory):
         user_id = session.scalar(select(User.id).where(User.username == "mesa.prueba"))
     # a case placed at a public place (a school or health post of the gazetteer) has the
     # coordinates of that public feature: only the other points are personal
-    from geo_app.map_views import LAYERS
+    from geo_app.territory.service import LAYERS
 
     public = set()
     for layer in LAYERS:
@@ -265,10 +271,10 @@ def test_every_route_for_every_role(world, role):
     checked = 0
     # every GET first (the POSTs below may import, publish or consume an upload)
     walk = [("GET", r) for r in rules if "GET" in r.methods]
-    walk += [("POST", r) for r in rules if "POST" in r.methods and r.endpoint != "auth.logout"]
+    walk += [("POST", r) for r in rules if "POST" in r.methods and r.endpoint != "accounts.logout"]
     for method, rule in walk:
         url = _url(app, rule, values)
-        if rule.endpoint == "map.journey":
+        if rule.endpoint == "territory.journey":
             url += "?desde=Castro&hasta=Achao&salida=2026-03-10T08:00"
         if method == "GET":
             response = client.get(url)
@@ -289,7 +295,7 @@ def test_every_route_for_every_role(world, role):
                 assert response.headers["Location"].startswith("/ingresar")
             elif not allowed:
                 assert response.status_code == 403, (rule.endpoint, role, response.status_code)
-            elif rule.endpoint == "auth.login":  # empty credentials
+            elif rule.endpoint == "accounts.login":  # empty credentials
                 assert response.status_code == 401
             else:
                 assert response.status_code not in (401, 403, 500), (rule.endpoint, role)

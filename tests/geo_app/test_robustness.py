@@ -14,11 +14,15 @@ from sqlalchemy import select
 from sqlalchemy import text
 
 from geo_app import create_app
-from geo_app import planning as app_planning
-from geo_app.cases import CONFLICT_MESSAGE
-from geo_app.cases import EditConflictError
-from geo_app.cases import move_pin
+from geo_app.cases.service import CONFLICT_MESSAGE
+from geo_app.cases.service import EditConflictError
+from geo_app.cases.service import move_pin
 from geo_app.cli import main
+from geo_app.planning.gestores import read_gestores_csv
+from geo_app.planning.gestores import save_gestores
+from geo_app.planning.plans import candidate_visits
+from geo_app.planning.plans import create_plan
+from geo_app.planning.plans import run_plan
 from geo_app.store import make_engine
 from geo_app.store.backup import BackupError
 from geo_app.store.backup import backup
@@ -164,7 +168,7 @@ def test_a_fault_in_the_middle_of_an_import_leaves_nothing_and_can_be_retried(db
     engine = app.extensions["revincula.engine"]
     before = _table_rows(engine)
     token = _upload(client)
-    import geo_app.cases as cases_module
+    import geo_app.cases.importing as cases_module
 
     original, calls = cases_module._reclassify, {"n": 0}
 
@@ -208,15 +212,15 @@ def _populated(url, case_context) -> object:
     form = {"csrf": csrf(client), "lat": "-42.4701", "lon": "-73.7601", "version": "1"}
     client.post(f"/casos/{case.id}/ubicacion", data=form)
     sessions, model = app.extensions["revincula.db"], app_model(app)
-    rows = app_planning.read_gestores_csv(GESTORES.encode(), model.find_place)
+    rows = read_gestores_csv(GESTORES.encode(), model.find_place)
     with sessions() as session, session.begin():
-        gestores = app_planning.save_gestores(session, rows, synthetic=True)
-        visits = app_planning.candidate_visits(session)
-        plan = app_planning.create_plan(
+        gestores = save_gestores(session, rows, synthetic=True)
+        visits = candidate_visits(session)
+        plan = create_plan(
             session, dt.date(2026, 3, 9), gestores, visits, seconds=1, actor="t", synthetic=True
         )
         plan_id = plan.id
-    app_planning.run_plan(sessions, model, plan_id)
+    run_plan(sessions, model, plan_id)
     client.get(f"/planificacion/{plan_id}")
     return app
 

@@ -1,0 +1,110 @@
+"""Commands for cases: ``revincula import`` (a list of students, all or nothing)."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+import click
+
+from geo_app.cli_app import app_context
+
+__all__ = ["cli"]
+
+cli = click.Group("cases", help="Casos: importación de listas.")
+
+
+def _print_report(prepared) -> None:
+    result = prepared.result
+    table = prepared.table
+    click.echo(
+        f"{prepared.filename}: {table.kind.upper()} {table.encoding} "
+        f"{('separador ' + repr(table.delimiter)) if table.delimiter else ''}".rstrip()
+    )
+    click.echo(
+        f"{result.n_rows} filas: {len(result.records)} válidas, {len(result.rejected)} con errores."
+    )
+    for issue in result.issues:
+        where = f"fila {issue.row}" if issue.row else "archivo"
+        column = f", columna «{issue.column}»" if issue.column else ""
+        click.echo(f"  [{issue.severity}] {where}{column}: {issue.message}")
+    click.echo(
+        f"Nuevos: {len(prepared.new_runs)} · ya registrados: {len(prepared.updated_runs)} · "
+        f"ya no están en la lista: {len(prepared.missing_runs)}"
+    )
+    summary = prepared.geocode_summary()
+    if summary:
+        total = sum(summary.values())
+        parts = [f"{m} {n} ({100 * n / total:.0f} %)" for m, n in summary.items()]
+        click.echo("Ubicación: " + ", ".join(parts))
+
+
+@cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--mes", "period", default=None, help="Mes de la asistencia (AAAA-MM) si el archivo no lo trae."
+)
+@click.option(
+    "--solo-validas",
+    is_flag=True,
+    help="Importar solo las filas sin errores (en una sola operación).",
+)
+@click.option(
+    "--revisar", "dry_run", is_flag=True, help="Solo validar y mostrar el informe; no guarda nada."
+)
+@click.option(
+    "--rechazadas",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Guardar las filas rechazadas en este CSV.",
+)
+@click.option("--usuario", default=None, help="Quién importa (queda en el historial).")
+def import_file(path, period, solo_validas, dry_run, rechazadas, usuario) -> None:
+    """Importa una lista de estudiantes (CSV o XLSX): todo o nada, salvo --solo-validas."""
+    from geo_app.cases.context import case_context
+    from geo_app.cases.importing import ImportRejectedError
+    from geo_app.cases.importing import apply_import
+    from geo_app.cases.importing import prepare_import
+    from layers.intake import IntakeError
+    from layers.intake import parse_period
+    from layers.intake import rejected_rows_csv
+
+    if period is not None and parse_period(period) is None:
+        msg = f"mes «{period}» no válido; use AAAA-MM, por ejemplo 2026-08."
+        raise click.BadParameter(msg)
+    period = parse_period(period) if period else None
+    with app_context() as app:
+        sessions = app.extensions["revincula.db"]
+        context = case_context(app)
+        with sessions() as session:
+            try:
+                with session.begin():
+                    prepared = prepare_import(
+                        session, context, path.read_bytes(), path.name, period=period
+                    )
+                    _print_report(prepared)
+                    if rechazadas is not None and prepared.result.rejected:
+                        rechazadas.write_text(
+                            rejected_rows_csv(prepared.table.headers, prepared.result),
+                            encoding="utf-8",
+                        )
+                        click.echo(f"Filas rechazadas guardadas en {rechazadas}")
+                    if dry_run:
+                        click.echo("Revisión terminada: no se guardó nada (--revisar).")
+                        return
+                    batch = apply_import(
+                        session,
+                        context,
+                        prepared,
+                        only_valid=solo_validas,
+                        actor=usuario or getpass.getuser(),
+                    )
+            except IntakeError as err:
+                raise click.ClickException(str(err)) from err
+            except ImportRejectedError as err:
+                raise click.ClickException(str(err)) from err
+        click.echo(
+            f"Importación {batch.id} guardada: {batch.n_new} nuevos, {batch.n_updated} "
+            f"actualizados, {batch.n_unchanged} sin cambios, {batch.n_missing} ya no están en "
+            f"la lista, {batch.n_rejected} filas rechazadas."
+        )

@@ -1,0 +1,258 @@
+"""Pages for cases: list with filters, detail, pin moving, import (upload → preview → confirm).
+
+Blueprint "cases".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from pathlib import Path
+
+from flask import Blueprint
+from flask import Response
+from flask import current_app
+from flask import flash
+from flask import jsonify
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+from geo_app.cases import service
+from geo_app.cases import uploads
+from geo_app.cases.context import CaseContext
+from geo_app.cases.context import case_context
+from geo_app.cases.importing import ImportRejectedError
+from geo_app.errors import RequestError
+from geo_app.security import ALL_ROLES
+from geo_app.security import PEOPLE
+from geo_app.security import STAFF
+from geo_app.security import allow
+from geo_app.web import audit
+from geo_app.web import csv_download
+from geo_app.web import current_actor
+from geo_app.web import current_scope
+from geo_app.web import db_session
+from layers.intake import FIELDS
+from layers.intake import IntakeError
+from layers.intake import parse_period
+
+__all__ = ["bp"]
+
+bp = Blueprint("cases", __name__, template_folder="templates")
+log = logging.getLogger(__name__)
+
+
+def _context() -> CaseContext:
+    return case_context(current_app)
+
+
+def _uploads() -> uploads.PendingUploads:
+    return uploads.PendingUploads.in_instance(current_app.instance_path)
+
+
+def _pin_form(form) -> tuple[float, float, int]:
+    """Latitude, longitude and case version of the pin form; ValueError in Spanish if wrong."""
+    try:
+        return float(form["lat"]), float(form["lon"]), int(form["version"])
+    except (KeyError, ValueError) as err:
+        msg = "Ubicación no válida: haga clic en el mapa para elegir el punto."
+        raise ValueError(msg) from err
+
+
+# --------------------------------------------------------------------------- list and detail
+
+
+@bp.get("/casos")
+@allow(*PEOPLE)
+def case_list() -> str:
+    """Cases in the account's scope, highest priority first, with filters."""
+    page = max(request.args.get("pagina", 1, type=int), 1)
+    with db_session() as db, db.begin():
+        found = service.case_list_page(
+            db, _context(), current_scope(), request.args.to_dict(), page
+        )
+        ids = [c.id for c in found["cases"]]
+        audit(db, "ver", "lista_casos", case_ids=ids, detail=found.pop("audit_detail"))
+    return render_template("cases/cases.html", **found)
+
+
+@bp.get("/casos/<int:case_id>")
+@allow(*PEOPLE)
+def case_detail(case_id: int) -> str:
+    """One case: map, attendance history, contacts, changes."""
+    with db_session() as db, db.begin():
+        found = service.case_page(db, _context(), current_scope(), case_id)
+        audit(db, "ver", "caso", target_id=case_id, case_ids=[case_id])
+        return render_template("cases/case_detail.html", **found)
+
+
+@bp.post("/casos/<int:case_id>/ubicacion")
+@allow(*PEOPLE)
+def case_move(case_id: int):
+    """Move a case's pin by hand (who and when recorded; a stale form is refused)."""
+    back = redirect(url_for("cases.case_detail", case_id=case_id))
+    try:
+        lat, lon, version = _pin_form(request.form)
+        with db_session() as db, db.begin():
+            service.move_case_pin(db, _context(), current_scope(), case_id, lon, lat,
+                                  actor=current_actor(), expected_version=version)  # fmt: skip
+            audit(db, "cambiar", "ubicacion_caso", target_id=case_id, case_ids=[case_id])
+    except ValueError as err:  # a bad point, a point in the sea, or a stale form (409)
+        flash(str(err), "error")
+        return back, 409 if isinstance(err, service.EditConflictError) else 302
+    flash("Ubicación guardada (ubicado a mano).", "ok")
+    return back
+
+
+@bp.get("/api/casos.geojson")
+@allow(*PEOPLE)
+def cases_geojson() -> Response:
+    """Located cases in scope for the map: no names, only category, priority and confidence."""
+    with db_session() as db, db.begin():
+        features = service.case_points(db, current_scope())
+        audit(db, "ver", "mapa_casos", n_records=len(features), detail="puntos sin nombres")
+    body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+    return Response(body, mimetype="application/geo+json")
+
+
+@bp.get("/api/casos/resumen")
+@allow(*ALL_ROLES)
+def cases_summary():
+    """Return counts in scope by category and by geocoding method (JSON; small counts hidden)."""
+    with db_session() as db:
+        return jsonify(service.counts_summary(db, current_scope()))
+
+
+# --------------------------------------------------------------------------- import
+
+
+@bp.get("/importar")
+@allow(*STAFF)
+def import_form() -> str:
+    """Upload form and the history of imports."""
+    with db_session() as db:
+        batches = uploads.import_history(db)
+    default_period = uploads.last_month(dt.date.today())
+    return render_template("cases/import.html", batches=batches, default_period=default_period)
+
+
+@bp.post("/importar")
+@allow(*STAFF)
+def import_upload():
+    """Keep the uploaded file aside and show its preview."""
+    upload = request.files.get("archivo")
+    if upload is None or not upload.filename:
+        flash("Elija un archivo CSV o XLSX para importar.", "error")
+        return redirect(url_for("cases.import_form"))
+    period_text = request.form.get("mes", "").strip()
+    period = parse_period(period_text) if period_text else None
+    if period_text and period is None:
+        flash(f"Mes «{period_text}» no válido: use año-mes, por ejemplo 2026-08.", "error")
+        return redirect(url_for("cases.import_form"))
+    token = _uploads().keep(upload.read(), upload.filename, period=period, owner=current_actor())
+    return redirect(url_for("cases.import_preview", token=token))
+
+
+@bp.get("/importar/<token>")
+@allow(*STAFF)
+def import_preview(token: str) -> str:
+    """Report of the validation, the changes it would make, and the confirm buttons."""
+    with db_session() as db:
+        try:
+            prepared = uploads.prepare_upload(db, _context(), _uploads(), token,
+                                              owner=current_actor())  # fmt: skip
+        except IntakeError as err:
+            return render_template("cases/import_preview.html", token=token, fatal=str(err)), 422
+    if not prepared.match.complete:
+        current = uploads.mapping_choices(prepared)
+        return render_template("cases/import_mapping.html", token=token, prepared=prepared,
+                               fields=FIELDS, current=current)  # fmt: skip
+    return render_template(
+        "cases/import_preview.html", token=token, prepared=prepared, fatal=None, fields=FIELDS
+    )
+
+
+@bp.post("/importar/<token>/columnas")
+@allow(*STAFF)
+def import_mapping(token: str):
+    """Save the user's column mapping (reused for files with the same headers)."""
+    try:
+        with db_session() as db, db.begin():
+            uploads.save_upload_mapping(
+                db, _context(), _uploads(), token, owner=current_actor(), choices=request.form
+            )
+    except IntakeError as err:
+        flash(str(err), "error")
+        return redirect(url_for("cases.import_form"))
+    return redirect(url_for("cases.import_preview", token=token))
+
+
+@bp.get("/importar/<token>/rechazadas.csv")
+@allow(*STAFF)
+def import_rejected(token: str) -> Response:
+    """Rejected rows with their errors, to fix in a spreadsheet and upload again."""
+    with db_session() as db, db.begin():
+        prepared, body = uploads.rejected_rows(db, _context(), _uploads(), token,
+                                               owner=current_actor())  # fmt: skip
+        audit(db, "exportar", "filas_rechazadas", target_id=token[:12],
+              n_records=len(prepared.result.rejected))  # fmt: skip
+    name = Path(prepared.filename).stem + "_rechazadas.csv"
+    return csv_download(body, name, "rechazadas.csv")
+
+
+def _import_failed(err: Exception, token: str) -> str:
+    """Spanish message for an import that failed while saving (nothing was kept)."""
+    if isinstance(err, StaleDataError):
+        return (
+            "Otra importación cambió los mismos casos al mismo tiempo; no se guardó nada de "
+            "este archivo. Pulse de nuevo «Importar» para reintentar."
+        )
+    log.error("import %s failed: %s", token[:8], type(err).__name__)  # no data in logs
+    return (
+        "La importación falló y no se guardó nada (se deshizo completa). El archivo sigue "
+        "cargado: pulse de nuevo «Importar» para reintentar."
+    )
+
+
+# Longer than 15 lines: every way an import can fail gets its own answer, and a fault while
+# saving must leave the upload in place for a retry (one page per outcome, no 500).
+@bp.post("/importar/<token>/confirmar")
+@allow(*STAFF)
+def import_confirm(token: str):
+    """Import in one transaction: every row, or only the valid ones if the user chose so."""
+    preview = url_for("cases.import_preview", token=token)
+    try:
+        with db_session() as db, db.begin():
+            batch = uploads.confirm_upload(
+                db, _context(), _uploads(), token, owner=current_actor(),
+                only_valid=request.form.get("solo_validas") == "1",
+                comunas=current_scope().comunas,
+            )  # fmt: skip
+            audit(db, "cambiar", "importacion", target_id=batch.id,
+                  n_records=batch.n_new + batch.n_updated)  # fmt: skip
+    except (ImportRejectedError, IntakeError) as err:
+        flash(str(err), "error")
+        return redirect(preview)
+    except (HTTPException, RequestError, service.EditConflictError):
+        raise
+    except Exception as err:  # any fault while saving: all rolled back, the upload kept
+        flash(_import_failed(err, token), "error")
+        return redirect(preview), 303
+    _uploads().forget(token)
+    flash("Importación terminada.", "ok")
+    return redirect(url_for("cases.import_batch", batch_id=batch.id))
+
+
+@bp.get("/importar/lote/<int:batch_id>")
+@allow(*STAFF)
+def import_batch(batch_id: int) -> str:
+    """Show the stored report of one import (to whoever made it, or an all-comunas account)."""
+    with db_session() as db, db.begin():
+        batch = uploads.batch_report(db, current_scope(), batch_id, actor=current_actor())
+        audit(db, "ver", "informe_importacion", target_id=batch_id, n_records=batch.n_rows)
+    return render_template("cases/import_batch.html", batch=batch)

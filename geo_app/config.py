@@ -1,0 +1,119 @@
+"""Configuration of the app: defaults, instance file, environment, and what they derive.
+
+Order (later wins): `DEFAULTS` → the instance folder's ``config.toml`` →
+``REVINCULA_*`` environment variables → the `test_config` of `create_app`.
+Nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from layers.territory import DEFAULT_DATA_DIR
+
+__all__ = [
+    "DEFAULTS",
+    "ENV_PREFIX",
+    "configure",
+    "default_database_url",
+    "instance_secret_key",
+    "static_folder",
+]
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+ENV_PREFIX = "REVINCULA_"
+DEFAULTS: dict[str, Any] = {
+    # Folder with the bundled territory files.
+    "TERRITORY_DIR": str(DEFAULT_DATA_DIR),
+    # Tile URL template for an optional OSM basemap; empty = offline basemap from our polygons.
+    "TILE_URL": "",
+    "TILE_ATTRIBUTION": "© colaboradores de OpenStreetMap",
+    # Built OpenStreetMap network (name in REVINCULA_NETWORK_DIR or instance/redes, or a
+    # .npz path; see `revincula network fetch/build`) used for travel times and street
+    # geocoding; empty = the territory's approximate network, no streets.
+    "NETWORK": "",
+    # SQLAlchemy URL of the case store; empty = SQLite file in the instance folder.
+    # Plain DATABASE_URL in the environment is honoured too.
+    "DATABASE_URL": "",
+    # Bring the database schema up to date (Alembic) when the app starts.
+    "AUTO_MIGRATE": True,
+    # Largest request (an import upload) accepted, in bytes.
+    "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+    # Session cookie: not readable by scripts, not sent cross-site, 8 working hours.
+    # Set REVINCULA_SESSION_COOKIE_SECURE=true when the app is served over HTTPS.
+    "SESSION_COOKIE_NAME": "revincula_sesion",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+    # Failed logins accepted from one address in the window before refusing for a while.
+    "LOGIN_IP_LIMIT": 20,
+    "LOGIN_IP_WINDOW_S": 900,
+}
+
+
+def configure(app: Flask, test_config: dict[str, Any] | None = None) -> None:
+    """Fill `app.config` in order; derive the secret key and the database URL if unset."""
+    app.config.from_mapping(DEFAULTS)
+    config_file = Path(app.instance_path) / "config.toml"
+    if config_file.is_file():
+        app.config.from_file(str(config_file), load=tomllib.load, text=False)
+    app.config.from_prefixed_env(ENV_PREFIX.rstrip("_"))
+    if test_config:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = os.environ.get("DATABASE_URL") or default_database_url(
+            app.instance_path
+        )
+
+
+def instance_secret_key(instance_path: str | Path) -> bytes:
+    """Return the key that signs sessions, kept in the instance folder (mode 0600).
+
+    Every worker process of a server, and every restart, signs with the same key,
+    so sessions survive both. Set ``REVINCULA_SECRET_KEY`` to manage it yourself.
+    """
+    path = Path(instance_path) / "secret_key"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = path.with_name(f"secret_key.{os.getpid()}")
+        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(os.urandom(32))
+        with contextlib.suppress(FileExistsError):
+            os.link(fresh, path)  # atomic: the first process to get here sets the key
+        fresh.unlink()
+    return path.read_bytes()
+
+
+def default_database_url(instance_path: str | Path) -> str:
+    """SQLite file in the instance folder (created if needed)."""
+    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{Path(instance_path) / 'revincula.sqlite'}"
+
+
+def static_folder() -> Path:
+    """Return the folder of the front end served at ``/static``.
+
+    A source checkout (and an editable install) serves the repository's
+    top-level ``static/``; a wheel ships that folder inside the package as
+    ``geo_app/static`` (``[tool.setuptools.package-dir]`` in pyproject.toml).
+
+    Raises
+    ------
+    FileNotFoundError
+        Neither folder exists (a broken installation).
+    """
+    for folder in (PACKAGE_DIR / "static", PACKAGE_DIR.parent / "static"):
+        if folder.is_dir():
+            return folder
+    msg = f"No se encuentra la carpeta static/ junto a {PACKAGE_DIR}: reinstale Revincula."
+    raise FileNotFoundError(msg)

@@ -1,0 +1,200 @@
+"""Synthetic demo data: the caseload on real schools, six gestores and a published plan.
+
+Everything here is labelled *sintético*; RUNs are in the 90-99 million range no
+person has.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+DEMO_PERIODS = ("2026-08", "2026-09", "2026-10")
+DEMO_TODAY = dt.date(2026, 11, 2)  # the demo is classified as on this date, every year
+DEMO_ACTOR = "demo (datos sintéticos)"
+MESSY_NAME = "lista_desordenada_sintetica.csv"
+GESTORES_NAME = "gestores_sinteticos.csv"
+
+# Six synthetic gestores based in real towns; the Achao one covers the Quinchao islands.
+DEMO_GESTORES = """codigo,nombre,base,dias,inicio,fin,vehiculo,habilidades,max_visitas
+castro,Gestora Castro (sintética),Castro,"lu,ma,mi,ju,vi",08:30,17:30,si,,6
+ancud,Gestor Ancud (sintético),Ancud,"lu,ma,mi,ju,vi",08:30,17:30,si,,6
+quellon,Gestora Quellón (sintética),Quellón,"lu,ma,mi,ju,vi",08:30,17:30,si,,6
+achao,Gestor Achao (sintético),Achao,"lu,ma,mi,ju,vi",08:00,17:30,si,islas,5
+chonchi,Gestora Chonchi (sintética),Chonchi,"lu,ma,mi,ju,vi",08:30,17:30,si,,6
+dalcahue,Gestor Dalcahue (sintético),Dalcahue,"lu,ma,mi,ju,vi",08:30,16:30,no,,4
+"""
+
+
+STAYS_NAME = "alojamientos_sinteticos.csv"
+
+
+def demo_stays(week: dt.date) -> str:
+    """Return the demo's overnight stays CSV for the week starting on Monday `week`.
+
+    The Isla Quehui lancha (timetable assumed, see ``data/chiloe``) runs on
+    Monday, Wednesday and Friday: out of Castro at 14:00, back from the island
+    at 07:30. So the Castro gestora sleeps on the island Monday and Tuesday
+    and starts Wednesday at 07:10 to catch the boat back, an hour and twenty
+    minutes before her usual start.
+    """
+    monday = week - dt.timedelta(days=week.weekday())
+    tuesday = monday + dt.timedelta(days=1)
+    return (
+        "gestor,noche,lugar,sale\n"
+        f"castro,{monday.isoformat()},Isla Quehui,\n"
+        f"castro,{tuesday.isoformat()},Isla Quehui,07:10\n"
+    )
+
+
+def demo_stay_list(model, week: dt.date, codes) -> list:
+    """Return :func:`demo_stays` as :class:`~routing.planning.Stay` objects on `model`'s places."""
+    from geo_app.planning.gestores import place_finder
+    from geo_app.planning.gestores import read_stays_csv
+
+    return read_stays_csv(demo_stays(week).encode(), place_finder(model), codes)
+
+
+def demo_week(today: dt.date) -> dt.date:
+    """Return the Monday of this week on weekdays, of next week on weekends."""
+    monday = today - dt.timedelta(days=today.weekday())
+    return monday if today.weekday() < 5 else monday + dt.timedelta(days=7)
+
+
+def seed_cases(app, folder: Path, *, seed: int, scale: float, echo: Callable = print) -> None:
+    """Import three monthly synthetic lists through the real import path."""
+    from geo_app.cases.context import case_context
+    from geo_app.cases.importing import apply_import
+    from geo_app.cases.importing import prepare_import
+    from layers.synthetic import generate_caseload
+    from layers.synthetic import messy_file
+    from layers.synthetic import monthly_file
+
+    sessions = app.extensions["revincula.db"]
+    context = case_context(app)
+    caseload = generate_caseload(
+        context.territory, context.geocoder, seed=seed, scale=scale, today=DEMO_TODAY
+    )
+    echo(f"{len(caseload)} estudiantes sintéticos en escuelas SLEP.")
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, period in enumerate(DEMO_PERIODS):
+        data = monthly_file(caseload, period, index)
+        name = f"lista_sintetica_{period}.csv"
+        (folder / name).write_bytes(data)
+        with sessions() as session, session.begin():
+            prepared = prepare_import(session, context, data, name, today=DEMO_TODAY)
+            batch = apply_import(session, context, prepared, actor=DEMO_ACTOR, synthetic=True)
+            echo(
+                f"  {period}: {batch.n_valid} filas, {batch.n_new} nuevos, "
+                f"{batch.n_updated} actualizados, {batch.n_missing} ya no en la lista; "
+                f"ubicación {batch.geocode_summary}"
+            )
+    messy = folder / MESSY_NAME
+    messy.write_bytes(messy_file(caseload, DEMO_PERIODS[-1]))
+    echo(f"Archivo desordenado para probar la importación: {messy}")
+
+
+def demo_gestor_rows(app) -> list[dict]:
+    """Return the six synthetic gestores, their bases placed on the app's travel model."""
+    from geo_app.planning.gestores import read_gestores_csv
+    from geo_app.travel import app_model
+
+    return read_gestores_csv(DEMO_GESTORES.encode(), app_model(app).find_place)
+
+
+def seed_plan(
+    app, week: dt.date, seconds: float, folder: Path, *, limit: int = 300, echo: Callable = print
+) -> int | None:
+    """Save the synthetic gestores, plan `week` with them and publish it; return the plan id."""
+    from geo_app.planning.plans import PlanRunError
+    from geo_app.planning.plans import compute_week
+    from geo_app.travel import app_model
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / GESTORES_NAME).write_text(DEMO_GESTORES, encoding="utf-8")
+    (folder / STAYS_NAME).write_text(demo_stays(week), encoding="utf-8")
+    rows = demo_gestor_rows(app)
+    stays = demo_stay_list(app_model(app), week, [r["code"] for r in rows])
+    try:
+        plan_id, result = compute_week(
+            app,
+            rows,
+            week,
+            seconds=seconds,
+            limit=limit,
+            stays=stays,
+            actor=DEMO_ACTOR,
+            synthetic=True,
+            announce=lambda n: echo(
+                f"Plan sintético de la semana del {week:%d-%m-%Y}: {n} casos candidatos, "
+                f"{len(rows)} gestores ({seconds:g} s de optimización)..."
+            ),
+        )
+    except PlanRunError as err:
+        echo(f"  el plan de demostración falló: {str(err).splitlines()[0]}")
+        return None
+    totals = result["totales"]
+    echo(
+        f"  publicado: {totals['visitas']} visitas, {totals['sin_asignar']} sin asignar, "
+        f"{totals['dias_con_barco']} días con barco. Gestores en {folder / GESTORES_NAME}"
+    )
+    echo(
+        "  alojamiento: Gestora Castro duerme en Isla Quehui el lunes y el martes (la lancha "
+        f"sale lu-mi-vi) y vuelve el miércoles a las 07:30; en {folder / STAYS_NAME}"
+    )
+    return plan_id
+
+
+# One demo account per role. DEMO CREDENTIALS: printed by `make demo`, never for real data.
+DEMO_USERS = (
+    ("admin", "lancha-Achao-2026", "admin", "*", "", "Administración (demo)"),
+    ("profesional", "lancha-Castro-2026", "profesional", "*", "", "Profesional SLEP (demo)"),
+    ("gestora.castro", "lancha-Quinchao-2026", "gestor", "*", "castro", "Gestora Castro (demo)"),
+    (
+        "mesa.centro",
+        "lancha-Dalcahue-2026",
+        "mesa",
+        "Castro, Dalcahue, Quinchao, Curaco de Vélez",
+        "",
+        "Mesa intersectorial centro (demo)",
+    ),
+)
+
+
+def seed_users(app, *, echo: Callable = print) -> None:
+    """Create (or reset) the demo accounts, one per role, and print their credentials.
+
+    Accounts not flagged as demo are never touched. The gestores are saved first
+    when missing, since the gestor account belongs to one.
+    """
+    from sqlalchemy import select
+
+    from geo_app.accounts.users import create_user
+    from geo_app.accounts.users import set_active
+    from geo_app.accounts.users import set_password
+    from geo_app.planning.gestores import save_gestores
+    from geo_app.store.models import GestorRow
+    from geo_app.store.models import User
+
+    known = list(app.extensions["revincula.territory"].comunas["comuna_name"])
+    with app.extensions["revincula.db"]() as session, session.begin():
+        if session.scalar(select(GestorRow.id).where(GestorRow.code == "castro")) is None:
+            save_gestores(session, demo_gestor_rows(app), synthetic=True)
+        for username, password, role, comunas, gestor, name in DEMO_USERS:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                create_user(
+                    session, username, password, role, known_comunas=known, comunas=comunas,
+                    gestor_code=gestor, display_name=name, demo=True,
+                )  # fmt: skip
+            elif user.demo:
+                set_password(user, password)
+                set_active(user, True)
+    echo("")
+    echo("CUENTAS DE DEMOSTRACIÓN (solo para datos sintéticos; cámbielas o desactívelas antes")
+    echo("de cargar datos reales: revincula user disable NOMBRE):")
+    for username, password, role, comunas, _gestor, _name in DEMO_USERS:
+        scope = "todas las comunas" if comunas == "*" else comunas
+        echo(f"  {role:<12} usuario {username:<15} contraseña {password:<22} {scope}")
+    echo("")

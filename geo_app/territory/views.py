@@ -1,0 +1,89 @@
+"""Map page, its GeoJSON layers, journeys and the counts by comuna (blueprint "territory")."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Response
+from flask import current_app
+from flask import jsonify
+from flask import render_template
+from flask import request
+
+from geo_app.cases.counts import CATEGORY_ORDER
+from geo_app.cases.counts import SMALL_COUNT
+from geo_app.cases.counts import by_comuna
+from geo_app.security import ALL_ROLES
+from geo_app.security import allow
+from geo_app.territory import service
+from geo_app.travel import app_model
+from geo_app.web import current_scope
+from geo_app.web import db_session
+from geo_app.web import territory
+from layers.territory import HEALTH_KIND_LABELS
+
+__all__ = ["bp"]
+
+bp = Blueprint("territory", __name__, template_folder="templates")
+
+
+@bp.get("/")
+@allow(*ALL_ROLES)
+def index() -> str:
+    """Render the territory map."""
+    scope = current_scope()
+    with db_session() as db:
+        counts = service.map_counts(db, territory(), scope)
+    return render_template(
+        "territory/map.html",
+        counts=counts,
+        health_labels=HEALTH_KIND_LABELS,
+        map_config=service.map_config(current_app.config, scope),
+    )
+
+
+@bp.get("/api/capas/<layer>.geojson")
+@allow(*ALL_ROLES)
+def layer_geojson(layer: str) -> Response:
+    """Return one map layer as GeoJSON (WGS84)."""
+    body = service.layer_geojson(territory(), layer)
+    return Response(body, mimetype="application/geo+json")
+
+
+@bp.get("/api/viaje")
+@allow(*ALL_ROLES)
+def journey():
+    """Return one journey (``desde``, ``hasta``: place or 'lat,lon'; ``salida``: ISO time)."""
+    args = request.args
+    body = service.journey(
+        app_model(current_app),
+        args.get("desde", ""),
+        args.get("hasta", ""),
+        args.get("salida", ""),
+        on_foot=args.get("a_pie") in {"1", "true", "si", "sí"},
+    )
+    return jsonify(body)
+
+
+@bp.get("/resumen")
+@allow(*ALL_ROLES)
+def summary() -> str:
+    """Cases by comuna and attendance category (aggregates only; small counts hidden for mesas)."""
+    scope = current_scope()
+    with db_session() as db:
+        rows = by_comuna(db, scope, suppress=scope.role == "mesa")
+    return render_template(
+        "territory/summary.html",
+        rows=rows,
+        categories=CATEGORY_ORDER,
+        small=SMALL_COUNT,
+        suppressed=scope.role == "mesa",
+    )
+
+
+@bp.get("/api/agregados/comunas.geojson")
+@allow(*ALL_ROLES)
+def summary_geojson() -> Response:
+    """Case counts per comuna as points inside each comuna (never a case's location)."""
+    with db_session() as db:
+        features = service.comuna_count_features(db, territory(), current_scope())
+    return jsonify(type="FeatureCollection", features=features, umbral_reserva=SMALL_COUNT)

@@ -1,0 +1,91 @@
+"""Flask helpers every blueprint shares: session, signed-in account, audit, downloads.
+
+Also the template filters and globals every page may use.
+
+Views call these; service functions never do (they take the session, the
+scope and the actor as plain arguments).
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask import Response
+from flask import current_app
+from flask_login import current_user
+from sqlalchemy.orm import Session
+
+from geo_app.audit import record
+from geo_app.formats import hm
+from geo_app.formats import minutes_label
+from geo_app.formats import weekday_label
+from geo_app.scope import Scope
+from geo_app.security import client_ip
+from geo_app.security import safe_filename
+from layers.classify import CATEGORY_LABELS
+from layers.geocode import METHODS
+from layers.geocode import confidence
+from layers.intake import format_run
+from layers.territory import Territory
+
+__all__ = [
+    "audit",
+    "csv_download",
+    "current_actor",
+    "current_scope",
+    "db_session",
+    "init_templates",
+    "territory",
+]
+
+
+def db_session() -> Session:
+    """Open a new session on the current app's database."""
+    return current_app.extensions["revincula.db"]()
+
+
+def territory() -> Territory:
+    """Return the current app's territory (loaded and validated at start-up)."""
+    return current_app.extensions["revincula.territory"]
+
+
+def current_scope() -> Scope:
+    """Scope of the signed-in account."""
+    return current_user.scope
+
+
+def current_actor() -> str:
+    """User name of the signed-in account (as recorded in histories and plans)."""
+    return current_user.username
+
+
+def audit(db: Session, action: str, target: str, **fields) -> None:
+    """Append an audit entry for the signed-in account (in `db`'s transaction)."""
+    scope = current_user.scope if current_user.is_authenticated else None
+    record(db, scope, action, target, ip=client_ip(), **fields)
+
+
+def csv_download(body: str, filename: str, default: str = "archivo") -> Response:
+    """Return `body` as a UTF-8 CSV attachment under a safe `filename`."""
+    name = safe_filename(filename, default)
+    return Response(
+        body.encode("utf-8"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _template_globals() -> dict:
+    return {
+        "category_labels": CATEGORY_LABELS,
+        "method_labels": {k: v[0] for k, v in METHODS.items()},
+        "format_run": format_run,
+        "confidence": confidence,
+    }
+
+
+def init_templates(app: Flask) -> None:
+    """Register the filters and globals any page may use (times, weekdays, case labels)."""
+    app.add_template_filter(lambda value: hm(value) if value else "", "hm")
+    app.add_template_filter(weekday_label, "weekday")
+    app.add_template_filter(minutes_label, "minutes")
+    app.context_processor(_template_globals)
