@@ -148,6 +148,9 @@ _VAGUE = COMMON_WORDS | _SKIP | {
 }  # fmt: skip
 # Words before a name that make it a place, not a comuna: «Sector Quinchao», «Isla Quinchao».
 _PLACE_LEADS = frozenset({"sector", "isla", "villa", "localidad", "lugar"})
+# Words a number follows without being a house number («casa 4», «km 12», «ruta 5»).
+_NOT_HOUSE = frozenset({"casa", "lote", "parcela", "sitio", "km", "depto", "departamento",
+                        "block", "piso", "rol", "ruta", "interior"})  # fmt: skip
 _URBAN_WORDS = {"pasaje", "poblacion", "villa", "calle", "avenida", "block", "depto"}
 _ROAD_WORDS = {"camino", "ruta", "carretera"}
 _ROAD_TO = {"a", "hacia", "al"}
@@ -264,6 +267,7 @@ class _Parsed(NamedTuple):
     text: str  # as written
     tails: tuple[str, ...]  # ends of plain runs that could name a comuna, last run first
     urban: bool
+    numbered: bool  # a house number after a name («Los Aromos 123», «N° 45»), not «casa 4»
     own_building: str  # «frente a la escuela» with no name: "escuela"
 
 
@@ -446,6 +450,10 @@ def _parse(text: str) -> _Parsed:
         text=text,
         tails=_tails(runs),
         urban=not _URBAN_WORDS.isdisjoint(every),
+        numbered=any(
+            w.isdigit() and i and every[i - 1] not in _NOT_HOUSE and len(every[i - 1]) > 1
+            for i, w in enumerate(every)
+        ),
         own_building=own_building,
     )
 
@@ -768,9 +776,8 @@ class Geocoder:
         comuna: str, home,
     ) -> Location | None:  # fmt: skip
         """Return a misspelt locality, a town or island, or the place named like the comuna."""
-        # no typo search in a street address («Pje. Los Aromos 123»): it goes to the town
-        street_like = parsed.urban and _house_number(parsed.text)
-        typo = None if street_like else self._typos([parsed_sector, parsed], comuna)
+        # no typo search in a street address («Los Aromos 123»): rural sectors have no numbers
+        typo = None if parsed.numbered else self._typos([parsed_sector, parsed], comuna)
         if typo is not None:
             if typo.run.role == "target" and parsed.km is not None:
                 return self._along_road(typo, candidates, comuna, parsed.km)
@@ -1023,30 +1030,37 @@ class Geocoder:
         return hit
 
     def _typos(self, parsed_list: list[_Parsed], comuna: str) -> _Candidate | None:
-        """Best typo-tolerant match among the runs (fewest letters off, sector field, longest)."""
+        """Best typo-tolerant match: fewest letters off, the sector field, the longest run.
+
+        Runs of words are tried longest first; one letter off is the best there is,
+        so the first such match of a field ends the search.
+        """
         best = None
         for field, parsed in enumerate(parsed_list):
-            for run in parsed.runs:
-                if run.role == "origin":
+            grams = sorted(
+                (
+                    (start - end, run, start, bare or joined)
+                    for run in parsed.runs
+                    if run.role != "origin"
+                    for start, end, gram, joined, bare in _grams(run.words)
+                    if end - start <= min(3, self._max_words)  # longer names: no typo search
+                    and len(bare or joined) >= 4
+                    and (bare or joined) not in self._comunas
+                    and not all(w in _VAGUE for w in gram)
+                ),
+                key=lambda g: g[0],
+            )
+            for negative_size, run, start, word in grams:
+                hit = self._typo(word, comuna)
+                if hit is None:
                     continue
-                for start, end, gram, joined, bare in _grams(run.words):
-                    word = bare or joined
-                    if (
-                        end - start > self._max_words
-                        or len(word) < 4
-                        or word in self._comunas
-                        or all(w in _VAGUE for w in gram)
-                    ):
-                        continue
-                    if end - start > 3:
-                        continue  # a typo in a name of more than three words: not tried
-                    hit = self._typo(word, comuna)
-                    if hit is not None:
-                        rank = (hit[1], field, start - end)
-                        if best is None or rank < best[0]:
-                            quality = f"typo{hit[1]}"
-                            best = (rank, _Candidate(hit[0], quality, field, run, start,
-                                                     end - start))  # fmt: skip
+                rank = (hit[1], field, negative_size)
+                if best is None or rank < best[0]:
+                    candidate = _Candidate(hit[0], f"typo{hit[1]}", field, run, start,
+                                           -negative_size)  # fmt: skip
+                    best = (rank, candidate)
+                if hit[1] == 1:  # nothing can beat it
+                    return best[1]
         return None if best is None else best[1]
 
     # -- streets ---------------------------------------------------------------------
