@@ -59,6 +59,7 @@ $(VALHALLA_VENV)/bin/python:
 bench: setup $(VALHALLA_VENV)/bin/python
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/intake.py
+	$(PY) bench/geocode.py
 	$(PY) bench/planning.py
 	$(PY) bench/load.py
 	$(PY) bench/travel.py $(if $(wildcard $(VALHALLA_VENV)/bin/python),--valhalla-python $(VALHALLA_VENV)/bin/python)

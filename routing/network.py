@@ -46,6 +46,7 @@ __all__ = [
     "build_network",
     "fetch_network",
     "load_network",
+    "load_places",
     "load_streets",
     "named_streets",
 ]
@@ -91,7 +92,9 @@ _ROAD_FILTERS: dict[str, frozenset[str]] = {
     # drive plus tracks and service roads (ports are often `service`)
     "drive+track": frozenset(SPEEDS_KMH),
 }
-_CACHE_FORMAT = 3  # 2: named streets stored; 3: streets read before simplification
+# 2: named streets stored; 3: streets read before simplification;
+# 4: places keep their OSM id and include `place` on closed ways (islets, hamlets drawn as areas)
+_CACHE_FORMAT = 4
 
 
 @dataclass(frozen=True)
@@ -174,20 +177,28 @@ class _OsmCollector:
         self.places: list[dict] = []
 
     def node(self, obj) -> None:
-        tags = obj.tags
-        if "place" in tags and "name" in tags:
-            names = [tags.get(k) for k in ("name", "name:en", "name:es") if tags.get(k)]
-            self.places.append(
-                {
-                    "names": list(dict.fromkeys(names)),
-                    "kind": tags.get("place"),
-                    "lon": obj.location.lon,
-                    "lat": obj.location.lat,
-                }
-            )
+        if "place" in obj.tags and "name" in obj.tags:
+            self._place(obj.tags, obj.location.lon, obj.location.lat, f"OSM node {obj.id}")
+
+    def _place(self, tags, lon: float, lat: float, ref: str) -> None:
+        names = [tags.get(k) for k in ("name", "name:en", "name:es") if tags.get(k)]
+        self.places.append(
+            {
+                "names": list(dict.fromkeys(names)),
+                "kind": tags.get("place"),
+                "lon": lon,
+                "lat": lat,
+                "ref": ref,
+            }
+        )
 
     def way(self, obj) -> None:
         tags = obj.tags
+        if "place" in tags and "name" in tags and obj.is_closed() and len(obj.nodes) >= 4:
+            # a place drawn as an area (islets, hamlets): the mean of its outline's nodes
+            ring = [(n.location.lon, n.location.lat) for n in obj.nodes][:-1]
+            lon, lat = (sum(c[i] for c in ring) / len(ring) for i in (0, 1))
+            self._place(tags, lon, lat, f"OSM way {obj.id}")
         if tags.get("route") == "ferry" and len(obj.nodes) >= 2:
             self.ferries.append(
                 _Ferry(
@@ -552,9 +563,37 @@ def fetch_network(
     )
     target = Path(cache_dir) / f"{name}-{key[:16]}.npz"
     return _assemble(
-        graph, ferries, [], streets, (timetable_text, timetable), params, target, name,
-        "Overpass API",
+        graph, ferries, _fetch_places(area), streets, (timetable_text, timetable), params,
+        target, name, "Overpass API",
     )  # fmt: skip
+
+
+def _fetch_places(area) -> list[dict]:
+    """Named OSM places inside `area` from Overpass (`place` nodes and areas), as stored."""
+    import osmnx as ox
+    from osmnx._errors import InsufficientResponseError
+
+    try:
+        features = ox.features_from_polygon(area, {"place": True})
+    except InsufficientResponseError:  # no place at all in the area
+        return []
+    places = []
+    for (kind, osm_id), row in features.iterrows():
+        name = row.get("name")
+        if not isinstance(name, str) or not isinstance(row.get("place"), str):
+            continue
+        point = row.geometry.representative_point()
+        names = [n for n in (name, row.get("name:en"), row.get("name:es")) if isinstance(n, str)]
+        places.append(
+            {
+                "names": list(dict.fromkeys(names)),
+                "kind": row["place"],
+                "lon": point.x,
+                "lat": point.y,
+                "ref": f"OSM {kind} {osm_id}",
+            }
+        )
+    return places
 
 
 def _read_timetable(path) -> tuple[str, Timetable | None]:
@@ -640,6 +679,23 @@ def load_streets(path: str | Path) -> list[tuple[str, float, float, float]]:
                 strict=True,
             )
         )
+
+
+def load_places(path: str | Path) -> list[tuple[str, float, float, str, str]]:
+    """Named OSM places of a built network: ``(name, lon, lat, place, ref)``.
+
+    One row per name (``name``, ``name:en``, ``name:es``); ``place`` is the OSM
+    value (``village``, ``hamlet``…); ``ref`` is ``"OSM node 123"`` (empty for
+    networks built before ids were stored). For the gazetteer
+    (`layers.gazetteer.osm_entries`).
+    """
+    with np.load(Path(path), allow_pickle=False) as arrays:
+        meta = json.loads(str(arrays["network_meta"]))
+    return [
+        (name, float(p["lon"]), float(p["lat"]), p["kind"], p.get("ref", ""))
+        for p in meta["places"]
+        for name in p["names"]
+    ]
 
 
 def _assemble(graph, ferries, places, named, timetable, params, target: Path, name, source) -> Path:
