@@ -63,6 +63,9 @@ __all__ = [
     "validate",
 ]
 
+# Distinct values remembered by the parsers of categorical columns (course, month, comuna,
+# status): never names, RUNs, dates or addresses, which are personal data.
+_CACHE = 1 << 14
 PROVISIONAL_RUN = 100_000_000  # RUNs above this are provisional (seed 002, footnote 2)
 MIN_AGE, MAX_AGE = 3, 30  # plausible ages of a student in these lists (CEIA goes to 21)
 
@@ -252,7 +255,6 @@ def _is_dv_header(key: str) -> bool:
     return core in _DV_SHAPES
 
 
-@lru_cache(maxsize=4096)
 def field_of_header(header: str) -> str | None:
     """Name the field a header stands for (None if none): an alias, loosely spelt, or a DV.
 
@@ -561,6 +563,9 @@ def normalize_text(value: str) -> str:
     return " ".join(text.split())
 
 
+_categorical = lru_cache(maxsize=_CACHE)(normalize_text)  # comuna, status, yes/no cells
+
+
 # --------------------------------------------------------------------------- reading
 
 _HEADER_SCAN = 30  # lines searched for the header row
@@ -642,10 +647,10 @@ def _table(
     width = len(headers)
     header_lines = [_trim(row) for _, row in lines[start - len(header_rows) : start]]
     header_starts = {row[0] for row in header_lines}
+    head = [(n, list(row)) for n, row in lines[:_HEAD_LINES]]
     rows, numbers, skipped = [], [], []
-    for number, row in lines[start:]:
-        trimmed = list(row)
-        while len(trimmed) > width and not trimmed[-1]:
+    for number, trimmed in itertools.islice(lines, start, None):
+        while len(trimmed) > width and not trimmed[-1]:  # the reader's own lists: in place
             trimmed.pop()
         if trimmed[0] in header_starts and _trim(trimmed) in header_lines:
             skipped.append((number, trimmed[0]))  # the header again (a report's next page)
@@ -672,7 +677,7 @@ def _table(
         encoding=encoding,
         delimiter=delimiter,
         header_rows=header_rows,
-        head=[(n, list(row)) for n, row in lines[:_HEAD_LINES]],
+        head=head,
         title_period=title_period,
         title_period_row=title_row,
         skipped=skipped,
@@ -1040,6 +1045,7 @@ _MONTHS = {
 }
 
 
+@lru_cache(maxsize=_CACHE)  # a list repeats its courses and months row after row
 def parse_period(value: str, year: str = "") -> str | None:
     """``YYYY-MM`` from ``2026-08``, ``08/2026``, ``agosto 2026`` or ``agosto`` + a year."""
     text = normalize_text(value)
@@ -1098,6 +1104,7 @@ _GRADE = re.compile(
 )
 
 
+@lru_cache(maxsize=_CACHE)  # a list repeats its courses and months row after row
 def parse_grade(value: str) -> int | None:
     """School level 1–12 (1° básico = 1 … 8° básico = 8, 1° medio = 9 … 4° medio = 12).
 
@@ -1346,21 +1353,24 @@ def _check_row(  # noqa: C901 - one branch per column, kept in one place
     today: dt.date,
     stats: Counter,
 ) -> dict:
-    def value(key: str) -> str:
-        return _get(raw, cols.get(key))
+    cells = dict.fromkeys(FIELDS, "")  # every field, "" when the file has no such column
+    width = len(raw)
+    for key, index in cols.items():
+        if index < width:
+            cells[key] = raw[index].strip()
 
     def add(key: str, code: str, shown: object = None, **extra: object) -> None:
         column = headers[cols[key]] if key in cols else ""
-        issues.append(_issue(number, column, value(key) if shown is None else shown, code, **extra))
+        issues.append(_issue(number, column, cells[key] if shown is None else shown, code, **extra))
 
     record: dict = {"row": number}
     # RUN
-    run_text = value("run")
+    run_text = cells["run"]
     if not run_text:
         add("run", "run_missing")
         record["run"] = None
     else:
-        parts = _split_run(run_text, value("dv"))
+        parts = _split_run(run_text, cells["dv"])
         if isinstance(parts, str):
             add("run", "run_format", reason=parts)
             record["run"] = None
@@ -1370,7 +1380,7 @@ def _check_row(  # noqa: C901 - one branch per column, kept in one place
             record["run"], record["dv"] = body, expected
             record["run_provisional"] = body > PROVISIONAL_RUN
             stats["parsed"] += 1
-            dv_cell = _clean_dv(value("dv")) if "dv" in cols else ""
+            dv_cell = _clean_dv(cells["dv"]) if "dv" in cols else ""
             if not inline and not dv_cell:
                 stats["plain"] += 1
                 stats["plain_bad"] += digit != expected
@@ -1381,11 +1391,11 @@ def _check_row(  # noqa: C901 - one branch per column, kept in one place
             elif body > PROVISIONAL_RUN:
                 add("run", "run_provisional", format_run(body, digit))
     # names
-    given, surnames = value("nombres"), value("apellidos")
+    given, surnames = cells["nombres"], cells["apellidos"]
     if not surnames:
-        surnames = " ".join(p for p in (value("apellido_paterno"), value("apellido_materno")) if p)
-    if not given and not surnames and value("nombre_completo"):
-        given = value("nombre_completo")
+        surnames = " ".join(p for p in (cells["apellido_paterno"], cells["apellido_materno"]) if p)
+    if not given and not surnames and cells["nombre_completo"]:
+        given = cells["nombre_completo"]
     given, surnames = " ".join(given.split()), " ".join(surnames.split())
     record["given_names"], record["surnames"] = given.title(), surnames.title()
     record["full_name"] = " ".join(p for p in (given, surnames) if p).title()
@@ -1394,8 +1404,8 @@ def _check_row(  # noqa: C901 - one branch per column, kept in one place
         add(name_key, "name_missing", "")
     # birth date
     record["birth_date"] = None
-    if value("fecha_nacimiento"):
-        born = _parse_date(value("fecha_nacimiento"))
+    if cells["fecha_nacimiento"]:
+        born = _parse_date(cells["fecha_nacimiento"])
         if born is None:
             add("fecha_nacimiento", "date_format")
         else:
@@ -1406,7 +1416,7 @@ def _check_row(  # noqa: C901 - one branch per column, kept in one place
                 record["birth_date"] = born
     # school
     record["rbd"] = None
-    rbd_text = re.sub(r"-\d$", "", value("rbd").replace(".", ""))  # "8001-2" carries the DV
+    rbd_text = re.sub(r"-\d$", "", cells["rbd"].replace(".", ""))  # "8001-2" carries the DV
     if not rbd_text:
         add("rbd", "rbd_missing", "")
     elif not rbd_text.isdigit():
@@ -1415,31 +1425,31 @@ def _check_row(  # noqa: C901 - one branch per column, kept in one place
         add("rbd", "rbd_unknown", rbd_text)
     else:
         record["rbd"] = int(rbd_text)
-    record["grade_label"] = value("curso")
-    record["grade_level"] = parse_grade(value("curso"))
-    if value("curso") and record["grade_level"] is None:
+    record["grade_label"] = cells["curso"]
+    record["grade_level"] = parse_grade(cells["curso"])
+    if cells["curso"] and record["grade_level"] is None:
         add("curso", "grade_unknown")
     # enrolment status
     record["status"] = "matriculado"
-    if value("situacion"):
-        status = _STATUS.get(normalize_text(value("situacion")))
+    if cells["situacion"]:
+        status = _STATUS.get(_categorical(cells["situacion"]))
         if status is None:
             add("situacion", "status_unknown")
         else:
             record["status"] = status
-    year_text = value("ultimo_anio_matricula")
+    year_text = cells["ultimo_anio_matricula"]
     record["ultimo_anio_matricula"] = None
     if year_text:
         if re.fullmatch(r"\d{4}", year_text) and 1990 <= int(year_text) <= today.year:
             record["ultimo_anio_matricula"] = int(year_text)
         else:
             add("ultimo_anio_matricula", "year_format")
-    record["last_grade_passed"] = parse_grade(value("ultimo_curso_aprobado"))
-    if value("ultimo_curso_aprobado") and record["last_grade_passed"] is None:
+    record["last_grade_passed"] = parse_grade(cells["ultimo_curso_aprobado"])
+    if cells["ultimo_curso_aprobado"] and record["last_grade_passed"] is None:
         add("ultimo_curso_aprobado", "grade_unknown")
     record["nee_permanente"] = None
-    if value("nee_permanente"):
-        flag = _BOOL.get(normalize_text(value("nee_permanente")))
+    if cells["nee_permanente"]:
+        flag = _BOOL.get(_categorical(cells["nee_permanente"]))
         if flag is None:
             add("nee_permanente", "bool_format")
         record["nee_permanente"] = flag
@@ -1447,9 +1457,9 @@ def _check_row(  # noqa: C901 - one branch per column, kept in one place
     record["pct"] = record["days_present"] = record["days_total"] = None
     days_ok = True
     for key, target in (("dias_asistidos", "days_present"), ("dias_trabajados", "days_total")):
-        if value(key):
-            if re.fullmatch(r"\d{1,3}", value(key)):
-                record[target] = int(value(key))
+        if cells[key]:
+            if re.fullmatch(r"\d{1,3}", cells[key]):
+                record[target] = int(cells[key])
             else:
                 add(key, "days_format")
                 days_ok = False
@@ -1460,8 +1470,8 @@ def _check_row(  # noqa: C901 - one branch per column, kept in one place
             days_ok = False
         elif total > 0:
             record["pct"] = round(100.0 * present / total, 2)
-    if value("asistencia"):
-        pct = _parse_number(value("asistencia"))
+    if cells["asistencia"]:
+        pct = _parse_number(cells["asistencia"])
         if pct is None:
             add("asistencia", "attendance_format")
         elif not 0 <= pct <= 100:
@@ -1472,24 +1482,24 @@ def _check_row(  # noqa: C901 - one branch per column, kept in one place
         add("asistencia" if "asistencia" in cols else "run", "attendance_missing", "")
     # period
     record["period"] = None
-    if value("mes"):
-        record["period"] = parse_period(value("mes"), value("anio"))
+    if cells["mes"]:
+        record["period"] = parse_period(cells["mes"], cells["anio"])
         if record["period"] is None:
             add("mes", "period_format")
             record["period"] = ""  # unreadable, not missing: the row is rejected as it is
     # place and contacts
-    record["address"] = " ".join(value("direccion").split())
-    record["sector"] = " ".join(value("sector").split())
-    record["comuna"] = value("comuna").strip()
-    if record["comuna"] and comunas and normalize_text(record["comuna"]) not in comunas:
+    record["address"] = " ".join(cells["direccion"].split())
+    record["sector"] = " ".join(cells["sector"].split())
+    record["comuna"] = cells["comuna"].strip()
+    if record["comuna"] and comunas and _categorical(record["comuna"]) not in comunas:
         add("comuna", "comuna_unknown")
-    record["phone"] = value("telefono")
+    record["phone"] = cells["telefono"]
     if record["phone"] and not _phone_ok(record["phone"]):
         add("telefono", "phone_format")
-    record["guardian"] = " ".join(value("apoderado").split()).title()
+    record["guardian"] = " ".join(cells["apoderado"].split()).title()
     for key, limit in TEXT_LIMITS.items():
-        if key in cols and len(value(key)) > limit:
-            add(key, "too_long", value(key)[:40] + "…", length=len(value(key)), limit=limit)
+        if key in cols and len(cells[key]) > limit:
+            add(key, "too_long", cells[key][:40] + "…", length=len(cells[key]), limit=limit)
     return record
 
 
