@@ -305,9 +305,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "error",
         "La columna «{value}» parece ser el dígito verificador del RUN (coincide con el RUN en "
         "{matches} de {total} filas), pero no está asignada. Asígnela como «Dígito "
-        "verificador» en el paso «Asignar columnas» (o márquela «no usar» si no lo es): sin "
-        "ella, el último número del RUN se tomaría como dígito verificador y la fila quedaría "
-        "con el RUN de otra persona.",
+        "verificador» en el paso «Asignar columnas» ({choice}): sin ella, el último número "
+        "del RUN se tomaría como dígito verificador y la fila quedaría con el RUN de otra "
+        "persona.",
     ),
     "run_without_dv": (
         "error",
@@ -843,6 +843,15 @@ def match_headers(
 _SAMPLE_ROWS = 500  # rows looked at to recognise a column by its cells
 
 
+def _certain_dv(matches: int, compared: int) -> bool:
+    """Whether a column matches the RUN's check digit too often to be chance.
+
+    A random one-character column matches one row in eleven; 3 rows or more and 80 % of
+    them happen by chance less than once in a thousand files.
+    """
+    return matches >= 3 and matches * 5 >= compared * 4
+
+
 def _dv_suspects(
     headers: list[str],
     rows: Sequence[Sequence[str]],
@@ -878,10 +887,8 @@ def _dv_suspects(
         matches = sum(run_check_digit(b) == v for b, v in pairs)
         if not matches or matches * 2 <= len(pairs):
             continue
-        # The user may say «no usar» to a column that matches by chance; not to one that
-        # matches at least 3 rows and 80 %: one in eleven per row, that is never chance.
-        if header in chosen and (matches < 3 or matches * 5 < len(pairs) * 4):
-            continue
+        if header in chosen and not _certain_dv(matches, len(pairs)):
+            continue  # the user said «no usar» to a column that may match by chance
         found.append((index, matches, len(pairs)))
     return found
 
@@ -1200,9 +1207,14 @@ def validate(  # noqa: C901 - file checks, then the row loop
         for name in match.duplicates:
             result.issues.append(_issue(0, "", name, "duplicate_column"))
         for index, matches, compared in suspects:
+            choice = (
+                "coincide en tantas filas que no es azar: no puede quedar sin usar"
+                if _certain_dv(matches, compared)
+                else "o márquela «no usar» si no lo es"
+            )
             result.issues.append(
                 _issue(0, table.headers[index], table.headers[index], "dv_unmapped",
-                       matches=matches, total=compared)
+                       matches=matches, total=compared, choice=choice)
             )  # fmt: skip
         return result
     cols = match.columns

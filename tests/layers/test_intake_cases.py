@@ -102,6 +102,7 @@ def test_a_check_digit_column_under_an_unknown_header_is_asked_for():
     # «no usar» is not accepted for a column that matches every row: that is no chance
     _, match, result = check(data, mapping={"Control": ""})
     assert match.suspects == ["Control"] and codes(result) == ["dv_unmapped"]
+    assert "no puede quedar sin usar" in result.file_errors[0].message
 
 
 def test_validate_refuses_an_unmapped_check_digit_even_without_the_cells_in_the_match():
@@ -129,8 +130,9 @@ def test_a_chance_match_can_be_declared_unused():
     # one row: a one-digit column equals the DV by chance one time in eleven; asked, the
     # user may answer «no usar» (the RUN carries its own DV: 9.000.000-4 is valid)
     data = csv_text("RUN;Jornada;Nombres;RBD;Asist", "90000004;9;Julia;8001;40")
-    _, match, _ = check(data)
+    _, match, result = check(data)
     assert match.suspects == ["Jornada"]
+    assert "márquela «no usar» si no lo es" in result.file_errors[0].message
     _, match, result = check(data, mapping={"Jornada": ""})
     assert match.complete and runs(result) == [(9000000, "4")]
 
