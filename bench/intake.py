@@ -2,6 +2,9 @@
 
 Prints figures and ratios against baselines run in the same process:
 - reading + validation vs. `csv.reader` alone and `pandas.read_csv` on the same bytes;
+- the same rows as XLSX: our streaming reader (limits, merged cells) vs. openpyxl's own
+  read-only streaming, time and peak RSS each in a fresh process; and the 1.6 KB hostile
+  XLSX declaring A1:XFD1048576 (issue 25.17);
 - the whole import (validate, geocode, classify, store in one transaction) on SQLite
   and, when reachable, PostgreSQL, vs. a bare SQLAlchemy Core bulk insert of the
   same rows into one table;
@@ -10,6 +13,7 @@ Prints figures and ratios against baselines run in the same process:
   onto Chiloé (no Chiloé OSM extract is bundled), plus numbered addresses on them.
 
 Usage: python bench/intake.py [--rows 50000] [--pg postgresql+psycopg://postgres@127.0.0.1/postgres]
+       [--solo-lectura]
 """
 
 from __future__ import annotations
@@ -85,6 +89,110 @@ def bench_read(data: bytes, context: CaseContext) -> None:
           f"{len(result.errors)} errors)")  # fmt: skip
     print(f"  baseline csv.reader: {t_csv:6.2f} s  -> ours is {t_ours / t_csv:5.1f}x")
     print(f"  baseline read_csv:   {t_pd:6.2f} s  -> ours is {t_ours / t_pd:5.1f}x")
+
+
+def _as_xlsx(data: bytes) -> bytes:
+    """The CSV's rows written as an XLSX (openpyxl, write-only, inline strings)."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet()
+    for row in csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"):
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _declaring_huge_sheet(data: bytes) -> bytes:
+    """Two rows of the list as an XLSX whose sheet declares the dimension A1:XFD1048576."""
+    import re
+    import zipfile
+
+    small = _as_xlsx(b"\n".join(data.splitlines()[:2]))
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(small)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            part = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                part = re.sub(rb"<dimension [^>]*>", b"", part).replace(
+                    b"<sheetViews>", b'<dimension ref="A1:XFD1048576"/><sheetViews>'
+                )
+            target.writestr(info, part, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+# Run in a fresh interpreter that imports only what reading needs. Its peak RSS is reset
+# before the read (writing 5 to /proc/self/clear_refs resets VmHWM; ru_maxrss would keep
+# the peak of the forking benchmark across exec), so the figure is the read's own.
+_CHILD = """
+import json, sys, time
+from pathlib import Path
+from openpyxl import load_workbook
+from layers.intake import IntakeError, read_table
+def rss_mb(key):
+    status = Path("/proc/self/status").read_text()
+    return int(status.split(key + ":")[1].split()[0]) / 1024
+data, label = Path(sys.argv[1]).read_bytes(), sys.argv[2]
+Path("/proc/self/clear_refs").write_text("5")
+before = rss_mb("VmRSS")
+start = time.perf_counter()
+try:
+    if label == "ours":
+        outcome = len(read_table(data, "x.xlsx").rows)
+    else:
+        import io
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        rows = [["" if v is None else str(v) for v in row]
+                for row in book.worksheets[0].iter_rows(values_only=True)]
+        outcome = len(rows)
+        book.close()
+except IntakeError as err:
+    outcome = "refused: " + str(err)[:60] + "..."
+seconds = time.perf_counter() - start
+print(json.dumps([outcome, seconds, rss_mb("VmHWM") - before]))
+"""
+
+
+def _in_child(label: str, data: bytes):
+    """Read `data` in a fresh interpreter: (rows or refusal, seconds, peak RSS growth MB)."""
+    import json
+    import subprocess
+    import sys
+
+    with tempfile.NamedTemporaryFile(suffix=".xlsx") as file:
+        file.write(data)
+        file.flush()
+        done = subprocess.run(
+            [sys.executable, "-c", _CHILD, file.name, label],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    return json.loads(done.stdout)
+
+
+def bench_xlsx(data: bytes) -> None:
+    """Read the list as XLSX (streaming, limits, merged cells) vs openpyxl's own streaming.
+
+    The baseline is what the reader did before issue 25.17: openpyxl's read-only
+    ``iter_rows(values_only=True)``, every row kept as a list of strings.
+
+    Each read runs in a fresh process so its peak RSS is its own; also the hostile file
+    of issue 25.17 (1.6 KB declaring A1:XFD1048576), refused before any allocation.
+    """
+    book = _as_xlsx(data)
+    ours_n, ours_s, ours_mb = _in_child("ours", book)
+    base_n, base_s, base_mb = _in_child("openpyxl", book)
+    print(f"xlsx read           {ours_n} rows ({len(book) / 1e6:.1f} MB): {ours_s:6.2f} s, "
+          f"peak RSS +{ours_mb:.0f} MB")  # fmt: skip
+    print(f"  baseline openpyxl read_only iter_rows, rows kept ({base_n} rows): {base_s:6.2f} s, "
+          f"+{base_mb:.0f} MB -> ours is {ours_s / base_s:4.2f}x time, "
+          f"{ours_mb / max(base_mb, 1):4.2f}x memory")  # fmt: skip
+    hostile = _declaring_huge_sheet(data)
+    outcome, seconds, grown = _in_child("ours", hostile)
+    print(f"hostile xlsx        {len(hostile)} bytes declaring A1:XFD1048576: {outcome} "
+          f"in {seconds:.2f} s, peak RSS +{grown:.0f} MB")  # fmt: skip
 
 
 def bench_geocode(context: CaseContext, data: bytes) -> None:
@@ -171,12 +279,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--solo-lectura", action="store_true", help="only read + validate")
     args = parser.parse_args()
     context = CaseContext.from_territory(load_territory())
     caseload = big_caseload(context, args.rows)
     data = monthly_file(caseload, "2026-08", 0)
     print(f"file: {len(data) / 1e6:.1f} MB, {args.rows} synthetic students")
     bench_read(data, context)
+    bench_xlsx(data)
+    if args.solo_lectura:
+        return
     bench_geocode(context, data)
     bench_streets(context, data)
     with tempfile.TemporaryDirectory() as folder:

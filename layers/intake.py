@@ -3,10 +3,12 @@
 Pure functions: bytes in, records and a report out. Nothing here touches a
 database; `geo_app` owns the transaction that stores the records.
 
-The pipeline is ``read_table`` (encoding, delimiter, CSV or XLSX) →
-``match_headers`` (aliases of the usual column names, or a saved mapping) →
-``validate`` (every row, every column, every problem reported with row, column,
-value and a Spanish message saying how to fix it).
+The pipeline is ``read_table`` (encoding, delimiter, CSV or XLSX, bounded by
+`ReadLimits`; control characters removed; merged cells filled; the header row
+found below a report's title lines) → ``match_headers`` (aliases of the usual
+column names, or a saved mapping; a column that looks like the RUN's check digit
+is never ignored in silence) → ``validate`` (every row, every column, every
+problem reported with row, column, value and a Spanish message saying how to fix it).
 """
 
 from __future__ import annotations
@@ -15,15 +17,26 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import itertools
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
+from layers._sheets import IntakeError
+from layers._sheets import Line
+from layers._sheets import ReadLimits
+from layers._sheets import csv_lines
+from layers._sheets import decode
+from layers._sheets import sniff_delimiter
+from layers._sheets import xlsx_lines
 from layers.export import safe_row
 
 __all__ = [
@@ -35,6 +48,8 @@ __all__ = [
     "IntakeResult",
     "Issue",
     "RawTable",
+    "ReadLimits",
+    "field_of_header",
     "format_run",
     "match_headers",
     "normalize_text",
@@ -44,15 +59,15 @@ __all__ = [
     "read_table",
     "rejected_rows_csv",
     "run_check_digit",
+    "run_problem",
     "validate",
 ]
 
+# Distinct values remembered by the parsers of categorical columns (course, month, comuna,
+# status): never names, RUNs, dates or addresses, which are personal data.
+_CACHE = 1 << 14
 PROVISIONAL_RUN = 100_000_000  # RUNs above this are provisional (seed 002, footnote 2)
 MIN_AGE, MAX_AGE = 3, 30  # plausible ages of a student in these lists (CEIA goes to 21)
-
-
-class IntakeError(ValueError):
-    """The file cannot be read at all (not a table, empty, unknown format)."""
 
 
 # Canonical fields -> label shown to the user.
@@ -97,6 +112,12 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "run sin dv",
         "rut sin dv",
         "numero run",
+        "run numero",
+        "rut numero",
+        "run con dv",
+        "rut con dv",
+        "run completo",
+        "rut completo",
         "cedula",
         "cedula de identidad",
     ),
@@ -186,6 +207,71 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 ALIASES: dict[str, str] = {alias: key for key, names in _ALIASES.items() for alias in names}
 
+# Words that a header may add around a field's name without changing it, and the shapes
+# of a check-digit header once those words are gone («D.V.», «Dig. Verif.», «DIG_VERIF»,
+# «RUN DV», «DV RUN», «Dígito», «dv_run», «Dígito verificador del RUT»).
+_FILLER = frozenset({"de", "del", "la", "el", "los", "las"})
+_DV_CONTEXT = _FILLER | {"run", "rut", "mrun", "ipe", "estudiante", "alumno", "alumna", "n"}
+_DV_SHAPES = frozenset({
+    ("dv",), ("dgv",), ("dig",), ("digito",), ("verif",), ("verificador",),
+    ("digitoverificador",), ("digverif",), ("dig", "v"), ("dig", "ver"), ("dig", "verif"),
+    ("dig", "verificador"), ("digito", "verif"), ("digito", "verificador"), ("d", "verif"),
+    ("d", "verificador"), ("cod", "verificador"), ("codigo", "verificador"),
+})  # fmt: skip
+
+
+def _loose_words(key: str) -> list[str]:
+    """Words of a normalised header, single letters joined (``r u n`` → ``run``)."""
+    words: list[str] = []
+    letters = ""
+    for word in key.split():
+        if len(word) == 1 and word.isalpha():
+            letters += word
+            continue
+        if letters:
+            words.append(letters)
+            letters = ""
+        words.append(word)
+    if letters:
+        words.append(letters)
+    return words
+
+
+def _loose(key: str) -> str:
+    return " ".join(w for w in _loose_words(key) if w not in _FILLER)
+
+
+_LOOSE_ALIASES: dict[str, str] = {_loose(alias): key for alias, key in ALIASES.items()}
+
+
+def _is_dv_header(key: str) -> bool:
+    """Whether a normalised header names the RUN's check digit (see `_DV_SHAPES`)."""
+    words = _loose_words(key)
+    if len(words) == 1 and words[0] in ("dv", "dgv"):
+        return True
+    if len(words) > 1 and words[0] in ("d", "dg") and words[1] == "v":  # «D.G.V.»
+        words = [words[0] + "v", *words[2:]]
+    core = tuple(w for w in words if w not in _DV_CONTEXT)
+    return core in _DV_SHAPES
+
+
+def field_of_header(header: str) -> str | None:
+    """Name the field a header stands for (None if none): an alias, loosely spelt, or a DV.
+
+    ``R.U.N.``, ``RUT del alumno`` and ``Fecha de Nac.`` match as their aliases do once
+    punctuation, accents, filler words («de», «del») and spaces between single letters
+    are ignored; any usual spelling of the check digit (``D.V.``, ``Dig. Verif.``,
+    ``DIG_VERIF``, ``RUN DV``, ``DV RUN``, ``Dígito``) is ``"dv"``.
+    """
+    key = normalize_text(header)
+    if not key:
+        return None
+    found = ALIASES.get(key) or _LOOSE_ALIASES.get(_loose(key))
+    if found is None and _is_dv_header(key):
+        found = "dv"
+    return found
+
+
 # Every message the validator can emit: code -> (severity, template). Templates
 # are formatted with the row's values; each says what is wrong and how to fix it.
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -203,6 +289,45 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "El archivo no dice a qué mes corresponde la asistencia. Indique el mes al importar "
         "(por ejemplo 2026-08) o agregue una columna «Mes».",
     ),
+    "period_conflict": (
+        "error",
+        "El título del archivo (fila {title_row}) dice que la asistencia es de {value}, pero al "
+        "importar se indicó el mes {period}. Suba el archivo de nuevo indicando el mes "
+        "correcto, o corrija el título del archivo.",
+    ),
+    "no_rows": (
+        "error",
+        "El archivo solo trae el encabezado (fila {value}) y ninguna fila de estudiantes: no "
+        "hay nada que importar. Revise que exportó la hoja, el curso o el establecimiento "
+        "correctos y vuelva a subirlo.",
+    ),
+    "dv_unmapped": (
+        "error",
+        "La columna «{value}» parece ser el dígito verificador del RUN (coincide con el RUN en "
+        "{matches} de {total} filas), pero no está asignada. Asígnela como «Dígito "
+        "verificador» en el paso «Asignar columnas» ({choice}): sin ella, el último número "
+        "del RUN se tomaría como dígito verificador y la fila quedaría con el RUN de otra "
+        "persona.",
+    ),
+    "run_without_dv": (
+        "error",
+        "{value} de {total} RUN escritos sin guion no cumplen el dígito verificador (módulo "
+        "11): el archivo parece traer el RUN sin su dígito verificador, y los que cumplen por "
+        "azar serían el RUN de otra persona. Si el dígito viene en otra columna, asígnela "
+        "como «Dígito verificador» en «Asignar columnas»; si no viene, agréguelo (ej. "
+        "12.345.678-5). No se importa ninguna fila.",
+    ),
+    "invisible_removed": (
+        "aviso",
+        "Se quitaron {value} caracteres invisibles o de control (marcas de dirección del "
+        "texto, espacios de ancho cero, caracteres de control) que suelen venir al copiar "
+        "desde otra aplicación. No se ven ni cambian los datos, y no se guardan.",
+    ),
+    "rows_skipped": (
+        "aviso",
+        "Se saltaron filas que no son de estudiantes (el encabezado repetido, o un título o "
+        "total con un solo dato): {value}. Si alguna es un estudiante, complete sus datos.",
+    ),
     "row_length": (
         "error",
         "La fila tiene {value} columnas y el encabezado otra cantidad. Revise que no haya "
@@ -211,8 +336,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "run_missing": ("error", "Falta el RUN. Complete el RUN del estudiante (ej. 12.345.678-5)."),
     "run_format": (
         "error",
-        "«{value}» no es un RUN: debe tener 7 a 9 dígitos y un dígito verificador "
-        "(ej. 12.345.678-5 o 123456785).",
+        "«{value}» no es un RUN: {reason}. Escríbalo como 12.345.678-5 o 123456785 (los "
+        "puntos, espacios y cualquier tipo de guion se aceptan).",
+    ),
+    "dv_conflict": (
+        "error",
+        "El RUN «{value}» trae el dígito verificador {digit}, pero la columna «{dv_column}» "
+        "dice {dv}. Revise cuál es el correcto en la ficha del estudiante: un RUN erróneo es "
+        "un error grave.",
     ),
     "run_check_digit": (
         "error",
@@ -277,6 +408,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "error",
         "«{value}» no es un mes. Use año-mes (2026-08), mes/año (08/2026) o el nombre del mes.",
     ),
+    "period_row_missing": (
+        "error",
+        "Falta el mes de esta fila, y el archivo trae varios meses ({value}). Complete el mes.",
+    ),
     "grade_unknown": (
         "aviso",
         "No se reconoce el curso «{value}» (ej. «7° básico», «1° medio»). Se importa sin nivel; "
@@ -333,7 +468,13 @@ def _issue(row: int, column: str, value: object, code: str, **extra: object) -> 
 
 @dataclass
 class RawTable:
-    """A table as read from the file: headers and rows of strings."""
+    """A table as read from the file: headers and rows of strings.
+
+    ``header_rows`` are the row numbers (as the user sees them in the file) of the line or
+    two lines that hold the column names, found automatically below a report's title
+    lines or chosen with ``read_table(header_row=...)``; ``head`` keeps the file's first
+    non-empty lines so a page can let the user pick another header row.
+    """
 
     headers: list[str]
     rows: list[list[str]]
@@ -341,6 +482,13 @@ class RawTable:
     kind: str  # "csv" | "xlsx"
     encoding: str = ""
     delimiter: str = ""
+    header_rows: tuple[int, ...] = (1,)
+    head: list[Line] = field(default_factory=list)  # first non-empty lines, for choosing
+    title_period: str | None = None  # YYYY-MM from a title line «Período: agosto 2026»
+    title_period_row: int = 0
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (row, first cell) not read
+    n_invisible: int = 0  # control and format characters removed from the cells
+    n_merged: int = 0  # XLSX merged ranges whose value was copied to every cell they span
 
     @property
     def signature(self) -> str:
@@ -351,17 +499,19 @@ class RawTable:
 
 @dataclass
 class HeaderMatch:
-    """Which file column feeds which field; what is missing or ignored."""
+    """Which file column feeds which field; what is missing, ignored or must be asked."""
 
     columns: dict[str, int]  # field -> column index
     missing: list[str]  # required fields with no column
     ignored: list[str]  # headers not used
     duplicates: list[str]  # fields claimed by more than one column
+    suspects: list[str] = field(default_factory=list)  # unmapped columns that look like a DV
+    user_ignored: list[str] = field(default_factory=list)  # headers the user chose not to use
 
     @property
     def complete(self) -> bool:
-        """Whether the file can be validated without an explicit mapping."""
-        return not self.missing and not self.duplicates
+        """Whether the file can be validated without asking the user for a mapping."""
+        return not self.missing and not self.duplicates and not self.suspects
 
 
 @dataclass
@@ -373,6 +523,7 @@ class IntakeResult:
     rejected: dict[int, list[str]] = field(default_factory=dict)  # row -> raw values
     headers: list[str] = field(default_factory=list)
     n_rows: int = 0
+    periods: dict[str, int] = field(default_factory=dict)  # YYYY-MM -> valid rows carrying it
 
     @property
     def errors(self) -> list[Issue]:
@@ -383,6 +534,15 @@ class IntakeResult:
     def file_errors(self) -> list[Issue]:
         """Errors of the whole file: nothing can be imported until they are fixed."""
         return [i for i in self.errors if i.row == 0]
+
+    @property
+    def period(self) -> str | None:
+        """The month (``YYYY-MM``) of the valid rows when they all carry the same one.
+
+        This, not the month typed in the import form, is what an import of this file
+        stores; with rows of several months it is None and `periods` lists them.
+        """
+        return next(iter(self.periods)) if len(self.periods) == 1 else None
 
     def counts(self) -> dict[str, int]:
         """Count issues by code."""
@@ -403,157 +563,239 @@ def normalize_text(value: str) -> str:
     return " ".join(text.split())
 
 
+_categorical = lru_cache(maxsize=_CACHE)(normalize_text)  # comuna, status, yes/no cells
+
+
 # --------------------------------------------------------------------------- reading
 
-
-def _decode(data: bytes) -> tuple[str, str]:
-    """Text and the encoding found: BOM, then strict UTF-8, else Latin-1 (Windows-1252).
-
-    UTF-16 with a BOM (Excel's "Unicode text") is read too; any other NUL byte means a
-    damaged or binary file.
-    """
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16"), "UTF-16"
-        except UnicodeDecodeError as err:
-            msg = "El archivo UTF-16 está dañado: guárdelo de nuevo como «CSV UTF-8»."
-            raise IntakeError(msg) from err
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        msg = (
-            f"El archivo trae bytes nulos (el primero en la posición {nul}): "
-            "no es un CSV de texto o está dañado. Expórtelo de nuevo como CSV o XLSX."
-        )
-        raise IntakeError(msg)
-    if data.startswith(b"\xef\xbb\xbf"):
-        try:
-            return data[3:].decode("utf-8", errors="strict"), "UTF-8 con BOM"
-        except UnicodeDecodeError as err:
-            msg = (
-                "El archivo se declara UTF-8 (tiene marca BOM) pero trae bytes que no son UTF-8 "
-                f"cerca del byte {err.start + 3}: puede estar dañado o mezclar codificaciones. "
-                "Ábralo en la planilla y guárdelo de nuevo como «CSV UTF-8»."
-            )
-            raise IntakeError(msg) from err
-    try:
-        return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "Latin-1 (Windows-1252)"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "Latin-1 (ISO-8859-1)"
+_HEADER_SCAN = 30  # lines searched for the header row
+_HEAD_LINES = 15  # lines kept for a page to let the user choose the header row
 
 
-def _sniff_delimiter(text: str) -> str:
-    """Pick the separator of the header line: the most frequent of ``;``, ``,`` and tab."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    outside = re.sub(r'"[^"]*"', "", first)
-    counts = {d: outside.count(d) for d in (";", ",", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
+def read_table(
+    data: bytes,
+    filename: str = "",
+    *,
+    header_row: int | Sequence[int] | None = None,
+    limits: ReadLimits | None = None,
+) -> RawTable:
+    """Read a CSV (``;``, ``,`` or tab; UTF-8, UTF-8 with BOM, UTF-16 or Latin-1) or an XLSX.
 
+    Report-style exports are read as a person reads them: title lines above the table are
+    skipped (the header row is the first of the first 30 lines that names the most known
+    fields, or two consecutive lines read together when the column names are split over
+    them, as «Asistencia» over «Días asistidos | Días trabajados | %»); XLSX merged cells
+    take their value on every cell they span; the CSV separator is sniffed on the table's
+    lines, not the title's. Rows repeating the header and lines holding a single value (a
+    section title «Escuela Rural Llicaldad», a footer «Total: 32») below the header are
+    skipped and listed in ``skipped``. Control and format characters (bidi overrides,
+    zero-width spaces, terminal escapes) are removed from every cell (`layers.text`).
 
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    return str(value).strip()
-
-
-def read_table(data: bytes, filename: str = "") -> RawTable:
-    """Read a CSV (``;`` or ``,``; UTF-8, UTF-8 with BOM or Latin-1) or an XLSX file.
+    Parameters
+    ----------
+    data
+        The file's bytes.
+    filename
+        Its name; ``.xlsx``/``.xlsm`` (or a zip signature) is read as a spreadsheet.
+    header_row
+        Row number (as in the file, 1-based) of the header, or two consecutive row numbers
+        for a header over two lines; None finds it. The rows above it are not read.
+    limits
+        Largest table accepted (`ReadLimits()` by default).
 
     Raises
     ------
     IntakeError
-        When the bytes are not a table Revincula can read, with the fix in Spanish.
+        When the bytes are not a table Revincula can read, are beyond `limits`, or
+        `header_row` names an empty or missing row, with the fix in Spanish.
     """
+    limits = limits or ReadLimits()
     if not data.strip():
         msg = "El archivo está vacío. Exporte de nuevo la planilla y súbala otra vez."
         raise IntakeError(msg)
     if data[:4] == b"PK\x03\x04" or filename.lower().endswith((".xlsx", ".xlsm")):
-        return _read_xlsx(data)
+        lines, removed, merged = xlsx_lines(data, limits)
+        return _table(lines, "xlsx", "", "", header_row, removed, merged)
     if filename.lower().endswith(".xls") or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         msg = (
             "El formato .xls (Excel 97-2003) no se puede leer. Ábralo en Excel o LibreOffice y "
             "guárdelo como .xlsx o como CSV."
         )
         raise IntakeError(msg)
-    text, encoding = _decode(data)
-    delimiter = _sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        lines = [(n, [c.strip() for c in row]) for n, row in enumerate(reader, start=1)]
-    except csv.Error as err:
-        msg = (
-            f"No se pudo leer el CSV cerca de la línea {reader.line_num}: {err}. Suele ser una "
-            "comilla sin cerrar o una celda enorme; ábralo en la planilla y guárdelo de nuevo."
-        )
-        raise IntakeError(msg) from err
-    return _table(lines, "csv", encoding, delimiter)
+    text, encoding = decode(data)
+    delimiter = sniff_delimiter(text)
+    lines, removed = csv_lines(text, delimiter, limits)
+    return _table(lines, "csv", encoding, delimiter, header_row, removed, 0)
 
 
-def _read_xlsx(data: bytes) -> RawTable:
-    from openpyxl import load_workbook
-
-    # A damaged .xlsx can fail anywhere in zip, zlib or XML parsing, even while reading
-    # rows lazily: every failure becomes the same Spanish message.
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        try:
-            sheet = book.worksheets[0]
-            lines = [
-                (n, [_cell_text(v) for v in row])
-                for n, row in enumerate(sheet.iter_rows(values_only=True), start=1)
-            ]
-        finally:
-            book.close()
-    except Exception as err:
-        msg = (
-            "No se pudo abrir el archivo como planilla Excel (.xlsx): está dañado o no es una "
-            "planilla. Ábralo en Excel o LibreOffice y guárdelo de nuevo como .xlsx o CSV "
-            f"(detalle técnico: {type(err).__name__})."
-        )
-        raise IntakeError(msg) from err
-    return _table(lines, "xlsx", "", "")
-
-
-def _table(lines: list[tuple[int, list[str]]], kind: str, encoding: str, delim: str) -> RawTable:
-    lines = [(n, row) for n, row in lines if any(cell for cell in row)]
+def _table(
+    lines: list[Line],
+    kind: str,
+    encoding: str,
+    delimiter: str,
+    header_row: int | Sequence[int] | None,
+    removed: int,
+    merged: int,
+) -> RawTable:
+    lines = [(n, row) for n, row in lines if any(row)]
     if not lines:
         msg = "El archivo no tiene filas con datos. Revise que exportó la hoja correcta."
         raise IntakeError(msg)
-    (_, headers), body = lines[0], lines[1:]
+    start, header_rows, headers = _locate_header(lines, header_row)
     while headers and not headers[-1]:
         headers = headers[:-1]
     width = len(headers)
-    rows = []
-    for _, row in body:
-        trimmed = list(row)
-        while len(trimmed) > width and not trimmed[-1]:
+    header_lines = [_trim(row) for _, row in lines[start - len(header_rows) : start]]
+    header_starts = {row[0] for row in header_lines}
+    head = [(n, list(row)) for n, row in lines[:_HEAD_LINES]]
+    rows, numbers, skipped = [], [], []
+    for number, trimmed in itertools.islice(lines, start, None):
+        while len(trimmed) > width and not trimmed[-1]:  # the reader's own lists: in place
             trimmed.pop()
-        rows.append(trimmed)
+        if trimmed[0] in header_starts and _trim(trimmed) in header_lines:
+            skipped.append((number, trimmed[0]))  # the header again (a report's next page)
+        elif (
+            width >= 3
+            and (len(trimmed) < 2 or not trimmed[0] or not trimmed[1] or trimmed[0] == trimmed[1])
+            and _single_value(trimmed)
+        ):
+            value = next(c for c in trimmed if c)
+            if parse_run(value) is None:  # a section title or a footer, not a student
+                skipped.append((number, value))
+                continue
+            rows.append(trimmed)
+            numbers.append(number)
+        else:
+            rows.append(trimmed)
+            numbers.append(number)
+    title_period, title_row = _title_period(lines[: start - len(header_rows)])
     return RawTable(
         headers=headers,
         rows=rows,
-        row_numbers=[n for n, _ in body],
+        row_numbers=numbers,
         kind=kind,
         encoding=encoding,
-        delimiter=delim,
+        delimiter=delimiter,
+        header_rows=header_rows,
+        head=head,
+        title_period=title_period,
+        title_period_row=title_row,
+        skipped=skipped,
+        n_invisible=removed,
+        n_merged=merged,
     )
+
+
+def _trim(row: list[str]) -> list[str]:
+    end = len(row)
+    while end and not row[end - 1]:
+        end -= 1
+    return row[:end]
+
+
+def _single_value(row: list[str]) -> bool:
+    """Whether every non-empty cell holds one same value (one cell, or a merged title)."""
+    first = next((c for c in row if c), "")
+    return all(c == first or not c for c in row)
+
+
+def _header_labels(top: list[str] | None, bottom: list[str]) -> list[str]:
+    """Column names of one header line, or of two read together.
+
+    With two lines, a name on the upper line spans the blank cells to its right (a merged
+    cell exported to CSV), and each column takes the first of «upper lower», «lower» and
+    «upper» that names a field, else both words as written.
+    """
+    if top is None:
+        return list(bottom)
+    labels = []
+    carried = ""
+    for index in range(max(len(top), len(bottom))):
+        upper = top[index] if index < len(top) else ""
+        lower = bottom[index] if index < len(bottom) else ""
+        carried = upper or carried
+        options = [f"{carried} {lower}" if carried and lower else "", lower, upper]
+        found = next((o for o in options if o and field_of_header(o)), None)
+        labels.append(found or " ".join(p for p in (upper, lower) if p))
+    return labels
+
+
+def _header_score(labels: list[str]) -> int:
+    return len({f for f in map(field_of_header, labels) if f})
+
+
+def _locate_header(
+    lines: list[Line], header_row: int | Sequence[int] | None
+) -> tuple[int, tuple[int, ...], list[str]]:
+    """Index of the first body line, the header's row numbers and its labels."""
+    numbers = [n for n, _ in lines]
+    if header_row is not None:
+        wanted = (header_row,) if isinstance(header_row, int) else tuple(header_row)
+        present = [n in numbers for n in wanted]
+        consecutive = all(b == a + 1 for a, b in itertools.pairwise(wanted))
+        if not 1 <= len(wanted) <= 2 or not all(present) or not consecutive:
+            shown = " y ".join(str(n) for n in wanted)
+            msg = (
+                f"La fila {shown} no existe o está vacía: elija como encabezado la fila (o las "
+                "dos filas seguidas) con los nombres de las columnas."
+            )
+            raise IntakeError(msg)
+        last = numbers.index(wanted[-1])
+        top = lines[last - 1][1] if len(wanted) == 2 else None
+        return last + 1, wanted, _header_labels(top, lines[last][1])
+    best: tuple[int, int, tuple[int, ...], list[str]] | None = None  # score, index, ...
+    for index, (number, row) in enumerate(lines[:_HEADER_SCAN]):
+        single = _header_labels(None, row)
+        candidates = [(_header_score(single), (number,), single)]
+        if index and numbers[index - 1] == number - 1:
+            pair = _header_labels(lines[index - 1][1], row)
+            above = _header_score(lines[index - 1][1])
+            if _header_score(pair) > max(candidates[0][0], above):
+                candidates.append((_header_score(pair), (number - 1, number), pair))
+        score, rows, labels = max(candidates, key=lambda c: c[0])
+        if best is None or score > best[0]:
+            best = (score, index, rows, labels)
+    if best is not None and best[0] >= 2:
+        return best[1] + 1, best[2], best[3]
+    # No line names two known fields: take the first line as wide as the table (a title
+    # is one value, even merged across the sheet), and let the mapping step name columns.
+    widths = [len({c for c in row if c}) for _, row in lines[:_HEADER_SCAN]]
+    wide = min(max(widths), max(2, max(widths) // 2))
+    index = next(i for i, w in enumerate(widths) if w >= wide)
+    return index + 1, (numbers[index],), list(lines[index][1])
+
+
+_TITLE_PERIOD = re.compile(r"\b(?:periodo|mes)\b(.*)")
+
+
+def _title_period(preamble: list[Line]) -> tuple[str | None, int]:
+    """Find the month a title line states («Período: agosto 2026», «Mes de agosto 2026»)."""
+    for number, row in preamble:
+        for cell in dict.fromkeys(c for c in row if c):
+            match = _TITLE_PERIOD.search(normalize_text(cell))
+            if match and (period := parse_period(match[1])):
+                return period, number
+    return None, 0
 
 
 # --------------------------------------------------------------------------- headers
 
 
-def match_headers(headers: list[str], mapping: Mapping[str, str] | None = None) -> HeaderMatch:
+def match_headers(
+    headers: list[str],
+    mapping: Mapping[str, str] | None = None,
+    *,
+    rows: Sequence[Sequence[str]] | None = None,
+) -> HeaderMatch:
     """Assign each header to a field through the aliases, or through `mapping`.
+
+    With the table's `rows`, the cells are checked too: a column named like a check digit
+    that holds whole RUNs (``RUT-DV`` = the RUT with its DV) is the RUN column when there
+    is no other, and an unmapped column that looks like the RUN's check digit (one
+    character, 0–9 or K, matching the RUN column's module 11 in most rows) is listed in
+    ``suspects``, which makes the match incomplete: the user must map it (or say it is not
+    used) before the file is read, or about one row in eleven would be stored under
+    another person's RUN.
 
     Parameters
     ----------
@@ -562,25 +804,93 @@ def match_headers(headers: list[str], mapping: Mapping[str, str] | None = None) 
     mapping
         Optional ``{header: field}`` chosen by the user (``""`` = ignore this
         column); it takes precedence over the aliases.
+    rows
+        The table's rows (`RawTable.rows`), to look at the cells.
     """
     columns: dict[str, int] = {}
     ignored: list[str] = []
     duplicates: list[str] = []
+    user_ignored: list[str] = []
+    by_alias: set[str] = set()
     for index, header in enumerate(headers):
         if mapping is not None and header in mapping:
             key = mapping[header] or None
+            if key is None:
+                user_ignored.append(header)
         else:
-            key = ALIASES.get(normalize_text(header))
+            key = field_of_header(header)
+            by_alias.add(key)
         if key is None:
             ignored.append(header)
         elif key in columns:
             duplicates.append(FIELDS[key])
         else:
             columns[key] = index
+    suspects: list[str] = []
+    if rows is not None:
+        if "dv" in by_alias and "dv" in columns and "run" not in columns:
+            sample = [_get(r, columns["dv"]) for r in rows[:_SAMPLE_ROWS]]
+            whole = [v for v in sample if v and parse_run(v) is not None and len(v) > 2]
+            if len(whole) * 2 > len([v for v in sample if v]):
+                columns["run"] = columns.pop("dv")
+        suspects = [headers[i] for i, *_ in _dv_suspects(headers, rows, columns, user_ignored)]
     missing = [FIELDS[k] for k in REQUIRED if k not in columns]
     if not any(k in columns for k in NAME_FIELDS):
         missing.append("Nombres o Nombre completo")
-    return HeaderMatch(columns, missing, ignored, duplicates)
+    return HeaderMatch(columns, missing, ignored, duplicates, suspects, user_ignored)
+
+
+_SAMPLE_ROWS = 500  # rows looked at to recognise a column by its cells
+
+
+def _certain_dv(matches: int, compared: int) -> bool:
+    """Whether a column matches the RUN's check digit too often to be chance.
+
+    A random one-character column matches one row in eleven; 3 rows or more and 80 % of
+    them happen by chance less than once in a thousand files.
+    """
+    return matches >= 3 and matches * 5 >= compared * 4
+
+
+def _dv_suspects(
+    headers: list[str],
+    rows: Sequence[Sequence[str]],
+    columns: Mapping[str, int],
+    user_ignored: Iterable[str] = (),
+) -> list[tuple[int, int, int]]:
+    """Find unmapped columns that look like the RUN's check digit: (index, matches, rows).
+
+    A column qualifies when every non-empty cell of the first 500 rows is one character
+    0–9 or K and, in more than half of the rows whose RUN cell is all digits (its check
+    digit is not written after a hyphen), it equals the module-11 digit of that whole
+    number: a random one-digit column matches one row in eleven.
+    """
+    if "run" not in columns or "dv" in columns:
+        return []
+    sample = rows[:_SAMPLE_ROWS]
+    bodies = []
+    for row in sample:
+        text = re.sub(r"[\s.,']", "", _get(row, columns["run"]))
+        bodies.append(int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else None)
+    if not any(b is not None for b in bodies):
+        return []
+    mapped = set(columns.values())
+    chosen = set(user_ignored)
+    found = []
+    for index, header in enumerate(headers):
+        if index in mapped:
+            continue
+        values = [_get(row, index).upper() for row in sample]
+        if not any(values) or any(len(v) > 1 or v not in "0123456789K" for v in values):
+            continue
+        pairs = [(b, v) for b, v in zip(bodies, values, strict=True) if b is not None and v]
+        matches = sum(run_check_digit(b) == v for b, v in pairs)
+        if not matches or matches * 2 <= len(pairs):
+            continue
+        if header in chosen and not _certain_dv(matches, len(pairs)):
+            continue  # the user said «no usar» to a column that may match by chance
+        found.append((index, matches, len(pairs)))
+    return found
 
 
 # --------------------------------------------------------------------------- values
@@ -597,23 +907,126 @@ def run_check_digit(number: int) -> str:
     return {11: "0", 10: "K"}.get(rest, str(rest))
 
 
+# Dashes people type for the RUN's hyphen (hyphen, non-breaking hyphen, figure dash, en
+# dash, em dash, horizontal bar, minus sign, small and fullwidth hyphen-minus).
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+_TO_HYPHEN = str.maketrans(dict.fromkeys(_DASHES, "-"))
+_RUN_PLAIN = re.compile(r"[0-9]{1,3}(?:\.?[0-9]{3}){1,2}-?[0-9kK]")  # 12.345.678-5, 123456785
+_RUN_CHARACTERS = frozenset("0123456789.,-'Kk" + _DASHES)
+_GROUPED = re.compile(r"[0-9]{1,3}(?:[.,][0-9]{3})+")
+_HINTS = {
+    "O": "¿una letra O en lugar de un cero?",
+    "o": "¿una letra o en lugar de un cero?",
+    "l": "¿una letra l en lugar de un uno?",
+    "I": "¿una letra I en lugar de un uno?",
+    "/": "use un guion (-) antes del dígito verificador",
+    "_": "use un guion (-) antes del dígito verificador",
+    ":": "use un guion (-) antes del dígito verificador",
+}
+
+
+def _run_characters(value: str) -> str | None:
+    """Say which character of `value` cannot be in a RUN, and where; None if all can."""
+    for position, char in enumerate(value, start=1):
+        if char in _RUN_CHARACTERS or char.isspace():
+            continue
+        folded = unicodedata.normalize("NFKC", char)
+        if len(folded) == 1 and folded in "0123456789":
+            continue
+        shown = (
+            f"«{char}»"
+            if char.isprintable()
+            else f"invisible U+{ord(char):04X} ({unicodedata.name(char, 'sin nombre')})"
+        )
+        hint = _HINTS.get(char, "un RUN solo lleva dígitos, puntos, un guion y el dígito "
+                                "verificador (0 a 9 o K)")  # fmt: skip
+        return f"el carácter {shown} en la posición {position}: {hint}"
+    return None
+
+
+def _run_text(value: str) -> tuple[str, str | None]:
+    """Reduce a typed RUN to digits, one hyphen and K; or say what cannot be read."""
+    text = value.strip()
+    if not _RUN_PLAIN.fullmatch(text):
+        if problem := _run_characters(value):
+            return "", problem
+        text = unicodedata.normalize("NFKC", text).translate(_TO_HYPHEN)
+        text = "".join(text.split()).removeprefix("'")
+        if "'" in text:
+            return "", f"el apóstrofo en la posición {value.index(chr(39), 1) + 1} no va en un RUN"
+    text = text.upper()
+    if text.count("-") > 1:
+        return "", f"tiene {text.count('-')} guiones; solo va uno, antes del dígito verificador"
+    number_part = text.partition("-")[0] if "-" in text else text
+    if "," in number_part and not (
+        _GROUPED.fullmatch(number_part) or _GROUPED.fullmatch(number_part[:-1])
+    ):
+        return "", (
+            f"la coma en la posición {value.rindex(',') + 1} no separa miles "
+            "(un RUN no lleva decimales)"
+        )
+    return text.replace(".", "").replace(",", ""), None
+
+
+def _clean_dv(dv: str) -> str:
+    """Clean a check-digit cell: no spaces, no leading dash, upper case."""
+    if len(dv) == 1:
+        return dv.upper()
+    return "".join(dv.split()).translate(_TO_HYPHEN).strip("-").upper()
+
+
+def _split_run(value: str, dv: str = "") -> tuple[int, str, bool] | str:
+    """Split a RUN into ``(number, check digit, written in the RUN cell)``, or say why not.
+
+    Accepted as harmless: dots, spaces (also non-breaking), comma thousands separators
+    (``90,000,031-6``), any dash for the hyphen (en and em dash, minus sign, non-breaking
+    hyphen), a lower-case k, leading zeros, Excel's text apostrophe and fullwidth digits.
+    Anything else is named with its position so the user can find it.
+    """
+    text, problem = _run_text(value)
+    if problem:
+        return problem
+    dv = _clean_dv(dv)
+    inline = "-" in text
+    if inline:
+        body, _, digit = text.partition("-")
+        if len(digit) != 1:
+            shown = f"hay «{digit}»" if digit else "no hay ninguno"
+            return f"después del guion va un solo dígito verificador (0 a 9 o K), y {shown}"
+    elif dv:
+        body, digit = text, dv
+        if len(dv) != 1 or dv not in "0123456789K":
+            return f"el dígito verificador «{dv}» debe ser un número de 0 a 9 o K"
+    else:
+        body, digit = text[:-1], text[-1:]
+    if "K" in body:
+        return "la K solo puede ir al final, como dígito verificador"
+    if not 6 <= len(body) <= 9 or not body.isdigit():
+        return (
+            f"tiene {len(body)} dígito(s) antes del dígito verificador, y un RUN tiene 7 u 8 "
+            "(9 si es provisorio)"
+        )
+    return int(body), digit, inline
+
+
 def parse_run(value: str, dv: str = "") -> tuple[int, str] | None:
     """Split ``12.345.678-5``, ``12345678-5`` or ``123456785`` into (number, check digit).
 
-    With a separate `dv` column, `value` may be the number alone. Returns None
-    when the text is not shaped like a RUN (the check digit is not verified here).
+    With a separate `dv` column, `value` may be the number alone (a check digit written
+    in `value` after a hyphen wins). Returns None when the text is not shaped like a RUN;
+    `run_problem` says why. The check digit is not verified here.
     """
-    text = re.sub(r"[\s.]", "", str(value)).upper()
-    dv = re.sub(r"\s", "", str(dv)).upper()
-    if "-" in text:
-        body, _, digit = text.partition("-")
-    elif dv:
-        body, digit = text, dv
-    else:
-        body, digit = text[:-1], text[-1:]
-    if not re.fullmatch(r"\d{6,9}", body) or not re.fullmatch(r"[0-9K]", digit):
-        return None
-    return int(body), digit
+    parts = _split_run(str(value), str(dv))
+    return None if isinstance(parts, str) else parts[:2]
+
+
+def run_problem(value: str, dv: str = "") -> str | None:
+    """Why `value` (with an optional separate check digit `dv`) is not a RUN, in Spanish.
+
+    None when it is shaped like one (the module-11 check is `run_check_digit`'s job).
+    """
+    parts = _split_run(str(value), str(dv))
+    return parts if isinstance(parts, str) else None
 
 
 def format_run(number: int, digit: str | None = None) -> str:
@@ -639,6 +1052,7 @@ _MONTHS = {
 }
 
 
+@lru_cache(maxsize=_CACHE)  # a list repeats its courses and months row after row
 def parse_period(value: str, year: str = "") -> str | None:
     """``YYYY-MM`` from ``2026-08``, ``08/2026``, ``agosto 2026`` or ``agosto`` + a year."""
     text = normalize_text(value)
@@ -697,6 +1111,7 @@ _GRADE = re.compile(
 )
 
 
+@lru_cache(maxsize=_CACHE)  # a list repeats its courses and months row after row
 def parse_grade(value: str) -> int | None:
     """School level 1–12 (1° básico = 1 … 8° básico = 8, 1° medio = 9 … 4° medio = 12).
 
@@ -757,6 +1172,12 @@ def validate(  # noqa: C901 - file checks, then the row loop
 ) -> IntakeResult:
     """Check every row; return the valid records and every issue.
 
+    The month of each record is the one its row carries (a «Mes» column); a row whose
+    month cell is empty takes the month of the other rows when they all agree; a file with
+    no month column takes the month stated in its title («Período: agosto 2026»), else
+    `period`. A title and a `period` that disagree are an error: the user says which.
+    `IntakeResult.period` and `IntakeResult.periods` give the months the valid rows carry.
+
     Parameters
     ----------
     table, match
@@ -768,21 +1189,38 @@ def validate(  # noqa: C901 - file checks, then the row loop
     known_names
         ``{run: full name}`` already stored: a different name is an error.
     period
-        ``YYYY-MM`` for files without a month column.
+        ``YYYY-MM`` for files whose rows and title do not say the month.
     today
         Reference date for ages (default: today).
     """
     today = today or dt.date.today()
     result = IntakeResult(records=[], issues=[], headers=table.headers, n_rows=len(table.rows))
-    if not match.complete:
+    result.issues.extend(_reading_notes(table))
+    if not table.rows:
+        shown = " y ".join(str(n) for n in table.header_rows)
+        result.issues.append(_issue(0, "", shown, "no_rows"))
+        return result
+    suspects = _dv_suspects(table.headers, table.rows, match.columns, match.user_ignored)
+    if not match.complete or suspects:
         if match.missing:
             result.issues.append(_issue(0, "", ", ".join(match.missing), "missing_columns"))
         for name in match.duplicates:
             result.issues.append(_issue(0, "", name, "duplicate_column"))
+        for index, matches, compared in suspects:
+            choice = (
+                "coincide en tantas filas que no es azar: no puede quedar sin usar"
+                if _certain_dv(matches, compared)
+                else "o márquela «no usar» si no lo es"
+            )
+            result.issues.append(
+                _issue(0, table.headers[index], table.headers[index], "dv_unmapped",
+                       matches=matches, total=compared, choice=choice)
+            )  # fmt: skip
         return result
     cols = match.columns
-    if period is None and "mes" not in cols:
-        result.issues.append(_issue(0, "", "", "period_missing"))
+    default_period, months, problem = _file_period(table, cols, period)
+    if problem is not None:
+        result.issues.append(problem)
         return result
     rbds = {int(r) for r in known_rbds}
     comunas = {normalize_text(c) for c in known_comunas}
@@ -796,6 +1234,7 @@ def validate(  # noqa: C901 - file checks, then the row loop
             scale = 100.0
     seen: dict[tuple[int, str], int] = {}  # (run, period) -> first row
     width = len(table.headers)
+    stats: Counter = Counter()  # how the RUNs were written, for the file-level check
     for number, raw in zip(table.row_numbers, table.rows, strict=True):
         row_issues: list[Issue] = []
         if len(raw) > width:
@@ -803,8 +1242,15 @@ def validate(  # noqa: C901 - file checks, then the row loop
             result.issues.extend(row_issues)
             result.rejected[number] = raw
             continue
-        record = _check_row(number, raw, table.headers, cols, row_issues, rbds, comunas, today)
-        record["period"] = record.get("period") or period
+        record = _check_row(
+            number, raw, table.headers, cols, row_issues, rbds, comunas, today, stats
+        )
+        if record["period"] is None:
+            record["period"] = default_period
+            if default_period is None:
+                shown = ", ".join(sorted(months))
+                column = table.headers[cols["mes"]]
+                row_issues.append(_issue(number, column, shown, "period_row_missing"))
         if scale != 1.0 and record.get("pct") is not None:
             record["pct"] = round(record["pct"] * scale, 2)
         run = record.get("run")
@@ -836,7 +1282,53 @@ def validate(  # noqa: C901 - file checks, then the row loop
         else:
             record["warnings"] = [i.code for i in row_issues]
             result.records.append(record)
+    # RUNs written without a hyphen that mostly fail module 11: the check digit is missing,
+    # and the few that pass by chance (one in eleven) would be another person's RUN.
+    plain, plain_bad = stats["plain"], stats["plain_bad"]
+    if plain >= 3 and plain * 2 > stats["parsed"] and plain_bad * 2 >= plain:
+        result.issues.append(
+            _issue(0, table.headers[cols["run"]], plain_bad, "run_without_dv", total=plain)
+        )
+        raw_by_number = dict(zip(table.row_numbers, table.rows, strict=True))
+        for record in result.records:
+            result.rejected[record["row"]] = raw_by_number[record["row"]]
+        result.records = []
+    result.periods = dict(sorted(Counter(r["period"] for r in result.records).items()))
     return result
+
+
+def _reading_notes(table: RawTable) -> list[Issue]:
+    """Warnings about what reading the file changed or skipped (nothing is lost silently)."""
+    notes = []
+    if table.n_invisible:
+        notes.append(_issue(0, "", table.n_invisible, "invisible_removed"))
+    if table.skipped:
+        shown = ", ".join(f"{n} («{text[:30]}»)" for n, text in table.skipped[:10])
+        more = f" y {len(table.skipped) - 10} más" if len(table.skipped) > 10 else ""
+        notes.append(_issue(0, "", shown + more, "rows_skipped"))
+    return notes
+
+
+def _file_period(
+    table: RawTable, cols: Mapping[str, int], period: str | None
+) -> tuple[str | None, set[str], Issue | None]:
+    """Decide the month of rows with no month cell; also the months the rows carry, a problem."""
+    months: set[str] = set()
+    if "mes" in cols:
+        pairs = {(_get(r, cols["mes"]), _get(r, cols.get("anio"))) for r in table.rows}
+        months = {p for m, y in pairs if m and (p := parse_period(m, y))}
+        if months:
+            return (next(iter(months)) if len(months) == 1 else None), months, None
+    title = table.title_period
+    if title and period and title != period:
+        problem = _issue(
+            0, "", title, "period_conflict", title_row=table.title_period_row, period=period
+        )
+        return None, months, problem
+    chosen = title or period
+    if chosen is None:
+        return None, months, _issue(0, "", "", "period_missing")
+    return chosen, months, None
 
 
 def _names_differ(stored: str, given: str) -> bool:
@@ -871,40 +1363,51 @@ def _check_row(  # noqa: C901 - one branch per column, kept in one place
     rbds: set[int],
     comunas: set[str],
     today: dt.date,
+    stats: Counter,
 ) -> dict:
-    def value(key: str) -> str:
-        return _get(raw, cols.get(key))
+    cells = dict.fromkeys(FIELDS, "")  # every field, "" when the file has no such column
+    width = len(raw)
+    for key, index in cols.items():
+        if index < width:
+            cells[key] = raw[index].strip()
 
     def add(key: str, code: str, shown: object = None, **extra: object) -> None:
         column = headers[cols[key]] if key in cols else ""
-        issues.append(_issue(number, column, value(key) if shown is None else shown, code, **extra))
+        issues.append(_issue(number, column, cells[key] if shown is None else shown, code, **extra))
 
     record: dict = {"row": number}
     # RUN
-    run_text = value("run")
+    run_text = cells["run"]
     if not run_text:
         add("run", "run_missing")
         record["run"] = None
     else:
-        parsed = parse_run(run_text, value("dv"))
-        if parsed is None:
-            add("run", "run_format")
+        parts = _split_run(run_text, cells["dv"])
+        if isinstance(parts, str):
+            add("run", "run_format", reason=parts)
             record["run"] = None
         else:
-            body, digit = parsed
+            body, digit, inline = parts
             expected = run_check_digit(body)
             record["run"], record["dv"] = body, expected
             record["run_provisional"] = body > PROVISIONAL_RUN
-            if digit != expected:
+            stats["parsed"] += 1
+            dv_cell = _clean_dv(cells["dv"]) if "dv" in cols else ""
+            if not inline and not dv_cell:
+                stats["plain"] += 1
+                stats["plain_bad"] += digit != expected
+            if inline and dv_cell and dv_cell != digit:
+                add("run", "dv_conflict", digit=digit, dv=dv_cell, dv_column=headers[cols["dv"]])
+            elif digit != expected:
                 add("run", "run_check_digit", expected=expected)
             elif body > PROVISIONAL_RUN:
                 add("run", "run_provisional", format_run(body, digit))
     # names
-    given, surnames = value("nombres"), value("apellidos")
+    given, surnames = cells["nombres"], cells["apellidos"]
     if not surnames:
-        surnames = " ".join(p for p in (value("apellido_paterno"), value("apellido_materno")) if p)
-    if not given and not surnames and value("nombre_completo"):
-        given = value("nombre_completo")
+        surnames = " ".join(p for p in (cells["apellido_paterno"], cells["apellido_materno"]) if p)
+    if not given and not surnames and cells["nombre_completo"]:
+        given = cells["nombre_completo"]
     given, surnames = " ".join(given.split()), " ".join(surnames.split())
     record["given_names"], record["surnames"] = given.title(), surnames.title()
     record["full_name"] = " ".join(p for p in (given, surnames) if p).title()
@@ -913,8 +1416,8 @@ def _check_row(  # noqa: C901 - one branch per column, kept in one place
         add(name_key, "name_missing", "")
     # birth date
     record["birth_date"] = None
-    if value("fecha_nacimiento"):
-        born = _parse_date(value("fecha_nacimiento"))
+    if cells["fecha_nacimiento"]:
+        born = _parse_date(cells["fecha_nacimiento"])
         if born is None:
             add("fecha_nacimiento", "date_format")
         else:
@@ -925,7 +1428,7 @@ def _check_row(  # noqa: C901 - one branch per column, kept in one place
                 record["birth_date"] = born
     # school
     record["rbd"] = None
-    rbd_text = re.sub(r"-\d$", "", value("rbd").replace(".", ""))  # "8001-2" carries the DV
+    rbd_text = re.sub(r"-\d$", "", cells["rbd"].replace(".", ""))  # "8001-2" carries the DV
     if not rbd_text:
         add("rbd", "rbd_missing", "")
     elif not rbd_text.isdigit():
@@ -934,31 +1437,31 @@ def _check_row(  # noqa: C901 - one branch per column, kept in one place
         add("rbd", "rbd_unknown", rbd_text)
     else:
         record["rbd"] = int(rbd_text)
-    record["grade_label"] = value("curso")
-    record["grade_level"] = parse_grade(value("curso"))
-    if value("curso") and record["grade_level"] is None:
+    record["grade_label"] = cells["curso"]
+    record["grade_level"] = parse_grade(cells["curso"])
+    if cells["curso"] and record["grade_level"] is None:
         add("curso", "grade_unknown")
     # enrolment status
     record["status"] = "matriculado"
-    if value("situacion"):
-        status = _STATUS.get(normalize_text(value("situacion")))
+    if cells["situacion"]:
+        status = _STATUS.get(_categorical(cells["situacion"]))
         if status is None:
             add("situacion", "status_unknown")
         else:
             record["status"] = status
-    year_text = value("ultimo_anio_matricula")
+    year_text = cells["ultimo_anio_matricula"]
     record["ultimo_anio_matricula"] = None
     if year_text:
         if re.fullmatch(r"\d{4}", year_text) and 1990 <= int(year_text) <= today.year:
             record["ultimo_anio_matricula"] = int(year_text)
         else:
             add("ultimo_anio_matricula", "year_format")
-    record["last_grade_passed"] = parse_grade(value("ultimo_curso_aprobado"))
-    if value("ultimo_curso_aprobado") and record["last_grade_passed"] is None:
+    record["last_grade_passed"] = parse_grade(cells["ultimo_curso_aprobado"])
+    if cells["ultimo_curso_aprobado"] and record["last_grade_passed"] is None:
         add("ultimo_curso_aprobado", "grade_unknown")
     record["nee_permanente"] = None
-    if value("nee_permanente"):
-        flag = _BOOL.get(normalize_text(value("nee_permanente")))
+    if cells["nee_permanente"]:
+        flag = _BOOL.get(_categorical(cells["nee_permanente"]))
         if flag is None:
             add("nee_permanente", "bool_format")
         record["nee_permanente"] = flag
@@ -966,9 +1469,9 @@ def _check_row(  # noqa: C901 - one branch per column, kept in one place
     record["pct"] = record["days_present"] = record["days_total"] = None
     days_ok = True
     for key, target in (("dias_asistidos", "days_present"), ("dias_trabajados", "days_total")):
-        if value(key):
-            if re.fullmatch(r"\d{1,3}", value(key)):
-                record[target] = int(value(key))
+        if cells[key]:
+            if re.fullmatch(r"\d{1,3}", cells[key]):
+                record[target] = int(cells[key])
             else:
                 add(key, "days_format")
                 days_ok = False
@@ -979,8 +1482,8 @@ def _check_row(  # noqa: C901 - one branch per column, kept in one place
             days_ok = False
         elif total > 0:
             record["pct"] = round(100.0 * present / total, 2)
-    if value("asistencia"):
-        pct = _parse_number(value("asistencia"))
+    if cells["asistencia"]:
+        pct = _parse_number(cells["asistencia"])
         if pct is None:
             add("asistencia", "attendance_format")
         elif not 0 <= pct <= 100:
@@ -991,23 +1494,24 @@ def _check_row(  # noqa: C901 - one branch per column, kept in one place
         add("asistencia" if "asistencia" in cols else "run", "attendance_missing", "")
     # period
     record["period"] = None
-    if value("mes"):
-        record["period"] = parse_period(value("mes"), value("anio"))
+    if cells["mes"]:
+        record["period"] = parse_period(cells["mes"], cells["anio"])
         if record["period"] is None:
             add("mes", "period_format")
+            record["period"] = ""  # unreadable, not missing: the row is rejected as it is
     # place and contacts
-    record["address"] = " ".join(value("direccion").split())
-    record["sector"] = " ".join(value("sector").split())
-    record["comuna"] = value("comuna").strip()
-    if record["comuna"] and comunas and normalize_text(record["comuna"]) not in comunas:
+    record["address"] = " ".join(cells["direccion"].split())
+    record["sector"] = " ".join(cells["sector"].split())
+    record["comuna"] = cells["comuna"].strip()
+    if record["comuna"] and comunas and _categorical(record["comuna"]) not in comunas:
         add("comuna", "comuna_unknown")
-    record["phone"] = value("telefono")
+    record["phone"] = cells["telefono"]
     if record["phone"] and not _phone_ok(record["phone"]):
         add("telefono", "phone_format")
-    record["guardian"] = " ".join(value("apoderado").split()).title()
+    record["guardian"] = " ".join(cells["apoderado"].split()).title()
     for key, limit in TEXT_LIMITS.items():
-        if key in cols and len(value(key)) > limit:
-            add(key, "too_long", value(key)[:40] + "…", length=len(value(key)), limit=limit)
+        if key in cols and len(cells[key]) > limit:
+            add(key, "too_long", cells[key][:40] + "…", length=len(cells[key]), limit=limit)
     return record
 
 

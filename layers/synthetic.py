@@ -414,9 +414,14 @@ _MESSY_ROWS: tuple[tuple[str, dict[str, str]], ...] = (
     ("dirección pegada muchas veces", {"Domicilio": "Sector Huyar Alto s/n, " * 16}),
     ("columnas de más", {"__extra__": "dato suelto;otro dato"}),
     ("nombre distinto para un RUN ya registrado", {"Nombre Completo": "NAME_MISMATCH"}),
+    ("dígito verificador que contradice el RUN", {"Dig. Verif.": "OTHER_DV"}),
+    ("asistencia de otro mes", {"Periodo": "PREVIOUS_MONTH"}),
+    ("sin mes en un archivo de dos meses", {"Periodo": ""}),
+    ("guion suave invisible copiado de un procesador de texto", {"Apoderado": "SOFT_HYPHEN"}),
 )
 MESSY_HEADERS = [
     "RUT",
+    "Dig. Verif.",
     "Nombre Completo",
     "Fec. Nac.",
     "RBD",
@@ -435,18 +440,34 @@ MESSY_HEADERS = [
 ]
 
 
+def _fill_late_placeholders(row: dict[str, str], previous: str) -> None:
+    """Resolve the messy rows' month, soft-hyphen and check-digit placeholders in place."""
+    if row["Periodo"] == "PREVIOUS_MONTH":
+        row["Periodo"] = previous
+    if row["Apoderado"] == "SOFT_HYPHEN":  # invisible in a sheet, removed on import
+        row["Apoderado"] = row["Apoderado"].replace("SOFT_HYPHEN", "Her\u00admosilla")
+    inline = row["RUT"].rpartition("-")[2][-1:]
+    if row["Dig. Verif."] == "OTHER_DV":
+        row["Dig. Verif."] = "0" if inline != "0" else "1"
+    elif "-" in row["RUT"]:
+        row["Dig. Verif."] = inline  # the column repeats the RUT's own check digit
+
+
 def messy_file(caseload: SyntheticCaseload, period: str) -> bytes:
     """Write a deliberately messy school sheet that exercises every row-level message.
 
-    Latin-1, comma-separated, unusual headers. Row 2 is a correct row; each
-    following row breaks one rule. The last row uses the RUN of a student of
-    `caseload` under another name, so it trips *name_mismatch* once the demo
-    caseload has been imported.
+    Latin-1, comma-separated, unusual headers (the check digit both in the RUT and
+    in a «Dig. Verif.» column). Row 2 is a correct row; each following row breaks
+    one rule. One row uses the RUN of a student of `caseload` under another name, so
+    it trips *name_mismatch* once the demo caseload has been imported; one row is of
+    the month before `period`, so a row without a month cannot take the file's; a
+    footer line «Total» closes the file, as report exports do.
     """
     students = caseload.students
     first, known = students.iloc[0], students.iloc[1]
     good = {
         "RUT": f"{first.run:,}".replace(",", ".") + f"-{first.dv}",
+        "Dig. Verif.": first.dv,
         "Nombre Completo": f"{first.given} {first.paternal} {first.maternal}",
         "Fec. Nac.": first.birth.strftime("%d-%m-%Y"),
         "RBD": str(first.rbd),
@@ -464,6 +485,8 @@ def messy_file(caseload: SyntheticCaseload, period: str) -> bytes:
         "NEE": "no",
     }
     provisional = 100_000_123
+    year, month = (int(part) for part in period.split("-"))
+    previous = f"{year - (month == 1):04d}-{(month - 2) % 12 + 1:02d}"
     out = io.StringIO()
     writer = csv.writer(out, delimiter=",", lineterminator="\r\n")
     writer.writerow(MESSY_HEADERS)
@@ -487,9 +510,11 @@ def messy_file(caseload: SyntheticCaseload, period: str) -> bytes:
             row["RUT"] = f"{known.run}-{known.dv}"
             row["Nombre Completo"] = "Persona Inventada Distinta"
             row["RBD"] = str(known.rbd)
+        _fill_late_placeholders(row, previous)
         extra = row.pop("__extra__", None)
         cells = [row[h] for h in MESSY_HEADERS]
         if extra:
             cells += extra.split(";")
         writer.writerow(cells)
+    writer.writerow([f"Total: {len(_MESSY_ROWS)} estudiantes"] + [""] * (len(MESSY_HEADERS) - 1))
     return out.getvalue().encode("cp1252")

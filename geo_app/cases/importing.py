@@ -113,11 +113,15 @@ def prepare_import(
     *,
     period: str | None = None,
     mapping: dict[str, str] | None = None,
+    header_row: int | tuple[int, ...] | None = None,
     today: dt.date | None = None,
 ) -> Prepared:
     """Read and validate a file and compare it with the store; nothing is written.
 
     A mapping saved earlier for the same headers is used when `mapping` is None.
+    `header_row` (row number, or two consecutive ones) overrides the header row that
+    `read_table` finds; ``prepared.table.header_rows`` says which was used and
+    ``prepared.table.head`` holds the file's first lines to choose another.
 
     Raises
     ------
@@ -125,13 +129,13 @@ def prepare_import(
         The file cannot be read as a table.
     """
     today = today or dt.date.today()
-    table = read_table(data, filename)
+    table = read_table(data, filename, header_row=header_row)
     if mapping is None:
         saved = session.scalar(
             select(HeaderMapping).where(HeaderMapping.signature == table.signature)
         )
         mapping = saved.mapping if saved is not None else None
-    match = match_headers(table.headers, mapping)
+    match = match_headers(table.headers, mapping, rows=table.rows)
     result = validate(
         table,
         match,
@@ -221,6 +225,9 @@ def _report(prepared: Prepared) -> dict:
         "encoding": prepared.table.encoding,
         "delimiter": prepared.table.delimiter,
         "ignored_columns": prepared.match.ignored,
+        "header_rows": list(prepared.table.header_rows),
+        "periods": prepared.result.periods,
+        "period_given": prepared.period,
         "counts": prepared.result.counts(),
         "issues": [
             {
@@ -290,7 +297,9 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
         file_kind=prepared.table.kind,
         encoding=prepared.table.encoding,
         delimiter=prepared.table.delimiter,
-        period=prepared.period,
+        # the month the stored rows carry (the latest, if several: all are in the report),
+        # not the month typed in the form
+        period=max(result.periods, default=prepared.period),
         status="solo_validas" if result.errors else "completa",
         synthetic=synthetic,
         n_rows=result.n_rows,

@@ -130,3 +130,22 @@ def test_pin_move_from_the_page(client):
     stale = client.post(f"/casos/{case_id}/ubicacion", data=form | {"lon": "-73.71"})
     assert stale.status_code == 409
     assert "Otra persona" in client.get(f"/casos/{case_id}").get_data(as_text=True)
+
+
+def test_a_check_digit_column_under_an_unknown_header_is_asked_for(client):
+    # «Control» holds the RUN's check digit (90000004 → 9): the page asks for its mapping
+    text = "RUN;Control;Nombres;RBD;Asistencia\r\n90000004;9;Julia;8001;40\r\n"
+    preview = upload(client, text)
+    page = client.get(preview).get_data(as_text=True)
+    assert "Asignar columnas" in page and "parece ser el dígito verificador" in page
+    token = preview.rsplit("/", 1)[-1]
+    form = {"csrf": csrf(client), "col0": "run", "col1": "dv", "col2": "nombres", "col3": "rbd",
+            "col4": "asistencia"}  # fmt: skip
+    assert client.post(f"/importar/{token}/columnas", data=form).status_code == 302
+    assert "Importar las 1 filas" in client.get(preview).get_data(as_text=True)
+
+
+def test_a_header_only_file_offers_nothing_to_import(client):
+    page = client.get(upload(client, HEADER)).get_data(as_text=True)
+    assert "Todas las filas son válidas" not in page
+    assert "solo trae el encabezado" in page and "No hay nada que importar" in page

@@ -197,3 +197,51 @@ def test_saved_mapping_is_reused(sessions, case_context):
         session.commit()
     _, batch = do_import(sessions, case_context, data, "2026-08")
     assert batch.n_new == 1
+
+
+def test_the_history_shows_the_month_the_rows_carry(sessions, case_context):
+    # the form's month (its default is last month) is only for files that do not say it
+    header = HEADER.replace("Apoderado;Teléfono\r\n", "Apoderado;Teléfono;Mes\r\n")
+    data = (header + ANA.format(pct="80,5").replace("\r\n", ";agosto 2026\r\n")).encode()
+    prepared, batch = do_import(sessions, case_context, data, "2026-10")
+    assert prepared.result.period == "2026-08"
+    assert batch.period == "2026-08" and batch.report["periods"] == {"2026-08": 1}
+    with sessions() as session:
+        assert session.scalars(select(Attendance.period)).all() == ["2026-08"]
+
+
+def test_a_header_only_file_imports_nothing(sessions, case_context):
+    with sessions() as session:
+        prepared = prepare_import(session, case_context, file_of(), "x.csv", period="2026-08")
+        assert not prepared.can_import_all and not prepared.can_import_valid
+        with pytest.raises(ImportRejectedError, match="solo trae el encabezado"):
+            apply_import(session, case_context, prepared, actor="prueba")
+    assert count(sessions, ImportBatch) == 0
+
+
+def test_an_unmapped_check_digit_column_goes_to_the_mapping_step(sessions, case_context):
+    # 90000004 + «Control» 9 is 90.000.004-9 (4·2 + 9·3 = 35; 35 % 11 = 2; 11 − 2 = 9);
+    # without it the RUN would be read as 9.000.000-4, which also passes module 11
+    data = b"RUN;Control;Nombres;RBD;Asistencia\r\n90000004;9;Julia;8001;40\r\n"
+    with sessions() as session:
+        prepared = prepare_import(session, case_context, data, "a.csv", period="2026-08")
+        assert prepared.match.suspects == ["Control"] and not prepared.match.complete
+        save_mapping(session, prepared.table, {"RUN": "run", "Control": "dv", "Nombres":
+                                               "nombres", "RBD": "rbd", "Asistencia":
+                                               "asistencia"})  # fmt: skip
+        session.commit()
+    prepared, batch = do_import(sessions, case_context, data, "2026-08")
+    assert batch.n_new == 1
+    with sessions() as session:
+        assert session.scalars(select(Student.run)).all() == [90000004]
+
+
+def test_the_header_row_can_be_chosen_for_a_report_export(sessions, case_context):
+    title = "Nómina de estudiantes - Escuela de prueba\r\n"
+    data = (title + HEADER + ANA.format(pct="40")).encode()
+    with sessions() as session:
+        found = prepare_import(session, case_context, data, "x.csv", period="2026-08")
+        chosen = prepare_import(session, case_context, data, "x.csv", period="2026-08",
+                                header_row=1)  # fmt: skip
+    assert found.table.header_rows == (2,) and found.can_import_all
+    assert chosen.table.header_rows == (1,) and not chosen.match.complete
