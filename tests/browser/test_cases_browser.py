@@ -45,7 +45,8 @@ def test_cases_on_the_map_by_category_with_low_confidence_marked(seeded_server, 
     page.wait_for_timeout(600)
     assert page.locator(".case-marker.conf-baja").count() >= 1
     grave = page.locator(
-        ".case-marker.cat-grave:not(.sw):not(.conf-baja), .case-marker.cat-critica:not(.sw)"
+        ".case-marker.cat-grave:not(.sw):not(.conf-baja), "
+        ".case-marker.cat-critica:not(.sw):not(.conf-baja)"
     ).first
     color = grave.evaluate("e => getComputedStyle(e).backgroundColor")
     assert color != "rgba(0, 0, 0, 0)"
