@@ -37,6 +37,7 @@ __all__ = [
     "PlanStop",
     "Student",
     "User",
+    "VisitRecord",
     "utcnow",
 ]
 
@@ -350,3 +351,47 @@ class AuditEntry(Base):
     case_ids: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[str] = mapped_column(String(300), default="")
     ip: Mapped[str] = mapped_column(String(45), default="")
+
+
+class VisitRecord(Base):
+    """One visit as recorded on the phone, stored once by the UUID the device made.
+
+    Never updated: an edit is a new record naming the one it ``corrects``.
+    ``device_at`` is the phone's clock, ``received_at`` the server's;
+    ``future_clock`` flags a phone ahead of the server. Proof of visit:
+    ``distance_m`` from the GPS point (WGS84, ``accuracy_m`` metres) to the
+    case's point at receipt, ``far`` beyond the rules' threshold,
+    ``planned_at`` the planned start of the nearest stop of this gestor
+    (local time, as ``PlanStop.start_at``) and ``minutes_from_plan``.
+    ``conflict`` says why the case was no longer the gestor's when it arrived.
+    """
+
+    __tablename__ = "visit_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    gestor_code: Mapped[str] = mapped_column(String(40), default="", index=True)
+    username: Mapped[str] = mapped_column(String(60), default="")
+    outcome: Mapped[str] = mapped_column(String(30))
+    contacted: Mapped[str] = mapped_column(String(200), default="")
+    barriers: Mapped[list] = mapped_column(JSON, default=list)
+    referral: Mapped[dict] = mapped_column(default=dict)
+    agreement: Mapped[str] = mapped_column(Text, default="")
+    next_step: Mapped[str] = mapped_column(Text, default="")
+    next_date: Mapped[dt.date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    gps_poor: Mapped[bool] = mapped_column(Boolean, default=False)
+    device_at: Mapped[dt.datetime] = mapped_column()
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    future_clock: Mapped[bool] = mapped_column(Boolean, default=False)
+    corrects: Mapped[str | None] = mapped_column(String(36))
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    far: Mapped[bool] = mapped_column(Boolean, default=False)
+    planned_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=False))
+    minutes_from_plan: Mapped[float | None] = mapped_column(Float)
+    conflict: Mapped[str] = mapped_column(String(200), default="")
+    rules_version: Mapped[str] = mapped_column(String(40), default="")

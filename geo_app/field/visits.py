@@ -1,0 +1,236 @@
+"""Visit records from the phones: store a batch idempotently, one answer per UUID (no Flask).
+
+`receive_visits` takes the JSON list a phone sends to ``POST /api/visitas``.
+Each record is checked and stored in its own savepoint, so one bad record
+never holds up the others; a UUID the store already has is answered
+``ya_estaba`` and not stored again (also when two sends race: the unique
+index decides). The phone forgets a record only when its UUID comes back as
+``guardado`` or ``ya_estaba``.
+
+A record is accepted for a case the gestor had in a published plan (now or
+before): if the case was reassigned since, it is stored and marked as a
+conflict for the profesional. A case never in the gestor's plans is refused.
+Staff (admin, profesional) may record visits to cases in their comunas.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from geo_app.audit import record
+from geo_app.errors import InvalidRequestError
+from geo_app.scope import Scope
+from geo_app.scope import assigned_cases
+from geo_app.store.models import Case
+from geo_app.store.models import PlanRow
+from geo_app.store.models import PlanStop
+from geo_app.store.models import VisitRecord
+from layers.visits import VisitInput
+from layers.visits import VisitRecordError
+from layers.visits import canonical_uuid
+from layers.visits import check_record
+from layers.visits import distance_m
+from layers.visits import load_visit_rules
+
+__all__ = ["LOCAL_TZ", "MAX_BATCH", "case_visits", "receive_visits"]
+
+LOCAL_TZ = ZoneInfo("America/Santiago")
+MAX_BATCH = 500
+STORED, HAD, REFUSED = "guardado", "ya_estaba", "rechazado"
+
+
+def receive_visits(
+    session: Session, scope: Scope, records: object, *, now: dt.datetime, ip: str = ""
+) -> dict:
+    """Store a batch of visit records; answer per UUID.
+
+    `records` is the decoded JSON body (a list of objects, see
+    `layers.visits.check_record`); `now` is the server's receipt time
+    (aware). Returns ``{"resultados": [{"uuid", "estado", "motivo"}...],
+    "guardados", "ya_estaban", "rechazados"}``, in the order sent. The
+    caller commits; one audit entry names the cases of stored records.
+
+    Raises
+    ------
+    InvalidRequestError
+        The body is not a list, or holds more than `MAX_BATCH` records.
+    """
+    if not isinstance(records, list):
+        msg = "Se esperaba una lista JSON de registros de visita."
+        raise InvalidRequestError(msg)
+    if len(records) > MAX_BATCH:
+        msg = f"Envíe como máximo {MAX_BATCH} registros por vez (llegaron {len(records)})."
+        raise InvalidRequestError(msg)
+    answers, stored_cases = [], []
+    for raw in records:
+        answer = _receive_one(session, scope, raw, now)
+        answers.append(answer)
+        if answer["estado"] == STORED:
+            stored_cases.append(answer.pop("_case"))
+    counts = {s: sum(a["estado"] == s for a in answers) for s in (STORED, HAD, REFUSED)}
+    if records:
+        record(
+            session, scope, "cambiar", "visitas", case_ids=stored_cases,
+            n_records=counts[STORED], ip=ip,
+            detail=f"{counts[STORED]} guardados, {counts[HAD]} ya estaban, "
+            f"{counts[REFUSED]} rechazados",
+        )  # fmt: skip
+    return {
+        "resultados": answers,
+        "guardados": counts[STORED],
+        "ya_estaban": counts[HAD],
+        "rechazados": counts[REFUSED],
+    }
+
+
+def _raw_uuid(raw: object) -> str:
+    value = raw.get("uuid") if isinstance(raw, dict) else None
+    try:
+        return canonical_uuid(value)
+    except VisitRecordError:
+        return str(value)[:64] if value is not None else ""
+
+
+def _receive_one(session: Session, scope: Scope, raw: object, now: dt.datetime) -> dict:
+    uuid = _raw_uuid(raw)
+    try:
+        visit = check_record(raw)
+        if session.scalar(select(VisitRecord.id).where(VisitRecord.uuid == visit.uuid)):
+            return {"uuid": visit.uuid, "estado": HAD, "motivo": ""}
+        row = _build(session, scope, visit, now)
+        with session.begin_nested():
+            session.add(row)
+    except VisitRecordError as err:
+        return {"uuid": uuid, "estado": REFUSED, "motivo": str(err)}
+    except IntegrityError:  # the same UUID stored meanwhile by a concurrent send
+        return {"uuid": uuid, "estado": HAD, "motivo": ""}
+    return {"uuid": visit.uuid, "estado": STORED, "motivo": _flags(row), "_case": row.case_id}
+
+
+def _flags(row: VisitRecord) -> str:
+    notes = []
+    if row.conflict:
+        notes.append(row.conflict)
+    if row.future_clock:
+        notes.append("hora del teléfono en el futuro")
+    if row.far:
+        notes.append(f"a {row.distance_m / 1000:.1f} km del punto del caso")
+    if row.gps_poor and row.lon is not None:
+        notes.append("GPS impreciso")
+    return "; ".join(notes)
+
+
+def _ever_planned(session: Session, gestor_code: str, case_id: int) -> bool:
+    query = (
+        select(PlanStop.id)
+        .join(PlanRow)
+        .where(
+            PlanRow.published_at.is_not(None),
+            PlanStop.gestor_code == gestor_code,
+            PlanStop.case_id == case_id,
+        )
+        .limit(1)
+    )
+    return session.scalar(query) is not None
+
+
+def _build(session: Session, scope: Scope, visit: VisitInput, now: dt.datetime) -> VisitRecord:
+    """Match a checked record against the store; raise VisitRecordError to refuse it."""
+    rules = load_visit_rules()
+    if visit.account and visit.account != scope.username:
+        msg = (
+            f"Registro hecho con la cuenta «{visit.account}»: envíelo iniciando sesión con esa "
+            "cuenta (nunca con otra)."
+        )
+        raise VisitRecordError(msg)
+    case = session.get(Case, visit.case_id)
+    conflict = ""
+    if case is None:
+        msg = f"El caso {visit.case_id} no existe."
+        raise VisitRecordError(msg)
+    if scope.role == "gestor":
+        if not _ever_planned(session, scope.gestor_code, case.id):
+            msg = f"El caso {case.id} nunca estuvo en sus planes publicados."
+            raise VisitRecordError(msg)
+        current = assigned_cases(scope.gestor_code).where(PlanStop.case_id == case.id)
+        if session.scalar(current.limit(1)) is None:
+            conflict = "caso reasignado a otro gestor antes de llegar el registro"
+    elif not scope.comuna_allowed(case.comuna):
+        msg = f"El caso {case.id} está fuera de las comunas de su cuenta."
+        raise VisitRecordError(msg)
+    if visit.corrects and not session.scalar(
+        select(VisitRecord.id).where(
+            VisitRecord.uuid == visit.corrects, VisitRecord.case_id == case.id
+        )
+    ):
+        msg = "Corrige un registro que el servidor aún no tiene: envíe primero el original."
+        raise VisitRecordError(msg)
+    row = VisitRecord(
+        uuid=visit.uuid,
+        case_id=case.id,
+        gestor_code=scope.gestor_code,
+        username=scope.username,
+        outcome=visit.outcome,
+        contacted=visit.contacted,
+        barriers=list(visit.barriers),
+        referral=visit.referral,
+        agreement=visit.agreement,
+        next_step=visit.next_step,
+        next_date=visit.next_date,
+        note=visit.note,
+        lon=visit.lon,
+        lat=visit.lat,
+        accuracy_m=visit.accuracy_m,
+        gps_poor=visit.lon is not None
+        and (visit.accuracy_m is None or visit.accuracy_m > rules.max_accuracy_m),
+        device_at=visit.device_at,
+        received_at=now,
+        future_clock=visit.device_at > now + rules.future_tolerance,
+        corrects=visit.corrects,
+        conflict=conflict,
+        rules_version=rules.version,
+    )
+    if visit.lon is not None and case.lon is not None:
+        row.distance_m = round(distance_m(visit.lon, visit.lat, case.lon, case.lat), 1)
+        row.far = row.distance_m > rules.far_m
+    planned = _nearest_planned(session, scope.gestor_code, case.id, visit.device_at)
+    if planned is not None:
+        local = visit.device_at.astimezone(LOCAL_TZ).replace(tzinfo=None)
+        row.planned_at = planned
+        row.minutes_from_plan = round((local - planned).total_seconds() / 60, 1)
+    return row
+
+
+def _nearest_planned(
+    session: Session, gestor_code: str, case_id: int, at: dt.datetime
+) -> dt.datetime | None:
+    """Planned start (local, naive) of the published stop of this case nearest to `at`."""
+    query = select(PlanStop.start_at).join(PlanRow).where(PlanStop.case_id == case_id)
+    query = query.where(PlanRow.published_at.is_not(None))
+    if gestor_code:
+        query = query.where(PlanStop.gestor_code == gestor_code)
+    local = at.astimezone(LOCAL_TZ).replace(tzinfo=None)
+    starts = session.scalars(query).all()
+    return min(starts, key=lambda s: abs(s - local), default=None)
+
+
+def case_visits(session: Session, case_ids: Iterable[int]) -> dict[int, list[VisitRecord]]:
+    """Visit records of some cases, newest first, keyed by case id."""
+    ids = list(case_ids)
+    out: dict[int, list[VisitRecord]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    query = (
+        select(VisitRecord)
+        .where(VisitRecord.case_id.in_(ids))
+        .order_by(VisitRecord.device_at.desc(), VisitRecord.id.desc())
+    )
+    for row in session.scalars(query):
+        out[row.case_id].append(row)
+    return out
