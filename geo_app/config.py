@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
     # Failed logins accepted from one address in the window before refusing for a while.
     "LOGIN_IP_LIMIT": 20,
     "LOGIN_IP_WINDOW_S": 900,
+    # Days a gestor's week kept on the phone for offline use stays there before it expires
+    # (unsent visit records are never deleted by this).
+    "FIELD_OFFLINE_DAYS": 8,
 }
 
 
