@@ -58,6 +58,9 @@ DEFAULTS: dict[str, Any] = {
     # Days a gestor's week kept on the phone for offline use stays there before it expires
     # (unsent visit records are never deleted by this).
     "FIELD_OFFLINE_DAYS": 8,
+    # Days allowed in each case stage before it is flagged late, e.g. {"contacto": 10};
+    # stages not named keep the days of layers/rules/flujo_casos_2026.toml.
+    "CASE_STAGE_DAYS": {},
 }
 
 

@@ -7,6 +7,10 @@ never holds up the others; a UUID the store already has is answered
 index decides). The phone forgets a record only when its UUID comes back as
 ``guardado`` or ``ya_estaba``.
 
+A stored record proposes the case's next stage (`geo_app.cases.workflow`)
+and feeds the next plan (`apply_outcome`: a wrong address marks the location
+doubtful, a good GPS fix at the home moves the point, undoable).
+
 A record is accepted for a case the gestor had in a published plan (now or
 before): if the case was reassigned since, it is stored and marked as a
 conflict for the profesional. A case never in the gestor's plans is refused.
@@ -24,10 +28,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from geo_app.audit import record
+from geo_app.cases.importing import location_label
+from geo_app.cases.workflow import propose_from_visit
 from geo_app.errors import InvalidRequestError
 from geo_app.scope import Scope
 from geo_app.scope import assigned_cases
 from geo_app.store.models import Case
+from geo_app.store.models import Change
 from geo_app.store.models import PlanRow
 from geo_app.store.models import PlanStop
 from geo_app.store.models import VisitRecord
@@ -38,7 +45,7 @@ from layers.visits import check_record
 from layers.visits import distance_m
 from layers.visits import load_visit_rules
 
-__all__ = ["LOCAL_TZ", "MAX_BATCH", "case_visits", "receive_visits"]
+__all__ = ["LOCAL_TZ", "MAX_BATCH", "apply_outcome", "case_visits", "receive_visits"]
 
 LOCAL_TZ = ZoneInfo("America/Santiago")
 MAX_BATCH = 500
@@ -103,9 +110,12 @@ def _receive_one(session: Session, scope: Scope, raw: object, now: dt.datetime) 
         visit = check_record(raw)
         if session.scalar(select(VisitRecord.id).where(VisitRecord.uuid == visit.uuid)):
             return {"uuid": visit.uuid, "estado": HAD, "motivo": ""}
-        row = _build(session, scope, visit, now)
+        row, case = _build(session, scope, visit, now)
         with session.begin_nested():
             session.add(row)
+            session.flush()
+            propose_from_visit(session, case, row)
+            apply_outcome(session, case, row)
     except VisitRecordError as err:
         return {"uuid": uuid, "estado": REFUSED, "motivo": str(err)}
     except IntegrityError:  # the same UUID stored meanwhile by a concurrent send
@@ -140,7 +150,9 @@ def _ever_planned(session: Session, gestor_code: str, case_id: int) -> bool:
     return session.scalar(query) is not None
 
 
-def _build(session: Session, scope: Scope, visit: VisitInput, now: dt.datetime) -> VisitRecord:
+def _build(  # noqa: C901 - one check per reason to refuse or flag
+    session: Session, scope: Scope, visit: VisitInput, now: dt.datetime
+) -> tuple[VisitRecord, Case]:
     """Match a checked record against the store; raise VisitRecordError to refuse it."""
     rules = load_visit_rules()
     if visit.account and visit.account != scope.username:
@@ -164,6 +176,8 @@ def _build(session: Session, scope: Scope, visit: VisitInput, now: dt.datetime) 
     elif not scope.comuna_allowed(case.comuna):
         msg = f"El caso {case.id} está fuera de las comunas de su cuenta."
         raise VisitRecordError(msg)
+    if case.stage == "cerrado":
+        conflict = "; ".join(c for c in (conflict, "caso cerrado antes de llegar el registro") if c)
     if visit.corrects and not session.scalar(
         select(VisitRecord.id).where(
             VisitRecord.uuid == visit.corrects, VisitRecord.case_id == case.id
@@ -204,7 +218,7 @@ def _build(session: Session, scope: Scope, visit: VisitInput, now: dt.datetime) 
         local = visit.device_at.astimezone(LOCAL_TZ).replace(tzinfo=None)
         row.planned_at = planned
         row.minutes_from_plan = round((local - planned).total_seconds() / 60, 1)
-    return row
+    return row, case
 
 
 def _nearest_planned(
@@ -234,3 +248,33 @@ def case_visits(session: Session, case_ids: Iterable[int]) -> dict[int, list[Vis
     for row in session.scalars(query):
         out[row.case_id].append(row)
     return out
+
+
+def apply_outcome(session: Session, case: Case, row: VisitRecord) -> str:
+    """Feed a stored visit back into the case's location; return what changed ("" if nothing).
+
+    A wrong address or a family that moved marks the location doubtful (until
+    someone places it again). A contact visit with a GPS fix at most the
+    rules' ``max_accuracy_m`` moves the case's point there (method ``gps``,
+    who and when; the profesional can undo it from the case page, which
+    restores the point kept in the history). A poor fix never moves it.
+    """
+    rules = load_visit_rules()
+    actor = f"{row.username} (visita)"
+    if rules.outcomes[row.outcome][2] == "ubicacion":
+        if not case.location_doubtful:
+            session.add(Change(actor=actor, case_id=case.id, source="visita",
+                               field="ubicacion_dudosa", old="no", new="sí"))  # fmt: skip
+            case.location_doubtful = True
+        return "ubicacion_dudosa"
+    if not rules.outcomes[row.outcome][1] or row.lon is None or row.gps_poor:
+        return ""
+    old = location_label(case.lon, case.lat, case.geocode_method)
+    session.add(Change(actor=actor, case_id=case.id, source="visita", field="ubicacion",
+                       old=old, new=location_label(row.lon, row.lat, "gps")))  # fmt: skip
+    case.lon, case.lat = row.lon, row.lat
+    case.geocode_method, case.geocode_score = "gps", 1.0
+    case.geocode_match = f"GPS ±{row.accuracy_m:.0f} m"
+    case.located_by, case.located_at = row.username, row.received_at
+    case.location_doubtful = False
+    return "ubicacion_gps"

@@ -35,6 +35,7 @@ __all__ = [
     "ImportBatch",
     "PlanRow",
     "PlanStop",
+    "StageChange",
     "Student",
     "User",
     "VisitRecord",
@@ -155,6 +156,10 @@ class Case(Base):
     last_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    stage: Mapped[str] = mapped_column(String(30), default="alerta", index=True)
+    stage_since: Mapped[dt.datetime | None] = mapped_column()
+    closed_reason: Mapped[str] = mapped_column(String(40), default="")
+    location_doubtful: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - optimistic locking
@@ -395,3 +400,30 @@ class VisitRecord(Base):
     minutes_from_plan: Mapped[float | None] = mapped_column(Float)
     conflict: Mapped[str] = mapped_column(String(200), default="")
     rules_version: Mapped[str] = mapped_column(String(40), default="")
+
+
+class StageChange(Base):
+    """A stage change of a case: proposed (by a visit or a re-import) or decided by a person.
+
+    ``status`` is ``propuesta`` until the profesional confirms it
+    (``confirmada``, maybe to another stage: ``to_stage`` then holds the one
+    chosen and ``proposed_stage`` the one proposed) or discards it
+    (``descartada``). Manual changes are stored ``confirmada``.
+    """
+
+    __tablename__ = "case_stages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    source: Mapped[str] = mapped_column(String(20))  # visita | importacion | manual
+    actor: Mapped[str] = mapped_column(String(120), default="")
+    from_stage: Mapped[str] = mapped_column(String(30))
+    proposed_stage: Mapped[str] = mapped_column(String(30))
+    to_stage: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20), default="propuesta")
+    visit_uuid: Mapped[str | None] = mapped_column(String(36))
+    reason: Mapped[str] = mapped_column(String(40), default="")
+    note: Mapped[str] = mapped_column(String(300), default="")
+    decided_by: Mapped[str] = mapped_column(String(120), default="")
+    decided_at: Mapped[dt.datetime | None] = mapped_column()

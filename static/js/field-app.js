@@ -121,10 +121,10 @@
   }
   // {usuario, csrf}, or {login: true} when the session is gone, or null (no confirmation).
   function currentSession() {
-    return fetch("/api/sesion", { credentials: "same-origin", redirect: "manual", cache: "no-store" })
+    return fetch("/api/sesion", { credentials: "same-origin" })
       .then(function (r) {
-        if (r.status === 401 || r.type === "opaqueredirect") { return { login: true }; }
-        if (!isJson(r)) { return null; }
+        if (r.status === 401 || r.type === "opaqueredirect") { return r.text().then(function () { return { login: true }; }); }
+        if (!isJson(r)) { return r.text().then(function () { return null; }); }
         return r.json().then(function (data) {
           return data && typeof data.usuario === "string" && data.csrf ? data : null;
         }, function () { return null; });
@@ -132,14 +132,15 @@
   }
   async function sendChunk(items, who) {
     var response = await fetch("/api/visitas", {
-      method: "POST", credentials: "same-origin", redirect: "manual", cache: "no-store",
+      method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": who.csrf },
       body: JSON.stringify(items.map(function (i) { return i.registro; }))
     });
     if (response.status === 400 || response.status === 401 || response.status === 403 || response.type === "opaqueredirect") {
+      await response.text().catch(function () { return ""; });
       return "login";
     }
-    if (!isJson(response)) { return null; }
+    if (!isJson(response)) { await response.text().catch(function () { return ""; }); return null; }
     var answer = await response.json().catch(function () { return null; });
     if (!answer || !Array.isArray(answer.resultados)) { return null; }
     var byUuid = {};
@@ -275,11 +276,10 @@
     var flag = document.getElementById("offline-flag");
     if (!flag) { return; }
     if (navigator.onLine === false) { flag.hidden = false; return; }
-    fetch("/api/sesion", { credentials: "same-origin", cache: "no-store", redirect: "manual" })
-      .then(function (r) { flag.hidden = r.ok || r.type === "opaqueredirect" || r.status === 401; },
-            function () { flag.hidden = false; });
+    fetch("/api/sesion", { credentials: "same-origin" })
+      .then(function (r) { flag.hidden = r.ok || r.status === 401; return r.text(); })
+      .catch(function () { flag.hidden = false; });
   }
-  updateOffline();
 
   function keepWeek() {
     if (!day || !day.dataset.offline || !window.caches || navigator.onLine === false) { return Promise.resolve(); }
@@ -288,8 +288,8 @@
     if (!new URLSearchParams(location.search).get("dia")) { urls.push("/terreno"); }
     return caches.open(PERSONAL_CACHE).then(function (cache) {
       return Promise.all(urls.map(function (path) {
-        return fetch(path, { credentials: "same-origin", cache: "no-store" }).then(function (r) {
-          if (!r.ok || !r.headers.get("X-Revincula-Dia")) { return null; }
+        return fetch(path, { credentials: "same-origin" }).then(function (r) {
+          if (!r.ok || !r.headers.get("X-Revincula-Dia")) { return r.text().then(function () { return null; }); }
           var headers = new Headers(r.headers);
           headers.set("X-Revincula-Guardado", String(Date.now()));
           return r.blob().then(function (b) {
@@ -421,6 +421,7 @@
 
   window.revinculaField = { sync: sync, queue: queue, keepWeek: keepWeek, state: state };
   render();
-  sync();
-  keepWeek();
+  // Network work once the page has loaded (the page itself first on a weak signal).
+  function start() { updateOffline(); sync(); keepWeek(); }
+  if (document.readyState === "complete") { start(); } else { window.addEventListener("load", start); }
 })();

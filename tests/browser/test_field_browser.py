@@ -81,7 +81,9 @@ def test_the_week_offline_three_visits_queued_and_synced_once(field_server, brow
     stops = castro_stops(app)
     assert len(stops) >= 3, stops
     days = sorted({s[0] for s in stops})
-    local = open_local_page(browser, 390, 844, base=base, user="gestora.castro")
+    local = open_local_page(
+        browser, 390, 844, base=base, user="gestora.castro", service_workers="allow"
+    )
     page, context = local.page, local.page.context
     page.goto(f"{base}/terreno?dia={days[0].isoformat()}")
     page.wait_for_function("() => document.getElementById('terreno').dataset.guardada === '1'")

@@ -1,4 +1,7 @@
-"""Visit records sent by the phones (idempotent by the device's UUID).
+"""Visit records sent by the phones (idempotent by the device's UUID) and the case workflow.
+
+Cases get a stage (since when, closing reason) and a doubtful-location flag;
+``case_stages`` holds proposed and decided stage changes.
 
 Revision ID: 0004_visit_records
 Revises: 0003
@@ -56,10 +59,51 @@ def upgrade() -> None:
     op.create_index(op.f("ix_visit_records_case_id"), "visit_records", ["case_id"])
     op.create_index(op.f("ix_visit_records_gestor_code"), "visit_records", ["gestor_code"])
     op.create_index(op.f("ix_visit_records_received_at"), "visit_records", ["received_at"])
+    op.add_column(
+        "cases", sa.Column("stage", sa.String(length=30), nullable=False, server_default="alerta")
+    )
+    op.add_column("cases", sa.Column("stage_since", sa.DateTime(timezone=True), nullable=True))
+    op.add_column(
+        "cases",
+        sa.Column("closed_reason", sa.String(length=40), nullable=False, server_default=""),
+    )
+    op.add_column(
+        "cases",
+        sa.Column("location_doubtful", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.create_index(op.f("ix_cases_stage"), "cases", ["stage"])
+    op.create_table(
+        "case_stages",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("source", sa.String(length=20), nullable=False),
+        sa.Column("actor", sa.String(length=120), nullable=False),
+        sa.Column("from_stage", sa.String(length=30), nullable=False),
+        sa.Column("proposed_stage", sa.String(length=30), nullable=False),
+        sa.Column("to_stage", sa.String(length=30), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("visit_uuid", sa.String(length=36), nullable=True),
+        sa.Column("reason", sa.String(length=40), nullable=False),
+        sa.Column("note", sa.String(length=300), nullable=False),
+        sa.Column("decided_by", sa.String(length=120), nullable=False),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["cases.id"], name=op.f("fk_case_stages_case_id_cases")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_case_stages")),
+    )
+    op.create_index(op.f("ix_case_stages_case_id"), "case_stages", ["case_id"])
 
 
 def downgrade() -> None:
     """Revert."""
+    op.drop_index(op.f("ix_case_stages_case_id"), table_name="case_stages")
+    op.drop_table("case_stages")
+    op.drop_index(op.f("ix_cases_stage"), table_name="cases")
+    with op.batch_alter_table("cases") as batch:
+        for column in ("location_doubtful", "closed_reason", "stage_since", "stage"):
+            batch.drop_column(column)
     op.drop_index(op.f("ix_visit_records_received_at"), table_name="visit_records")
     op.drop_index(op.f("ix_visit_records_gestor_code"), table_name="visit_records")
     op.drop_index(op.f("ix_visit_records_case_id"), table_name="visit_records")
