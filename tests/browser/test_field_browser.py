@@ -20,6 +20,7 @@ from geo_app.demo.seed import seed_plan
 from geo_app.store.models import Case
 from geo_app.store.models import PlanStop
 from geo_app.store.models import VisitRecord
+from tests.accounts import PASSWORD
 from tests.accounts import add_user
 
 from .conftest import SCREENSHOTS
@@ -173,3 +174,69 @@ def test_the_week_offline_three_visits_queued_and_synced_once(field_server, brow
     page.wait_for_function("() => document.getElementById('offline-flag').hidden")
     page.screenshot(path=str(SCREENSHOTS / "terreno_sincronizado_390.png"), full_page=False)
     assert local.errors == [] and local.blocked == []
+
+
+def test_every_gestor_page_fits_a_390_px_phone_with_salir_reachable(field_server, browser):
+    app, base = field_server
+    local = open_local_page(browser, 390, 844, base=base, user="gestora.castro")
+    page = local.page
+    case_id = castro_stops(app)[0][1]
+    widths = {}
+    for path in ("/", "/casos", f"/casos/{case_id}", "/resumen", "/terreno", "/cuenta"):
+        response = page.goto(base + path)
+        assert response.status == 200, path
+        page.wait_for_load_state("networkidle")
+        # the document and the page's own scroll box (a wide data table scrolls in its box)
+        widths[path] = page.evaluate(
+            """() => Math.max(document.documentElement.scrollWidth,
+                ...Array.from(document.querySelectorAll('main > *'), el => el.scrollWidth))"""
+        )
+        salir = page.locator("#logout-form button")
+        assert salir.is_visible(), path
+        box = salir.bounding_box()
+        assert box["x"] + box["width"] <= 390, path
+        name = path.strip("/").replace("/", "_") or "mapa"
+        page.screenshot(path=str(SCREENSHOTS / f"gestor_{name}_390.png"))
+    assert all(w <= 390 for w in widths.values()), widths
+    assert local.errors == [] and local.blocked == []
+
+
+def test_an_expired_session_keeps_the_queue_until_the_same_gestora_logs_in(field_server, browser):
+    app, base = field_server
+    add_user(app, "gestor.ancud", "gestor", gestor="ancud")
+    stops = castro_stops(app)
+    day, case_id = stops[-1][0], stops[-1][1]
+    local = open_local_page(
+        browser, 390, 844, base=base, user="gestora.castro", service_workers="allow"
+    )
+    page, context = local.page, local.page.context
+    page.goto(f"{base}/terreno?dia={day.isoformat()}")
+    before = len(stored(app))
+    context.set_offline(True)
+    fill_visit(page, case_id, "nadie_en_casa", gps=False)
+    context.clear_cookies()  # the night on the island: the session is gone
+    context.set_offline(False)
+    page.locator("text=Su sesión venció").wait_for(timeout=20_000)
+    assert len(page.evaluate("() => window.revinculaField.queue.all()")) == 1
+    assert len(stored(app)) == before
+    # another gestor signs in on this phone: the record is not sent under that account
+    page.goto(base + "/ingresar?next=/terreno")
+    page.fill("input[name=usuario]", "gestor.ancud")
+    page.fill("input[name=clave]", PASSWORD)
+    page.click("form button[type=submit]")
+    page.locator("text=gestora.castro").first.wait_for(timeout=20_000)
+    assert len(stored(app)) == before
+    assert len(page.evaluate("() => window.revinculaField.queue.all()")) == 1
+    page.screenshot(path=str(SCREENSHOTS / "terreno_otra_cuenta_390.png"))
+    context.clear_cookies()
+    # the same gestora signs in again: the queue goes, under her account
+    page.goto(base + "/ingresar?next=/terreno")
+    page.fill("input[name=usuario]", "gestora.castro")
+    page.fill("input[name=clave]", PASSWORD)
+    page.click("form button[type=submit]")
+    deadline = time.monotonic() + 30
+    while len(stored(app)) == before and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    rows = stored(app)
+    assert len(rows) == before + 1 and rows[-1].username == "gestora.castro"
+    assert page.evaluate("() => window.revinculaField.queue.all()") == []
