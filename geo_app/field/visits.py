@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -74,12 +75,8 @@ def receive_visits(
     if len(records) > MAX_BATCH:
         msg = f"Envíe como máximo {MAX_BATCH} registros por vez (llegaron {len(records)})."
         raise InvalidRequestError(msg)
-    answers, stored_cases = [], []
-    for raw in records:
-        answer = _receive_one(session, scope, raw, now)
-        answers.append(answer)
-        if answer["estado"] == STORED:
-            stored_cases.append(answer.pop("_case"))
+    answers = _receive_all(session, scope, records, now)
+    stored_cases = [a.pop("_case") for a in answers if a["estado"] == STORED]
     counts = {s: sum(a["estado"] == s for a in answers) for s in (STORED, HAD, REFUSED)}
     if records:
         record(
@@ -104,23 +101,91 @@ def _raw_uuid(raw: object) -> str:
         return str(value)[:64] if value is not None else ""
 
 
-def _receive_one(session: Session, scope: Scope, raw: object, now: dt.datetime) -> dict:
-    uuid = _raw_uuid(raw)
+@dataclass
+class _Known:
+    """What the store knows about one batch, read in a few queries (not a few per record)."""
+
+    uuids: set[str]  # already stored (and stored earlier in this batch)
+    cases: dict[int, Case]
+    ever: set[int]  # cases ever in the gestor's published plans
+    current: set[int]  # cases in the gestor's currently published plans
+    starts: dict[int, list[dt.datetime]]  # planned starts (local) of published stops
+    corrected: dict[str, int]  # uuid -> case id of records that may be corrected
+
+
+def _known(session: Session, scope: Scope, visits: list[VisitInput]) -> _Known:
+    uuids = {v.uuid for v in visits} | {v.corrects for v in visits if v.corrects}
+    ids = {v.case_id for v in visits}
+    stored = dict(
+        session.execute(
+            select(VisitRecord.uuid, VisitRecord.case_id).where(VisitRecord.uuid.in_(uuids))
+        ).all()
+    ) if uuids else {}  # fmt: skip
+    cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(ids)))} if ids else {}
+    stops = select(PlanStop.case_id, PlanStop.start_at).join(PlanRow)
+    stops = stops.where(PlanRow.published_at.is_not(None), PlanStop.case_id.in_(ids))
+    if scope.gestor_code:
+        stops = stops.where(PlanStop.gestor_code == scope.gestor_code)
+    starts: dict[int, list[dt.datetime]] = {}
+    for case_id, start in session.execute(stops).all() if ids else []:
+        starts.setdefault(case_id, []).append(start)
+    current = set()
+    if scope.role == "gestor" and ids:
+        query = assigned_cases(scope.gestor_code).where(PlanStop.case_id.in_(ids))
+        current = set(session.scalars(query))
+    return _Known(
+        uuids={u for u in stored if u in {v.uuid for v in visits}},
+        cases=cases, ever=set(starts) if scope.role == "gestor" else set(), current=current,
+        starts=starts, corrected=stored,
+    )  # fmt: skip
+
+
+def _receive_all(  # noqa: C901 - refuse, already had, store; then the race fallback
+    session: Session, scope: Scope, records: list, now: dt.datetime
+) -> list[dict]:
+    """Answer every record; store the good ones in one flush (per-record savepoints on a race)."""
+    checked: list[VisitInput | VisitRecordError] = []
+    for raw in records:
+        try:
+            checked.append(check_record(raw))
+        except VisitRecordError as err:
+            checked.append(err)
+    known = _known(session, scope, [v for v in checked if isinstance(v, VisitInput)])
+    answers, built = [], []
+    for raw, visit in zip(records, checked, strict=True):
+        if isinstance(visit, VisitRecordError):
+            answers.append({"uuid": _raw_uuid(raw), "estado": REFUSED, "motivo": str(visit)})
+            continue
+        if visit.uuid in known.uuids:
+            answers.append({"uuid": visit.uuid, "estado": HAD, "motivo": ""})
+            continue
+        try:
+            row, case = _build(scope, visit, now, known)
+        except VisitRecordError as err:
+            answers.append({"uuid": visit.uuid, "estado": REFUSED, "motivo": str(err)})
+            continue
+        known.uuids.add(visit.uuid)
+        known.corrected[visit.uuid] = case.id
+        answers.append({"uuid": visit.uuid, "estado": STORED, "motivo": _flags(row),
+                        "_case": case.id})  # fmt: skip
+        built.append((len(answers) - 1, row, case))
     try:
-        visit = check_record(raw)
-        if session.scalar(select(VisitRecord.id).where(VisitRecord.uuid == visit.uuid)):
-            return {"uuid": visit.uuid, "estado": HAD, "motivo": ""}
-        row, case = _build(session, scope, visit, now)
         with session.begin_nested():
-            session.add(row)
+            session.add_all([row for _, row, _ in built])
             session.flush()
+    except IntegrityError:  # a concurrent send stored some of these UUIDs meanwhile
+        for index, row, _ in built:
+            try:
+                with session.begin_nested():
+                    session.add(row)
+                    session.flush()
+            except IntegrityError:
+                answers[index] = {"uuid": row.uuid, "estado": HAD, "motivo": ""}
+    for index, row, case in built:
+        if answers[index]["estado"] == STORED:
             propose_from_visit(session, case, row)
             apply_outcome(session, case, row)
-    except VisitRecordError as err:
-        return {"uuid": uuid, "estado": REFUSED, "motivo": str(err)}
-    except IntegrityError:  # the same UUID stored meanwhile by a concurrent send
-        return {"uuid": uuid, "estado": HAD, "motivo": ""}
-    return {"uuid": visit.uuid, "estado": STORED, "motivo": _flags(row), "_case": row.case_id}
+    return answers
 
 
 def _flags(row: VisitRecord) -> str:
@@ -136,22 +201,8 @@ def _flags(row: VisitRecord) -> str:
     return "; ".join(notes)
 
 
-def _ever_planned(session: Session, gestor_code: str, case_id: int) -> bool:
-    query = (
-        select(PlanStop.id)
-        .join(PlanRow)
-        .where(
-            PlanRow.published_at.is_not(None),
-            PlanStop.gestor_code == gestor_code,
-            PlanStop.case_id == case_id,
-        )
-        .limit(1)
-    )
-    return session.scalar(query) is not None
-
-
 def _build(  # noqa: C901 - one check per reason to refuse or flag
-    session: Session, scope: Scope, visit: VisitInput, now: dt.datetime
+    scope: Scope, visit: VisitInput, now: dt.datetime, known: _Known
 ) -> tuple[VisitRecord, Case]:
     """Match a checked record against the store; raise VisitRecordError to refuse it."""
     rules = load_visit_rules()
@@ -161,28 +212,23 @@ def _build(  # noqa: C901 - one check per reason to refuse or flag
             "cuenta (nunca con otra)."
         )
         raise VisitRecordError(msg)
-    case = session.get(Case, visit.case_id)
+    case = known.cases.get(visit.case_id)
     conflict = ""
     if case is None:
         msg = f"El caso {visit.case_id} no existe."
         raise VisitRecordError(msg)
     if scope.role == "gestor":
-        if not _ever_planned(session, scope.gestor_code, case.id):
+        if case.id not in known.ever:
             msg = f"El caso {case.id} nunca estuvo en sus planes publicados."
             raise VisitRecordError(msg)
-        current = assigned_cases(scope.gestor_code).where(PlanStop.case_id == case.id)
-        if session.scalar(current.limit(1)) is None:
+        if case.id not in known.current:
             conflict = "caso reasignado a otro gestor antes de llegar el registro"
     elif not scope.comuna_allowed(case.comuna):
         msg = f"El caso {case.id} está fuera de las comunas de su cuenta."
         raise VisitRecordError(msg)
     if case.stage == "cerrado":
         conflict = "; ".join(c for c in (conflict, "caso cerrado antes de llegar el registro") if c)
-    if visit.corrects and not session.scalar(
-        select(VisitRecord.id).where(
-            VisitRecord.uuid == visit.corrects, VisitRecord.case_id == case.id
-        )
-    ):
+    if visit.corrects and known.corrected.get(visit.corrects) != case.id:
         msg = "Corrige un registro que el servidor aún no tiene: envíe primero el original."
         raise VisitRecordError(msg)
     row = VisitRecord(
@@ -213,25 +259,12 @@ def _build(  # noqa: C901 - one check per reason to refuse or flag
     if visit.lon is not None and case.lon is not None:
         row.distance_m = round(distance_m(visit.lon, visit.lat, case.lon, case.lat), 1)
         row.far = row.distance_m > rules.far_m
-    planned = _nearest_planned(session, scope.gestor_code, case.id, visit.device_at)
+    local = visit.device_at.astimezone(LOCAL_TZ).replace(tzinfo=None)
+    planned = min(known.starts.get(case.id, []), key=lambda s: abs(s - local), default=None)
     if planned is not None:
-        local = visit.device_at.astimezone(LOCAL_TZ).replace(tzinfo=None)
         row.planned_at = planned
         row.minutes_from_plan = round((local - planned).total_seconds() / 60, 1)
     return row, case
-
-
-def _nearest_planned(
-    session: Session, gestor_code: str, case_id: int, at: dt.datetime
-) -> dt.datetime | None:
-    """Planned start (local, naive) of the published stop of this case nearest to `at`."""
-    query = select(PlanStop.start_at).join(PlanRow).where(PlanStop.case_id == case_id)
-    query = query.where(PlanRow.published_at.is_not(None))
-    if gestor_code:
-        query = query.where(PlanStop.gestor_code == gestor_code)
-    local = at.astimezone(LOCAL_TZ).replace(tzinfo=None)
-    starts = session.scalars(query).all()
-    return min(starts, key=lambda s: abs(s - local), default=None)
 
 
 def case_visits(session: Session, case_ids: Iterable[int]) -> dict[int, list[VisitRecord]]:

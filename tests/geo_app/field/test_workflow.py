@@ -8,7 +8,9 @@ import io
 from sqlalchemy import select
 
 from geo_app.planning.plans import candidate_visits
+from geo_app.planning.service import recorded_visits
 from geo_app.store.models import Case
+from geo_app.store.models import PlanRow
 from geo_app.store.models import StageChange
 from geo_app.store.models import utcnow
 from layers.workflow import load_workflow
@@ -172,3 +174,17 @@ def test_a_reimport_showing_attendance_proposes_revinculado(app):  # noqa: F811
     (proposal,) = proposals(app, first)
     assert (proposal.proposed_stage, proposal.source) == ("revinculado", "importacion")
     assert "95" in proposal.note
+
+
+def test_the_replan_form_marks_as_done_the_stops_with_a_record(app, gestora):  # noqa: F811
+    first, second, *_ = case_ids(app)
+    plan_id = publish(app, {first: "castro", second: "castro"})
+    with db(app) as session, session.begin():
+        plan = session.get(PlanRow, plan_id)
+        plan.inputs = {"visitas": [{"id": str(first)}, {"id": str(second)}]}
+    # 13:05 UTC on Monday 9 March 2026 is in the plan's week (Santiago time)
+    send(gestora, [record(first, resultado="nadie_en_casa")])
+    send(gestora, [record(second, momento_dispositivo="2026-03-01T13:00:00Z")])  # the week before
+    with db(app) as session:
+        done = recorded_visits(session, session.get(PlanRow, plan_id))
+    assert done == {str(first): "Nadie en casa"}
