@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 
@@ -21,6 +22,8 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from geo_app.cases.service import EXPORT_HEADER
+from geo_app.cases.service import case_export_rows
 from geo_app.errors import InvalidRequestError
 from geo_app.errors import NotFoundError
 from geo_app.planning.service import plan_in_scope
@@ -42,10 +45,12 @@ __all__ = [
     "TABLES",
     "Diagnosis",
     "ReportInputError",
+    "case_file",
     "charts",
     "diagnosis",
     "parse_month",
     "plan_gpx",
+    "rows_file",
     "table_file",
     "team_activity",
 ]
@@ -314,42 +319,64 @@ def _display(df: pd.DataFrame) -> pd.DataFrame:
     return out.rename(columns=COLUMN_NAMES)
 
 
-def table_file(diag: Diagnosis, name: str, fmt: str) -> tuple[bytes, str]:
-    """One diagnosis table as ``csv`` or ``xlsx`` bytes, with its mimetype.
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-    Cells that a spreadsheet would run as a formula are neutralised (`layers.export`).
-    Empty cells stay empty (NaN is not written as a number).
+
+def rows_file(header: list[str], rows, fmt: str, sheet: str) -> tuple[bytes, str]:
+    """Rows as ``csv`` (UTF-8) or ``xlsx`` bytes, with the mimetype.
+
+    Every cell is made formula-safe (`layers.export.safe_row`); ``None`` is an empty
+    cell; numpy scalars are written as numbers.
 
     Raises
     ------
-    KeyError
-        Unknown table `name` (see `TABLES`).
     ReportInputError
         Unknown `fmt`.
     """
-    df = _display(diag.table(name))
-    header = list(df.columns)
-    rows = [safe_row(row) for row in df.itertuples(index=False)]
+    safe = [safe_row(v.item() if hasattr(v, "item") else v for v in row) for row in rows]
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerows(safe)
         return out.getvalue().encode("utf-8"), "text/csv"
     if fmt == "xlsx":
-        book = Workbook()
-        sheet = book.active
-        sheet.title = name[:31]
-        sheet.append(header)
-        for row in rows:
-            sheet.append([v.item() if hasattr(v, "item") else v for v in row])
+        book = Workbook(write_only=True)
+        ws = book.create_sheet(sheet[:31])
+        ws.append(header)
+        for row in safe:
+            ws.append(row)
         buffer = io.BytesIO()
         book.save(buffer)
-        return buffer.getvalue(), (
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        )
+        return buffer.getvalue(), XLSX
     msg = f"Formato desconocido «{fmt}»: use csv o xlsx."
     raise ReportInputError(msg)
+
+
+def table_file(diag: Diagnosis, name: str, fmt: str) -> tuple[bytes, str]:
+    """One diagnosis table (`TABLES`) as ``csv`` or ``xlsx`` bytes, with its mimetype.
+
+    Raises
+    ------
+    KeyError
+        Unknown table `name`.
+    ReportInputError
+        Unknown `fmt`.
+    """
+    df = _display(diag.table(name))
+    return rows_file(list(df.columns), df.itertuples(index=False), fmt, name)
+
+
+def case_file(
+    db: Session, context, scope: Scope, filters: Mapping[str, str], fmt: str
+) -> tuple[bytes, str, list[int]]:
+    """Return the case list with `filters` as a file (`cases.service.EXPORT_HEADER`).
+
+    Returns the bytes, the mimetype and the exported case ids (for the audit).
+    """
+    rows, ids = case_export_rows(db, context, scope, filters)
+    body, mimetype = rows_file(list(EXPORT_HEADER), rows, fmt, "casos")
+    return body, mimetype, ids
 
 
 def pdf(html: str) -> bytes:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import Response
+from flask import current_app
 from flask import render_template
 from flask import request
 
+from geo_app.cases.context import case_context
 from geo_app.errors import NotFoundError
 from geo_app.reports import service
 from geo_app.security import PEOPLE
@@ -66,6 +68,18 @@ def diagnosis_table(name: str, fmt: str) -> Response:
         body, mimetype = service.table_file(_diagnosis(db), name, fmt)
         audit(db, "exportar", "diagnostico_tabla", target_id=name, detail=fmt)
     return _attachment(body, mimetype, f"diagnostico_{name}.{fmt}")
+
+
+@bp.get("/casos/exportar.<fmt>")
+@allow(*STAFF)
+def case_export(fmt: str) -> Response:
+    """Download the case list with the list page's filters (CSV/XLSX; audited with ids)."""
+    with db_session() as db, db.begin():
+        body, mimetype, ids = service.case_file(
+            db, case_context(current_app), current_scope(), request.args.to_dict(), fmt
+        )
+        audit(db, "exportar", "lista_casos", case_ids=ids, detail=fmt)
+    return _attachment(body, mimetype, f"casos.{fmt}")
 
 
 @bp.get("/informes/actividad")

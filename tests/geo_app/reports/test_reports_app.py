@@ -185,3 +185,31 @@ def test_gpx_of_a_published_gestor_day(app, client):
     assert own.get(url).status_code == 200
     assert client.get(f"/planificacion/{plan_id}/castro/2026-03-15.gpx").status_code == 404
     assert client.get(f"/planificacion/{plan_id}/castro/15-03-2026.gpx").status_code == 400
+
+
+def test_case_list_export_with_filters_formula_safe_and_audited(app, client):
+    from sqlalchemy import select
+
+    from geo_app.store.models import AuditEntry
+
+    risky = AURORA.replace("Sector Pid Pid s/n", "=HYPERLINK(1) Pid Pid")
+    _import(client, "2026-09", [risky, BRUNO, DIEGO])
+    page = client.get("/casos?comuna=Castro").get_data(as_text=True)
+    assert "/casos/exportar.csv?comuna=Castro" in page
+    csv_text = client.get("/casos/exportar.csv?comuna=Castro").get_data(as_text=True)
+    lines = csv_text.strip().splitlines()
+    assert lines[0].startswith("caso,run,nombres,apellidos,rbd,establecimiento")
+    assert len(lines) == 3 and "Aurora" in csv_text and "Bruno" in csv_text
+    assert "Diego" not in csv_text  # Curaco de Vélez, filtered out
+    assert "'=HYPERLINK(1)" in csv_text  # a spreadsheet shows it, does not run it
+    book = load_workbook(io.BytesIO(client.get("/casos/exportar.xlsx").data))
+    assert book.active.max_row == 1 + 4  # header + every case, listed or not (4)
+    with app.extensions["revincula.db"]() as session:
+        entry = session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.target == "lista_casos", AuditEntry.action == "exportar"
+            )
+        ).first()
+    assert entry is not None and len(entry.case_ids.split(",")) == 2
+    mesa = login(app.test_client(), app, "mesa")
+    assert mesa.get("/casos/exportar.csv").status_code == 403
