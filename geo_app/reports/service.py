@@ -26,6 +26,8 @@ from geo_app.cases.service import EXPORT_HEADER
 from geo_app.cases.service import case_export_rows
 from geo_app.errors import InvalidRequestError
 from geo_app.errors import NotFoundError
+from geo_app.planning.output import STOPS_HEADER
+from geo_app.planning.output import stops_rows
 from geo_app.planning.service import plan_in_scope
 from geo_app.scope import Scope
 from geo_app.store.models import Attendance
@@ -447,6 +449,28 @@ def team_activity(db: Session, scope: Scope, week: dt.date | None = None) -> pd.
     return out[columns].round({c: 1 for c in columns if c.endswith("_h") or c == "km"})
 
 
+def _visible_plan(db: Session, scope: Scope, plan_id: int) -> PlanRow:
+    plan = db.get(PlanRow, plan_id)
+    if plan is None or plan.result is None or not plan_in_scope(db, scope, plan):
+        msg = "No existe ese plan o no está en su ámbito."
+        raise NotFoundError(msg)
+    return plan
+
+
+def plan_file(db: Session, scope: Scope, plan_id: int, fmt: str) -> tuple[bytes, str]:
+    """Return a computed plan's visits in order as csv or xlsx (case ids and sectors only).
+
+    Raises
+    ------
+    NotFoundError
+        No such computed plan in scope.
+    ReportInputError
+        Unknown `fmt`.
+    """
+    plan = _visible_plan(db, scope, plan_id)
+    return rows_file(list(STOPS_HEADER), stops_rows(plan.result), fmt, f"plan_{plan_id}")
+
+
 def plan_gpx(db: Session, scope: Scope, plan_id: int, gestor_id: str, day: dt.date) -> str:
     """Return one gestor-day of a plan as GPX 1.1 text (WGS84).
 
@@ -460,11 +484,10 @@ def plan_gpx(db: Session, scope: Scope, plan_id: int, gestor_id: str, day: dt.da
         When the plan is not in the account's scope (a gestor: not its own day) or has no
         such gestor-day.
     """
-    plan = db.get(PlanRow, plan_id)
-    own = scope.role != "gestor" or gestor_id == scope.gestor_code
-    if plan is None or not own or not plan_in_scope(db, scope, plan):
+    if scope.role == "gestor" and gestor_id != scope.gestor_code:
         msg = "No existe ese plan o no está en su ámbito."
         raise NotFoundError(msg)
+    plan = _visible_plan(db, scope, plan_id)
     iso = day.isoformat()
     days = [d for d in (plan.result or {}).get("dias", []) if d["gestor_id"] == gestor_id]
     found = next((d for d in days if d["dia"] == iso), None)

@@ -91,6 +91,16 @@ def activity_page() -> str:
     return render_template("reports/activity.html", rows=table.to_dict("records"))
 
 
+@bp.get("/planificacion/<int:plan_id>/exportar.<fmt>")
+@allow(*STAFF)
+def plan_export(plan_id: int, fmt: str) -> Response:
+    """Download a plan's visits in order as CSV or XLSX (case ids and sectors, no names)."""
+    with db_session() as db, db.begin():
+        body, mimetype = service.plan_file(db, current_scope(), plan_id, fmt)
+        audit(db, "exportar", "plan", target_id=str(plan_id), detail=fmt)
+    return _attachment(body, mimetype, f"plan_{plan_id}.{fmt}")
+
+
 @bp.get("/planificacion/<int:plan_id>/<gestor>/<day>.gpx")
 @allow(*PEOPLE)
 def plan_gpx(plan_id: int, gestor: str, day: str) -> Response:

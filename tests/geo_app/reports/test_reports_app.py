@@ -176,6 +176,14 @@ def test_gpx_of_a_published_gestor_day(app, client):
     assert not any(name in response.get_data(as_text=True) for name in NAMES)
     sheet = client.get(f"/terreno?gestor=castro&dia={day['dia']}").get_data(as_text=True)
     assert url in sheet  # Mi día links to it
+    assert url in client.get(f"/planificacion/{plan_id}").get_data(as_text=True)
+    book = load_workbook(io.BytesIO(client.get(f"/planificacion/{plan_id}/exportar.xlsx").data))
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[0][:6] == ("dia", "gestor_id", "gestor", "orden", "visita_id", "etiqueta")
+    assert len(rows) - 1 == plan.result["totales"]["visitas"]
+    assert not any(name in str(rows) for name in NAMES)
+    csv_text = client.get(f"/planificacion/{plan_id}/exportar.csv").get_data(as_text=True)
+    assert len(csv_text.strip().splitlines()) == len(rows)
     # A gestor gets its own day only
     add_user(app, "otro.gestor", "gestor", gestor="otro")
     other = app.test_client()
