@@ -36,11 +36,14 @@ from geo_app.store.models import PlanRow
 from geo_app.store.models import Student
 from layers.diagnosis import CATEGORY_ORDER
 from layers.diagnosis import MIN_ENROLMENT_FOR_RANK
+from layers.diagnosis import NO_SCHOOL
 from layers.diagnosis import area_table
 from layers.diagnosis import category_trend
 from layers.diagnosis import list_flow
 from layers.diagnosis import top_rates
 from layers.export import safe_row
+from layers.privacy import DEFAULT_K
+from layers.privacy import protect
 from layers.territory import Territory
 
 __all__ = [
@@ -263,6 +266,68 @@ def pdf_name(diag: Diagnosis) -> str:
     """File name of the PDF: the period it covers."""
     span = "_".join(p for p in (diag.since, diag.until) if p) or "todos_los_meses"
     return f"diagnostico_territorial_{span}.pdf"
+
+
+MESA_TABLES = {"comuna": "Por comuna del establecimiento"}
+ALL_ISLANDS = "(todas)"
+
+
+def mesa_tables(db: Session, scope: Scope, territory: Territory, k: int = DEFAULT_K) -> dict:
+    """Return the diagnosis a mesa may receive: latest-list cases by category, protected.
+
+    Comuna (of the school) × category, with row, column and grand totals, published
+    through `layers.privacy.protect`: every count from 1 to k − 1 and enough other cells
+    are shown as ``*`` so that none can be recovered from the totals. No island table:
+    linked with the comuna table, the many small islands (a handful of cases each) made
+    the protection hide every cell of both on the demo caseload (4,947 cases), so
+    islands stay inside their comuna. No rates (a rate times the public enrolment gives
+    the count back), no schools, no months.
+
+    Returns ``{"tables": {"comuna": DataFrame of text cells}, "k": k, "synthetic": bool}``.
+    """
+    cases, _, synthetic = _case_frames(db, scope)
+    listed = cases[cases["in_latest_list"].astype(bool)]
+    places = territory.schools[["rbd", "comuna_name", "island_name"]].copy()
+    places["rbd"] = places["rbd"].astype("int64")
+    micro = listed.assign(rbd=pd.to_numeric(listed["rbd"], errors="coerce")).merge(
+        places, on="rbd", how="left"
+    )
+    micro["comuna_name"] = micro["comuna_name"].fillna(NO_SCHOOL)
+    micro["island_name"] = ALL_ISLANDS
+    micro = (
+        micro.assign(band=micro["category"].map(CATEGORY_NAMES), layer="casos")
+        .groupby(["layer", "comuna_name", "island_name", "band"], as_index=False)
+        .size()
+        .rename(columns={"size": "cases"})
+    )
+    bands = [CATEGORY_NAMES[c] for c in CATEGORY_ORDER]
+    if micro.empty:
+        return {"tables": {}, "k": k, "synthetic": synthetic}
+    protected = protect(micro, bands=bands, k=k)
+    tables = {
+        name: protected.shown("casos", name).rename_axis(MESA_TABLES[name]).reset_index()
+        for name in MESA_TABLES
+    }
+    return {"tables": tables, "k": k, "synthetic": synthetic}
+
+
+def mesa_table_file(
+    db: Session, scope: Scope, territory: Territory, name: str, fmt: str
+) -> tuple[bytes, str]:
+    """Return one protected table of `mesa_tables` as csv or xlsx, with its mimetype.
+
+    Raises
+    ------
+    NotFoundError
+        Unknown table `name` (or no cases in scope).
+    ReportInputError
+        Unknown `fmt`.
+    """
+    table = mesa_tables(db, scope, territory)["tables"].get(name)
+    if table is None:
+        msg = "No existe esa tabla o no hay casos en su ámbito."
+        raise NotFoundError(msg)
+    return rows_file(list(table.columns), table.values.tolist(), fmt, name)
 
 
 def _svg(chart: alt.TopLevelMixin, label: str) -> str:

@@ -37,10 +37,14 @@ def _attachment(body: bytes, mimetype: str, filename: str) -> Response:
 
 
 @bp.get("/informes")
-@allow(*STAFF)
+@allow(*STAFF, "mesa")
 def diagnosis_page() -> str:
-    """Show the territorial diagnosis: tables by area, list flow, trend and rates."""
+    """Show the territorial diagnosis (a mesa: protected totals only, see `mesa_tables`)."""
     with db_session() as db, db.begin():
+        if current_scope().role == "mesa":
+            found = service.mesa_tables(db, current_scope(), territory())
+            audit(db, "ver", "diagnostico", detail="mesa: totales protegidos")
+            return render_template("reports/diagnosis_mesa.html", **found)
         diag = _diagnosis(db)
         audit(db, "ver", "diagnostico", n_records=diag.n_cases, detail="solo totales")
     return render_template("reports/diagnosis.html", **service.page_context(diag))
@@ -80,6 +84,16 @@ def case_export(fmt: str) -> Response:
         )
         audit(db, "exportar", "lista_casos", case_ids=ids, detail=fmt)
     return _attachment(body, mimetype, f"casos.{fmt}")
+
+
+@bp.get("/informes/mesa/<name>.<fmt>")
+@allow("mesa", *STAFF)
+def mesa_table(name: str, fmt: str) -> Response:
+    """Download a protected table of the mesa's diagnosis (what a mesa may receive)."""
+    with db_session() as db, db.begin():
+        body, mimetype = service.mesa_table_file(db, current_scope(), territory(), name, fmt)
+        audit(db, "exportar", "diagnostico_mesa", target_id=name, detail=fmt)
+    return _attachment(body, mimetype, f"diagnostico_mesa_{name}.{fmt}")
 
 
 @bp.get("/informes/actividad")

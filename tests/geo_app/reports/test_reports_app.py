@@ -129,11 +129,23 @@ def test_pdf_report_text(client):
     assert not any(name in text for name in NAMES)
 
 
-def test_only_staff_get_reports(app, client):
-    for role in ("mesa", "gestor"):
-        other = login(app.test_client(), app, role, gestor="castro" if role == "gestor" else "")
-        assert other.get("/informes").status_code == 403
-        assert other.get("/informes/diagnostico.pdf").status_code == 403
+def test_gestor_gets_no_report_and_mesa_only_protected_totals(app, client):
+    gestor = login(app.test_client(), app, "gestor", gestor="castro")
+    assert gestor.get("/informes").status_code == 403
+    mesa = login(app.test_client(), app, "mesa")
+    for url in ("/informes/diagnostico.pdf", "/informes/tabla/comunas.csv", "/casos/exportar.csv"):
+        assert mesa.get(url).status_code == 403, url
+    page = mesa.get("/informes").get_data(as_text=True)
+    assert 'id="mesa-comuna"' in page and 'id="mesa-isla"' not in page
+    table = page.split('id="mesa-comuna"')[1].split("</table>")[0]
+    # 3 cases in all: every non-zero count (1, 2 and the totals of 3) is below k = 10
+    assert "<td>Castro</td>" in table and "<td>*</td>" in table
+    assert not any(f"<td>{n}</td>" in table for n in range(1, 10))
+    assert "supresión complementaria" in page and "Tasa" not in page
+    csv_text = mesa.get("/informes/mesa/comuna.csv").get_data(as_text=True)
+    assert csv_text.startswith("Por comuna del establecimiento,Crítica,Grave")
+    assert not any(f",{n}," in csv_text or csv_text.endswith(f",{n}") for n in range(1, 10))
+    assert mesa.get("/informes/mesa/escuelas.csv").status_code == 404
 
 
 def test_cli_report_pdf_and_table(app, client, db_url, tmp_path, monkeypatch):
