@@ -268,7 +268,7 @@ def pdf_name(diag: Diagnosis) -> str:
     return f"diagnostico_territorial_{span}.pdf"
 
 
-MESA_TABLES = {"comuna": "Por comuna del establecimiento"}
+MESA_TABLES = {"comunas": "Por comuna del establecimiento"}
 ALL_ISLANDS = "(todas)"
 
 
@@ -283,7 +283,7 @@ def mesa_tables(db: Session, scope: Scope, territory: Territory, k: int = DEFAUL
     islands stay inside their comuna. No rates (a rate times the public enrolment gives
     the count back), no schools, no months.
 
-    Returns ``{"tables": {"comuna": DataFrame of text cells}, "k": k, "synthetic": bool}``.
+    Returns ``{"tables": {"comunas": DataFrame of text cells}, "k": k, "synthetic": bool}``.
     """
     cases, _, synthetic = _case_frames(db, scope)
     listed = cases[cases["in_latest_list"].astype(bool)]
@@ -305,8 +305,8 @@ def mesa_tables(db: Session, scope: Scope, territory: Territory, k: int = DEFAUL
         return {"tables": {}, "k": k, "synthetic": synthetic}
     protected = protect(micro, bands=bands, k=k)
     tables = {
-        name: protected.shown("casos", name).rename_axis(MESA_TABLES[name]).reset_index()
-        for name in MESA_TABLES
+        name: protected.shown("casos", "comuna").rename_axis(title).reset_index()
+        for name, title in MESA_TABLES.items()
     }
     return {"tables": tables, "k": k, "synthetic": synthetic}
 

@@ -136,13 +136,13 @@ def test_gestor_gets_no_report_and_mesa_only_protected_totals(app, client):
     for url in ("/informes/diagnostico.pdf", "/informes/tabla/comunas.csv", "/casos/exportar.csv"):
         assert mesa.get(url).status_code == 403, url
     page = mesa.get("/informes").get_data(as_text=True)
-    assert 'id="mesa-comuna"' in page and 'id="mesa-isla"' not in page
-    table = page.split('id="mesa-comuna"')[1].split("</table>")[0]
+    assert 'id="mesa-comunas"' in page and 'id="mesa-isla"' not in page
+    table = page.split('id="mesa-comunas"')[1].split("</table>")[0]
     # 3 cases in all: every non-zero count (1, 2 and the totals of 3) is below k = 10
     assert "<td>Castro</td>" in table and "<td>*</td>" in table
     assert not any(f"<td>{n}</td>" in table for n in range(1, 10))
     assert "supresión complementaria" in page and "Tasa" not in page
-    csv_text = mesa.get("/informes/mesa/comuna.csv").get_data(as_text=True)
+    csv_text = mesa.get("/informes/mesa/comunas.csv").get_data(as_text=True)
     assert csv_text.startswith("Por comuna del establecimiento,Crítica,Grave")
     assert not any(f",{n}," in csv_text or csv_text.endswith(f",{n}") for n in range(1, 10))
     assert mesa.get("/informes/mesa/escuelas.csv").status_code == 404
