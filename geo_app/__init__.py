@@ -64,6 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from geo_app.cases import views as cases
     from geo_app.field import views as field
     from geo_app.planning import views as planning
+    from geo_app.reports import views as reports
     from geo_app.security import init_security
     from geo_app.territory import views as territory_views
     from geo_app.web import init_templates
@@ -71,7 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_security(app)
     init_templates(app)
     init_login(app)
-    for blueprint in (accounts.bp, territory_views.bp, cases.bp, planning.bp, field.bp):
+    for blueprint in (accounts.bp, territory_views.bp, cases.bp, planning.bp, field.bp, reports.bp):
         app.register_blueprint(blueprint)
     return app
 
