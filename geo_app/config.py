@@ -55,6 +55,22 @@ DEFAULTS: dict[str, Any] = {
     # Failed logins accepted from one address in the window before refusing for a while.
     "LOGIN_IP_LIMIT": 20,
     "LOGIN_IP_WINDOW_S": 900,
+    # Compressed responses (Flask-Compress): brotli, else gzip, for text over 500 bytes.
+    # Streamed responses (static files) are left alone: Flask-Compress 1.x swaps their
+    # body for a generator and the file is never closed; a front server compresses them.
+    "COMPRESS_ALGORITHM": ["br", "gzip"],
+    "COMPRESS_STREAMS": False,
+    "COMPRESS_MIN_SIZE": 500,
+    "COMPRESS_MIMETYPES": [
+        "text/html",
+        "text/css",
+        "text/csv",
+        "text/javascript",
+        "application/javascript",
+        "application/json",
+        "application/geo+json",
+        "image/svg+xml",
+    ],
 }
 
 
