@@ -45,7 +45,7 @@ def worker(burst: bool) -> None:
     Use la misma configuración que la aplicación web (REVINCULA_DATABASE_URL,
     REVINCULA_REDIS_URL o REDIS_URL); puede correr varios en paralelo.
     """
-    from geo_app import jobs
+    from geo_app.worker import work
 
     app = start_app()
     url = re.sub(r"//[^@/]*@", "//***@", app.config.get("REDIS_URL", ""))  # no password
@@ -53,7 +53,7 @@ def worker(burst: bool) -> None:
         name = app.config["JOB_QUEUE"]
         click.echo(f"Trabajador de Revincula atendiendo la cola «{name}» en {url}")
     try:
-        jobs.worker(app, burst=burst)
+        work(app, burst=burst)
     except RuntimeError as err:
         raise click.ClickException(str(err)) from err
 
