@@ -19,6 +19,7 @@ from geo_app.demo.cli import cli as demo_cli
 from geo_app.planning.cli import cli as planning_cli
 from geo_app.store.cli import cli as store_cli
 from geo_app.territory.cli import cli as territory_cli
+from geo_app.transit.cli import cli as transit_cli
 
 __all__ = ["SOURCES", "main"]
 
@@ -36,7 +37,16 @@ def serve(host: str, port: int) -> None:
 
 
 # Each job's commands; a name may appear in one source only (tests/geo_app/test_layout.py).
-SOURCES = (core, store_cli, territory_cli, cases_cli, planning_cli, accounts_cli, demo_cli)
+SOURCES = (
+    core,
+    store_cli,
+    territory_cli,
+    cases_cli,
+    planning_cli,
+    transit_cli,
+    accounts_cli,
+    demo_cli,
+)
 
 main = click.CommandCollection(
     "revincula",
