@@ -8,6 +8,7 @@ entered line is the demo's Castro - Dalcahue bus (every value `supuesto`).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import zipfile
 
@@ -22,6 +23,7 @@ from geo_app.demo.seed import DEMO_LINES
 from geo_app.demo.seed import DEMO_STOPS
 from geo_app.errors import ConflictError
 from geo_app.errors import InvalidRequestError
+from geo_app.store.models import Case
 from geo_app.store.models import TransitFeedRow
 from geo_app.store.models import TransitLineRow
 from geo_app.store.models import TransitStopRow
@@ -329,3 +331,110 @@ def test_cli_import_export_and_route(app, db_url, tmp_path, monkeypatch):
     removed = runner.invoke(main, ["transit", "remove", "buses-chiloe"])
     assert removed.exit_code == 0
     assert runner.invoke(main, ["transit", "remove", "nada"]).exit_code == 1
+
+
+GESTOR_SIN_VEHICULO = """codigo,nombre,base,dias,inicio,fin,vehiculo,max_visitas
+dalcahue,Gestor Dalcahue (sintético),Dalcahue,"lu,ma,mi,ju,vi",08:30,16:30,no,4
+"""
+
+
+def test_the_gestor_without_vehicle_sees_his_bus_legs(app):
+    from geo_app.planning.gestores import read_gestores_csv
+    from geo_app.planning.plans import compute_week
+    from tests.lists import HEADER
+    from tests.lists import SYNTHETIC_ROWS
+
+    client = login(app.test_client(), app)
+    token = csrf(client)
+    rows = (HEADER + "".join(SYNTHETIC_ROWS)).encode()
+    data = {"csrf": token, "mes": "2026-08", "archivo": (io.BytesIO(rows), "l.csv")}
+    preview = client.post("/importar", data=data, content_type="multipart/form-data")
+    key = preview.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+    client.post(f"/importar/{key}/confirmar", data={"csrf": token, "solo_validas": "0"})
+    # the two Castro cases located (as if confirmed on the map) near the rural terminal
+    with _sessions(app)() as session, session.begin():
+        castro = session.scalars(select(Case).where(Case.comuna == "Castro")).all()
+        assert len(castro) == 2
+        for case, (lon, lat) in zip(
+            castro, [(-73.7700, -42.4760), (-73.7660, -42.4820)], strict=True
+        ):
+            case.lon, case.lat = lon, lat
+    _save_demo_lines(app)
+    gestores = read_gestores_csv(GESTOR_SIN_VEHICULO.encode(), app_model(app).find_place)
+    plan_id, result = compute_week(
+        app, gestores, dt.date(2026, 3, 9), seconds=1, actor="prueba", synthetic=True
+    )
+    assert result["transporte_publico"] == "lineas-ingresadas"
+    days = [d for d in result["dias"] if d["paradas"]]
+    rides = [
+        (d["dia"], leg)
+        for d in days
+        for leg in [*[t for s in d["paradas"] for t in s["tramos"]], *d["regreso"]]
+        if leg["tipo"] == "bus"
+    ]
+    assert rides, "the Castro visits are reached by bus from Dalcahue"
+    day, leg = rides[0]
+    assert leg["linea_id"] == "castro-dalcahue" and leg["supuesto"]
+    page = client.get(f"/terreno?gestor=dalcahue&dia={day}").get_data(as_text=True)
+    assert "🚌" in page and f"a las <strong>{leg['sale'][11:16]}</strong>" in page
+    assert "horario supuesto" in page and "lineas-ingresadas" in page
+    detail = client.get(f"/planificacion/{plan_id}").get_data(as_text=True)
+    assert 'class="bus"' in detail and 'id="transit-note"' in detail
+
+
+def test_replanning_with_a_suspended_ferry_keeps_the_buses(app):
+    from routing.boats import Suspension
+    from routing.planning import replan
+
+    _save_demo_lines(app)
+    model = transit_model(app)
+    suspended = model.with_suspensions(
+        [Suspension.on_day("dalcahue-quinchao", dt.date(2026, 3, 10))]
+    )
+    curaco = model.find_place("Curaco de Vélez")[:2]
+    dalcahue = model.find_place("Dalcahue")[:2]
+    normal = model.journey(dalcahue, curaco, TUESDAY.replace(hour=9))
+    cut = suspended.journey(dalcahue, curaco, TUESDAY.replace(hour=9))
+    assert any(leg.line_id == "dalcahue-quinchao" for leg in normal.legs)
+    ferry = [leg for leg in cut.legs if leg.line_id == "dalcahue-quinchao"]
+    assert all(leg.depart_at.date() != TUESDAY.date() for leg in ferry)  # none that Tuesday
+    assert (
+        suspended.journey(CASTRO_TERMINAL, DALCAHUE_CENTRO, TUESDAY).legs
+        == model.journey(CASTRO_TERMINAL, DALCAHUE_CENTRO, TUESDAY).legs
+    )
+    gestor = Gestor("dalcahue", *dalcahue, base_label="Dalcahue", vehicle=False, max_visits=3)
+    visits = [Visit("v1", -73.7700, -42.4760, label="Caso 1 (sintético)")]
+    monday = dt.date(2026, 3, 9)
+    first = plan_week(model, visits, [gestor], [monday, monday + dt.timedelta(days=1)])
+    again = replan(
+        first, model, [gestor], [monday, monday + dt.timedelta(days=1)], from_day=monday,
+        suspensions=[Suspension.on_day("dalcahue-quinchao", monday)],
+    )  # fmt: skip
+    assert not again.unassigned
+
+
+def test_backup_keeps_the_stored_feeds(app, tmp_path):
+    from geo_app.store import make_engine
+    from geo_app.store.backup import backup
+    from geo_app.store.backup import restore
+
+    _import(app, write_feed_bytes())
+    _save_demo_lines(app)
+    path = tmp_path / "r.jsonl.gz"
+    counts = backup(app.extensions["revincula.engine"], path)
+    assert counts["transit_feeds"] == 1 and counts["transit_lines"] == 2
+    url = f"sqlite:///{tmp_path / 'restaurada.sqlite'}"
+    engine = make_engine(url)
+    restore(engine, url, path)
+    other = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": url})
+    try:
+        with other.extensions["revincula.db"]() as session:
+            row = session.scalar(select(TransitFeedRow))
+            assert hashlib.sha256(row.content).hexdigest() == row.sha256
+        assert (
+            transit_model(other).info()["transporte_publico"]["viajes"]
+            == (transit_model(app).info()["transporte_publico"]["viajes"])
+        )
+    finally:
+        other.extensions["revincula.engine"].dispose()
+        engine.dispose()
