@@ -42,10 +42,10 @@ DEMO_LINES = (
     "servicio_id,linea_id,linea,tipo,tipo_fuente,paradas,tiempos_min,tiempos_fuente,"
     "dias,dias_fuente,frecuencia_min,frecuencia_fuente,primera_salida,primera_salida_fuente,"
     "ultima_salida,ultima_salida_fuente,salidas,salidas_fuente,nota\n"
-    "cd-ida,castro-dalcahue,Bus Castro - Dalcahue (supuesto),bus,supuesto,"
+    "cd-ida,castro-dalcahue,Castro - Dalcahue (supuesto),bus,supuesto,"
     'castro-rural llaullao dalcahue-centro,0 12 40,supuesto,"lu,ma,mi,ju,vi,sa",supuesto,'
     "30,supuesto,07:00,supuesto,20:00,supuesto,,,línea de demostración; horario supuesto\n"
-    "cd-vuelta,castro-dalcahue,Bus Castro - Dalcahue (supuesto),bus,supuesto,"
+    "cd-vuelta,castro-dalcahue,Castro - Dalcahue (supuesto),bus,supuesto,"
     'dalcahue-centro llaullao castro-rural,0 28 40,supuesto,"lu,ma,mi,ju,vi,sa",supuesto,'
     "30,supuesto,06:45,supuesto,20:15,supuesto,,,línea de demostración; horario supuesto\n"
 )

@@ -359,8 +359,18 @@ def test_the_gestor_without_vehicle_sees_his_bus_legs(app):
             castro, [(-73.7700, -42.4760), (-73.7660, -42.4820)], strict=True
         ):
             case.lon, case.lat = lon, lat
-    _save_demo_lines(app)
     gestores = read_gestores_csv(GESTOR_SIN_VEHICULO.encode(), app_model(app).find_place)
+    # without a bus timetable the plan walks, and its screens say why
+    walked_id, walked = compute_week(
+        app, gestores, dt.date(2026, 3, 9), seconds=1, actor="prueba", synthetic=True
+    )
+    assert "transporte_publico" not in walked
+    detail = client.get(f"/planificacion/{walked_id}").get_data(as_text=True)
+    assert 'id="no-transit-note"' in detail and "no inventa horarios" in detail
+    walked_day = next(d["dia"] for d in walked["dias"] if d["paradas"])
+    day_page = client.get(f"/terreno?gestor=dalcahue&dia={walked_day}").get_data(as_text=True)
+    assert 'id="no-transit-note"' in day_page
+    _save_demo_lines(app)
     plan_id, result = compute_week(
         app, gestores, dt.date(2026, 3, 9), seconds=1, actor="prueba", synthetic=True
     )
@@ -376,7 +386,7 @@ def test_the_gestor_without_vehicle_sees_his_bus_legs(app):
     day, leg = rides[0]
     assert leg["linea_id"] == "castro-dalcahue" and leg["supuesto"]
     page = client.get(f"/terreno?gestor=dalcahue&dia={day}").get_data(as_text=True)
-    assert "🚌" in page and f"a las <strong>{leg['sale'][11:16]}</strong>" in page
+    assert "busbox" in page and f"a las <strong>{leg['sale'][11:16]}</strong>" in page
     assert "horario supuesto" in page and "lineas-ingresadas" in page
     detail = client.get(f"/planificacion/{plan_id}").get_data(as_text=True)
     assert 'class="bus"' in detail and 'id="transit-note"' in detail
