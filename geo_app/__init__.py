@@ -65,6 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from geo_app.cases import views as cases
     from geo_app.field import views as field
     from geo_app.planning import views as planning
+    from geo_app.reports import views as reports
     from geo_app.security import init_security
     from geo_app.territory import views as territory_views
     from geo_app.transit import views as transit_views
@@ -79,6 +80,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         cases.bp,
         planning.bp,
         field.bp,
+        reports.bp,
         transit_views.bp,
     ):
         app.register_blueprint(blueprint)

@@ -17,6 +17,7 @@ from geo_app.cases.cli import cli as cases_cli
 from geo_app.cli_app import start_app
 from geo_app.demo.cli import cli as demo_cli
 from geo_app.planning.cli import cli as planning_cli
+from geo_app.reports.cli import cli as reports_cli
 from geo_app.store.cli import cli as store_cli
 from geo_app.territory.cli import cli as territory_cli
 from geo_app.transit.cli import cli as transit_cli
@@ -43,6 +44,7 @@ SOURCES = (
     territory_cli,
     cases_cli,
     planning_cli,
+    reports_cli,
     transit_cli,
     accounts_cli,
     demo_cli,

@@ -390,6 +390,13 @@ def test_the_gestor_without_vehicle_sees_his_bus_legs(app):
     assert "horario supuesto" in page and "lineas-ingresadas" in page
     detail = client.get(f"/planificacion/{plan_id}").get_data(as_text=True)
     assert 'class="bus"' in detail and 'id="transit-note"' in detail
+    # the team activity report counts the hours on the bus
+    from geo_app.reports.service import team_activity
+    from geo_app.scope import Scope
+
+    with _sessions(app)() as session:
+        table = team_activity(session, Scope("prueba", "admin"), dt.date(2026, 3, 9))
+    assert table["bus_h"].sum() > 0
 
 
 def test_replanning_with_a_suspended_ferry_keeps_the_buses(app):
