@@ -318,6 +318,20 @@ def test_cli_import_export_and_route(app, db_url, tmp_path, monkeypatch):
     entered = runner.invoke(main, ["transit", "lines", str(stops), str(lines)])
     assert entered.exit_code == 0, entered.output
     assert "1 líneas, 3 paradas, 55 salidas (1 líneas con valores supuestos)" in entered.output
+    points = tmp_path / "puntos.csv"
+    points.write_text("id,lat,lon\nterminal,-42.4797,-73.7640\ndalcahue,-42.3777,-73.6510\n")
+    table = tmp_path / "matriz.csv"
+    matrix = runner.invoke(
+        main, ["matrix", str(points), "--at", "2026-03-10 06:50", "-o", str(table),
+               "--transporte-publico"],
+    )  # fmt: skip
+    assert matrix.exit_code == 0, matrix.output
+    times = {
+        tuple(line.split(",")[:2]): float(line.split(",")[2])
+        for line in table.read_text().splitlines()[1:]
+    }
+    # 10 min waiting for the 07:00 bus at the terminal, then a 40 min ride
+    assert 45 * 60 < times[("terminal", "dalcahue")] < 60 * 60
     out = tmp_path / "exportado.zip"
     exported = runner.invoke(
         main, ["transit", "export", "-o", str(out), "--desde", "2026-03-01", "--hasta",
