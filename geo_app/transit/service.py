@@ -290,6 +290,16 @@ def transit_page(session: Session, transit) -> dict:
         "available": transit is not None,
         "reason": NO_TRANSIT_REASON if transit is None else "",
         "info": transit.info()["transporte_publico"] if transit is not None else None,
+        "stops_geo": [
+            {
+                "id": row[0],
+                "nombre": row[1],
+                "lat": float(row[2]),
+                "lon": float(row[3]),
+                "supuesto": row[4].strip().lower().startswith("supuesto"),
+            }
+            for row in stop_rows
+        ],
         "stop_columns": STOP_COLUMNS,
         "line_columns": LINE_COLUMNS,
     }

@@ -67,6 +67,9 @@ def test_transit_unavailable_then_a_bus_on_the_map_and_in_the_gestors_day(transi
     page.goto(base + "/transporte")
     assert "está disponible" in page.locator("#mode-state").inner_text()
     assert page.locator("#lines-table td.assumed").count() > 5
+    page.wait_for_function("() => window.revincula && window.revincula.stops === 3")
+    page.locator("#transit-map").click(position={"x": 200, "y": 150})
+    assert "parada-nueva-1,Parada nueva 1," in page.locator("textarea[name=paradas]").input_value()
     _shot(desk, "transporte.png")
     page.goto(base + "/")
     page.wait_for_selector("body[data-map-ready='1']", timeout=30_000)
