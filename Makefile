@@ -19,9 +19,10 @@ demo: setup pdflibs
 	$(VENV)/bin/revincula serve --host $(HOST) --port $(PORT)
 
 # The suite runs every store test on SQLite and on the PostgreSQL at 127.0.0.1 (it creates
-# and drops its own database); REVINCULA_REQUIRE_PG=1 makes a missing server a failure.
+# and drops its own database), and runs jobs through the Redis at 127.0.0.1 with a real RQ
+# worker; REVINCULA_REQUIRE_PG=1 / REVINCULA_REQUIRE_REDIS=1 make a missing server a failure.
 test: setup chromium pdflibs lint
-	REVINCULA_REQUIRE_PG=1 $(PY) -m pytest
+	REVINCULA_REQUIRE_PG=1 REVINCULA_REQUIRE_REDIS=1 $(PY) -m pytest
 
 setup: $(STAMP)
 

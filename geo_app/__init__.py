@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from flask import Flask
+from flask_compress import Compress
 
 from geo_app.config import configure
 from geo_app.config import static_folder
@@ -72,6 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from geo_app.web import init_templates
 
     init_security(app)
+    Compress(app)
     init_templates(app)
     init_login(app)
     for blueprint in (
