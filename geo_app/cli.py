@@ -21,6 +21,7 @@ from geo_app.planning.cli import cli as planning_cli
 from geo_app.reports.cli import cli as reports_cli
 from geo_app.store.cli import cli as store_cli
 from geo_app.territory.cli import cli as territory_cli
+from geo_app.transit.cli import cli as transit_cli
 
 __all__ = ["SOURCES", "main"]
 
@@ -66,6 +67,7 @@ SOURCES = (
     cases_cli,
     planning_cli,
     reports_cli,
+    transit_cli,
     accounts_cli,
     demo_cli,
 )
