@@ -116,6 +116,8 @@ POST = {
     "planning.plan_retry": {"admin", "profesional"},
     "planning.plan_replan": {"admin", "profesional"},
     "field.post_visits": {"admin", "profesional", "gestor"},
+    "cases.case_stage": {"admin", "profesional"},
+    "cases.case_undo_gps": {"admin", "profesional"},
 }
 
 
