@@ -25,7 +25,7 @@ from geo_app.store.models import Contact
 from geo_app.store.models import GestorRow
 from layers.visits import load_visit_rules
 
-__all__ = ["OFFLINE_ASSETS", "day_sheet", "offline_assets", "phones"]
+__all__ = ["OFFLINE_ASSETS", "day_route", "day_sheet", "offline_assets", "phones"]
 
 # Static files the phone keeps for Mi día (paths under static/); their contents make the version.
 OFFLINE_ASSETS = (
@@ -104,11 +104,35 @@ def day_sheet(session: Session, scope: Scope, *, gestor: str, day: str, today: d
         "base_label": next((g.base_label for g in gestores if g.code == code), "la base"),
         "case_ids": ids,
         "phones": phones(session, ids),
+        "route": day_route(stops, next((g for g in gestores if g.code == code), None)),
         "visits": {str(k): v for k, v in case_visits(session, ids).items()},
         "outcome_labels": {k: v[0] for k, v in load_visit_rules().outcomes.items()},
         "taxonomy": load_visit_rules().as_json() if own else None,
         "offline": own,
     }
+
+
+def day_route(day: dict, gestor: GestorRow | None) -> dict:
+    """Return what the day map draws besides stops: legs (WGS84 [lat, lon]), base, terminals.
+
+    Legs come from the published plan (``tramos`` of each stop and ``regreso``);
+    boat legs carry their line, and their ends are the terminals.
+    """
+    legs, terminals = [], []
+    for leg in [t for s in day.get("paradas", []) for t in s.get("tramos", [])] + day.get(
+        "regreso", []
+    ):
+        coords = [[lat, lon] for lon, lat in leg.get("geometria", [])]
+        if len(coords) < 2:
+            continue
+        legs.append({"tipo": leg.get("tipo", ""), "linea": leg.get("linea", ""), "puntos": coords})
+        if leg.get("tipo") == "barco":
+            terminals += [{"nombre": leg.get("desde", ""), "punto": coords[0]},
+                          {"nombre": leg.get("hasta", ""), "punto": coords[-1]}]  # fmt: skip
+    base = None
+    if gestor is not None and day:
+        base = {"nombre": gestor.base_label, "punto": [gestor.base_lat, gestor.base_lon]}
+    return {"tramos": legs, "terminales": terminals, "base": base}
 
 
 def phones(session: Session, case_ids: list[int]) -> dict[str, list[tuple[str, str, str]]]:

@@ -108,6 +108,11 @@ def test_the_week_offline_three_visits_queued_and_synced_once(field_server, brow
     assert offline_status.startswith(status_online.strip())  # the phone's copy, same time
     assert "Sin conexión" in offline_status and "Sin conexión" not in status_online
     assert page.locator(".stop").count() == len(first_stops)
+    # the day map from the phone's copy: stops, base, route lines (our polygons underneath)
+    assert page.locator(".stop-marker").count() == len(first_stops)
+    assert page.locator(".base-marker").count() == 1
+    assert page.locator(".leaflet-overlay-pane path").count() >= 2
+    page.screenshot(path=str(SCREENSHOTS / "terreno_mapa_sin_conexion_390.png"))
 
     def barriers_and_referral(form):
         form.locator("input[name=contactado]").fill("madre (sintético)")
