@@ -178,6 +178,11 @@ def test_the_week_offline_three_visits_queued_and_synced_once(field_server, brow
     assert page.locator(".visit-done").count() >= 1
     page.wait_for_function("() => document.getElementById('offline-flag').hidden")
     page.screenshot(path=str(SCREENSHOTS / "terreno_sincronizado_390.png"), full_page=False)
+    # logging out with nothing queued clears the personal copy of the week
+    assert "revincula-personal" in page.evaluate("() => caches.keys()")
+    page.locator("#logout-form button").click()
+    page.wait_for_url(lambda url: "/ingresar" in url)
+    assert "revincula-personal" not in page.evaluate("() => caches.keys()")
     assert local.errors == [] and local.blocked == []
 
 
