@@ -35,6 +35,7 @@ from geo_app.cases.context import CaseContext
 from geo_app.cases.importing import apply_import
 from geo_app.cases.importing import prepare_import
 from geo_app.demo.seed import demo_gestor_rows
+from geo_app.demo.seed import seed_plan
 from geo_app.planning.gestores import save_gestores
 from geo_app.store.models import Case
 from geo_app.store.models import PlanRow
@@ -131,18 +132,37 @@ def bench_sync(label: str, url: str, context: CaseContext, n: int) -> None:
           f"(× {sync_s / core_s:.0f} por validar, cruzar con el plan, prueba de visita, etapas y "
           "auditoría)")  # fmt: skip
     if label == "SQLite":
-        day = client.get(f"/terreno?dia={MONDAY.isoformat()}")
-        html = day.get_data()
-        static = Path(app.static_folder)
-        assets = [(name, (static / name).read_bytes()) for name in OWN_ASSETS]
-        raw = len(html) + sum(len(b) for _, b in assets)
-        packed = len(gzip.compress(html, 6)) + sum(len(gzip.compress(b, 6)) for _, b in assets)
-        stops = html.count(b'class="stop"')
-        print(f"Mi día ({len(html) / 1024:.0f} KB de HTML con {stops} "
-              f"paradas) + JS/CSS propios: {raw / 1024:.0f} KB sin comprimir, "
-              f"{packed / 1024:.0f} KB con gzip -6 "
-              "(meta: ≤ 300 KB comprimido, sin Leaflet)")  # fmt: skip
+        weigh_day(app, client)
     app.extensions["revincula.engine"].dispose()
+
+
+def weigh_day(app, client) -> None:
+    """Bytes of the first load of Mi día on a planned synthetic week, as the server sends them."""
+    with tempfile.TemporaryDirectory() as folder:
+        seed_plan(app, MONDAY + dt.timedelta(days=7), 2.0, Path(folder), echo=lambda _m: None)
+    day = next(d for d in published_days_of(app) if d >= MONDAY + dt.timedelta(days=7))
+    headers = {"Accept-Encoding": "br, gzip"}
+    page = client.get(f"/terreno?dia={day.isoformat()}", headers=headers)
+    html = page.get_data()
+    stops = gzip.decompress(html) if page.headers.get("Content-Encoding") == "gzip" else None
+    sent = len(html)
+    raw = 0
+    for name in OWN_ASSETS:
+        body = (Path(app.static_folder) / name).read_bytes()
+        raw += len(body)
+        sent += len(gzip.compress(body, 6))  # static files: compressed by the front server
+    print(f"Mi día del {day:%d-%m} ({page.headers.get('Content-Encoding', 'sin comprimir')}): "
+          f"HTML {len(html) / 1024:.1f} KB enviados"
+          + ("" if stops is None else f" ({len(stops) / 1024:.0f} KB sin comprimir)")
+          + f"; JS/CSS propios {raw / 1024:.0f} KB, {sent / 1024:.0f} KB en total con gzip -6 "
+          "(meta ≤ 300 KB comprimido sin Leaflet)")  # fmt: skip
+
+
+def published_days_of(app):
+    from geo_app.planning.plans import published_days
+
+    with app.extensions["revincula.db"]() as session:
+        return published_days(session, "castro")
 
 
 def main() -> None:
