@@ -373,7 +373,25 @@
     box.appendChild(open);
     box.appendChild(el("p", { class: "queued" }));
     box.appendChild(form);
+    // «Corregir» on a record already sent: the next save is a new record naming it (never an edit).
+    var corrects = null;
+    var correcting = el("p", { class: "correcting", hidden: true });
+    form.insertBefore(correcting, form.firstChild);
+    document.querySelectorAll(".visit-done[data-corregible][data-caso='" + caso + "']").forEach(function (done) {
+      var fix = el("button", { type: "button", class: "link correct-visit", text: "Corregir" });
+      fix.addEventListener("click", function () {
+        corrects = done.dataset.uuid;
+        correcting.hidden = false;
+        correcting.textContent = "Corrección: se guardará un registro nuevo que reemplaza al de " +
+          done.textContent.replace("✓ Visita registrada", "").split(":")[0].trim() + " (el original queda en la historia).";
+        form.hidden = false;
+        form.scrollIntoView();
+      });
+      done.appendChild(fix);
+    });
     open.addEventListener("click", function () {
+      corrects = null;
+      correcting.hidden = true;
       form.hidden = !form.hidden;
       if (!form.hidden) { drafts.get(key).then(function (d) { if (d) { restore(form, d.valores); } }).catch(function () {}); }
     });
@@ -395,7 +413,7 @@
           uuid: uuid, caso: Number(caso), cuenta: USER, resultado: v.resultado, contactado: v.contactado,
           barreras: v.barreras, derivacion: v.derivacion_tipo || v.derivacion_nombre ? { tipo: v.derivacion_tipo, nombre: v.derivacion_nombre } : null,
           acuerdo: v.acuerdo, proximo_paso: v.proximo_paso, fecha_proximo: v.fecha_proximo || null, nota: v.nota,
-          gps: gps, momento_dispositivo: new Date().toISOString(), corrige: null
+          gps: gps, momento_dispositivo: new Date().toISOString(), corrige: corrects
         };
         return queue.put({ uuid: uuid, cuenta: USER, estado: "pendiente", motivo: "", creado: registro.momento_dispositivo, registro: registro })
           .then(function () {
@@ -404,6 +422,8 @@
             status.textContent = "Guardada en el teléfono" + (gps ? " (con GPS ±" + Math.round(gps.precision) + " m)" : " (sin GPS)") + ". Se enviará al haber señal.";
             form.reset();
             form.hidden = true;
+            corrects = null;
+            correcting.hidden = true;
             box.insertBefore(status, form);
             drafts.remove(key).catch(function () {});
             render();

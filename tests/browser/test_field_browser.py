@@ -178,6 +178,23 @@ def test_the_week_offline_three_visits_queued_and_synced_once(field_server, brow
     assert page.locator(".visit-done").count() >= 1
     page.wait_for_function("() => document.getElementById('offline-flag').hidden")
     page.screenshot(path=str(SCREENSHOTS / "terreno_sincronizado_390.png"), full_page=False)
+    # correcting a record already sent: a new record naming the one it corrects
+    done = page.locator(f".visit-done[data-caso='{targets[1][1]}']").first
+    original = done.get_attribute("data-uuid")
+    done.locator("button.correct-visit").click()
+    form = page.locator(f".visit-record[data-caso='{targets[1][1]}'] form.visit-form")
+    assert "Corrección" in form.inner_text()
+    form.locator("input[name=resultado][value=contacto_apoderado]").check()
+    form.locator("input[name=gps]").uncheck()
+    form.locator("button[type=submit]").click()
+    deadline = time.monotonic() + 30
+    while len(stored(app)) < 4 and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    fixed = stored(app)[-1]
+    assert (fixed.corrects, fixed.case_id, fixed.outcome) == (
+        original, targets[1][1], "contacto_apoderado",
+    )  # fmt: skip
+    assert len(stored(app)) == 4
     # logging out with nothing queued clears the personal copy of the week
     assert "revincula-personal" in page.evaluate("() => caches.keys()")
     page.locator("#logout-form button").click()
