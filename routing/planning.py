@@ -59,6 +59,7 @@ __all__ = [
     "Visit",
     "assemble",
     "day_label",
+    "lunch_problem",
     "plan_week",
     "replan",
     "simulate_day",
@@ -164,6 +165,30 @@ class Gestor:
     vehicle: bool = True
     skills: frozenset[str] = frozenset()
     max_visits: int = 6
+
+    @property
+    def takes_lunch(self) -> bool:
+        """Whether the shift spans the lunch window (a 14:15–18:00 shift takes none).
+
+        The lunch window is ``lunch_earliest``–``lunch_latest`` (12:30–14:00 by
+        default): the whole lunch lies inside it. A shift that starts after the
+        window opens or ends before it closes gets no lunch break.
+        """
+        return (
+            self.lunch_min > 0
+            and self.start <= self.lunch_earliest
+            and self.end >= self.lunch_latest
+        )
+
+    def lunch_bounds(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+        """Return (earliest start, latest start) of lunch on `day`, so it ends by ``lunch_latest``.
+
+        A lunch longer than the window starts when the window opens (and
+        :func:`lunch_problem` calls it outside the window).
+        """
+        earliest = dt.datetime.combine(day, self.lunch_earliest)
+        latest = dt.datetime.combine(day, self.lunch_latest) - dt.timedelta(minutes=self.lunch_min)
+        return earliest, max(earliest, latest)
 
     @property
     def all_skills(self) -> frozenset[str]:
@@ -561,6 +586,8 @@ def simulate_day(
         start_place=morning.label if morning else "",
         end_place=night.label if night else "",
     )
+    if plan.feasible and (why := lunch_problem(gestor, plan)):
+        plan = replace(plan, feasible=False, problem=why)
     return with_last_boat(model, gestor, plan, stays) if last_boat else plan
 
 
@@ -608,21 +635,20 @@ def _arrival_mode(model: TravelModel, gestor: Gestor, stay: Stay):
 
 
 def _lunch_before_leaving(clock: _Clock, gestor: Gestor) -> None:
-    """Take lunch now if it is lunch time and it has not been taken."""
-    if clock.lunch or not gestor.lunch_min:
+    """Take lunch now if it is lunch time, it still fits in the window and was not taken."""
+    if clock.lunch or not gestor.takes_lunch:
         return
-    if clock.t >= dt.datetime.combine(clock.t.date(), gestor.lunch_earliest):
+    earliest, latest = gestor.lunch_bounds(clock.t.date())
+    if earliest <= clock.t <= latest:
         clock.lunch = (clock.t, clock.t + dt.timedelta(minutes=gestor.lunch_min))
         clock.t = clock.lunch[1]
 
 
 def _lunch_in_wait(clock: _Clock, gestor: Gestor, legs: Iterable[Leg]) -> None:
     """Take lunch during a wait for a boat, when one is long enough in the lunch window."""
-    if clock.lunch or not gestor.lunch_min:
+    if clock.lunch or not gestor.takes_lunch:
         return
-    day = clock.t.date()
-    earliest = dt.datetime.combine(day, gestor.lunch_earliest)
-    latest = dt.datetime.combine(day, gestor.lunch_latest)
+    earliest, latest = gestor.lunch_bounds(clock.t.date())
     length = dt.timedelta(minutes=gestor.lunch_min)
     for leg in legs:
         begin = max(leg.depart_at, earliest)
@@ -633,22 +659,57 @@ def _lunch_in_wait(clock: _Clock, gestor: Gestor, legs: Iterable[Leg]) -> None:
 
 def _lunch_late(clock: _Clock, gestor: Gestor, start: dt.datetime, busy_until: dt.datetime):
     """Fit lunch before a service starting at `start`; return (new start, problem)."""
-    if clock.lunch or not gestor.lunch_min:
+    if clock.lunch or not gestor.takes_lunch:
         return start, ""
-    day = start.date()
-    earliest = dt.datetime.combine(day, gestor.lunch_earliest)
-    latest = dt.datetime.combine(day, gestor.lunch_latest)
+    earliest, latest = gestor.lunch_bounds(start.date())
     length = dt.timedelta(minutes=gestor.lunch_min)
-    if busy_until <= latest + length:
+    if busy_until <= latest:
         return start, ""  # lunch still fits after this
     begin = max(clock.t, earliest)
     if begin > latest:
-        return start, (
-            f"no queda hora de almuerzo entre {gestor.lunch_earliest:%H:%M} y "
-            f"{gestor.lunch_latest:%H:%M}"
-        )
+        return start, _no_lunch(gestor)
     clock.lunch = (begin, begin + length)
     return max(start, begin + length), ""
+
+
+def _no_lunch(gestor: Gestor) -> str:
+    return (
+        f"no quedan {gestor.lunch_min} minutos de almuerzo entre {gestor.lunch_earliest:%H:%M} "
+        f"y {gestor.lunch_latest:%H:%M}"
+    )
+
+
+def lunch_problem(gestor: Gestor, plan: DayPlan) -> str:
+    """Return what is wrong with `plan`'s lunch (Spanish), or "" when it is right.
+
+    A shift that spans the lunch window (:attr:`Gestor.takes_lunch`) has a
+    lunch of ``lunch_min`` minutes inside ``lunch_earliest``–``lunch_latest``,
+    unless the day is over (home) before the latest start, when the gestor
+    lunches at home. A shift that does not span it has none.
+    """
+    if plan.lunch is None:
+        if gestor.takes_lunch and plan.end_at > gestor.lunch_bounds(plan.day)[1]:
+            return _no_lunch(gestor)
+        return ""
+    if not gestor.takes_lunch:
+        return (
+            f"almuerzo a las {plan.lunch[0]:%H:%M} en un turno ({gestor.start:%H:%M}–"
+            f"{gestor.end:%H:%M}) que no abarca la hora de almuerzo "
+            f"({gestor.lunch_earliest:%H:%M}–{gestor.lunch_latest:%H:%M})"
+        )
+    begin, end = plan.lunch
+    window = (
+        dt.datetime.combine(plan.day, gestor.lunch_earliest),
+        dt.datetime.combine(plan.day, gestor.lunch_latest),
+    )
+    if begin < window[0] or end > window[1]:
+        return (
+            f"almuerzo {begin:%H:%M}–{end:%H:%M} fuera de la hora de almuerzo "
+            f"({gestor.lunch_earliest:%H:%M}–{gestor.lunch_latest:%H:%M})"
+        )
+    if end - begin < dt.timedelta(minutes=gestor.lunch_min):
+        return f"almuerzo de menos de {gestor.lunch_min} minutos"
+    return ""
 
 
 def _travel(model: TravelModel, clock: _Clock, to: tuple[float, float], label: str):
@@ -1150,10 +1211,11 @@ def _time_windows(week: _Week, manager, routing, time_dim, service) -> None:
         start = _seconds(week.start(k))
         time_dim.CumulVar(routing.Start(k)).SetRange(start, _seconds(gestor.end))
         time_dim.CumulVar(routing.End(k)).SetRange(start, _seconds(gestor.end))
-        if week.params.breaks and gestor.lunch_min:
+        if week.params.breaks and gestor.takes_lunch:
+            earliest, latest = gestor.lunch_bounds(_day)
             lunch = routing.solver().FixedDurationIntervalVar(
-                _seconds(gestor.lunch_earliest),
-                _seconds(gestor.lunch_latest),
+                _seconds(earliest.time()),
+                _seconds(latest.time()),
                 gestor.lunch_min * 60,
                 False,
                 f"almuerzo-{k}",
