@@ -456,6 +456,11 @@ class Plan:
     visits: dict[str, Visit]
     approximate: bool = False
     stats: dict = field(default_factory=dict)
+    stays: list[Stay] = field(
+        default_factory=list
+    )  # the stays the plan used (re-plans change them)
+    notes: list[str] = field(default_factory=list)  # what a re-plan changed and why (Spanish)
+    decisions: list[str] = field(default_factory=list)  # what the profesional must decide
 
     def assigned_ids(self) -> set[str]:
         """Return the ids of the visits in the plan."""
@@ -494,6 +499,9 @@ class Plan:
             "totales": self.totals(),
             "red_aproximada": self.approximate,
             "estadisticas": self.stats,
+            "alojamientos": [s.to_dict() for s in self.stays],
+            "avisos": list(self.notes),
+            "decisiones": list(self.decisions),
         }
 
 
@@ -882,6 +890,7 @@ def plan_week(
         if d.moves
     ]
     plan = Plan(days, unassigned, {v.id: v for v in week.visits}, approximate=model.approximate)
+    plan.stays = list(week.stays)
     report(1.0, "listo")
     plan.stats = {
         "segundos_total": round(time.perf_counter() - clock, 2),
@@ -1400,20 +1409,125 @@ def replan(
                 pins.append(Pin(visit.id, *where))
         visits.append(visit)
     rest = [d for d in days if d >= from_day]
+    rescue = _rescue_stays(model, gestores, rest, absent, stays, from_day)
     plan = plan_week(
         model,
         visits,
         gestores,
         rest,
-        pins=pins,
-        absences=absent,
-        stays=stays,
+        pins=[p for p in pins if (p.gestor_id, p.day) not in rescue.absent],
+        absences=absent | rescue.absent,
+        stays=rescue.stays,
         params=params,
         progress=progress,
     )
     plan.days = frozen + plan.days
     plan.visits = {**{i: previous.visits[i] for i in frozen_ids}, **plan.visits}
+    plan.stays = sorted(
+        {*plan.stays, *(s for s in rescue.stays if s.morning < from_day)},
+        key=lambda s: (s.gestor_id, s.night),
+    )
+    plan.notes, plan.decisions = rescue.notes, rescue.decisions
     return plan
+
+
+@dataclass
+class _Rescue:
+    """Stays a re-plan keeps, extends or drops, and what it says about them."""
+
+    stays: list[Stay] = field(default_factory=list)
+    absent: set = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+    decisions: list[str] = field(default_factory=list)
+
+
+def _rescue_stays(model, gestores, rest, absent, stays, from_day) -> _Rescue:
+    """Make the stays work with the changed boats (`model` has the suspensions).
+
+    A gestor already at a stay (its night is before `from_day`) whose boat
+    back no longer sails stays there: the next night is added at the same
+    place, with the reason, until a morning with a way back to the base. A
+    stay not reached yet whose way there or back fails is dropped, with the
+    reason (its visits are re-planned or left out with theirs). When there is
+    no way back within the week, the gestor's remaining days are left out of
+    the plan and the profesional is told exactly what to decide.
+    """
+    out = _Rescue()
+    by_id = {g.id: g for g in gestores}
+    for stay in sorted(stays, key=lambda s: (s.gestor_id, s.night)):
+        gestor = by_id.get(stay.gestor_id)
+        if gestor is None or stay.morning < from_day:
+            out.stays.append(stay)
+            continue
+        taken = {(s.gestor_id, s.night) for s in out.stays}
+        if (stay.gestor_id, stay.night) in taken or (stay.gestor_id, stay.morning) in out.absent:
+            continue  # covered by an extension, or the gestor is stuck away
+        works = [d for d in rest if d.weekday() in gestor.weekdays and (gestor.id, d) not in absent]
+        _rescue_one(model, gestor, stay, works, from_day, out)
+    return out
+
+
+def _rescue_one(model, gestor: Gestor, stay: Stay, works, from_day, out: _Rescue) -> None:
+    """Keep, extend or drop one stay of `gestor` (see :func:`_rescue_stays`)."""
+    who = gestor.name or gestor.id
+    arrived = stay.night < from_day
+    earlier = [s for s in out.stays if s.gestor_id == gestor.id]
+    if not arrived and stay.night in works and stay.morning not in works:
+        out.notes.append(
+            f"Se quita el alojamiento de {who} en {stay.label} la noche del "
+            f"{day_label(stay.night)}: no trabaja el {day_label(stay.morning)}, y el regreso "
+            f"debe quedar en un día planificado. Duerme en {gestor.base_label}."
+        )
+        return
+    if not arrived and stay.night in works:
+        there = simulate_day(model, gestor, stay.night, [], stays=[*earlier, stay])
+        if not there.feasible:
+            out.notes.append(
+                f"Se quita el alojamiento de {who} en {stay.label} la noche del "
+                f"{day_label(stay.night)}: ese día, sin visitas, {there.problem}. Duerme en "
+                f"{gestor.base_label}."
+            )
+            return
+    chain, notes = [stay], []
+    while chain[-1].morning in works:
+        last, morning = chain[-1], chain[-1].morning
+        back = None
+        for option in [last, replace(last, leave=None)] if last.leave else [last]:
+            trial = simulate_day(model, gestor, morning, [], stays=[*earlier, *chain[:-1], option])
+            if trial.feasible:
+                chain[-1] = option
+                break
+            back = back or trial
+        else:
+            why = f"el {day_label(morning)}, {back.problem}"
+            if not arrived:
+                out.notes.append(
+                    f"Se quita el alojamiento de {who} en {stay.label} la noche del "
+                    f"{day_label(stay.night)}: {why}. Duerme en {gestor.base_label}."
+                )
+                return
+            if morning + dt.timedelta(days=1) in works:
+                notes.append(
+                    f"{who} sigue en {last.label} ({why}): se planifica también la noche del "
+                    f"{day_label(morning)} allí, y sus visitas de ese día en la isla."
+                )
+                chain[-1] = replace(last, leave=None)
+                chain.append(replace(last, night=morning, leave=stay.leave))
+                continue
+            stuck = [d for d in works if d >= stay.morning]
+            out.absent |= {(gestor.id, d) for d in stuck}
+            out.decisions.append(
+                f"{who} está en {stay.label} y no tiene regreso a {gestor.base_label} en los días "
+                f"planificados de la semana ({why}). Decida cómo vuelve (otra embarcación o "
+                "un alojamiento fuera del plan) y qué hace el "
+                + ", ".join(day_label(d) for d in stuck)
+                + ": esos días quedan sin plan."
+            )
+            out.stays.append(stay)
+            return
+        break
+    out.notes.extend(notes)
+    out.stays.extend(chain)
 
 
 def _where(plan: Plan, visit_id: str) -> tuple[str, dt.date] | None:

@@ -217,6 +217,10 @@ def replan_command(plan_id, from_day, done, keep, absent, suspended) -> None:
                 raise click.ClickException(msg)
             result = new.result
     click.echo("\n".join(summary_lines(result)[:3]))
+    for note in result.get("avisos", []):
+        click.echo(f"Aviso: {note}")
+    for decision in result.get("decisiones", []):
+        click.echo(f"Debe decidir: {decision}")
     click.echo(
         f"Plan {new_id} (borrador) re-planificado desde {start:%d-%m-%Y}: /planificacion/{new_id}"
     )

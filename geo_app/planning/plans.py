@@ -225,6 +225,11 @@ def _set_job(session: Session, plan_id: int, state: str, fraction: float, messag
 def _store_result(session: Session, plan: PlanRow, result) -> None:
     """Write the plan's JSON and its stops table (replacing previous ones)."""
     plan.result = result.to_dict()
+    if plan.inputs.get("replanificar") and result.stays is not None:
+        # a re-plan may extend or drop stays (a cancelled boat back): the replay needs them
+        stays = [s.to_dict() for s in result.stays]
+        if stays != plan.inputs.get("alojamientos", []):
+            plan.inputs = {**plan.inputs, "alojamientos": stays}
     session.execute(delete(PlanStop).where(PlanStop.plan_id == plan.id))
     for day in result.days:
         for seq, stop in enumerate(day.stops, start=1):
