@@ -46,11 +46,13 @@ __all__ = [
     "PlanEditConflictError",
     "PlanRunError",
     "ReplanRequest",
+    "app_today",
     "candidate_visits",
     "compute_week",
     "create_plan",
     "create_replan",
     "move_visit",
+    "past_week_message",
     "publish",
     "published_day",
     "published_days",
@@ -385,6 +387,29 @@ def _best_insertion(model, inputs: _Inputs, assignment, unassigned, visit_id, ta
     return assemble(
         model, inputs.visits, inputs.gestores, trial, unassigned, stays=inputs.stays
     ), ""
+
+
+def app_today(app) -> dt.date:
+    """Return today's date for planning: ``TODAY`` in the config (ISO date) or the clock.
+
+    Set ``REVINCULA_TODAY`` only to reproduce a past day (tests, demos of a past week).
+    """
+    value = app.config.get("TODAY")
+    if not value:
+        return dt.date.today()
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def past_week_message(week: dt.date, today: dt.date) -> str:
+    """Return a Spanish message when the week of `week` ended before `today`, else ""."""
+    monday = week - dt.timedelta(days=week.weekday())
+    sunday = monday + dt.timedelta(days=6)
+    if sunday >= today:
+        return ""
+    return (
+        f"La semana del {monday:%d-%m-%Y} ya pasó (terminó el domingo {sunday:%d-%m-%Y}; "
+        f"hoy es {today:%d-%m-%Y}): elija la semana actual o una futura."
+    )
 
 
 def publish(session: Session, plan: PlanRow, actor: str, *, expected_version: int) -> None:

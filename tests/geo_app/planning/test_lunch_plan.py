@@ -26,6 +26,7 @@ CASE = (
 
 def test_an_afternoon_shift_is_planned_without_lunch(app, client, db_url, tmp_path, monkeypatch):  # noqa: F811
     monkeypatch.setenv("REVINCULA_DATABASE_URL", db_url)
+    monkeypatch.setenv("REVINCULA_TODAY", MONDAY.isoformat())
     out = tmp_path / "plan"
     result = CliRunner().invoke(
         main,
