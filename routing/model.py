@@ -330,17 +330,48 @@ class TravelModel:
             np.array(lon), np.array(lat), slack_m=self.terminal_slack_m, avoid=across
         )
         unusable = {i for i in range(len(names)) if not self.terminals.ok[i]}
+        one_land = self._one_land_lines(links)
         self.links = tuple(
             lk
             for lk in links
-            if lk.from_terminal not in unusable and lk.to_terminal not in unusable
+            if lk.from_terminal not in unusable
+            and lk.to_terminal not in unusable
+            and lk.line_id not in one_land
         )
-        dropped = sorted({lk.line_name for lk in links} - {lk.line_name for lk in self.links})
+        dropped = sorted(
+            {lk.line_name for lk in links if lk.line_id not in one_land}
+            - {lk.line_name for lk in self.links}
+        )
         if dropped:
             self.notes = (
                 *self.notes,
                 "líneas sin terminal en la red (no se usan): " + ", ".join(dropped),
             )
+
+    def _one_land_lines(self, links) -> set[str]:
+        """Lines whose two ends attach to one land mass (a data error), with a note each.
+
+        Only for networks whose anchors are land masses (the approximate one): on
+        a road network a boat may well join two points of one road system.
+        """
+        if not getattr(self.network, "anchors_are_land", False):
+            return set()
+        bad: dict[str, str] = {}
+        anchor = self.terminals.anchor
+        for lk in links:
+            a, b = anchor[lk.from_terminal], anchor[lk.to_terminal]
+            if a >= 0 and a == b and lk.line_id not in bad:
+                shore = self.network.params.terminal_shore_m / 1000
+                bad[lk.line_id] = (
+                    f"línea {lk.line_name} ({lk.line_id}): sus dos terminales, {lk.origin} y "
+                    f"{lk.destination}, quedan en la misma masa de tierra "
+                    f"({self.network.land_name(int(a))}) y no hay otra costa a menos de "
+                    f"{shore:g} km de ninguno de ellos, así que el barco no une nada; "
+                    "la línea no se usa. Corrija las coordenadas del terminal que está en "
+                    "la otra orilla (horario de barcos)."
+                )
+        self.notes = (*self.notes, *bad.values())
+        return set(bad)
 
     def _terminal_times(self, layer: int) -> np.ndarray:
         if layer not in self._tt_cache:
