@@ -788,6 +788,15 @@ class TravelModel:
             except ValueError:
                 pass
             else:
+                if not (-90 <= lat <= 90 and -180 <= lon <= 180) or not (
+                    math.isfinite(lat) and math.isfinite(lon)
+                ):
+                    msg = (
+                        f"Las coordenadas {text!r} no son válidas: escriba 'lat,lon' con la "
+                        "latitud entre -90 y 90 y la longitud entre -180 y 180 "
+                        "(por ejemplo -42.48,-73.76)."
+                    )
+                    raise RoutingInputError(msg)
                 return lon, lat, f"{lat:.5f},{lon:.5f}"
         candidates = [*self.places, *self._terminal_places()]
         wanted = _normalise(text)
