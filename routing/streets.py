@@ -31,6 +31,7 @@ from scipy.spatial import cKDTree
 from shapely.ops import substring
 
 from routing._dijkstra import many_to_many
+from routing._dijkstra import many_to_many_ends
 from routing._dijkstra import path_to
 from routing._dijkstra import single_source
 from routing._geo import Places
@@ -197,9 +198,7 @@ class StreetNetwork:
         index = self._edge_index()
         xy = self._xy(lon, lat)
         points = shapely.points(xy)
-        (_, near), dist0 = index.tree.query_nearest(
-            points, return_distance=True, all_matches=False
-        )
+        (_, near), dist0 = index.tree.query_nearest(points, return_distance=True, all_matches=False)
         choice = near.copy()
         top = index.weak_size.max()
         # a point whose nearest edge is main and on the largest piece keeps it
@@ -277,9 +276,7 @@ class StreetNetwork:
             one_way = ~np.isfinite(back)
             # a point at a node (t = 0 or 1) is at that node whatever the edge's direction
             back_t = np.where(one_way & (t > 0), np.inf, t * np.where(one_way, 0.0, back))
-            back_rest = np.where(
-                one_way & (t < 1), np.inf, (1 - t) * np.where(one_way, 0.0, back)
-            )
+            back_rest = np.where(one_way & (t < 1), np.inf, (1 - t) * np.where(one_way, 0.0, back))
             if leaving:  # forward to v; back to u only if the street is two-way
                 to_u, to_v = back_t, (1 - t) * forward
             else:  # reached from u along the edge, from v only against its drawing
@@ -339,7 +336,23 @@ class StreetNetwork:
         if not len(s_ok) or not len(d_ok):
             return out
         a, b = src.take(s_ok), dst.take(d_ok)
-        out[np.ix_(s_ok, d_ok)] = self._block(a, b, layer)[0]
+        s_nodes, s_sec = self._ends(a, layer, leaving=True)
+        d_nodes, d_sec = self._ends(b, layer, leaving=False)
+        # one search per distinct way of leaving (points at one place share it)
+        s_rows, s_inv = np.unique(np.column_stack([s_nodes, s_sec]), axis=0, return_inverse=True)
+        d_rows, d_inv = np.unique(np.column_stack([d_nodes, d_sec]), axis=0, return_inverse=True)
+        g = self._layers[layer]
+        core = many_to_many_ends(
+            g.indptr, g.indices, g.weights,
+            s_rows[:, :2].astype(np.int64), np.ascontiguousarray(s_rows[:, 2:]),
+            d_rows[:, :2].astype(np.int64), np.ascontiguousarray(d_rows[:, 2:]),
+            g.leaf,
+        )  # fmt: skip
+        block = core[s_inv.ravel()][:, d_inv.ravel()]
+        i, j, direct = self._same_edge(a, b, layer)
+        if len(i):
+            block[i, j] = np.minimum(block[i, j], direct)
+        out[np.ix_(s_ok, d_ok)] = block
         return out
 
     def _block(self, a: Places, b: Places, layer: str):
