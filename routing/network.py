@@ -103,7 +103,8 @@ _ROAD_FILTERS: dict[str, frozenset[str]] = {
 }
 # 2: named streets stored; 3: streets read before simplification;
 # 4: places keep their OSM id and include `place` on closed ways (islets, hamlets drawn as areas)
-# 5: ferries from route=ferry relations, pieces joined into lines, every OSM duration form
+# 5: ferries from route=ferry relations, pieces joined into lines, every OSM duration form;
+#    islands and islets drawn as closed ways (place=island|islet, natural=coastline) kept as land
 _CACHE_FORMAT = 5
 
 
@@ -244,6 +245,7 @@ class _OsmCollector:
         self.needed: set[int] = set()
         self.pieces: list[_Piece] = []
         self.places: list[dict] = []
+        self.land: list[dict] = []
 
     def node(self, obj) -> None:
         if "place" in obj.tags and "name" in obj.tags:
@@ -263,6 +265,19 @@ class _OsmCollector:
 
     def way(self, obj) -> None:
         tags = obj.tags
+        if (
+            obj.is_closed()
+            and len(obj.nodes) >= 4
+            and (tags.get("place") in _LAND_PLACES or tags.get("natural") == "coastline")
+        ):
+            # an island or islet drawn as a closed way: a land mass (see TravelModel.snap)
+            self.land.append(
+                {
+                    "name": tags.get("name") or "",
+                    "ref": f"OSM way {obj.id}",
+                    "ring": [(n.location.lon, n.location.lat) for n in obj.nodes],
+                }
+            )
         if "place" in tags and "name" in tags and obj.is_closed() and len(obj.nodes) >= 4:
             # a place drawn as an area (islets, hamlets): the mean of its outline's nodes
             ring = [(n.location.lon, n.location.lat) for n in obj.nodes][:-1]
@@ -282,6 +297,7 @@ class _OsmCollector:
             self.needed.update(n.ref for n in obj.nodes)
 
 
+_LAND_PLACES = {"island", "islet"}
 _FERRY_TAGS = ("route", "name", "duration", "motor_vehicle", "motorcar")
 
 
@@ -488,7 +504,9 @@ def _read_osm_file(path: Path, params: NetworkParams, workdir: Path):
     graph = ox.graph_from_xml(xml, retain_all=True, simplify=False)
     streets = named_streets(graph)  # before simplifying: a street may change name at any node
     ferries = _join_ferries(found.pieces, relations, members)
-    return ox.simplify_graph(graph), ferries, found.places, streets
+    for land in found.land:
+        land["kind"] = "land"
+    return ox.simplify_graph(graph), ferries, found.places + found.land, streets
 
 
 def _first(value):
@@ -985,7 +1003,8 @@ def _assemble(graph, ferries, places, named, timetable, params, target: Path, na
         "params": json.loads(params.key()),
         "timetable": text,
         "boat_geometries": geometries,
-        "places": places,
+        "places": [p for p in places if p.get("kind") != "land"],
+        "land": [p for p in places if p.get("kind") == "land"],
         "notes": notes,
         "n_ferry_lines": len(ferries[0]),
     }
@@ -1028,4 +1047,5 @@ def load_network(path: str | Path) -> TravelModel:
         places=places,
         notes=tuple(meta["notes"]),
         source=meta["source"],
+        land=[(p["name"], [tuple(c) for c in p["ring"]]) for p in meta.get("land", [])],
     )
