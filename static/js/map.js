@@ -102,8 +102,8 @@
       pointToLayer: function (f, latlng) {
         var p = f.properties;
         var marker = L.marker(latlng, {
-          icon: L.divIcon({ className: "", html: '<div class="health-marker ' + p.kind + '">' +
-            letters[p.kind] + "</div>", iconSize: [16, 16] }),
+          icon: L.divIcon({ className: "", html: '<div class="health-marker ' + esc(p.kind) + '">' +
+            esc(letters[p.kind]) + "</div>", iconSize: [16, 16] }),
           title: p.name
         }).bindPopup("<b>" + esc(p.name) + "</b><br>" + esc(p.kind_label) + " · " + esc(p.system) +
           "<br>" + esc(p.comuna_name) + "<br><small>Fuente: DEIS, Minsal</small>");
@@ -112,7 +112,7 @@
       }
     });
     ["hospital", "cesfam", "cecosf", "posta", "urgencia", "otro"].forEach(function (kind) {
-      if (groups[kind]) { add("Salud: " + config.healthLabels[kind], groups[kind], kind !== "otro"); }
+      if (groups[kind]) { add("Salud: " + esc(config.healthLabels[kind]), groups[kind], kind !== "otro"); }
     });
     state.layers.salud = groups;
     state.loaded.salud = data.features.length;
@@ -160,7 +160,7 @@
         marker.bindPopup("<b>" + esc(p.comuna) + "</b><br>" + esc(String(p.total)) + " casos en la última lista" +
           "<br>Crítica " + esc(String(p.critica)) + " · Grave " + esc(String(p.grave)) +
           " · Reiterada " + esc(String(p.reiterada)) + " · Sin matrícula " + esc(String(p.sin_matricula)) +
-          "<br><small>Solo totales por comuna; «&lt;" + data.umbral_reserva + "» = cifra pequeña reservada.</small>");
+          "<br><small>Solo totales por comuna; «&lt;" + esc(data.umbral_reserva) + "» = cifra pequeña reservada.</small>");
         group.addLayer(marker);
       });
       add("Casos por comuna (" + total + ")", group, true);
@@ -184,16 +184,16 @@
         if (p.confianza === "baja") { counts.baja += 1; }
         return L.marker(latlng, {
           icon: L.divIcon({ className: "", iconSize: [12, 12],
-            html: '<div class="case-marker cat-' + p.categoria + " conf-" + p.confianza + '"></div>' }),
+            html: '<div class="case-marker cat-' + esc(p.categoria) + " conf-" + esc(p.confianza) + '"></div>' }),
           title: "Caso " + p.id
         });
       },
       onEachFeature: function (f, layer) {
         var p = f.properties;
-        layer.bindPopup("<b>Caso " + p.id + "</b>" + (p.sintetico ? ' <span class="badge synthetic">sintético</span>' : "") +
-          "<br>" + esc(caseLabels[p.categoria] || p.categoria) + " · prioridad " + p.prioridad +
+        layer.bindPopup("<b>Caso " + esc(p.id) + "</b>" + (p.sintetico ? ' <span class="badge synthetic">sintético</span>' : "") +
+          "<br>" + esc(caseLabels[p.categoria] || p.categoria) + " · prioridad " + esc(p.prioridad) +
           "<br>Ubicación: " + esc(p.metodo) + " (confianza " + esc(p.confianza) + ")" +
-          '<br><a href="casos/' + p.id + '">Abrir ficha</a>');
+          '<br><a href="casos/' + encodeURIComponent(p.id) + '">Abrir ficha</a>');
         cluster.addLayer(layer);
       }
     });
@@ -251,10 +251,10 @@
           html += "<ol class=\"legs\">";
           b.tramos.forEach(function (t) {
             var label = { conducir: "En vehículo", caminar: "A pie", espera: "Espera", barco: "Barco" }[t.tipo];
-            html += "<li><b>" + t.sale.slice(11, 16) + "–" + t.llega.slice(11, 16) + "</b> " + label +
+            html += "<li><b>" + esc(t.sale.slice(11, 16)) + "–" + esc(t.llega.slice(11, 16)) + "</b> " + esc(label) +
               (t.linea ? " " + esc(t.linea) : "") + ": " + esc(t.desde) +
               (t.tipo === "espera" ? "" : " → " + esc(t.hasta)) +
-              " (" + Math.round(t.duracion_s / 60) + " min)" + (t.supuesto ? " <em>horario supuesto</em>" : "") + "</li>";
+              " (" + esc(Math.round(t.duracion_s / 60)) + " min)" + (t.supuesto ? " <em>horario supuesto</em>" : "") + "</li>";
             if (t.geometria.length > 1) {
               L.polyline(t.geometria.map(function (c) { return [c[1], c[0]]; }), {
                 color: t.tipo === "barco" ? "#0b5cad" : "#c2410c",
@@ -262,8 +262,8 @@
               }).addTo(journeyLayer);
             }
           });
-          html += "</ol><p>Llegada " + b.llega.slice(11, 16) + "; total " +
-            Math.round(b.tiempo_s / 60) + " min.</p>";
+          html += "</ol><p>Llegada " + esc(b.llega.slice(11, 16)) + "; total " +
+            esc(Math.round(b.tiempo_s / 60)) + " min.</p>";
           if (journeyLayer.getLayers().length) {
             map.fitBounds(L.featureGroup(journeyLayer.getLayers()).getBounds(), { maxZoom: 12 });
           }

@@ -17,6 +17,14 @@
     setTimeout(poll, 500);
     return;
   }
+  // Every value from the data (visit labels carry the imported sector, boat line names come
+  // from the timetable file) goes into HTML only through esc().
+  function esc(text) {
+    var div = document.createElement("div");
+    div.textContent = text === null || text === undefined ? "" : String(text);
+    return div.innerHTML;
+  }
+  function safeColour(c) { return /^#[0-9a-fA-F]{3,8}$/.test(c || "") ? c : "#1f77b4"; }
   var box = document.getElementById("plan-map");
   if (!box) { return; }
   var map = L.map(box, { minZoom: 6, maxZoom: 18 }).setView([-42.6, -73.75], 8);
@@ -30,18 +38,18 @@
       style: function (f) {
         var p = f.properties;
         if (p.tipo === "barco") { return { color: "#0b3d91", weight: 4, dashArray: "1 8", lineCap: "round" }; }
-        return { color: p.color, weight: 3, opacity: 0.85, dashArray: dashes[weekday(p.dia)] };
+        return { color: safeColour(p.color), weight: 3, opacity: 0.85, dashArray: dashes[weekday(p.dia)] };
       },
       pointToLayer: function (f, latlng) {
         var p = f.properties;
         return L.marker(latlng, { icon: L.divIcon({
-          className: "stop-marker", html: '<span style="background:' + p.color + '">' + p.orden + "</span>",
+          className: "stop-marker", html: '<span style="background:' + safeColour(p.color) + '">' + esc(p.orden) + "</span>",
           iconSize: [22, 22] }) });
       },
       onEachFeature: function (f, l) {
         var p = f.properties;
-        if (p.tipo === "visita") { l.bindPopup(p.etiqueta + "<br>" + p.dia + " " + p.inicia); }
-        else if (p.tipo === "barco") { l.bindPopup("Barco: " + p.linea); }
+        if (p.tipo === "visita") { l.bindPopup(esc(p.etiqueta) + "<br>" + esc(p.dia) + " " + esc(p.inicia)); }
+        else if (p.tipo === "barco") { l.bindPopup("Barco: " + esc(p.linea)); }
       }
     }).addTo(map);
     if (layer.getBounds().isValid()) { map.fitBounds(layer.getBounds(), { padding: [20, 20] }); }

@@ -1,0 +1,180 @@
+"""Real headless Chromium on the rough edges a new user meets (issue 24, issue 17 item 16).
+
+The app here runs on a copy of the territory whose boat line names carry markup, with a
+synthetic caseload whose *sector* column carries markup, as a careless or hostile spreadsheet
+would: every page must show that text as text.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import shutil
+
+import pytest
+
+from layers.territory import DEFAULT_DATA_DIR
+from tests.accounts import add_user
+
+from .conftest import SCREENSHOTS
+from .conftest import open_local_page
+from .conftest import serve
+
+TODAY = dt.date(2026, 11, 2)
+MONDAY = dt.date(2026, 11, 23)
+SECTOR_MARKUP = '<b class="xss-sector">S</b><a href="http://ataque.invalid/">x</a>'
+LINE_MARKUP = '<img class="xss-line" src="/xss-linea.png"><i class="xss-line">L</i>'
+SIZES = {"escritorio": (1366, 900), "telefono": (390, 844)}
+
+pytestmark = [pytest.mark.browser, pytest.mark.enable_socket]
+
+
+def _markup_territory(folder):
+    """Copy the bundled territory; append markup to every boat line name."""
+    shutil.copytree(DEFAULT_DATA_DIR, folder)
+    path = folder / "horarios_barcos.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        row["linea"] = row["linea"] + " " + LINE_MARKUP
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return folder
+
+
+def _markup_sectors(data: bytes) -> bytes:
+    """Append markup to the Sector column of a synthetic monthly file (`;`, BOM)."""
+    text = data.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    col = rows[0].index("Sector")
+    for row in rows[1:]:
+        row[col] = (row[col] + " " + SECTOR_MARKUP).strip()
+    out = io.StringIO()
+    out.write("\ufeff")
+    csv.writer(out, delimiter=";", lineterminator="\r\n").writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+@pytest.fixture(scope="module")
+def markup_server(tmp_path_factory, case_context):
+    from geo_app import create_app
+    from geo_app.cases.importing import apply_import
+    from geo_app.cases.importing import prepare_import
+    from geo_app.demo.seed import demo_gestor_rows
+    from geo_app.planning.plans import compute_week
+    from layers.synthetic import generate_caseload
+    from layers.synthetic import monthly_file
+
+    root = tmp_path_factory.mktemp("marcado")
+    territory_dir = _markup_territory(root / "chiloe")
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "DATABASE_URL": f"sqlite:///{root / 'demo.sqlite'}",
+            "TERRITORY_DIR": str(territory_dir),
+        }
+    )
+    app.extensions["revincula.cases"] = case_context
+    caseload = generate_caseload(
+        case_context.territory, case_context.geocoder, seed=11, scale=0.08, today=TODAY
+    )
+    data = _markup_sectors(monthly_file(caseload, "2026-08", 0))
+    with app.extensions["revincula.db"]() as session, session.begin():
+        prepared = prepare_import(session, case_context, data, "sintetica.csv", today=TODAY)
+        apply_import(session, case_context, prepared, actor="prueba", synthetic=True)
+    add_user(app, "admin.prueba", "admin")
+    add_user(app, "mesa.prueba", "mesa", comunas="Castro, Quinchao")
+    # The Castro gestora plans Quinchao: every day crosses on the Dalcahue–Quinchao ferry.
+    rows = [r for r in demo_gestor_rows(app) if r["code"] in ("castro", "dalcahue")]
+    plan_id, _ = compute_week(
+        app, rows, MONDAY, seconds=3, limit=14, comunas=["Quinchao"], outcome="guardar"
+    )
+    add_user(app, "gestora.castro", "gestor", gestor="castro")
+    with serve(app) as base:
+        yield {"base": base, "plan": plan_id, "n_cases": len(prepared.result.records)}
+    app.extensions["revincula.engine"].dispose()
+
+
+def _shot(page, name):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def _no_injected_markup(page):
+    """No element made from imported text exists; the text is on the page as typed."""
+    assert page.locator(".xss-sector, .xss-line, a[href^='http://ataque']").count() == 0
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_imported_markup_is_shown_as_text_on_the_plan_page(markup_server, browser, size):
+    base, plan_id = markup_server["base"], markup_server["plan"]
+    local = open_local_page(browser, *SIZES[size], base=base, user="admin.prueba")
+    page = local.page
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(f"{base}/planificacion/{plan_id}")
+    page.wait_for_function("() => window.revincula && window.revincula.planFeatures > 0")
+    features = page.evaluate(
+        "fetch(document.getElementById('plan').dataset.geojsonUrl).then(r => r.json())"
+    )["features"]
+    kinds = {f["properties"]["tipo"] for f in features}
+    assert {"visita", "barco"} <= kinds, kinds
+    # Open the popup of a visit and of a boat leg, as a user clicking them would.
+    page.evaluate(
+        """() => { const m = window.revincula.planMap; const out = {};
+        m.eachLayer(l => { if (l.feature && l.getPopup && l.getPopup()) {
+          const t = l.feature.properties.tipo; if (!out[t]) { out[t] = l; } } });
+        out.visita.openPopup(); }"""
+    )
+    popup = page.locator(".leaflet-popup-content").first
+    assert SECTOR_MARKUP in popup.inner_text()
+    _no_injected_markup(page)
+    _shot(page, f"xss_plan_visita_{size}")
+    page.evaluate(
+        """() => { const m = window.revincula.planMap; let boat = null;
+        m.eachLayer(l => { if (l.feature && l.feature.properties.tipo === 'barco') { boat = l; } });
+        m.closePopup(); boat.openPopup(boat.getBounds().getCenter()); }"""
+    )
+    boat_popup = page.locator(".leaflet-popup-content", has_text="Barco")
+    assert LINE_MARKUP in boat_popup.inner_text()
+    _no_injected_markup(page)
+    # The days' tables (server-rendered) show the line names as text too.
+    assert LINE_MARKUP in page.locator(".day-table").first.inner_text() or any(
+        LINE_MARKUP in t for t in page.locator(".day-table").all_inner_texts()
+    )
+    _shot(page, f"xss_plan_barco_{size}")
+    assert not any("xss-linea.png" in u or "ataque.invalid" in u for u in requests)
+    assert local.errors == [] and local.blocked == []
+    page.close()
+
+
+def test_imported_markup_is_shown_as_text_on_the_map_and_journey(markup_server, browser):
+    base = markup_server["base"]
+    local = open_local_page(browser, 1366, 900, base=base, user="admin.prueba")
+    page = local.page
+    page.goto(base + "/")
+    page.wait_for_function("() => window.revincula && window.revincula.ready", timeout=20_000)
+    page.fill("input[name=desde]", "Castro")
+    page.fill("input[name=hasta]", "Achao")
+    page.click("#journey-form button")
+    page.wait_for_function("() => window.revincula.journey !== undefined", timeout=20_000)
+    assert LINE_MARKUP in page.locator("#journey-result").inner_text()
+    page.evaluate(
+        """() => { const l = window.revincula.layers.barcos.getLayers()[0];
+        l.openPopup(l.getBounds().getCenter()); }"""
+    )
+    assert LINE_MARKUP in page.locator(".leaflet-popup-content").first.inner_text()
+    _no_injected_markup(page)
+    _shot(page, "xss_mapa_escritorio")
+    # A case page shows the sector as typed.
+    page.goto(base + "/casos")
+    page.locator("table.cases tbody tr a").first.click()
+    page.wait_for_function("() => window.revincula && window.revincula.caseMap")
+    assert SECTOR_MARKUP in page.locator(".facts").first.inner_text()
+    _no_injected_markup(page)
+    assert local.errors == [] and local.blocked == []
+    page.close()
