@@ -17,11 +17,50 @@
     return div.innerHTML;
   }
 
-  // Cluster icon: a round badge with the number of markers it holds.
-  function clusterIcon(cls, size) {
+  // Cluster icon: a round badge with the number of markers it holds (and says so on hover).
+  function clusterIcon(cls, size, noun) {
     return function (c) {
-      return L.divIcon({ className: "", html: '<div class="' + cls + '">' + c.getChildCount() + "</div>",
-        iconSize: [size, size] });
+      var n = c.getChildCount();
+      return L.divIcon({ className: "", iconSize: [size, size],
+        html: '<div class="' + cls + '" title="' + esc(n + " " + noun) + '">' + esc(n) + "</div>" });
+    };
+  }
+
+  // Markers that share one point (cases geocoded to a locality point) stay clustered at every
+  // zoom: a click spiderfies a few of them, or lists them all in a popup when there are many.
+  var SPIDERFY_MAX = 12;
+  function samePoint(cluster) {
+    var b = cluster.getBounds();
+    return b.getNorthEast().distanceTo(b.getSouthWest()) < 5;  // metres
+  }
+  function listPopup(cluster, describe) {
+    var markers = cluster.getAllChildMarkers().slice();
+    markers.sort(function (a, b) { return (b.options.priority || 0) - (a.options.priority || 0); });
+    var box = document.createElement("div");
+    box.className = "point-list";
+    var head = document.createElement("b");
+    head.textContent = markers.length + " casos en este punto";
+    box.appendChild(head);
+    var note = document.createElement("div");
+    note.className = "point-list-note";
+    note.textContent = "Ubicados en el mismo punto (p. ej. el punto de una localidad). Ordenados por prioridad.";
+    box.appendChild(note);
+    var list = document.createElement("ol");
+    markers.forEach(function (m) { list.appendChild(describe(m)); });
+    box.appendChild(list);
+    L.popup({ maxWidth: 320, className: "point-list-popup" })
+      .setLatLng(cluster.getLatLng()).setContent(box).openOn(map);
+    state.pointList = markers.length;
+  }
+  function onClusterClick(describe) {
+    return function (e) {
+      var cluster = e.layer;
+      if (samePoint(cluster) || map.getZoom() >= map.getMaxZoom()) {
+        if (cluster.getChildCount() <= SPIDERFY_MAX) { cluster.spiderfy(); }
+        else { listPopup(cluster, describe); }
+      } else {
+        cluster.zoomToBounds({ padding: [20, 20] });
+      }
     };
   }
 
@@ -73,7 +112,7 @@
     var cluster = L.markerClusterGroup({
       maxClusterRadius: 40,
       disableClusteringAtZoom: 13,
-      iconCreateFunction: clusterIcon("school-cluster", 26)
+      iconCreateFunction: clusterIcon("school-cluster", 26, "establecimientos")
     });
     L.geoJSON(data, {
       pointToLayer: function (f, latlng) {
@@ -171,11 +210,26 @@
     if (!response.ok) { throw new Error("casos: HTTP " + response.status); }
     return response.json();
   }).then(function (data) {
+    // Clustered at every zoom (from zoom 15 only markers a few pixels apart), so that cases
+    // sharing a point are never drawn one over another.
     var cluster = L.markerClusterGroup({
-      maxClusterRadius: 35,
-      disableClusteringAtZoom: 14,
-      iconCreateFunction: clusterIcon("case-cluster", 28)
+      maxClusterRadius: function (zoom) { return zoom >= 15 ? 6 : 35; },
+      zoomToBoundsOnClick: false,
+      spiderfyOnMaxZoom: false,
+      showCoverageOnHover: false,
+      iconCreateFunction: clusterIcon("case-cluster", 28, "casos")
     });
+    cluster.on("clusterclick", onClusterClick(function (m) {
+      var p = m.feature.properties;
+      var li = document.createElement("li");
+      var a = document.createElement("a");
+      a.href = "casos/" + encodeURIComponent(p.id);
+      a.textContent = "Caso " + p.id;
+      li.appendChild(a);
+      li.appendChild(document.createTextNode(" · " + (caseLabels[p.categoria] || p.categoria) +
+        " · prioridad " + p.prioridad + (p.confianza === "baja" ? " · ubicación poco segura" : "")));
+      return li;
+    }));
     var counts = { total: 0, baja: 0 };
     L.geoJSON(data, {
       pointToLayer: function (f, latlng) {
@@ -185,7 +239,8 @@
         return L.marker(latlng, {
           icon: L.divIcon({ className: "", iconSize: [12, 12],
             html: '<div class="case-marker cat-' + esc(p.categoria) + " conf-" + esc(p.confianza) + '"></div>' }),
-          title: "Caso " + p.id
+          title: "Caso " + p.id,
+          priority: p.prioridad
         });
       },
       onEachFeature: function (f, layer) {

@@ -178,3 +178,81 @@ def test_imported_markup_is_shown_as_text_on_the_map_and_journey(markup_server, 
     _no_injected_markup(page)
     assert local.errors == [] and local.blocked == []
     page.close()
+
+
+def _groups_at_one_point(page):
+    """Case ids grouped by their exact point, from the map's own layer."""
+    return page.evaluate(
+        """() => { const g = {};
+        window.revincula.layers.casos.getLayers().forEach(m => {
+          const ll = m.getLatLng(); const k = ll.lat.toFixed(6) + ',' + ll.lng.toFixed(6);
+          (g[k] = g[k] || []).push(m.feature.properties.id); });
+        return Object.entries(g).map(([k, ids]) => [k.split(',').map(Number), ids]); }"""
+    )
+
+
+def _click_until_open(page, point, ids, zoom):
+    """From `zoom`, click the cluster holding the point's cases until they are listed or fanned."""
+    page.evaluate("([p, z]) => window.revincula.map.setView(p, z, {animate: false})", [point, zoom])
+    page.wait_for_timeout(400)
+    for _ in range(8):
+        box = page.evaluate(
+            """(id) => { const c = window.revincula.layers.casos; let target = null;
+            c.getLayers().forEach(m => { if (m.feature.properties.id === id) { target = m; } });
+            const v = c.getVisibleParent(target);
+            if (!v || !v._icon) { return null; }
+            const r = v._icon.getBoundingClientRect();
+            return {x: r.x + r.width / 2, y: r.y + r.height / 2,
+                    n: v.getChildCount ? v.getChildCount() : 1, text: v._icon.innerText}; }""",
+            ids[0],
+        )
+        assert box is not None
+        if box["n"] == 1:
+            return "marker"
+        assert int(box["text"]) == box["n"] >= len(ids)  # the badge says how many it holds
+        page.mouse.click(box["x"], box["y"])
+        page.wait_for_timeout(700)
+        if page.locator(".point-list").count():
+            return "list"
+        if page.evaluate("!!window.revincula.layers.casos._spiderfied"):
+            return "spider"
+    return "closed"
+
+
+@pytest.mark.parametrize("zoom", [10, 14, 18])
+def test_every_case_at_one_point_is_reachable_at_every_zoom(markup_server, browser, zoom):
+    base = markup_server["base"]
+    local = open_local_page(browser, 1366, 900, base=base, user="admin.prueba")
+    page = local.page
+    page.goto(base + "/")
+    page.wait_for_function("() => window.revincula && window.revincula.cases", timeout=20_000)
+    groups = sorted(_groups_at_one_point(page), key=lambda g: -len(g[1]))
+    big = groups[0]
+    small = next(g for g in groups if 2 <= len(g[1]) <= 12)
+    assert len(big[1]) > 12, len(big[1])
+    # Many cases at one point: a popup lists every one of them, with a link to each.
+    how = _click_until_open(page, big[0], big[1], zoom)
+    assert how == "list"
+    links = page.locator(".point-list a")
+    assert links.count() == len(big[1])
+    hrefs = {links.nth(i).get_attribute("href") for i in range(links.count())}
+    assert hrefs == {f"casos/{i}" for i in big[1]}
+    assert f"{len(big[1])} casos en este punto" in page.locator(".point-list").inner_text()
+    _shot(page, f"casos_un_punto_lista_z{zoom}")
+    page.evaluate("window.revincula.map.closePopup()")
+    # A few cases at one point: they fan out (spiderfy) and each opens its own popup.
+    how = _click_until_open(page, small[0], small[1], zoom)
+    assert how == "spider"
+    opened = set()
+    for case_id in small[1]:
+        page.evaluate(
+            """(id) => { window.revincula.layers.casos.getLayers().forEach(m => {
+              if (m.feature.properties.id === id) { m.openPopup(); } }); }""",
+            case_id,
+        )
+        if f"Caso {case_id}" in page.locator(".leaflet-popup-content").last.inner_text():
+            opened.add(case_id)
+    assert opened == set(small[1])
+    _shot(page, f"casos_un_punto_abanico_z{zoom}")
+    assert local.errors == [] and local.blocked == []
+    page.close()
