@@ -99,6 +99,7 @@ def map_counts(session: Session, territory: Territory, scope: Scope) -> dict[str
         "barcos": len(territory.boat_lines),
         "islas": len(territory.islands),
         "casos": count_cases(session, scope, listed=True),
+        "casos_ubicados": count_cases(session, scope, listed=True, located=True),
         "casos_sinteticos": count_cases(session, scope, synthetic=True),
     }
 

@@ -252,7 +252,7 @@
         cluster.addLayer(layer);
       }
     });
-    add("Casos (" + counts.total + ")", cluster, true);
+    add("Casos ubicados (" + counts.total + ")", cluster, true);
     state.layers.casos = cluster;
     state.cases = counts;
   }).catch(function (err) { state.errors.push(String(err)); });
