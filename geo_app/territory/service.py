@@ -104,6 +104,17 @@ def map_counts(session: Session, territory: Territory, scope: Scope) -> dict[str
     }
 
 
+def next_working_day(today: dt.date) -> dt.date:
+    """Return the first Monday–Friday after `today` (the journey form's default departure day).
+
+    Public holidays are not known to the app and are not skipped.
+    """
+    day = today + dt.timedelta(days=1)
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    return day
+
+
 def map_config(settings: Mapping, scope: Scope) -> dict:
     """Return the settings the map's script reads: basemap, labels, how to draw cases."""
     return {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint
 from flask import Response
 from flask import current_app
@@ -19,6 +21,7 @@ from geo_app.travel import app_model
 from geo_app.web import current_scope
 from geo_app.web import db_session
 from geo_app.web import territory
+from layers.coverage import SANTIAGO
 from layers.territory import HEALTH_KIND_LABELS
 
 __all__ = ["bp"]
@@ -38,6 +41,7 @@ def index() -> str:
         counts=counts,
         health_labels=HEALTH_KIND_LABELS,
         map_config=service.map_config(current_app.config, scope),
+        depart=service.next_working_day(dt.datetime.now(SANTIAGO).date()),
     )
 
 
