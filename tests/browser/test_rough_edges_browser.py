@@ -117,7 +117,9 @@ def test_imported_markup_is_shown_as_text_on_the_plan_page(markup_server, browse
     requests = []
     page.on("request", lambda r: requests.append(r.url))
     page.goto(f"{base}/planificacion/{plan_id}")
-    page.wait_for_function("() => window.revincula && window.revincula.planFeatures > 0")
+    page.wait_for_function(
+        "() => window.revincula && window.revincula.planFeatures > 0", timeout=20_000
+    )
     features = page.evaluate(
         "fetch(document.getElementById('plan').dataset.geojsonUrl).then(r => r.json())"
     )["features"]
@@ -125,12 +127,13 @@ def test_imported_markup_is_shown_as_text_on_the_plan_page(markup_server, browse
     assert {"visita", "barco"} <= kinds, kinds
     # Open the popup of a visit and of a boat leg, as a user clicking them would.
     page.evaluate(
-        """() => { const m = window.revincula.planMap; const out = {};
-        m.eachLayer(l => { if (l.feature && l.getPopup && l.getPopup()) {
-          const t = l.feature.properties.tipo; if (!out[t]) { out[t] = l; } } });
-        out.visita.openPopup(); }"""
+        """() => { const stops = window.revincula.stops; const all = stops.getLayers();
+        const alone = all.find(m => stops.getVisibleParent(m) === m);
+        if (alone) { alone.openPopup(); } else {
+          stops.zoomToShowLayer(all[0], () => all[0].openPopup()); } }"""
     )
-    popup = page.locator(".leaflet-popup-content").first
+    popup = page.locator(".leaflet-popup-content", has_text="Caso")
+    popup.wait_for(timeout=10_000)
     assert SECTOR_MARKUP in popup.inner_text()
     _no_injected_markup(page)
     _shot(page, f"xss_plan_visita_{size}")
@@ -254,5 +257,88 @@ def test_every_case_at_one_point_is_reachable_at_every_zoom(markup_server, brows
             opened.add(case_id)
     assert opened == set(small[1])
     _shot(page, f"casos_un_punto_abanico_z{zoom}")
+    assert local.errors == [] and local.blocked == []
+    page.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_plan_page_tells_gestor_days_apart_finds_visits_and_warns_when_published(
+    markup_server, browser, size
+):
+    base, plan_id = markup_server["base"], markup_server["plan"]
+    local = open_local_page(browser, *SIZES[size], base=base, user="admin.prueba")
+    page = local.page
+    page.goto(f"{base}/planificacion/{plan_id}")
+    page.wait_for_function(
+        "() => window.revincula && window.revincula.planFeatures > 0", timeout=20_000
+    )
+    days = page.locator(".day-head").count()
+    rows = page.locator("#plan-legend .day-legend li")
+    assert rows.count() == days  # one legend row per gestor-day
+    texts = rows.all_inner_texts()
+    assert len(set(texts)) == days and all("visita" in t for t in texts)
+    # each weekday has its own line style: no two rows share colour and dash pattern
+    samples = page.evaluate(
+        """() => Array.from(document.querySelectorAll('#plan-legend svg line')).map(
+          l => l.getAttribute('stroke') + '/' + (l.getAttribute('stroke-dasharray') || ''))"""
+    )
+    assert len(set(samples)) == days
+    # the legend filters: one gestor-day alone leaves only its stops and lines
+    lines_all = page.evaluate(
+        "window.revincula.planMap._layers && document.querySelectorAll("
+        "'#plan-map path.leaflet-interactive').length"
+    )
+    page.click("#plan-legend button:has-text('Ninguno')")
+    assert page.locator("#plan-map path.leaflet-interactive").count() == 0
+    assert page.evaluate("window.revincula.stops.getLayers().length") == 0
+    rows.first.locator("input").check()
+    first_visits = int(texts[0].split(": ")[1].split(" ")[0])
+    assert page.evaluate("window.revincula.stops.getLayers().length") == first_visits
+    assert 0 < page.locator("#plan-map path.leaflet-interactive").count() < lines_all
+    _shot(page, f"plan_filtro_{size}")
+    page.click("#plan-legend button:has-text('Todos')")
+    # the move picker is searched by name or place
+    picker = page.locator("#move-visit option")
+    total = picker.count()
+    name = page.locator(".day-table a").first.inner_text()
+    page.fill("#move-search", name.split()[0].lower())
+    visible = page.evaluate(
+        "Array.from(document.querySelectorAll('#move-visit option')).filter(o => !o.hidden).length"
+    )
+    assert 1 <= visible < total
+    assert name in page.locator("#move-visit").evaluate("s => s.selectedOptions[0].textContent")
+    assert "visitas" in page.locator("#move-count").inner_text()
+    assert local.errors == [] and local.blocked == []
+    page.close()
+
+
+def test_moving_a_visit_of_a_published_plan_is_said_and_confirmed(markup_server, browser):
+    base, plan_id = markup_server["base"], markup_server["plan"]
+    local = open_local_page(browser, 1366, 900, base=base, user="admin.prueba")
+    page = local.page
+    page.goto(f"{base}/planificacion/{plan_id}")
+    assert page.locator("#move-published").count() == 0  # a draft: nothing to warn about
+    page.click("#publish")
+    page.wait_for_selector("text=Plan publicado")
+    warning = page.locator("#move-published")
+    assert "publicado" in warning.inner_text() and "Mi día" in warning.inner_text()
+    # without the box ticked the browser refuses; a request without it is refused by the server
+    page.evaluate(
+        "document.querySelector('[name=confirmar_publicado]').removeAttribute('required')"
+    )
+    page.select_option("#move-target", "sin_asignar")
+    page.click("#move-form button[type=submit]")
+    page.wait_for_load_state()
+    assert "Marque «Entiendo que cambia un día publicado»" in page.inner_text(".flashes")
+    page.check("[name=confirmar_publicado]")
+    page.select_option("#move-target", "sin_asignar")
+    page.click("#move-form button[type=submit]")
+    page.wait_for_load_state()
+    flash = page.inner_text(".flashes")
+    assert "Cambio guardado" in flash and "avise a los gestores" in flash
+    page.wait_for_function(
+        "() => window.revincula && window.revincula.planFeatures > 0", timeout=20_000
+    )
+    _shot(page, "plan_publicado_mover")
     assert local.errors == [] and local.blocked == []
     page.close()
