@@ -40,7 +40,7 @@ def index() -> str:
         "territory/map.html",
         counts=counts,
         health_labels=HEALTH_KIND_LABELS,
-        map_config=service.map_config(current_app.config, scope),
+        map_config=service.map_config(current_app.config, scope, territory()),
         depart=service.next_working_day(dt.datetime.now(SANTIAGO).date()),
     )
 

@@ -87,6 +87,16 @@
       }
     });
     add("Comunas", land, true);
+    // Comuna names always written, at a point of each comuna's main populated part.
+    var names = L.layerGroup();
+    map.createPane("labels").style.zIndex = 620;  // above the markers, never catching a click
+    map.getPane("labels").style.pointerEvents = "none";
+    (config.comunaLabels || []).forEach(function (c) {
+      names.addLayer(L.marker([c.lat, c.lon], { interactive: false, keyboard: false, pane: "labels",
+        icon: L.divIcon({ className: "comuna-label", iconSize: null, html: "<span>" + esc(c.nombre) + "</span>" }) }));
+    });
+    add("Nombres de comunas", names, true);
+    state.layers.nombres = names;
     map.fitBounds(land.getBounds(), { padding: [10, 10] });
     state.layers.comunas = land;
     state.loaded.comunas = data.features.length;
@@ -146,7 +156,14 @@
           title: p.name
         }).bindPopup("<b>" + esc(p.name) + "</b><br>" + esc(p.kind_label) + " · " + esc(p.system) +
           "<br>" + esc(p.comuna_name) + "<br><small>Fuente: DEIS, Minsal</small>");
-        (groups[p.kind] = groups[p.kind] || L.markerClusterGroup({ maxClusterRadius: 30 })).addLayer(marker);
+        // A cluster of one kind keeps that kind's colour and letter, with the count beside it.
+        (groups[p.kind] = groups[p.kind] || L.markerClusterGroup({ maxClusterRadius: 30, showCoverageOnHover: false,
+          iconCreateFunction: function (c) {
+            var n = c.getChildCount();
+            return L.divIcon({ className: "", iconSize: [30, 16], html: '<div class="health-marker health-cluster ' +
+              esc(p.kind) + '" title="' + esc(n + " establecimientos: " + p.kind_label) + '">' +
+              esc(letters[p.kind]) + "×" + esc(n) + "</div>" });
+          } })).addLayer(marker);
         return marker;
       }
     });
@@ -257,26 +274,41 @@
     state.cases = counts;
   }).catch(function (err) { state.errors.push(String(err)); });
 
+  // Legend: collapsible (closed at first on screens where it would cover the territory), and
+  // only what this role sees: the mesa gets comuna totals, never case categories.
   var legend = L.control({ position: "bottomleft" });
   legend.onAdd = function () {
     var div = L.DomUtil.create("div", "legend");
+    L.DomEvent.disableClickPropagation(div);
+    L.DomEvent.disableScrollPropagation(div);
+    var cases = config.caseMode === "agregado"
+      ? '<div class="legend-cases"><span class="sw aggregate-sample"></span>Casos por comuna: un círculo por comuna ' +
+        "(más grande = más casos; clic para el detalle)</div>"
+      : '<div class="legend-cases"><span class="sw case-marker cat-critica"></span>Crítica ' +
+        '<span class="sw case-marker cat-grave"></span>Grave ' +
+        '<span class="sw case-marker cat-reiterada"></span>Reiterada ' +
+        '<span class="sw case-marker cat-sin_matricula"></span>Sin matrícula ' +
+        '<span class="sw case-marker cat-grave conf-baja"></span>ubicación poco segura</div>' +
+        '<div><span class="sw case-cluster legend-count">5</span>casos agrupados (clic: acercar, o la lista ' +
+        "si están en un mismo punto)</div>";
     div.innerHTML =
+      '<details class="legend-box"' + (window.innerWidth >= 1400 && window.innerHeight >= 1000 ? " open" : "") + ">" +
+      "<summary>Leyenda</summary>" +
       '<div><span class="sw school-marker slep rural"></span>SLEP rural ' +
       '<span class="sw school-marker slep urban"></span>SLEP urbano</div>' +
       '<div><span class="sw school-marker other rural"></span>Otra dependencia rural ' +
-      '<span class="sw school-marker other urban"></span>urbano</div>' +
+      '<span class="sw school-marker other urban"></span>urbano ' +
+      '<span class="sw school-cluster legend-count">5</span>agrupados</div>' +
       '<div><span class="sw health-marker hospital">H</span>Hospital ' +
       '<span class="sw health-marker cesfam">C</span>CESFAM ' +
       '<span class="sw health-marker cecosf">c</span>CECOSF</div>' +
       '<div><span class="sw health-marker posta">P</span>Posta rural ' +
-      '<span class="sw health-marker urgencia">U</span>SAPU/SAR/SUR</div>' +
-      '<div><span class="sw case-marker cat-critica"></span>Crítica ' +
-      '<span class="sw case-marker cat-grave"></span>Grave ' +
-      '<span class="sw case-marker cat-reiterada"></span>Reiterada ' +
-      '<span class="sw case-marker cat-sin_matricula"></span>Sin matrícula ' +
-      '<span class="sw case-marker cat-grave conf-baja"></span>ubicación poco segura</div>' +
+      '<span class="sw health-marker urgencia">U</span>SAPU/SAR/SUR ' +
+      '<span class="sw health-marker health-cluster posta">P×4</span>varios del mismo tipo</div>' +
+      cases +
       '<div><span class="line"></span>Barco (con fuente) ' +
-      '<span class="line assumed"></span>con valores supuestos</div>';
+      '<span class="line assumed"></span>con valores supuestos</div>' +
+      "</details>";
     return div;
   };
   legend.addTo(map);

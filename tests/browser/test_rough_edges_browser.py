@@ -342,3 +342,52 @@ def test_moving_a_visit_of_a_published_plan_is_said_and_confirmed(markup_server,
     _shot(page, "plan_publicado_mover")
     assert local.errors == [] and local.blocked == []
     page.close()
+
+
+ACHAO = (-73.4917, -42.4715)  # lon, lat of the town (OSM place node, rounded)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_map_names_comunas_explains_clusters_and_folds_its_legend(markup_server, browser, size):
+    base = markup_server["base"]
+    local = open_local_page(browser, *SIZES[size], base=base, user="admin.prueba")
+    page = local.page
+    page.goto(base + "/")
+    page.wait_for_function("() => window.revincula && window.revincula.ready", timeout=20_000)
+    labels = page.locator(".comuna-label")
+    assert labels.count() == 10
+    assert "Quinchao" in labels.all_inner_texts()
+    # health clusters keep their kind's colour and letter; the legend says so
+    assert page.locator(".health-cluster:not(.legend *)").count() > 0
+    legend = page.locator(".legend details")
+    assert legend.get_attribute("open") is None  # folded: it would cover the south
+    _shot(page, f"mapa_leyenda_cerrada_{size}")
+    page.click(".legend summary")
+    assert legend.get_attribute("open") is not None
+    text = page.locator(".legend").inner_text()
+    assert "varios del mismo tipo" in text and "casos agrupados" in text and "Crítica" in text
+    _shot(page, f"mapa_leyenda_abierta_{size}")
+    assert local.errors == [] and local.blocked == []
+    page.close()
+
+
+def test_the_mesa_legend_and_the_quinchao_circle(markup_server, browser):
+    base = markup_server["base"]
+    local = open_local_page(browser, 1366, 900, base=base, user="mesa.prueba")
+    page = local.page
+    page.goto(base + "/")
+    page.wait_for_function("() => window.revincula && window.revincula.cases", timeout=20_000)
+    page.click(".legend summary")
+    text = page.locator(".legend").inner_text()
+    assert "Casos por comuna" in text
+    assert "Crítica" not in text and page.locator(".legend .case-marker").count() == 0
+    features = page.evaluate("fetch('api/agregados/comunas.geojson').then(r => r.json())")[
+        "features"
+    ]
+    quinchao = next(f for f in features if f["properties"]["comuna"] == "Quinchao")
+    lon, lat = quinchao["geometry"]["coordinates"]
+    # within ~3 km of Achao, on Isla Quinchao (not on a small far island)
+    assert abs(lon - ACHAO[0]) < 0.04 and abs(lat - ACHAO[1]) < 0.03, (lon, lat)
+    _shot(page, "mesa_mapa_leyenda")
+    assert local.errors == [] and local.blocked == []
+    page.close()
