@@ -391,3 +391,26 @@ def test_the_mesa_legend_and_the_quinchao_circle(markup_server, browser):
     _shot(page, "mesa_mapa_leyenda")
     assert local.errors == [] and local.blocked == []
     page.close()
+
+
+@pytest.mark.parametrize("width", [1366, 1200, 1024])
+def test_the_admin_top_bar_is_one_line(markup_server, browser, width):
+    base = markup_server["base"]
+    local = open_local_page(browser, width, 900, base=base, user="admin.prueba")
+    page = local.page
+    page.goto(base + "/casos")
+    bar = page.evaluate(
+        """() => { const b = document.querySelector('.topbar');
+        const tops = Array.from(b.querySelectorAll('.mainnav a, .actor a, .actor button'))
+          .map(e => Math.round(e.getBoundingClientRect().top));
+        const nav = document.querySelector('.mainnav');
+        return {height: b.getBoundingClientRect().height, tops: tops,
+                clipped: nav.scrollWidth > nav.clientWidth + 1}; }"""
+    )
+    assert bar["height"] <= 44 and max(bar["tops"]) - min(bar["tops"]) < 10, bar  # one line
+    assert not bar["clipped"], bar
+    page.screenshot(
+        path=str(SCREENSHOTS / f"barra_admin_{width}.png"),
+        clip={"x": 0, "y": 0, "width": width, "height": 60},
+    )
+    page.close()
