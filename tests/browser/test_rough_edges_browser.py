@@ -127,10 +127,8 @@ def test_imported_markup_is_shown_as_text_on_the_plan_page(markup_server, browse
     assert {"visita", "barco"} <= kinds, kinds
     # Open the popup of a visit and of a boat leg, as a user clicking them would.
     page.evaluate(
-        """() => { const stops = window.revincula.stops; const all = stops.getLayers();
-        const alone = all.find(m => stops.getVisibleParent(m) === m);
-        if (alone) { alone.openPopup(); } else {
-          stops.zoomToShowLayer(all[0], () => all[0].openPopup()); } }"""
+        """() => { const m = window.revincula.stops.getLayers()[0];
+        window.revincula.planMap.openPopup(m.getPopup(), m.getLatLng()); }"""
     )
     popup = page.locator(".leaflet-popup-content", has_text="Caso")
     popup.wait_for(timeout=10_000)
@@ -213,8 +211,17 @@ def _click_until_open(page, point, ids, zoom):
         if box["n"] == 1:
             return "marker"
         assert int(box["text"]) == box["n"] >= len(ids)  # the badge says how many it holds
-        page.mouse.click(box["x"], box["y"])
-        page.wait_for_timeout(700)
+        # a click on the cluster's own badge (a health or school marker may sit over it)
+        page.evaluate(
+            """(id) => { const c = window.revincula.layers.casos; let target = null;
+            c.getLayers().forEach(m => { if (m.feature.properties.id === id) { target = m; } });
+            c.getVisibleParent(target)._icon.dispatchEvent(
+              new MouseEvent('click', {bubbles: true, cancelable: true})); }""",
+            ids[0],
+        )
+        page.wait_for_timeout(400)
+        page.wait_for_function("() => !window.revincula.map._animatingZoom", timeout=10_000)
+        page.wait_for_timeout(300)
         if page.locator(".point-list").count():
             return "list"
         if page.evaluate("!!window.revincula.layers.casos._spiderfied"):
