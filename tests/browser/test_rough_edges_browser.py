@@ -76,6 +76,7 @@ def markup_server(tmp_path_factory, case_context):
             "SECRET_KEY": "x",
             "DATABASE_URL": f"sqlite:///{root / 'demo.sqlite'}",
             "TERRITORY_DIR": str(territory_dir),
+            "TODAY": TODAY,  # the planned week (23-11-2026) is not past for the app
         }
     )
     app.extensions["revincula.cases"] = case_context
