@@ -422,3 +422,20 @@ def test_the_admin_top_bar_is_one_line(markup_server, browser, width):
         clip={"x": 0, "y": 0, "width": width, "height": 60},
     )
     page.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_lists_say_what_they_count_and_what_they_ignore(markup_server, browser, size):
+    base = markup_server["base"]
+    local = open_local_page(browser, *SIZES[size], base=base, user="admin.prueba")
+    page = local.page
+    page.goto(base + "/casos?pagina=99999")
+    assert "Casos en la última lista" in page.locator("h1").inner_text()
+    assert "La página 99999 no existe" in page.locator("#page-clamped").inner_text()
+    assert "La última lista tiene" in page.locator("#list-counts").inner_text()
+    _shot(page, f"casos_pagina_fuera_{size}")
+    page.goto(base + "/admin/auditoria?desde=31-02-2026")
+    assert "no es una fecha" in page.locator(".filter-problem").first.inner_text()
+    _shot(page, f"auditoria_fecha_invalida_{size}")
+    assert local.errors == [] and local.blocked == []
+    page.close()
