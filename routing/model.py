@@ -762,22 +762,29 @@ class TravelModel:
         here, here_name, layer = a, labels[0], start
         departures = self._departures(t0, horizon_s)
         margin = self.boarding_margin_min * 60
+
+        def pier_name(name: str) -> str:
+            # A terminal named like an end of the journey («Isla Quenac») is told apart from it,
+            # so that no leg reads «de Isla Quenac a Isla Quenac».
+            return f"Embarcadero {name}" if name in labels else name
+
         for li, _board in chain:
             link = self.links[li]
             pier = self.terminals.take([link.from_terminal])
-            t = self._road_leg(legs, here, pier, here_name, link.origin, layer, t)
+            origin, destination = pier_name(link.origin), pier_name(link.destination)
+            t = self._road_leg(legs, here, pier, here_name, origin, layer, t)
             dep, best, rows = departures[li]
             i = int(np.searchsorted(dep, (t - t0).total_seconds() + margin, side="left"))
             # the departure that gives the best arrival from here on (FIFO)
             i += int(np.flatnonzero(np.array([r[1] for r in rows[i:]]) == best[i])[0])
             depart_at = t0 + dt.timedelta(seconds=rows[i][0])
             arrive_at = t0 + dt.timedelta(seconds=rows[i][1])
-            legs.append(Leg("espera", link.origin, link.origin, t, depart_at))
+            legs.append(Leg("espera", origin, origin, t, depart_at))
             legs.append(
                 Leg(
                     "barco",
-                    link.origin,
-                    link.destination,
+                    origin,
+                    destination,
                     depart_at,
                     arrive_at,
                     distance_m=_line_length(link.geometry),
@@ -793,7 +800,7 @@ class TravelModel:
                 layer = WALK
             if pickup is not None and pickup[link.to_terminal]:
                 layer = DRIVE
-            here, here_name = self.terminals.take([link.to_terminal]), link.destination
+            here, here_name = self.terminals.take([link.to_terminal]), destination
         self._road_leg(legs, here, b, here_name, labels[1], layer, t)
         return legs
 
