@@ -62,6 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from geo_app.accounts import views as accounts
     from geo_app.accounts.login import init_login
     from geo_app.cases import views as cases
+    from geo_app.coverage import views as coverage
     from geo_app.field import views as field
     from geo_app.planning import views as planning
     from geo_app.security import init_security
@@ -71,7 +72,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_security(app)
     init_templates(app)
     init_login(app)
-    for blueprint in (accounts.bp, territory_views.bp, cases.bp, planning.bp, field.bp):
+    for blueprint in (
+        accounts.bp, territory_views.bp, cases.bp, planning.bp, field.bp, coverage.bp
+    ):
         app.register_blueprint(blueprint)
     return app
 

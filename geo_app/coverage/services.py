@@ -34,6 +34,7 @@ __all__ = [
     "ServiceForm",
     "ServicesFileError",
     "add_service",
+    "base_registry",
     "edit_service",
     "import_services",
     "registry",
@@ -71,6 +72,11 @@ class ServiceForm:
     dias: str = ""
     abre: str = ""
     cierra: str = ""
+
+
+def base_registry(territory: Territory) -> gpd.GeoDataFrame:
+    """Return the bundled registry (`layers.services.build_registry`), built once per territory."""
+    return _base(territory)
 
 
 def _base(territory: Territory) -> gpd.GeoDataFrame:
