@@ -73,7 +73,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_templates(app)
     init_login(app)
     for blueprint in (
-        accounts.bp, territory_views.bp, cases.bp, planning.bp, field.bp, coverage.bp
+        accounts.bp,
+        territory_views.bp,
+        cases.bp,
+        planning.bp,
+        field.bp,
+        coverage.bp,
     ):
         app.register_blueprint(blueprint)
     return app

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from geo_app import create_app
+from geo_app.cases.counts import CATEGORY_ORDER
 from geo_app.store.models import Case
 from geo_app.store.models import Student
 
@@ -33,10 +34,10 @@ def add_synthetic_cases(app, n: int = N_CASES, seed: int = 7) -> None:
                     student=student,
                     rbd=int(school["rbd"]),
                     comuna=school["comuna_name"],
-                    lon=float(school.geometry.x + rng.normal(0, 0.005)),
-                    lat=float(school.geometry.y + rng.normal(0, 0.005)),
-                    geocode_method="manual",
-                    category="grave",
+                    lon=None if i % 17 == 0 else float(school.geometry.x + rng.normal(0, 0.005)),
+                    lat=None if i % 17 == 0 else float(school.geometry.y + rng.normal(0, 0.005)),
+                    geocode_method="sin_ubicacion" if i % 17 == 0 else "manual",
+                    category=CATEGORY_ORDER[int(rng.integers(0, len(CATEGORY_ORDER)))],
                     in_latest_list=True,
                 )
             )
