@@ -185,7 +185,7 @@ def _summary(times: pd.DataFrame, origins: pd.DataFrame) -> dict:
     }
 
 
-def run_coverage(sessions, territory: Territory, model, run_id: int) -> None:
+def run_coverage(sessions, territory: Territory, model, run_id: int, k: int = 10) -> None:
     """Compute a stored run; progress, result and failures are written to its row."""
     with sessions() as session, session.begin():
         run = session.get(CoverageRun, run_id)
@@ -206,6 +206,8 @@ def run_coverage(sessions, territory: Territory, model, run_id: int) -> None:
     try:
         result = compute(model, territory, services, origins, params, progress)
         result["segundos"] = round(time.perf_counter() - started, 2)
+        progress(0.95, "protegiendo las cifras pequeñas para la mesa")
+        _warm_protection(sessions, territory, run_id, result, k)
         with sessions() as session, session.begin():
             run = session.get(CoverageRun, run_id)
             run.result = result
@@ -222,6 +224,24 @@ def run_coverage(sessions, territory: Territory, model, run_id: int) -> None:
             )
 
 
+def _warm_protection(sessions, territory: Territory, run_id: int, result: dict, k: int) -> None:
+    """Protect the run's tables for every mesa account's scope now, so their page opens fast.
+
+    (`geo_app.coverage.service.run_tables` keeps them in this process.)
+    """
+    from geo_app.coverage.service import run_tables
+    from geo_app.scope import Scope
+    from geo_app.store.models import User
+
+    with sessions() as session:
+        scopes = {
+            tuple(user.comuna_list)
+            for user in session.scalars(select(User).where(User.role == "mesa", User.active))
+        }
+    for comunas in sorted(scopes | {()}):
+        run_tables(run_id, result, Scope("", "mesa", comunas), k, territory)
+
+
 def _set_job(session: Session, run_id: int, state: str, fraction: float, message: str) -> None:
     session.execute(
         update(CoverageRun)
@@ -236,7 +256,13 @@ def start_run_job(app, run_id: int):
     sessions = app.extensions["revincula.db"]
     territory = app.extensions["revincula.territory"]
     return jobs.start(
-        f"cobertura-{run_id}", run_coverage, sessions, territory, app_model(app), run_id
+        f"cobertura-{run_id}",
+        run_coverage,
+        sessions,
+        territory,
+        app_model(app),
+        run_id,
+        int(app.config.get("SUPPRESSION_K", 10)),
     )
 
 
