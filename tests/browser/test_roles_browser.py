@@ -32,10 +32,11 @@ ROLES = {
 # The menu of each role, as base.html draws it (a page missing from a menu fails here too).
 MENUS = {
     "admin": {"/", "/casos", "/resumen", "/importar", "/planificacion", "/terreno",
-              "/admin/usuarios", "/admin/auditoria"},
-    "profesional": {"/", "/casos", "/resumen", "/importar", "/planificacion", "/terreno"},
-    "gestor": {"/", "/casos", "/resumen", "/terreno"},
-    "mesa": {"/", "/resumen"},
+              "/admin/usuarios", "/admin/auditoria", "/cobertura"},
+    "profesional": {"/", "/casos", "/resumen", "/importar", "/planificacion", "/terreno",
+                    "/cobertura"},
+    "gestor": {"/", "/casos", "/resumen", "/terreno", "/cobertura"},
+    "mesa": {"/", "/resumen", "/cobertura"},
 }  # fmt: skip
 
 pytestmark = [pytest.mark.browser, pytest.mark.enable_socket]
