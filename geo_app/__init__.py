@@ -4,7 +4,8 @@ The core (this package's modules) holds what every job shares: configuration,
 the store, the travel model, background jobs and the web plumbing (scope,
 security, audit, error pages). Each user job is a subpackage with its
 blueprint (``views.py``), its service functions and its commands (``cli.py``):
-``territory``, ``cases``, ``planning``, ``field``, ``accounts`` and ``demo``.
+``territory``, ``cases``, ``planning``, ``field``, ``transit``, ``accounts`` and
+``demo``.
 Subpackages use the core; the core never imports a subpackage, except here
 (blueprints) and in ``geo_app.cli`` (commands).
 """
@@ -16,6 +17,7 @@ import time
 from typing import Any
 
 from flask import Flask
+from flask_compress import Compress
 
 from geo_app.config import configure
 from geo_app.config import static_folder
@@ -65,11 +67,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from geo_app.coverage import views as coverage
     from geo_app.field import views as field
     from geo_app.planning import views as planning
+    from geo_app.reports import views as reports
     from geo_app.security import init_security
     from geo_app.territory import views as territory_views
+    from geo_app.transit import views as transit_views
     from geo_app.web import init_templates
 
     init_security(app)
+    Compress(app)
     init_templates(app)
     init_login(app)
     for blueprint in (
@@ -79,6 +84,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         planning.bp,
         field.bp,
         coverage.bp,
+        reports.bp,
+        transit_views.bp,
     ):
         app.register_blueprint(blueprint)
     return app

@@ -36,10 +36,23 @@ MODE_KEYS = {"vehiculo": "vehiculo", "a_pie": "a_pie"}
 
 
 def _modes(app) -> list[dict]:
-    options = mode_options(app.extensions.get("revincula.transit"))
+    """Travel modes of the form; public transport is never offered for coverage yet.
+
+    Without a feed the reason is `routing.transit.NO_TRANSIT_REASON`; with one,
+    that the nearest-service search does not take buses (journeys do).
+    """
+    from geo_app.travel import transit_or_none
+
+    options = mode_options(None)
+    loaded = transit_or_none(app) is not None
     for option in options:
         if option["modo"] == "a_pie":
             option["etiqueta"] = "A pie y en lancha"
+        if option["modo"] == "transporte_publico" and loaded:
+            option["motivo"] = (
+                "La cobertura aún no calcula con transporte público: la búsqueda del servicio "
+                "más cercano usa caminos y barcos. El viaje puntual del mapa sí usa los buses."
+            )
     return options
 
 

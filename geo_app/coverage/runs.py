@@ -44,7 +44,15 @@ from layers.origins import zone_origins
 from layers.services import SERVICE_TYPES
 from layers.territory import Territory
 
-__all__ = ["RunParams", "all_origins", "compute", "create_run", "run_coverage", "start_run_job"]
+__all__ = [
+    "RunParams",
+    "all_origins",
+    "compute",
+    "coverage_job",
+    "create_run",
+    "run_coverage",
+    "start_run_job",
+]
 
 log = logging.getLogger(__name__)
 
@@ -252,23 +260,24 @@ def _set_job(session: Session, run_id: int, state: str, fraction: float, message
 
 
 def start_run_job(app, run_id: int):
-    """Compute a stored run in the background; its row shows the progress."""
+    """Compute a stored run in the background; its row shows the progress.
+
+    `geo_app.jobs` runs it in a thread, or in an RQ worker when ``REDIS_URL`` is set.
+    """
+    return jobs.submit(app, f"cobertura-{run_id}", "geo_app.coverage.runs:coverage_job", run_id)
+
+
+def coverage_job(app, run_id: int) -> None:
+    """Run one coverage job in `app` (thread or worker); a finished run is left as is."""
     sessions = app.extensions["revincula.db"]
-    territory = app.extensions["revincula.territory"]
-    return jobs.start(
-        f"cobertura-{run_id}",
-        run_coverage,
+    with sessions() as session:
+        run = session.get(CoverageRun, run_id)
+        if run is None or run.job_state == "listo":
+            return
+    run_coverage(
         sessions,
-        territory,
+        app.extensions["revincula.territory"],
         app_model(app),
         run_id,
         int(app.config.get("SUPPRESSION_K", 10)),
     )
-
-
-ORIGIN_KINDS = {
-    "caso": "casos de la última lista",
-    "celda": "celdas H3 sobre tierra",
-    "zona": "zonas urbanas Censo 2017",
-    "escuela": "establecimientos (matrícula)",
-}

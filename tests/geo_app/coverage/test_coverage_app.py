@@ -175,8 +175,8 @@ def test_no_hidden_count_can_be_recovered_from_the_mesa_tables_alone_or_combined
 def test_whatif_adds_a_posta_on_an_island_and_shows_before_and_after(cov_app):
     mesa, staff = _clients(cov_app)
     run_id = _run(mesa)
-    # a posta on Isla Chaulinec (Quinchao), saved as a scenario
-    data = {"csrf": csrf(mesa), "agregar": "-42.64388,-73.27842", "nombre": "Posta propuesta",
+    # a posta on an island of Quinchao no boat line reaches (Isla sin nombre 17), saved
+    data = {"csrf": csrf(mesa), "agregar": "-42.59496,-73.20650", "nombre": "Posta propuesta",
             "nombre_escenario": "Posta en Chaulinec"}  # fmt: skip
     new_id = run_id_of(mesa.post(f"/cobertura/{run_id}/escenario", data=data))
     assert wait_run(mesa, new_id)["estado"] == "listo"

@@ -1,7 +1,7 @@
 """Coverage: stored services, coverage runs and named what-if scenarios.
 
 Revision ID: 0004_coverage
-Revises: 0003
+Revises: 0004_transit_feeds (re-chained at the merge of main; was 0003)
 Create Date: 2026-11-30 19:15:00
 
 ``coverage_services`` holds the services a team imported or added by hand (and
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_coverage"
-down_revision = "0003"
+down_revision = "0004_transit_feeds"
 branch_labels = None
 depends_on = None
 
