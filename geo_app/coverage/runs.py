@@ -62,7 +62,13 @@ class RunParams(dict):
 
     @classmethod
     def build(
-        cls, service_type: str, when: dt.datetime, *, on_foot: bool, threshold: int = 60
+        cls,
+        service_type: str,
+        when: dt.datetime,
+        *,
+        on_foot: bool,
+        threshold: int = 60,
+        suggest: bool = False,
     ) -> RunParams:
         """Check and return the parameters (Spanish `ValueError` when wrong)."""
         if service_type not in SERVICE_TYPES:
@@ -75,6 +81,7 @@ class RunParams(dict):
             salida=when.replace(tzinfo=None).isoformat(timespec="minutes"),
             a_pie=bool(on_foot),
             umbral=int(threshold),
+            sugerir=bool(suggest),
         )
 
 
@@ -153,6 +160,9 @@ def compute(model, territory: Territory, services, origins, params: dict, progre
         result = _summary(after, origins)
         result["micro_antes"] = before["micro"]
         result["celdas_antes"] = before["celdas"]
+    if params.get("sugerir"):
+        progress(0.8, "buscando dónde agregar un servicio (5 días de la semana)")
+        result["sugerencias"] = _suggestions(coverage, services, origins, params, when)
     progress(0.9, "guardando los conteos")
     of_type = services[services["service_type"] == service_type]
     result.update(
@@ -170,6 +180,45 @@ def compute(model, territory: Territory, services, origins, params: dict, progre
         },
     )
     return result
+
+
+SUGGESTION_COUNT = 3
+
+
+def _suggestions(coverage, services, origins, params: dict, when: dt.datetime) -> list[dict]:
+    """Greedy "where to add next" (`layers.coverage.suggest_sites`) among public sites.
+
+    Candidates: the located schools off the main island (a posta or an office can
+    share a school's site); departures: the same hour Monday to Friday of the
+    week, so boat days count. Weight: cases when there are any, else enrolment.
+    """
+    from layers.coverage import suggest_sites
+
+    schools = services[
+        (services["service_type"] == "escuela")
+        & services["usable"]
+        & ~services["island_name"].fillna("").eq("Isla Grande de Chiloé")
+    ].drop_duplicates("service_id")
+    candidates = schools.assign(candidate_id=schools["service_id"]).reset_index(drop=True)
+    monday = when - dt.timedelta(days=when.weekday())
+    days = [monday + dt.timedelta(days=d) for d in range(5)]
+    weight = "cases" if (origins["cases"] > 0).any() else "enrolment"
+    table = suggest_sites(coverage, services, params["tipo"], candidates, days,
+                          threshold_min=params.get("umbral", 60), weight=weight,
+                          n=SUGGESTION_COUNT)  # fmt: skip
+    where = candidates.set_index("candidate_id")
+    return [
+        {
+            "rank": int(row.rank),
+            "sitio": row.name,
+            "comuna": str(where.at[row.candidate, "comuna_name"] or ""),
+            "isla": str(where.at[row.candidate, "island_name"] or ""),
+            "peso": weight,
+            "reduce": int(row.reduced),
+            "queda": int(row.remaining),
+        }
+        for row in table.itertuples(index=False)
+    ]
 
 
 def _summary(times: pd.DataFrame, origins: pd.DataFrame) -> dict:

@@ -333,6 +333,7 @@ class RunForm:
     hora: str = "08:00"
     modo: str = "a_pie"
     umbral: str = "60"
+    sugerir: str = ""
 
 
 def start_run(session: Session, form: RunForm, *, actor: str, scenario: dict | None = None,
@@ -357,7 +358,8 @@ def start_run(session: Session, form: RunForm, *, actor: str, scenario: dict | N
     when = parse_departure(form.fecha, form.hora)
     try:
         params = RunParams.build(form.tipo, when, on_foot=form.modo == "a_pie",
-                                 threshold=int(form.umbral))  # fmt: skip
+                                 threshold=int(form.umbral),
+                                 suggest=bool(form.sugerir))  # fmt: skip
     except ValueError as err:
         raise InvalidRequestError(str(err)) from err
     return create_run(session, params, actor=actor, scenario=scenario, scenario_id=scenario_id)
@@ -462,6 +464,7 @@ def run_payload(
         "tablas": [],
         "diferencias": [],
         "brechas": gap_rows(run.id, result, scope, k, threshold, territory),
+        "sugerencias": _suggestions_for(result, scope),
     }
     for value, title in VALUES.items():
         for (layer, table), frame in tables.get(value, {}).items():
@@ -473,6 +476,18 @@ def run_payload(
     if len(tables["_layers"]) == 2:
         out["diferencias"] = _differences(tables, k, sees_exact(scope))
     return out
+
+
+def _suggestions_for(result: dict, scope: Scope) -> list[dict]:
+    """Suggested sites; the mesa gets their order and places only (the gains count people)."""
+    rows = result.get("sugerencias") or []
+    if sees_exact(scope):
+        return rows
+    return [
+        {key: row[key] for key in ("rank", "sitio", "comuna", "isla")}
+        for row in rows
+        if scope.all_comunas or row["comuna"] in scope.comunas
+    ]
 
 
 def _differences(tables: dict, k: int, exact: bool) -> list[dict]:

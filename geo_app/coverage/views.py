@@ -41,7 +41,7 @@ def _k() -> int:
 
 
 def _form(form) -> service.RunForm:
-    keys = ("tipo", "fecha", "hora", "modo", "umbral")
+    keys = ("tipo", "fecha", "hora", "modo", "umbral", "sugerir")
     return service.RunForm(**{key: form.get(key, "").strip() for key in keys if form.get(key)})
 
 

@@ -208,3 +208,19 @@ def test_bad_form_is_refused_in_spanish(cov_app):
     bad = {**FORM, "modo": "transporte_publico", "csrf": csrf(mesa)}
     response = mesa.post("/cobertura", data=bad, follow_redirects=True)
     assert "transporte público no está disponible" in response.get_data(as_text=True)
+
+
+def test_where_to_add_next_ranks_public_sites_and_hides_gains_from_the_mesa(cov_app):
+    mesa, staff = _clients(cov_app)
+    run_id = _run(mesa, sugerir="1")
+    exact = staff.get(f"/api/cobertura/{run_id}.json").get_json()["sugerencias"]
+    assert 1 <= len(exact) <= 3
+    assert [s["rank"] for s in exact] == list(range(1, len(exact) + 1))
+    assert all(s["reduce"] > 0 for s in exact)
+    assert exact == sorted(exact, key=lambda s: -s["queda"])  # each pick leaves fewer beyond
+    shown = mesa.get(f"/api/cobertura/{run_id}.json").get_json()["sugerencias"]
+    assert [s["sitio"] for s in shown] == [s["sitio"] for s in exact]
+    assert all("reduce" not in s and "queda" not in s for s in shown)
+    assert "Dónde agregar primero" in mesa.get(f"/cobertura?corrida={run_id}").get_data(
+        as_text=True
+    )
