@@ -8,6 +8,8 @@ from sqlalchemy.orm import Session
 
 from geo_app.coverage import service
 from geo_app.coverage import services as store
+from geo_app.coverage.runs import RunParams
+from geo_app.coverage.runs import create_run
 from geo_app.errors import InvalidRequestError
 from geo_app.errors import NotFoundError
 from geo_app.scope import Scope
@@ -29,6 +31,7 @@ __all__ = [
     "run_json",
     "run_services",
     "services_page",
+    "start_run",
     "start_whatif",
 ]
 
@@ -93,6 +96,32 @@ def coverage_page(
     return context
 
 
+def start_run(session: Session, form: service.RunForm, *, actor: str, scenario: dict | None = None,
+              scenario_id: int | None = None) -> int:  # fmt: skip
+    """Check the form and store a run waiting for its job; return its id.
+
+    Raises
+    ------
+    InvalidRequestError
+        In Spanish, for a type, date, hour, mode or threshold that is not valid.
+    """
+    if form.modo not in {"a_pie", "vehiculo"}:
+        msg = "Elija el modo «vehículo» o «a pie y barco»; transporte público no está disponible."
+        raise InvalidRequestError(msg)
+    if not form.umbral.isdigit():
+        msg = "El umbral debe ser 15, 30, 60 o 120 minutos."
+        raise InvalidRequestError(msg)
+    service.beyond_bands(int(form.umbral), band_labels())
+    when = service.parse_departure(form.fecha, form.hora)
+    try:
+        params = RunParams.build(form.tipo, when, on_foot=form.modo == "a_pie",
+                                 threshold=int(form.umbral),
+                                 suggest=bool(form.sugerir))  # fmt: skip
+    except ValueError as err:
+        raise InvalidRequestError(str(err)) from err
+    return create_run(session, params, actor=actor, scenario=scenario, scenario_id=scenario_id)
+
+
 def _float(text: str, what: str) -> float:
     try:
         return float(text.replace(",", "."))
@@ -142,7 +171,7 @@ def start_whatif(session: Session, territory, run_id: int, form, *, actor: str) 
         modo="a_pie" if params["a_pie"] else "vehiculo",
         umbral=str(params.get("umbral", 60)),
     )
-    return service.start_run(session, run_form, actor=actor, scenario=spec,
+    return start_run(session, run_form, actor=actor, scenario=spec,
                              scenario_id=scenario_id)  # fmt: skip
 
 

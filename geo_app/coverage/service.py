@@ -37,6 +37,7 @@ from layers.services import parse_hhmm
 __all__ = [
     "DEFAULT_K",
     "VALUES",
+    "RunForm",
     "cells_geojson",
     "gap_rows",
     "parse_departure",
@@ -336,35 +337,6 @@ class RunForm:
     sugerir: str = ""
 
 
-def start_run(session: Session, form: RunForm, *, actor: str, scenario: dict | None = None,
-              scenario_id: int | None = None) -> int:  # fmt: skip
-    """Check the form and store a run waiting for its job; return its id.
-
-    Raises
-    ------
-    InvalidRequestError
-        In Spanish, for a type, date, hour, mode or threshold that is not valid.
-    """
-    from geo_app.coverage.runs import RunParams
-    from geo_app.coverage.runs import create_run
-
-    if form.modo not in {"a_pie", "vehiculo"}:
-        msg = "Elija el modo «vehículo» o «a pie y barco»; transporte público no está disponible."
-        raise InvalidRequestError(msg)
-    if not form.umbral.isdigit():
-        msg = "El umbral debe ser 15, 30, 60 o 120 minutos."
-        raise InvalidRequestError(msg)
-    beyond_bands(int(form.umbral), band_labels())
-    when = parse_departure(form.fecha, form.hora)
-    try:
-        params = RunParams.build(form.tipo, when, on_foot=form.modo == "a_pie",
-                                 threshold=int(form.umbral),
-                                 suggest=bool(form.sugerir))  # fmt: skip
-    except ValueError as err:
-        raise InvalidRequestError(str(err)) from err
-    return create_run(session, params, actor=actor, scenario=scenario, scenario_id=scenario_id)
-
-
 def next_tuesday(today: dt.date) -> dt.date:
     """Return the form's default day: the next Tuesday (a school day with boats)."""
     return today + dt.timedelta(days=(1 - today.weekday()) % 7 or 7)
@@ -503,7 +475,9 @@ def _differences(tables: dict, k: int, exact: bool) -> list[dict]:
             diff = after.reindex_like(before).copy()
             for label in before.index:
                 for band in before.columns:
-                    if hidden.at[label, band] and not exact:
+                    if band == TOTAL:  # the same origins before and after: always 0
+                        diff.at[label, band] = "0"
+                    elif hidden.at[label, band] and not exact:
                         diff.at[label, band] = suppressed_label(k)
                     else:
                         change = int(after.at[label, band]) - int(before.at[label, band])
