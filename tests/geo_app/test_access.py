@@ -94,6 +94,14 @@ GET = {
     "reports.plan_export": row(S, A, A, L, L),
     "reports.plan_gpx": row(S, A, A, A, L),  # the gestor's own day
     "transit.page": row(S, A, A, L, L),
+    "coverage.page": row(S, A, A, A, A),
+    "coverage.services_page": row(S, A, A, A, A),
+    "coverage.compare": row(S, U, U, U, U),  # no runs chosen: a Spanish 400
+    "coverage.run_state": row(R, N, N, N, N),  # no coverage run in this world
+    "coverage.run_json": row(R, N, N, N, N),
+    "coverage.run_cells": row(R, N, N, N, N),
+    "coverage.run_services": row(R, N, N, N, N),
+    "coverage.run_export": row(S, N, N, N, N),
     "transit.export_gtfs": row(S, A, A, L, L),
 }
 # POST: roles allowed (anything but 401/403/500 is fine for them: the walk sends empty
@@ -116,6 +124,10 @@ POST = {
     "transit.import_gtfs": {"admin", "profesional"},
     "transit.remove_gtfs": {"admin", "profesional"},
     "transit.save_lines": {"admin", "profesional"},
+    "coverage.run_create": {"admin", "profesional", "gestor", "mesa"},
+    "coverage.whatif": {"admin", "profesional", "gestor", "mesa"},
+    "coverage.services_import": {"admin", "profesional"},
+    "coverage.services_change": {"admin", "profesional"},
 }
 
 
@@ -208,6 +220,7 @@ def world(tmp_path_factory):
             "name": "comunas",
             "gestor": "castro",
             "day": first_day,
+            "run_id": 1,
         },
     }
     app.extensions["revincula.engine"].dispose()
