@@ -69,6 +69,30 @@ def protect_rows(
         count, or ``"<k"``; ``totals[column]`` per column of all rows (and
         ``"total"``), as published.
     """
+    key = (
+        repr(sorted((layer, sorted((lab, sorted(c.items())) for lab, c in t.items()))
+                    for layer, t in rows.items())),
+        repr(sorted((layer, list(cols)) for layer, cols in columns.items())),
+        k,
+    )  # fmt: skip
+    return _protect_rows_cached(key, rows, columns, k)
+
+
+_PROTECTED: dict = {}
+
+
+def _protect_rows_cached(key, rows, columns, k):
+    """`protect_rows` for the same counts computes once per process (the LPs take seconds)."""
+    import copy
+
+    if key not in _PROTECTED:
+        if len(_PROTECTED) > 256:
+            _PROTECTED.clear()
+        _PROTECTED[key] = _protect_rows(rows, columns, k)
+    return copy.deepcopy(_PROTECTED[key])
+
+
+def _protect_rows(rows, columns, k):
     from layers.privacy import TOTAL
     from layers.privacy import protect
 

@@ -12,6 +12,8 @@ and the exports — is built here, by `run_tables`, so they cannot differ.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -137,7 +139,12 @@ def run_tables(run_id: int, result: dict, scope: Scope, k: int = DEFAULT_K, terr
     and ``"_layers"``: the layers in order (one, or before and after).
     """
     exact = sees_exact(scope)
-    key = (run_id, exact, scope.comunas, k)
+    # the counts themselves are in the key: run ids restart with a new database
+    fingerprint = hashlib.sha1(
+        json.dumps([result["micro"], result.get("micro_antes")], sort_keys=True).encode(),
+        usedforsecurity=False,
+    ).hexdigest()
+    key = (run_id, fingerprint, exact, scope.comunas, k)
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
