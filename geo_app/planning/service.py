@@ -337,6 +337,7 @@ def plan_page(
         "plan": plan,
         "result": plan.result,
         "gestores": gestores,
+        "gestores_names": {code: g["name"] for code, g in gestores.items()},
         "colours": colours(list(gestores)),
         "week": week,
         "names": names,
@@ -394,10 +395,13 @@ def visit_move(
     visit_id: str,
     target: str,
     version: str,
+    confirmed: bool = False,
 ) -> tuple[bool, str]:
     """Move one visit to another gestor-day (`target` ``CODE|DAY``) or out (``sin_asignar``).
 
-    Returns whether it was saved and the Spanish message saying so or why not.
+    On a published plan the move changes days the gestores already see in «Mi día»: it is
+    made only when `confirmed` (the form's «Entiendo» box). Returns whether it was saved and
+    the Spanish message saying so or why not.
 
     Raises
     ------
@@ -410,9 +414,17 @@ def visit_move(
     """
     destination = _target(target)
     plan = _plan(session, scope, plan_id)
-    return move_visit(
+    if plan.status == "publicado" and not confirmed:
+        return False, (
+            "Este plan está publicado: mover una visita cambia el día que un gestor ya ve en "
+            "«Mi día». Marque «Entiendo que cambia un día publicado» y vuelva a mover."
+        )
+    ok, message = move_visit(
         session, model, plan, visit_id, destination, expected_version=_version(version)
     )
+    if ok and plan.status == "publicado":
+        message += " El plan sigue publicado: avise a los gestores afectados."
+    return ok, message
 
 
 @dataclass(frozen=True)

@@ -141,7 +141,7 @@ def plan_move(plan_id: int):
         ok, message = service.visit_move(
             db, current_scope(), planning_model(current_app._get_current_object()), plan_id,
             visit_id=form.get("visita", ""), target=form.get("destino", ""),
-            version=form.get("version", ""),
+            version=form.get("version", ""), confirmed=form.get("confirmar_publicado") == "1",
         )  # fmt: skip
     flash(message, "ok" if ok else "error")
     return _to_plan(plan_id)
