@@ -434,6 +434,8 @@ class StageChange(Base):
     note: Mapped[str] = mapped_column(String(300), default="")
     decided_by: Mapped[str] = mapped_column(String(120), default="")
     decided_at: Mapped[dt.datetime | None] = mapped_column()
+
+
 class CoverageService(Base):
     """A service a team imported or added by hand, or the retirement of a bundled one.
 
