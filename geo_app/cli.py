@@ -16,6 +16,7 @@ from geo_app.accounts.cli import cli as accounts_cli
 from geo_app.cases.cli import cli as cases_cli
 from geo_app.cli_app import start_app
 from geo_app.demo.cli import cli as demo_cli
+from geo_app.places.cli import cli as places_cli
 from geo_app.planning.cli import cli as planning_cli
 from geo_app.store.cli import cli as store_cli
 from geo_app.territory.cli import cli as territory_cli
@@ -36,7 +37,16 @@ def serve(host: str, port: int) -> None:
 
 
 # Each job's commands; a name may appear in one source only (tests/geo_app/test_layout.py).
-SOURCES = (core, store_cli, territory_cli, cases_cli, planning_cli, accounts_cli, demo_cli)
+SOURCES = (
+    core,
+    store_cli,
+    territory_cli,
+    cases_cli,
+    places_cli,
+    planning_cli,
+    accounts_cli,
+    demo_cli,
+)
 
 main = click.CommandCollection(
     "revincula",

@@ -13,6 +13,7 @@ from routing.approximate import ApproximateNetwork
 from routing.approximate import ApproxParams
 from routing.model import TravelModel
 from routing.network import load_network
+from routing.network import load_places
 from routing.network import load_streets
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ def load_model(network: str | None, territory: Territory, network_dir: Path) -> 
 
 
 def load_app_network(app) -> None:
-    """Load the built network named by the ``NETWORK`` setting, and its named streets.
+    """Load the built network named by the ``NETWORK`` setting, its named streets and places.
 
     Called at start-up so that a missing or stale network stops the app with the
     reason, instead of failing on the first plan.
@@ -98,6 +99,7 @@ def load_app_network(app) -> None:
     streets = load_streets(path)
     app.extensions["revincula.travel"] = model
     app.extensions["revincula.streets"] = streets
+    app.extensions["revincula.osm_places"] = load_places(path)
     log.info("network %s loaded: %d named streets for geocoding", path.name, len(streets))
 
 
