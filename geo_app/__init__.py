@@ -4,7 +4,7 @@ The core (this package's modules) holds what every job shares: configuration,
 the store, the travel model, background jobs and the web plumbing (scope,
 security, audit, error pages). Each user job is a subpackage with its
 blueprint (``views.py``), its service functions and its commands (``cli.py``):
-``territory``, ``cases``, ``planning``, ``field``, ``accounts`` and ``demo``.
+``territory``, ``cases``, ``places``, ``planning``, ``field``, ``accounts`` and ``demo``.
 Subpackages use the core; the core never imports a subpackage, except here
 (blueprints) and in ``geo_app.cli`` (commands).
 """
@@ -63,6 +63,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from geo_app.accounts.login import init_login
     from geo_app.cases import views as cases
     from geo_app.field import views as field
+    from geo_app.places import views as places
     from geo_app.planning import views as planning
     from geo_app.security import init_security
     from geo_app.territory import views as territory_views
@@ -71,7 +72,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_security(app)
     init_templates(app)
     init_login(app)
-    for blueprint in (accounts.bp, territory_views.bp, cases.bp, planning.bp, field.bp):
+    blueprints = (accounts.bp, territory_views.bp, cases.bp, places.bp, planning.bp, field.bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     return app
 

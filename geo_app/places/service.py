@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from dataclasses import field
 
+from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -47,13 +48,17 @@ from layers.gazetteer import read_gazetteer_file
 from layers.intake import normalize_text
 
 __all__ = [
+    "FILTERS",
     "GazetteerImport",
     "PlaceChange",
     "confirm_home",
     "correct_place",
     "find_place",
     "import_gazetteer",
+    "import_message",
     "place_id",
+    "places_geojson",
+    "places_page",
     "relocate_cases",
     "restore_entry",
     "retire_entry",
@@ -489,3 +494,143 @@ def import_gazetteer(
 def team_row_ref(row: GazetteerRow) -> str:
     """Ref of a stored row as the gazetteer knows it (the retired source's ref for a retiro)."""
     return row.ref if row.kind == "retiro" else row_ref(row)
+
+
+# --------------------------------------------------------------------------- the page
+
+FILTERS = {
+    "": "Todos los lugares",
+    "conflictos": "Con fuentes en conflicto (> 2 km)",
+    "equipo": "Con entradas del equipo (importadas o confirmadas)",
+}
+_FAMILY_LABELS = {key: source.label for key, source in SOURCES.items()}
+
+
+def _has_team_entry(place: Place) -> bool:
+    return any(r.split(" ")[0] in ("importado", "confirmado") for r in place.refs)
+
+
+def _filtered_places(
+    gazetteer: Gazetteer, text: str, comuna: str, only: str, home: tuple[str, ...] = ()
+) -> list[Place]:
+    """Places of a search; with no text and no comuna, those of the `home` comunas (if any)."""
+    limit = 60 if text else 10_000
+    places = gazetteer.search(text, comuna, limit=limit)
+    if home and not text and not comuna:
+        keys = {normalize_text(c) for c in home} | {""}
+        places = [p for p in places if p.comuna in keys]
+    if only == "conflictos":
+        places = [p for p in places if p.conflict]
+    elif only == "equipo":
+        places = [p for p in places if _has_team_entry(p)]
+    return places
+
+
+def places_page(session: Session, context: CaseContext, scope: Scope, args: dict[str, str]) -> dict:
+    """Return the variables of the places page.
+
+    `args` are the page's query arguments: ``q`` (a name), ``comuna`` (none:
+    the account's comunas when it has some),
+    ``filtro`` (a key of `FILTERS`) and ``lugar`` (a `place_id` to show with
+    its entries). Keys: ``places`` (at most 200 shown), ``n_places``,
+    ``selected`` and its ``entries`` (with ``rows``, the stored rows by ref),
+    ``cases_here`` (cases in scope located on it), ``team_rows`` (the newest
+    100 stored rows of the account's comunas), ``comunas``, ``filters``,
+    ``families``, ``attributions``.
+    """
+    gazetteer = current_gazetteer(session, context)
+    text, comuna = args.get("q", "").strip(), args.get("comuna", "").strip()
+    only = args.get("filtro", "") if args.get("filtro", "") in FILTERS else ""
+    places = _filtered_places(gazetteer, text, comuna, only, scope.comunas)
+    selected = None
+    if args.get("lugar"):
+        selected = find_place(gazetteer, args["lugar"])
+    entries = gazetteer.entries_of(selected) if selected else []
+    stored = {team_row_ref(r): r for r in session.scalars(select(GazetteerRow))}
+    cases_here = 0
+    if selected is not None:
+        query = (
+            select(func.count())
+            .select_from(Case)
+            .where(Case.geocode_match.startswith(selected.name), Case.in_latest_list)
+        )
+        cases_here = session.scalar(scope.cases(query)) or 0
+    team = select(GazetteerRow).order_by(GazetteerRow.id.desc()).limit(100)
+    if not scope.all_comunas:  # a confirmed pin is near a home: only the account's comunas
+        team = team.where(GazetteerRow.comuna.in_(scope.comunas))
+    team_rows = session.scalars(team).all()
+    return {
+        "places": places[:200],
+        "n_places": len(places),
+        "selected": selected,
+        "selected_id": place_id(selected) if selected else "",
+        "entries": entries,
+        "rows": stored,
+        "cases_here": cases_here,
+        "team_rows": team_rows,
+        "comunas": sorted(context.comunas),
+        "can_edit": (lambda c: scope.comuna_allowed(_comuna_label(context, c))),
+        "chosen": {"q": text, "comuna": comuna, "filtro": only},
+        "filters": FILTERS,
+        "families": _FAMILY_LABELS,
+        "sources": SOURCES,
+        "attributions": [s for s in SOURCES.values() if s.attribution],
+        "place_id": place_id,
+    }
+
+
+def places_geojson(
+    session: Session, context: CaseContext, args: dict[str, str], scope: Scope | None = None
+) -> dict:
+    """Places of the page's search as GeoJSON points (WGS84), and the selected place's entries.
+
+    Place properties: ``id`` (`place_id`), ``nombre``, ``comuna``, ``tipo``,
+    ``fuentes`` (families that agree), ``conflicto`` (Spanish note or ""),
+    ``equipo`` (an entry of the team), ``seleccionado``. Entry features
+    (``entrada``: true) carry ``ref``, ``fuente`` and ``nota``. No personal data.
+    """
+    gazetteer = current_gazetteer(session, context)
+    text, comuna = args.get("q", "").strip(), args.get("comuna", "").strip()
+    only = args.get("filtro", "") if args.get("filtro", "") in FILTERS else ""
+    chosen = args.get("lugar", "")
+    features = []
+    home = scope.comunas if scope is not None else ()
+    for place in _filtered_places(gazetteer, text, comuna, only, home):
+        team = _has_team_entry(place)
+        features.append({
+            "type": "Feature",
+            "geometry": {"type": "Point",
+                         "coordinates": [round(place.lon, 6), round(place.lat, 6)]},
+            "properties": {
+                "id": place_id(place), "nombre": place.name, "comuna": place.comuna,
+                "tipo": place.kind, "fuentes": list(place.families),
+                "conflicto": place.conflict, "equipo": team,
+                "confirmado": place.confirmed, "seleccionado": place_id(place) == chosen,
+            },
+        })  # fmt: skip
+    if chosen:
+        place = find_place(gazetteer, chosen)
+        for entry in gazetteer.entries_of(place):
+            features.append({
+                "type": "Feature",
+                "geometry": {"type": "Point",
+                             "coordinates": [round(entry.lon, 6), round(entry.lat, 6)]},
+                "properties": {"entrada": True, "ref": entry.ref, "fuente": entry.family,
+                               "nota": entry.note, "nombre": entry.name,
+                               "fuera": entry.ref in place.outliers},
+            })  # fmt: skip
+    return {"type": "FeatureCollection", "features": features}
+
+
+def import_message(result: GazetteerImport) -> str:
+    """Spanish summary of a gazetteer import for the page and the command line."""
+    text = f"{result.filename}: {result.n_rows} lugares válidos, {result.repeated} ya estaban."
+    if result.dry_run:
+        text += " Revisión: no se guardó nada."
+    else:
+        text += (f" Guardados {result.stored}; {len(result.relocated)} caso(s) reubicados "
+                 "(quedó en su historial).")  # fmt: skip
+    if result.conflicts:
+        text += f" Conflictos con otras fuentes: {'; '.join(result.conflicts[:10])}"
+        text += "…" if len(result.conflicts) > 10 else "."
+    return text
