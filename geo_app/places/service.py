@@ -569,6 +569,7 @@ def places_page(session: Session, context: CaseContext, scope: Scope, args: dict
         "cases_here": cases_here,
         "team_rows": team_rows,
         "comunas": sorted(context.comunas),
+        "comuna_label": lambda c: _comuna_label(context, c) if c else "cualquier comuna",
         "can_edit": (lambda c: scope.comuna_allowed(_comuna_label(context, c))),
         "chosen": {"q": text, "comuna": comuna, "filtro": only},
         "filters": FILTERS,

@@ -4,7 +4,7 @@ Every case import, pin and correction geocodes against `current_geocoder`:
 the bundled entries of `CaseContext.base_entries` plus the rows of
 ``gazetteer_entries`` (imported files, confirmations, retired refs). The merge
 takes a few tens of milliseconds; the result is cached on the context until a
-row changes (its id or version).
+row changes.
 """
 
 from __future__ import annotations
@@ -85,7 +85,8 @@ def current_gazetteer(session: Session, context: CaseContext) -> Gazetteer:
 def current_geocoder(session: Session, context: CaseContext) -> Geocoder:
     """Return the geocoder on the merged gazetteer (cached until a stored row changes)."""
     rows = _rows(session)
-    key = tuple((r.id, r.version) for r in rows)
+    # the rows' content, not only their ids: one context may serve several databases (tests)
+    key = tuple((r.id, r.version, r.kind, r.name, r.lat, r.lon, r.retired, r.ref) for r in rows)
     cached = context.cache.get("stored")
     if cached is not None and cached[0] == key:
         return cached[1]

@@ -31,9 +31,10 @@ ROLES = {
 }
 # The menu of each role, as base.html draws it (a page missing from a menu fails here too).
 MENUS = {
-    "admin": {"/", "/casos", "/resumen", "/importar", "/planificacion", "/terreno",
+    "admin": {"/", "/casos", "/resumen", "/importar", "/lugares", "/planificacion", "/terreno",
               "/admin/usuarios", "/admin/auditoria"},
-    "profesional": {"/", "/casos", "/resumen", "/importar", "/planificacion", "/terreno"},
+    "profesional": {"/", "/casos", "/resumen", "/importar", "/lugares", "/planificacion",
+                    "/terreno"},
     "gestor": {"/", "/casos", "/resumen", "/terreno"},
     "mesa": {"/", "/resumen"},
 }  # fmt: skip

@@ -73,7 +73,7 @@ def test_only_staff_open_the_places_page(app):
 
 def test_search_select_see_conflict_and_map_layer(client):
     page = client.get("/lugares?filtro=conflictos").get_data(as_text=True)
-    assert "Chacao Viejo" in page and "6.8 km" in page
+    assert "Chacao Viejo" in page and "6,8 km" in page
     chosen = client.get("/lugares?lugar=ancud|localidad|chacao viejo").get_data(as_text=True)
     assert 'id="place-conflict"' in chosen and "otra fuente lo ubica a 6,8 km" in chosen
     assert "WOF 1243145973" in chosen and "lejos del resto" in chosen
@@ -178,8 +178,9 @@ def test_a_poor_gps_fix_keeps_the_pin_and_says_why_no_sector(client, app):
 
 def test_the_case_list_shows_method_confidence_source_and_offers_low_confidence_first(client):
     listing = client.get("/casos").get_data(as_text=True)
-    assert "<th>Confianza</th><th>Fuente del punto</th>" in listing
-    assert "RBD 8001" in listing and "DEIS 133547" in listing
+    assert "<th>Ubicación: método, confianza y fuente</th>" in listing
+    assert "confianza baja" in listing and "confianza media" in listing
+    assert "fuente: RBD 8001" in listing and "DEIS 133547" in listing
     assert re.search(r'id="pin-first" href="/casos\?confianza=baja&amp;orden=confianza"', listing)
     first = client.get("/casos?orden=confianza").get_data(as_text=True)
     names = re.findall(r"<td>(\w+) Sint", first)
