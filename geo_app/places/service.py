@@ -283,10 +283,16 @@ def correct_place(
     ForbiddenError
         The place's comuna is outside `scope`.
     InvalidRequestError
-        The point is in the sea or outside the territory.
+        The place is an island, or the point is in the sea or outside the territory.
     """
     place = find_place(current_gazetteer(session, context), identifier)
     _check_scope(scope, context, place.comuna)
+    if place.kind == "isla":
+        msg = (
+            f"{place.name} es una isla: su ubicación viene de su polígono. Corrija el sector de la "
+            "isla donde viven los casos (búsquelo por su nombre) o confírmelo desde un caso."
+        )
+        raise InvalidRequestError(msg)
     if not context.island_of(lon, lat):
         msg = "El punto está en el mar o fuera del territorio: ubíquelo sobre tierra en Chiloé."
         raise InvalidRequestError(msg)

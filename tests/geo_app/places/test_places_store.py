@@ -251,6 +251,10 @@ def test_correcting_a_place_moves_every_case_naming_it_but_not_hand_placed_ones(
     # a point in the sea is refused
     with sessions() as session, session.begin(), pytest.raises(ValueError, match="en el mar"):
         correct_place(session, context, None, place_id(pid), -73.1, -42.1, actor="prof")
+    # an island is placed by its polygon, not corrected as a point
+    (island,) = [p for p in gazetteer_now(sessions, context).places if p.name == "Isla Lemuy"]
+    with sessions() as session, session.begin(), pytest.raises(ValueError, match="es una isla"):
+        correct_place(session, context, None, place_id(island), *new_point, actor="prof")
     # an account of another comuna may not correct it
     ancud = Scope("p.ancud", "profesional", comunas=("Ancud",))
     with sessions() as session, session.begin(), pytest.raises(ForbiddenError):
