@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from flask import Flask
+from flask_compress import Compress
 
 from geo_app.config import configure
 from geo_app.config import static_folder
@@ -65,14 +66,24 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from geo_app.field import views as field
     from geo_app.places import views as places
     from geo_app.planning import views as planning
+    from geo_app.reports import views as reports
     from geo_app.security import init_security
     from geo_app.territory import views as territory_views
     from geo_app.web import init_templates
 
     init_security(app)
+    Compress(app)
     init_templates(app)
     init_login(app)
-    blueprints = (accounts.bp, territory_views.bp, cases.bp, places.bp, planning.bp, field.bp)
+    blueprints = (
+        accounts.bp,
+        territory_views.bp,
+        cases.bp,
+        places.bp,
+        planning.bp,
+        field.bp,
+        reports.bp,
+    )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     return app

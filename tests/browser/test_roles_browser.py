@@ -31,12 +31,12 @@ ROLES = {
 }
 # The menu of each role, as base.html draws it (a page missing from a menu fails here too).
 MENUS = {
-    "admin": {"/", "/casos", "/resumen", "/importar", "/lugares", "/planificacion", "/terreno",
-              "/admin/usuarios", "/admin/auditoria"},
+    "admin": {"/", "/casos", "/resumen", "/importar", "/lugares", "/planificacion", "/informes",
+              "/terreno", "/admin/usuarios", "/admin/auditoria"},
     "profesional": {"/", "/casos", "/resumen", "/importar", "/lugares", "/planificacion",
-                    "/terreno"},
+                    "/informes", "/terreno"},
     "gestor": {"/", "/casos", "/resumen", "/terreno"},
-    "mesa": {"/", "/resumen"},
+    "mesa": {"/", "/resumen", "/informes"},
 }  # fmt: skip
 
 pytestmark = [pytest.mark.browser, pytest.mark.enable_socket]
