@@ -4,7 +4,8 @@ The core (this package's modules) holds what every job shares: configuration,
 the store, the travel model, background jobs and the web plumbing (scope,
 security, audit, error pages). Each user job is a subpackage with its
 blueprint (``views.py``), its service functions and its commands (``cli.py``):
-``territory``, ``cases``, ``places``, ``planning``, ``field``, ``accounts`` and ``demo``.
+``territory``, ``cases``, ``places``, ``planning``, ``field``, ``transit``, ``accounts``
+and ``demo``.
 Subpackages use the core; the core never imports a subpackage, except here
 (blueprints) and in ``geo_app.cli`` (commands).
 """
@@ -69,6 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from geo_app.reports import views as reports
     from geo_app.security import init_security
     from geo_app.territory import views as territory_views
+    from geo_app.transit import views as transit_views
     from geo_app.web import init_templates
 
     init_security(app)
@@ -83,6 +85,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         planning.bp,
         field.bp,
         reports.bp,
+        transit_views.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

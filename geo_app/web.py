@@ -28,6 +28,7 @@ from layers.geocode import METHODS
 from layers.geocode import confidence
 from layers.intake import format_run
 from layers.territory import Territory
+from routing.transit import NO_TRANSIT_REASON
 
 __all__ = [
     "audit",
@@ -107,6 +108,7 @@ def _template_globals() -> dict:
         "format_run": format_run,
         "confidence": confidence,
         "gazetteer_sources": GAZETTEER_SOURCES,
+        "no_transit_reason": NO_TRANSIT_REASON,
     }
 
 

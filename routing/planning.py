@@ -1321,7 +1321,10 @@ def replan(
     """
     gestores = list(gestores)
     if suspensions:
-        model = replace(model, timetable=model.timetable.with_suspensions(tuple(suspensions)))
+        if hasattr(model, "with_suspensions"):  # a TransitModel rebuilds its boat trips
+            model = model.with_suspensions(suspensions)
+        else:
+            model = replace(model, timetable=model.timetable.with_suspensions(tuple(suspensions)))
     absent = set(absences)
     done, keep = set(done), set(keep)
     frozen = [d for d in previous.days if d.day < from_day]

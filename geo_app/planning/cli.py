@@ -176,7 +176,7 @@ def replan_command(plan_id, from_day, done, keep, absent, suspended) -> None:
     from geo_app.planning.plans import create_replan
     from geo_app.planning.plans import run_plan
     from geo_app.store.models import PlanRow
-    from geo_app.travel import app_model
+    from geo_app.travel import planning_model
     from routing import RoutingInputError
     from routing.boats import Suspension
 
@@ -193,7 +193,7 @@ def replan_command(plan_id, from_day, done, keep, absent, suspended) -> None:
         suspensions.append(Suspension.on_day(line, day, minute))
     request = ReplanRequest(start, tuple(done), tuple(keep), tuple(absences), tuple(suspensions))
     with app_context() as app:
-        model = app_model(app)
+        model = planning_model(app)
         for s in suspensions:
             try:
                 model.timetable.services_of(s.line_id)

@@ -29,7 +29,7 @@ from geo_app.store.models import GestorRow
 from geo_app.store.models import PlanRow
 from geo_app.store.models import PlanStop
 from geo_app.store.models import utcnow
-from geo_app.travel import app_model
+from geo_app.travel import planning_model
 from routing import RoutingInputError
 from routing.boats import Suspension
 from routing.planning import Gestor
@@ -198,7 +198,7 @@ def run_plan(sessions, model, plan_id: int) -> None:
             )
         with sessions() as session, session.begin():
             plan = session.get(PlanRow, plan_id)
-            _store_result(session, plan, result)
+            _store_result(session, plan, result, _transit_note(model, inputs.gestores))
             plan.job_state, plan.job_progress, plan.job_message = "listo", 1.0, "listo"
     except Exception as err:  # any failure becomes a visible, retryable state
         # input the planner refuses is explained in Spanish; anything else keeps its trace
@@ -221,9 +221,22 @@ def _set_job(session: Session, plan_id: int, state: str, fraction: float, messag
     )
 
 
-def _store_result(session: Session, plan: PlanRow, result) -> None:
-    """Write the plan's JSON and its stops table (replacing previous ones)."""
+def _transit_note(model, gestores) -> str:
+    """Which public transport timetables the gestores without a vehicle used ("" if none)."""
+    feeds = getattr(model, "feeds", None)
+    if not feeds or all(g.vehicle for g in gestores):
+        return ""
+    return ", ".join(f.name for f in feeds if f.has_land_transport)
+
+
+def _store_result(session: Session, plan: PlanRow, result, transit: str = "") -> None:
+    """Write the plan's JSON and its stops table (replacing previous ones).
+
+    `transit` names the bus and colectivo timetables used (``transporte_publico``).
+    """
     plan.result = result.to_dict()
+    if transit:
+        plan.result["transporte_publico"] = transit
     session.execute(delete(PlanStop).where(PlanStop.plan_id == plan.id))
     for day in result.days:
         for seq, stop in enumerate(day.stops, start=1):
@@ -259,7 +272,7 @@ def plan_job(app, plan_id: int) -> None:
         plan = session.get(PlanRow, plan_id)
         if plan is None or plan.job_state == "listo":
             return
-    run_plan(sessions, app_model(app), plan_id)
+    run_plan(sessions, planning_model(app), plan_id)
 
 
 def compute_week(
@@ -283,7 +296,7 @@ def compute_week(
     before the computation starts. Returns ``(plan id, result JSON)``.
     """
     sessions = app.extensions["revincula.db"]
-    model = app_model(app)
+    model = planning_model(app)
     with sessions() as session, session.begin():
         visits = candidate_visits(session, comunas=comunas, limit=limit)
         if not visits:
@@ -367,7 +380,7 @@ def move_visit(
         if result is None:
             return False, why
     result.stats = {**plan.result.get("estadisticas", {}), "editado_a_mano": True}
-    _store_result(session, plan, result)
+    _store_result(session, plan, result, _transit_note(model, inputs.gestores))
     session.flush()
     return True, "Cambio guardado; los días afectados se recalcularon con los horarios de barco."
 

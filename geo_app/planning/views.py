@@ -21,6 +21,7 @@ from geo_app.planning.plans import start_plan_job
 from geo_app.security import STAFF
 from geo_app.security import allow
 from geo_app.travel import app_model
+from geo_app.travel import planning_model
 from geo_app.web import audit
 from geo_app.web import current_actor
 from geo_app.web import current_scope
@@ -131,7 +132,7 @@ def plan_move(plan_id: int):
     form = request.form
     with db_session() as db, db.begin():
         ok, message = service.visit_move(
-            db, current_scope(), app_model(current_app), plan_id,
+            db, current_scope(), planning_model(current_app._get_current_object()), plan_id,
             visit_id=form.get("visita", ""), target=form.get("destino", ""),
             version=form.get("version", ""),
         )  # fmt: skip

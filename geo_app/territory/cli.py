@@ -116,6 +116,30 @@ def _model(network: str | None, data_dir: Path):
         raise click.ClickException(str(err)) from err
 
 
+_TRANSIT_OPTION = click.option(
+    "--transporte-publico",
+    "transit",
+    is_flag=True,
+    help=(
+        "Sin vehículo, con buses, colectivos y barcos (horarios importados con "
+        "`revincula transit import` o ingresados en la página Transporte)."
+    ),
+)
+
+
+def _transit(model):
+    """Return the public transport model on `model` (stored timetables), or exit saying why."""
+    from geo_app.cli_app import app_context
+    from geo_app.travel import transit_model
+    from routing import RoutingInputError
+
+    with app_context() as app:
+        try:
+            return transit_model(app, model)
+        except RoutingInputError as err:
+            raise click.ClickException(str(err)) from err
+
+
 def _parse_when(value: str) -> dt.datetime:
     try:
         return dt.datetime.fromisoformat(value.strip())
@@ -259,14 +283,23 @@ def network_fetch(data_dir: Path, name: str, buffer_m: float) -> None:
     default=None,
     help="Lugar (muelle) donde espera el vehículo, si se parte a pie.",
 )
+@_TRANSIT_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
 @_NETWORK_OPTION
 @_DATA_DIR_OPTION
-def route(origin, destination, when, on_foot, vehicle_at, as_json, network, data_dir) -> None:
+def route(
+    origin, destination, when, on_foot, vehicle_at, transit, as_json, network, data_dir
+) -> None:
     """Viaje de ORIGEN a DESTINO (nombres de lugar o 'lat,lon'), barcos incluidos."""
     from routing import RoutingInputError
 
+    if transit and (on_foot or vehicle_at):
+        msg = "Use --transporte-publico solo: ya es sin vehículo (a pie, buses y barcos)."
+        raise click.UsageError(msg)
     model = _model(network, data_dir)
+    if transit:
+        model = _transit(model)
+        on_foot = True
     depart = _parse_when(when)
     try:
         a = model.find_place(origin)
@@ -304,9 +337,10 @@ def route(origin, destination, when, on_foot, vehicle_at, as_json, network, data
     help="CSV de destinos (id,lat,lon); por defecto los mismos puntos.",
 )
 @click.option("--a-pie", "on_foot", is_flag=True, help="Sin vehículo (a pie y en lancha).")
+@_TRANSIT_OPTION
 @_NETWORK_OPTION
 @_DATA_DIR_OPTION
-def matrix(points, when, output, destinations, on_foot, network, data_dir) -> None:
+def matrix(points, when, output, destinations, on_foot, transit, network, data_dir) -> None:
     """Matriz de tiempos de viaje entre puntos (CSV id,lat,lon) en formato largo."""
     from routing import RoutingInputError
     from routing.points import read_points
@@ -317,6 +351,8 @@ def matrix(points, when, output, destinations, on_foot, network, data_dir) -> No
     except RoutingInputError as err:
         raise click.ClickException(str(err)) from err
     model = _model(network, data_dir)
+    if transit:
+        model, on_foot = _transit(model), True
     table = model.matrix(origins, targets, _parse_when(when), on_foot=on_foot)
     output.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(output, index=False)

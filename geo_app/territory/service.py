@@ -31,6 +31,7 @@ __all__ = [
     "layer_geojson",
     "map_config",
     "map_counts",
+    "mode_journey",
 ]
 
 # Layer key in URLs -> (Territory attribute, columns sent to the browser).
@@ -153,6 +154,28 @@ def journey(model: TravelModel, origin: str, destination: str, depart: str, *, o
     body = result.to_dict()
     body["descripcion"] = result.describe()
     body["fuente_red"] = model.source
+    return body
+
+
+def mode_journey(pick, mode: str, origin: str, destination: str, depart: str) -> dict:
+    """Return `journey` in a travel mode; ``modo`` and ``modo_etiqueta`` are added.
+
+    `pick(mode)` returns ``(model, on_foot)`` (`geo_app.travel.mode_model`).
+
+    Raises
+    ------
+    InvalidRequestError
+        Unknown mode, «transporte público» with no timetable stored (the
+        reason says so), or what `journey` refuses.
+    """
+    from routing.transit import MODES
+
+    try:
+        model, on_foot = pick(mode)
+    except RoutingInputError as err:
+        raise InvalidRequestError(str(err)) from err
+    body = journey(model, origin, destination, depart, on_foot=on_foot)
+    body["modo"], body["modo_etiqueta"] = mode, MODES[mode]
     return body
 
 

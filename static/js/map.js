@@ -250,19 +250,20 @@
         } else {
           html += "<ol class=\"legs\">";
           b.tramos.forEach(function (t) {
-            var label = { conducir: "En vehículo", caminar: "A pie", espera: "Espera", barco: "Barco" }[t.tipo];
+            var label = { conducir: "En vehículo", caminar: "A pie", espera: "Espera", barco: "Barco",
+              bus: "Bus", colectivo: "Colectivo", tren: "Tren" }[t.tipo] || t.tipo;
             html += "<li><b>" + t.sale.slice(11, 16) + "–" + t.llega.slice(11, 16) + "</b> " + label +
               (t.linea ? " " + esc(t.linea) : "") + ": " + esc(t.desde) +
               (t.tipo === "espera" ? "" : " → " + esc(t.hasta)) +
               " (" + Math.round(t.duracion_s / 60) + " min)" + (t.supuesto ? " <em>horario supuesto</em>" : "") + "</li>";
             if (t.geometria.length > 1) {
               L.polyline(t.geometria.map(function (c) { return [c[1], c[0]]; }), {
-                color: t.tipo === "barco" ? "#0b5cad" : "#c2410c",
-                weight: 4, dashArray: t.tipo === "barco" ? "8 6" : null
+                color: t.tipo === "barco" ? "#0b5cad" : (t.tipo === "bus" || t.tipo === "colectivo" ? "#15803d" : "#c2410c"),
+                weight: 4, dashArray: t.tipo === "barco" ? "8 6" : (t.tipo === "caminar" ? "2 6" : null)
               }).addTo(journeyLayer);
             }
           });
-          html += "</ol><p>Llegada " + b.llega.slice(11, 16) + "; total " +
+          html += "</ol><p>" + (b.modo_etiqueta ? esc(b.modo_etiqueta) + ": " : "") + "llegada " + b.llega.slice(11, 16) + "; total " +
             Math.round(b.tiempo_s / 60) + " min.</p>";
           if (journeyLayer.getLayers().length) {
             map.fitBounds(L.featureGroup(journeyLayer.getLayers()).getBounds(), { maxZoom: 12 });

@@ -31,10 +31,10 @@ ROLES = {
 }
 # The menu of each role, as base.html draws it (a page missing from a menu fails here too).
 MENUS = {
-    "admin": {"/", "/casos", "/resumen", "/importar", "/lugares", "/planificacion", "/informes",
-              "/terreno", "/admin/usuarios", "/admin/auditoria"},
+    "admin": {"/", "/casos", "/resumen", "/importar", "/lugares", "/planificacion", "/transporte",
+              "/informes", "/terreno", "/admin/usuarios", "/admin/auditoria"},
     "profesional": {"/", "/casos", "/resumen", "/importar", "/lugares", "/planificacion",
-                    "/informes", "/terreno"},
+                    "/transporte", "/informes", "/terreno"},
     "gestor": {"/", "/casos", "/resumen", "/terreno"},
     "mesa": {"/", "/resumen", "/informes"},
 }  # fmt: skip
