@@ -377,6 +377,8 @@ class TransitModel:
             for i, name in enumerate(self.model.terminal_names)
         }
         anchor, access = self.stops.anchor.copy(), self.stops.access_m.copy()
+        edge = None if self.stops.edge is None else self.stops.edge.copy()
+        along = None if self.stops.along is None else self.stops.along.copy()
         reasons = list(self.stops.reason)
         for s in np.flatnonzero(self.pier):
             i = known.get(
@@ -384,7 +386,12 @@ class TransitModel:
             )
             if i is not None and terms.ok[i]:
                 anchor[s], access[s], reasons[s] = terms.anchor[i], terms.access_m[i], ""
-        self.stops = Places(self.stop_lon, self.stop_lat, anchor, access, tuple(reasons))
+                if edge is not None:
+                    edge[s] = terms.edge[i] if terms.edge is not None else -1
+                    along[s] = terms.along[i] if terms.along is not None else 0.0
+        self.stops = Places(
+            self.stop_lon, self.stop_lat, anchor, access, tuple(reasons), edge, along
+        )
         lost = int((~self.stops.ok).sum())
         if lost:
             self.notes = (

@@ -107,9 +107,14 @@ def _filtered(args: Mapping[str, str]) -> tuple[object, dict]:  # noqa: C901 - o
         chosen["confianza"] = args["confianza"]
     if args.get("orden") in ORDERS and args.get("orden") != "prioridad":
         chosen["orden"] = args["orden"]
+    # Default: the cases in the latest list (what the map and the summary count).
     if args.get("en_lista") == "no":
         query = query.where(Case.in_latest_list.is_(False))
         chosen["en_lista"] = "no"
+    elif args.get("en_lista") == "todos":
+        chosen["en_lista"] = "todos"
+    else:
+        query = query.where(Case.in_latest_list.is_(True))
     text = " ".join(args.get("q", "").split())
     if text:
         digits = re.sub(r"\D", "", text.split("-")[0])
@@ -159,13 +164,21 @@ def case_list_page(
         order = (Case.geocode_score, Case.priority.desc(), Case.id)
     else:
         order = (Case.priority.desc(), Case.id)
-    cases, total, pages = paginate(
-        session,
-        scope.cases(query).order_by(*order),
-        page,
-        PAGE_SIZE,
-        options=(joinedload(Case.student),),
+    ordered = scope.cases(query).order_by(*order)
+    total = session.scalar(select(func.count()).select_from(ordered.order_by(None).subquery()))
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    asked = page
+    page = min(max(page, 1), pages)  # a page past the end shows the last one, and says so
+    cases, _, _ = paginate(session, ordered, page, PAGE_SIZE, options=(joinedload(Case.student),))
+    ids = ordered.order_by(None).with_only_columns(Case.id).subquery()
+    by_method = dict(
+        session.execute(
+            select(Case.geocode_method, func.count())
+            .where(Case.id.in_(select(ids.c.id)))
+            .group_by(Case.geocode_method)
+        ).all()
     )
+    everything = count_cases(session, scope)
     islands = sorted(i for i in session.scalars(scope.cases(select(Case.island).distinct())) if i)
     schools = sorted(
         ((rbd, s["name"]) for rbd, s in context.schools.items() if s["is_slep"]),
@@ -181,7 +194,12 @@ def case_list_page(
         "islands": islands,
         "schools": schools,
         "school_names": {rbd: s["name"] for rbd, s in context.schools.items()},
-        "by_method": _counts(session, scope, Case.geocode_method),
+        "by_method": by_method,
+        "asked_page": asked,
+        "listed": count_cases(session, scope, listed=True),
+        "not_listed": everything - count_cases(session, scope, listed=True),
+        "any_cases": everything > 0,
+        "filtered": any(k not in ("en_lista", "orden") for k in chosen),
         "by_confidence": _confidence_counts(session, scope),
         "orders": ORDERS,
         "synthetic": count_cases(session, scope, synthetic=True),

@@ -45,11 +45,13 @@ __all__ = [
     "PlanEditConflictError",
     "PlanRunError",
     "ReplanRequest",
+    "app_today",
     "candidate_visits",
     "compute_week",
     "create_plan",
     "create_replan",
     "move_visit",
+    "past_week_message",
     "publish",
     "published_day",
     "published_days",
@@ -235,6 +237,11 @@ def _store_result(session: Session, plan: PlanRow, result, transit: str = "") ->
     `transit` names the bus and colectivo timetables used (``transporte_publico``).
     """
     plan.result = result.to_dict()
+    if plan.inputs.get("replanificar") and result.stays is not None:
+        # a re-plan may extend or drop stays (a cancelled boat back): the replay needs them
+        stays = [s.to_dict() for s in result.stays]
+        if stays != plan.inputs.get("alojamientos", []):
+            plan.inputs = {**plan.inputs, "alojamientos": stays}
     if transit:
         plan.result["transporte_publico"] = transit
     session.execute(delete(PlanStop).where(PlanStop.plan_id == plan.id))
@@ -409,6 +416,29 @@ def _best_insertion(model, inputs: _Inputs, assignment, unassigned, visit_id, ta
     return assemble(
         model, inputs.visits, inputs.gestores, trial, unassigned, stays=inputs.stays
     ), ""
+
+
+def app_today(app) -> dt.date:
+    """Return today's date for planning: ``TODAY`` in the config (ISO date) or the clock.
+
+    Set ``REVINCULA_TODAY`` only to reproduce a past day (tests, demos of a past week).
+    """
+    value = app.config.get("TODAY")
+    if not value:
+        return dt.date.today()
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def past_week_message(week: dt.date, today: dt.date) -> str:
+    """Return a Spanish message when the week of `week` ended before `today`, else ""."""
+    monday = week - dt.timedelta(days=week.weekday())
+    sunday = monday + dt.timedelta(days=6)
+    if sunday >= today:
+        return ""
+    return (
+        f"La semana del {monday:%d-%m-%Y} ya pasó (terminó el domingo {sunday:%d-%m-%Y}; "
+        f"hoy es {today:%d-%m-%Y}): elija la semana actual o una futura."
+    )
 
 
 def publish(session: Session, plan: PlanRow, actor: str, *, expected_version: int) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -272,7 +273,53 @@ def network_fetch(data_dir: Path, name: str, buffer_m: float) -> None:
     )
 
 
-@cli.command()
+_NEGATIVE = re.compile(r"^-\d+(?:[.,]\d+)?(?:\s*[,;]\s*-?\d+(?:[.,]\d+)?)?$")
+
+
+class _PlaceArgsCommand(click.Command):
+    """A command whose arguments may be negative coordinates (``-42.50,-73.69``).
+
+    Every coordinate in Chile is negative and click would read ``-42.50,-73.69``
+    as the option ``-4``. Words that look like negative numbers or ``lat,lon``
+    pairs are taken as arguments; any other unknown word starting with ``-``
+    is still refused, in Spanish, naming the options the command has.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        """Create the command, keeping unknown words for `parse_args` to judge."""
+        kwargs.setdefault("context_settings", {})["ignore_unknown_options"] = True
+        super().__init__(*args, **kwargs)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Refuse unknown options; let negative coordinates through as arguments."""
+        known: dict[str, bool] = {}  # option name -> takes a value
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Option):
+                for name in (*param.opts, *param.secondary_opts):
+                    known[name] = not param.is_flag and not param.count
+        skip = False
+        for word in args:
+            if skip:
+                skip = False
+                continue
+            if word == "--":
+                break
+            name = word.split("=", 1)[0]
+            if name in known:
+                skip = known[name] and "=" not in word
+                continue
+            if word.startswith("-") and len(word) > 1 and not _NEGATIVE.match(word):
+                options = ", ".join(sorted(n for n in known if n.startswith("--")))
+                msg = (
+                    f"Opción desconocida {word!r}. Las opciones de este comando son: {options}. "
+                    "Las coordenadas negativas se escriben tal cual, por ejemplo "
+                    '"-42.50,-73.69".'
+                )
+                raise click.UsageError(msg, ctx)
+        return super().parse_args(ctx, args)
+
+
+@cli.command(cls=_PlaceArgsCommand)
 @click.argument("origin")
 @click.argument("destination")
 @click.option("--at", "when", required=True, help="Salida: 'AAAA-MM-DD HH:MM'.")
@@ -290,7 +337,10 @@ def network_fetch(data_dir: Path, name: str, buffer_m: float) -> None:
 def route(
     origin, destination, when, on_foot, vehicle_at, transit, as_json, network, data_dir
 ) -> None:
-    """Viaje de ORIGEN a DESTINO (nombres de lugar o 'lat,lon'), barcos incluidos."""
+    """Viaje de ORIGEN a DESTINO (nombres de lugar o 'lat,lon'), barcos incluidos.
+
+    Las coordenadas van tal cual, también las negativas: "-42.50,-73.69".
+    """
     from routing import RoutingInputError
 
     if transit and (on_foot or vehicle_at):

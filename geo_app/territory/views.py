@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint
 from flask import Response
 from flask import current_app
@@ -21,6 +23,7 @@ from geo_app.web import current_scope
 from geo_app.web import db_session
 from geo_app.web import revalidated
 from geo_app.web import territory
+from layers.coverage import SANTIAGO
 from layers.territory import HEALTH_KIND_LABELS
 from routing.transit import mode_options
 
@@ -40,7 +43,8 @@ def index() -> str:
         "territory/map.html",
         counts=counts,
         health_labels=HEALTH_KIND_LABELS,
-        map_config=service.map_config(current_app.config, scope),
+        map_config=service.map_config(current_app.config, scope, territory()),
+        depart=service.next_working_day(dt.datetime.now(SANTIAGO).date()),
         modes=mode_options(transit_or_none(current_app._get_current_object())),
     )
 

@@ -3,6 +3,12 @@
 // by a real source when there is one).
 (function () {
   "use strict";
+  // Stop ids and names come from imported feeds or typed tables: into HTML only through esc().
+  function esc(text) {
+    var div = document.createElement("div");
+    div.textContent = text === null || text === undefined ? "" : String(text);
+    return div.innerHTML;
+  }
   var box = document.getElementById("transit-map");
   if (!box) { return; }
   var stops = JSON.parse(document.getElementById("transit-stops").textContent);
@@ -16,7 +22,7 @@
     var ll = [s.lat, s.lon];
     points.push(ll);
     L.circleMarker(ll, { radius: 6, color: "#15803d", dashArray: s.supuesto ? "3 3" : null })
-      .bindTooltip(s.id + ": " + s.nombre + (s.supuesto ? " (ubicación supuesta)" : ""))
+      .bindTooltip(esc(s.id) + ": " + esc(s.nombre) + (s.supuesto ? " (ubicación supuesta)" : ""))
       .addTo(map);
   });
   if (points.length) { map.fitBounds(L.latLngBounds(points).pad(0.5)); }
@@ -31,7 +37,7 @@
       lon + ",supuesto (ubicada en el mapa)\n";
     area.closest("details").open = true;
     L.circleMarker([lat, lon], { radius: 6, color: "#c2410c" }).addTo(map)
-      .bindTooltip("parada-nueva-" + added + " (sin guardar)").openTooltip();
+      .bindTooltip("parada-nueva-" + esc(added) + " (sin guardar)").openTooltip();
   });
   window.revincula = { transitMap: map, stops: points.length };
 })();

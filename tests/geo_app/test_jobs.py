@@ -46,7 +46,9 @@ def redis_queue_name():
 
 @pytest.fixture
 def app(db_url, redis_queue_name):
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": db_url,
+    from tests.geo_app.planning.test_planning_app import MONDAY
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": db_url, "TODAY": MONDAY,
                       "REDIS_URL": REDIS_URL, "JOB_QUEUE": redis_queue_name})  # fmt: skip
     yield app
     app.extensions["revincula.engine"].dispose()
