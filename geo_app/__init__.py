@@ -64,6 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from geo_app.accounts import views as accounts
     from geo_app.accounts.login import init_login
     from geo_app.cases import views as cases
+    from geo_app.coverage import views as coverage
     from geo_app.field import views as field
     from geo_app.places import views as places
     from geo_app.planning import views as planning
@@ -84,6 +85,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         places.bp,
         planning.bp,
         field.bp,
+        coverage.bp,
         reports.bp,
         transit_views.bp,
     )

@@ -49,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": "",
     # Bring the database schema up to date (Alembic) when the app starts.
     "AUTO_MIGRATE": True,
+    # counts about people shown to a mesa: 1..k-1 hidden, with complementary suppression
+    "SUPPRESSION_K": 10,
     # Largest request (an import upload) accepted, in bytes.
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
     # Session cookie: not readable by scripts, not sent cross-site, 8 working hours.

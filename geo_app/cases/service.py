@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from geo_app.cases.context import CaseContext
 from geo_app.cases.counts import SMALL_COUNT
 from geo_app.cases.counts import count_cases
-from geo_app.cases.counts import suppress_small
+from geo_app.cases.counts import protect_rows
 from geo_app.cases.importing import location_label
 from geo_app.errors import NotFoundError
 from geo_app.places.service import PlaceChange
@@ -447,13 +447,23 @@ def case_points(session: Session, scope: Scope) -> list[dict]:
     ]
 
 
-def counts_summary(session: Session, scope: Scope) -> dict:
-    """Cases in `scope` by category and by geocoding method; small counts hidden for a mesa."""
+def counts_summary(session: Session, scope: Scope, k: int = SMALL_COUNT) -> dict:
+    """Cases in `scope` by category and by geocoding method; protected for a mesa.
+
+    For the mesa both tables are protected together (they share the total):
+    counts 1..k−1 and the cells that would reveal them are ``"<k"``.
+    """
     by_category = _counts(session, scope, Case.category)
     by_method = _counts(session, scope, Case.geocode_method)
-    if scope.role == "mesa":
-        by_category, by_method = suppress_small(by_category), suppress_small(by_method)
-    return {"por_categoria": by_category, "por_metodo": by_method, "umbral_reserva": SMALL_COUNT}
+    if scope.role == "mesa" and (by_category or by_method):
+        tables, _ = protect_rows(
+            {"categoria": {"todas": by_category}, "metodo": {"todas": by_method}},
+            {"categoria": list(by_category), "metodo": list(by_method)},
+            k,
+        )
+        by_category = {c: tables["categoria"]["todas"][c] for c in by_category}
+        by_method = {m: tables["metodo"]["todas"][m] for m in by_method}
+    return {"por_categoria": by_category, "por_metodo": by_method, "umbral_reserva": k}
 
 
 def people(session: Session, case_ids: list[int]) -> tuple[dict[str, str], dict[str, str]]:

@@ -150,7 +150,8 @@ def cases_geojson() -> Response:
 def cases_summary():
     """Return counts in scope by category and by geocoding method (JSON; small counts hidden)."""
     with db_session() as db:
-        return jsonify(service.counts_summary(db, current_scope()))
+        k = current_app.config["SUPPRESSION_K"]
+        return jsonify(service.counts_summary(db, current_scope(), k))
 
 
 # --------------------------------------------------------------------------- import

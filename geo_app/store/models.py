@@ -31,6 +31,9 @@ __all__ = [
     "Case",
     "Change",
     "Contact",
+    "CoverageRun",
+    "CoverageScenario",
+    "CoverageService",
     "GazetteerRow",
     "GestorRow",
     "HeaderMapping",
@@ -395,6 +398,72 @@ class AuditEntry(Base):
     case_ids: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[str] = mapped_column(String(300), default="")
     ip: Mapped[str] = mapped_column(String(45), default="")
+
+
+class CoverageService(Base):
+    """A service a team imported or added by hand, or the retirement of a bundled one.
+
+    ``origin`` is ``importado``, ``manual`` or ``fuente`` (a bundled service,
+    stored only to retire it); ``source`` says where it came from.
+    """
+
+    __tablename__ = "coverage_services"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(80), unique=True)
+    service_type: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    comuna_name: Mapped[str] = mapped_column(String(100), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    location: Mapped[str] = mapped_column(String(20), default="manual")
+    location_note: Mapped[str] = mapped_column(String(300), default="")
+    days: Mapped[str] = mapped_column(String(40), default="lu,ma,mi,ju,vi")
+    opens: Mapped[str] = mapped_column(String(5), default="08:30")
+    closes: Mapped[str] = mapped_column(String(5), default="17:00")
+    hours_assumed: Mapped[bool] = mapped_column(Boolean, default=True)
+    origin: Mapped[str] = mapped_column(String(20), default="manual")
+    source: Mapped[str] = mapped_column(String(300), default="")
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    retired_reason: Mapped[str] = mapped_column(String(300), default="")
+    created_by: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's pattern
+
+
+class CoverageScenario(Base):
+    """A named what-if (`layers.coverage.Scenario.to_dict`)."""
+
+    __tablename__ = "coverage_scenarios"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    spec: Mapped[dict] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CoverageRun(Base):
+    """One coverage computation: parameters, job state and its aggregated result."""
+
+    __tablename__ = "coverage_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    params: Mapped[dict] = mapped_column(JSON)
+    scenario_id: Mapped[int | None] = mapped_column(
+        ForeignKey("coverage_scenarios.id", ondelete="SET NULL")
+    )
+    job_state: Mapped[str] = mapped_column(String(20), default="en_cola")
+    job_progress: Mapped[float] = mapped_column(Float, default=0.0)
+    job_message: Mapped[str] = mapped_column(String(300), default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[dict | None] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class TransitFeedRow(Base):

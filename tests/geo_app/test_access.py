@@ -96,6 +96,14 @@ GET = {
     "reports.plan_export": row(S, A, A, L, L),
     "reports.plan_gpx": row(S, A, A, A, L),  # the gestor's own day
     "transit.page": row(S, A, A, L, L),
+    "coverage.page": row(S, A, A, A, A),
+    "coverage.services_page": row(S, A, A, A, A),
+    "coverage.compare": row(S, U, U, U, U),  # no runs chosen: a Spanish 400
+    "coverage.run_state": row(R, N, N, N, N),  # no coverage run in this world
+    "coverage.run_json": row(R, N, N, N, N),
+    "coverage.run_cells": row(R, N, N, N, N),
+    "coverage.run_services": row(R, N, N, N, N),
+    "coverage.run_export": row(S, N, N, N, N),
     "transit.export_gtfs": row(S, A, A, L, L),
 }
 # POST: roles allowed (anything but 401/403/500 is fine for them: the walk sends empty
@@ -122,6 +130,10 @@ POST = {
     "transit.import_gtfs": {"admin", "profesional"},
     "transit.remove_gtfs": {"admin", "profesional"},
     "transit.save_lines": {"admin", "profesional"},
+    "coverage.run_create": {"admin", "profesional", "gestor", "mesa"},
+    "coverage.whatif": {"admin", "profesional", "gestor", "mesa"},
+    "coverage.services_import": {"admin", "profesional"},
+    "coverage.services_change": {"admin", "profesional"},
 }
 
 
@@ -215,6 +227,7 @@ def world(tmp_path_factory):
             "name": "comunas",
             "gestor": "castro",
             "day": first_day,
+            "run_id": 1,
         },
     }
     app.extensions["revincula.engine"].dispose()
@@ -373,10 +386,10 @@ def test_scope_hides_other_comunas_and_unassigned_cases(world):
 def test_mesa_gets_counts_with_small_cells_hidden(world):
     mesa = _client(world, "mesa")
     summary = mesa.get("/api/casos/resumen").get_json()
-    assert all(v == "<5" for v in summary["por_categoria"].values())  # 4 cases in all
+    assert all(v in ("<10", 0) for v in summary["por_categoria"].values())  # 4 cases in all
     rows = mesa.get("/api/agregados/comunas.geojson").get_json()["features"]
     assert {f["properties"]["comuna"] for f in rows} == {"Castro", "Curaco de Vélez"}
-    assert all(f["properties"]["total"] == "<5" for f in rows)
+    assert all(f["properties"]["total"] == "<10" for f in rows)
     admin = _client(world, "admin")
     rows = admin.get("/api/agregados/comunas.geojson").get_json()["features"]
     assert sorted(f["properties"]["total"] for f in rows) == [2, 2]

@@ -1,8 +1,8 @@
 """Gazetteer entries the team imports or confirms; each case's geocoding source and note.
 
 Revision ID: 0004_gazetteer_entries
-Revises: 0004_transit_feeds (written on 0003; chained after main's 0004_transit_feeds when
-main was merged, so that the branch has one head)
+Revises: 0004_coverage (written on 0003; chained after main's last migration when main was
+merged, so that the branch has one head)
 Create Date: 2026-11-30 19:00:00
 
 ``gazetteer_entries`` holds the places of an imported gazetteer file (kind
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_gazetteer_entries"
-down_revision = "0004_transit_feeds"
+down_revision = "0004_coverage"
 branch_labels = None
 depends_on = None
 
