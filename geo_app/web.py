@@ -25,6 +25,7 @@ from geo_app.scope import Scope
 from geo_app.security import client_ip
 from geo_app.security import safe_filename
 from layers.classify import CATEGORY_LABELS
+from layers.gazetteer import SOURCES as GAZETTEER_SOURCES
 from layers.geocode import METHODS
 from layers.geocode import confidence
 from layers.intake import format_run
@@ -108,6 +109,7 @@ def _template_globals() -> dict:
         "method_labels": {k: v[0] for k, v in METHODS.items()},
         "format_run": format_run,
         "confidence": confidence,
+        "gazetteer_sources": GAZETTEER_SOURCES,
         "no_transit_reason": NO_TRANSIT_REASON,
     }
 

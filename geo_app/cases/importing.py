@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from geo_app.cases.context import CaseContext
 from geo_app.cases.workflow import propose_from_attendance
+from geo_app.places.stored import current_geocoder
 from geo_app.store.models import Attendance
 from geo_app.store.models import Case
 from geo_app.store.models import Change
@@ -43,6 +44,7 @@ __all__ = [
     "location_label",
     "prepare_import",
     "save_mapping",
+    "set_location",
 ]
 
 # Case fields copied from an import record; a change of any of them is recorded in history.
@@ -181,6 +183,7 @@ def prepare_import(
         for run, (rbd, _, in_list, *_rest) in existing.items()
         if in_list and rbd in file_rbds and run not in runs
     )
+    geocoder = current_geocoder(session, context)  # bundled sources + the team's entries
     for record in result.records:
         old = existing.get(record["run"])
         if old is not None and (
@@ -188,7 +191,7 @@ def prepare_import(
         ):
             prepared.locations[record["row"]] = Location(old[7], old[8], old[3], 0.0, "sin cambio")
             continue
-        prepared.locations[record["row"]] = context.geocoder.locate(
+        prepared.locations[record["row"]] = geocoder.locate(
             record["address"], record["sector"], _comuna_for(context, record), record["rbd"]
         )
     return prepared
@@ -379,11 +382,7 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
                     location_label(location.lon, location.lat, location.method),
                 )
                 changed = True
-            case.lon, case.lat = location.lon, location.lat
-            case.geocode_method, case.geocode_score = location.method, location.score
-            case.geocode_match = location.matched
-            case.located_by, case.located_at = "geocodificador", now
-            case.island = context.island_of(location.lon, location.lat)
+            set_location(context, case, location, now)
         period = record["period"]
         attendance = next((a for a in case.attendance if a.period == period), None)
         if attendance is None:
@@ -426,6 +425,17 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
     batch.n_unchanged, batch.n_missing = counts["unchanged"], len(missing)
     session.flush()
     return batch
+
+
+def set_location(context: CaseContext, case: Case, location: Location, now: dt.datetime) -> None:
+    """Put the geocoder's `location` on `case`: point, island, method, score, match, source."""
+    case.lon, case.lat = location.lon, location.lat
+    case.geocode_method, case.geocode_score = location.method, location.score
+    case.geocode_match = location.matched[:200]
+    case.geocode_source = location.source[:300]
+    case.geocode_note = location.note[:300]
+    case.located_by, case.located_at = "geocodificador", now
+    case.island = context.island_of(location.lon, location.lat)
 
 
 def location_label(lon: float | None, lat: float | None, method: str) -> str:

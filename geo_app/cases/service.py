@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import func
 from sqlalchemy import or_
@@ -27,13 +28,18 @@ from geo_app.cases.workflow import late_clause
 from geo_app.cases.workflow import stage_info
 from geo_app.cases.workflow import timeline
 from geo_app.errors import NotFoundError
+from geo_app.places.service import PlaceChange
+from geo_app.places.service import confirm_home
+from geo_app.places.service import sector_of
 from geo_app.scope import Scope
 from geo_app.store import paginate
 from geo_app.store.models import Case
 from geo_app.store.models import Change
+from geo_app.store.models import GazetteerRow
 from geo_app.store.models import Student
 from geo_app.store.models import utcnow
 from layers.classify import CATEGORY_LABELS
+from layers.gazetteer import GazetteerError
 from layers.geocode import CONFIDENCE
 from layers.geocode import METHODS
 from layers.geocode import confidence
@@ -42,6 +48,7 @@ from layers.workflow import load_workflow
 
 __all__ = [
     "CONFLICT_MESSAGE",
+    "ORDERS",
     "PAGE_SIZE",
     "EditConflictError",
     "case_list_page",
@@ -51,10 +58,15 @@ __all__ = [
     "move_case_pin",
     "move_pin",
     "people",
+    "pin_case",
     "undo_gps",
 ]
 
 PAGE_SIZE = 50
+ORDERS = {
+    "prioridad": "Prioridad (mayor primero)",
+    "confianza": "Ubicación menos segura primero (para ubicar a mano)",
+}
 NOT_YOURS = "No existe el caso {case_id} o no está entre sus casos."
 CONFLICT_MESSAGE = (
     "Otra persona modificó este caso mientras usted lo editaba; no se guardó su cambio. "
@@ -111,6 +123,8 @@ def _filtered(  # noqa: C901 - one branch per filter
     if args.get("confianza") in ("alta", "media", "baja"):
         query = query.where(_confidence_clause(args["confianza"]))
         chosen["confianza"] = args["confianza"]
+    if args.get("orden") in ORDERS and args.get("orden") != "prioridad":
+        chosen["orden"] = args["orden"]
     # Default: the cases in the latest list (what the map and the summary count).
     if args.get("en_lista") == "no":
         query = query.where(Case.in_latest_list.is_(False))
@@ -128,6 +142,21 @@ def _filtered(  # noqa: C901 - one branch per filter
         query = query.where(or_(*clauses))
         chosen["q"] = text
     return query, chosen
+
+
+def _confidence_counts(session: Session, scope: Scope) -> dict[str, int]:
+    """Cases in `scope` in the latest list by location confidence (alta, media, baja)."""
+    return {
+        level: session.scalar(
+            scope.cases(
+                select(func.count())
+                .select_from(Case)
+                .where(_confidence_clause(level), Case.in_latest_list)
+            )
+        )
+        or 0
+        for level, _ in CONFIDENCE
+    }
 
 
 def _counts(session: Session, scope: Scope, column) -> dict:
@@ -152,13 +181,18 @@ def case_list_page(
     ``categoria``, ``elegible``, ``confianza``, ``en_lista``, ``etapa``,
     ``atrasado`` = si (longer in the stage than its deadline, `stage_days`
     overriding the rules' days), ``ubicacion_dudosa`` = si, ``q``: a name or
-    a RUN); unknown values are ignored. Besides the page's variables, the
+    a RUN; ``orden``: ``confianza`` puts the least sure locations first, to
+    be pinned by hand); unknown values are ignored. Besides the page's variables, the
     result holds ``audit_detail``: which filters were used, without the search
     text (it may be a name).
     """
     now = now or utcnow()
     query, chosen = _filtered(filters, now, stage_days)
-    ordered = scope.cases(query).order_by(Case.priority.desc(), Case.id)
+    if chosen.get("orden") == "confianza":  # the least sure first: offered for a manual pin
+        order = (Case.geocode_score, Case.priority.desc(), Case.id)
+    else:
+        order = (Case.priority.desc(), Case.id)
+    ordered = scope.cases(query).order_by(*order)
     total = session.scalar(select(func.count()).select_from(ordered.order_by(None).subquery()))
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     asked = page
@@ -193,7 +227,9 @@ def case_list_page(
         "listed": count_cases(session, scope, listed=True),
         "not_listed": everything - count_cases(session, scope, listed=True),
         "any_cases": everything > 0,
-        "filtered": any(k != "en_lista" for k in chosen),
+        "filtered": any(k not in ("en_lista", "orden") for k in chosen),
+        "by_confidence": _confidence_counts(session, scope),
+        "orders": ORDERS,
         "synthetic": count_cases(session, scope, synthetic=True),
         "stages": {k: v[0] for k, v in load_workflow().stages.items()},
         "stage_of": {c.id: stage_info(c, now, stage_days) for c in cases},
@@ -252,9 +288,11 @@ def case_page(
     """Return one case in `scope` with its student, attendance, contacts and changes.
 
     Keys: ``case``, ``school`` (the school's name, comuna and island),
-    ``stage`` (`stage_info`), ``timeline`` (stages, visits, referrals, newest
-    first), ``proposals`` (pending stage proposals), ``stages`` and
-    ``closing`` (labels from the workflow rules).
+    ``sector_guess`` (the sector its address names, for a pin to confirm),
+    ``confirmed`` (the gazetteer entries confirmed from this case), ``stage``
+    (`stage_info`), ``timeline`` (stages, visits, referrals, newest first),
+    ``proposals`` (pending stage proposals), ``stages`` and ``closing``
+    (labels from the workflow rules).
 
     Raises
     ------
@@ -271,12 +309,25 @@ def case_page(
     )
     if case is None:
         raise NotFoundError(NOT_YOURS.format(case_id=case_id))
-    flow = load_workflow()
-    items = timeline(session, case)
+    confirmed = session.scalars(
+        select(GazetteerRow).where(GazetteerRow.case_id == case.id).order_by(GazetteerRow.id)
+    ).all()
     return {
         "case": case,
         "school": context.schools.get(case.rbd, {}),
-        "stage": stage_info(case, now or utcnow(), stage_days),
+        "sector_guess": sector_of(
+            case.address, case.sector, case.geocode_method, case.geocode_match
+        ),
+        "confirmed": confirmed,
+        **_workflow_page(session, case, now or utcnow(), stage_days),
+    }
+
+
+def _workflow_page(session: Session, case: Case, now: dt.datetime, stage_days) -> dict:
+    flow = load_workflow()
+    items = timeline(session, case)
+    return {
+        "stage": stage_info(case, now, stage_days),
         "timeline": items,
         "proposals": [i["obj"] for i in items if i["tipo"] == "propuesta"],
         "stages": {k: v[0] for k, v in flow.stages.items()},
@@ -322,6 +373,7 @@ def move_pin(
     )  # fmt: skip
     case.lon, case.lat, case.island = lon, lat, island
     case.geocode_method, case.geocode_score, case.geocode_match = "manual", 1.0, "a mano"
+    case.geocode_source, case.geocode_note = f"pin a mano de {actor}"[:300], ""
     case.located_by, case.located_at = actor, now
     try:
         session.flush()
@@ -360,6 +412,58 @@ def move_case_pin(
         raise
     except LookupError as err:  # deleted since the scope check
         raise NotFoundError from err
+
+
+@dataclass
+class PinOutcome:
+    """A pin saved on a case, the sector it confirmed (if any) and why it confirmed none."""
+
+    case: Case
+    place: PlaceChange | None = None
+    warning: str = ""
+
+
+def pin_case(
+    session: Session,
+    context: CaseContext,
+    scope: Scope,
+    case_id: int,
+    lon: float,
+    lat: float,
+    *,
+    actor: str,
+    expected_version: int,
+    sector: str = "",
+    accuracy_m: float | None = None,
+) -> PinOutcome:
+    """Place a case by hand or by GPS and, when `sector` is given, confirm that sector there.
+
+    The pin is saved as `move_case_pin` does. With `sector` (the sector the
+    address names, `geo_app.places.service.sector_of`) the point also becomes
+    a confirmed gazetteer entry (who, when) and every case naming the sector is
+    geocoded again (`geo_app.places.service.confirm_home`). A GPS fix
+    (`accuracy_m` given) confirms a sector only when it is good enough; the
+    case keeps the pin either way and `warning` says why nothing was confirmed.
+
+    Raises
+    ------
+    NotFoundError, EditConflictError, ValueError
+        As `move_case_pin`.
+    """
+    case = move_case_pin(session, context, scope, case_id, lon, lat, actor=actor,
+                         expected_version=expected_version)  # fmt: skip
+    if accuracy_m is not None:
+        case.geocode_match = f"GPS ±{accuracy_m:.0f} m"
+        case.geocode_source = f"GPS del teléfono de {actor}"[:300]
+    if not sector.strip():
+        return PinOutcome(case)
+    try:
+        change = confirm_home(session, context, case, sector, actor=actor, accuracy_m=accuracy_m,
+                              scope=scope)  # fmt: skip
+    except GazetteerError as err:
+        why = "; ".join(err.problems)
+        return PinOutcome(case, warning=f"El sector no quedó confirmado: {why}.")
+    return PinOutcome(case, change)
 
 
 # --------------------------------------------------------------------------- map and counts

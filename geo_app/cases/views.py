@@ -57,13 +57,36 @@ def _uploads() -> uploads.PendingUploads:
     return uploads.PendingUploads.in_instance(current_app.instance_path)
 
 
-def _pin_form(form) -> tuple[float, float, int]:
-    """Latitude, longitude and case version of the pin form; ValueError in Spanish if wrong."""
+def _pin_form(form) -> tuple[float, float, int, dict]:
+    """Latitude, longitude, case version and sector options of the pin form.
+
+    ValueError in Spanish if wrong. The options are ``sector`` (when the box
+    «este punto es el sector» is ticked) and ``accuracy_m`` (a GPS fix).
+    """
     try:
-        return float(form["lat"]), float(form["lon"]), int(form["version"])
+        lat, lon, version = float(form["lat"]), float(form["lon"]), int(form["version"])
+        accuracy = float(form["precision"]) if form.get("precision") else None
     except (KeyError, ValueError) as err:
         msg = "Ubicación no válida: haga clic en el mapa para elegir el punto."
         raise ValueError(msg) from err
+    sector = form.get("sector", "").strip() if form.get("confirmar") == "1" else ""
+    return lat, lon, version, {"sector": sector, "accuracy_m": accuracy}
+
+
+def _pin_flashes(outcome: service.PinOutcome) -> None:
+    flash(_pin_message(outcome), "ok")
+    if outcome.warning:
+        flash(outcome.warning, "error")
+
+
+def _pin_message(outcome: service.PinOutcome) -> str:
+    text = "Ubicación guardada" + (" (GPS)." if outcome.case.geocode_match.startswith("GPS")
+                                   else " (ubicado a mano).")  # fmt: skip
+    if outcome.place is not None:
+        row, moved = outcome.place.row, len(outcome.place.relocated)
+        text += (f" Sector «{row.name}» confirmado en este punto (entrada {row.id} de Lugares): "
+                 f"{moved} caso(s) más reubicados.")  # fmt: skip
+    return text
 
 
 def _stage_settings() -> dict:
@@ -100,18 +123,20 @@ def case_detail(case_id: int) -> str:
 @bp.post("/casos/<int:case_id>/ubicacion")
 @allow(*PEOPLE)
 def case_move(case_id: int):
-    """Move a case's pin by hand (who and when recorded; a stale form is refused)."""
+    """Move a case's pin by hand or GPS; optionally confirm its sector (who and when recorded)."""
     back = redirect(url_for("cases.case_detail", case_id=case_id))
     try:
-        lat, lon, version = _pin_form(request.form)
+        lat, lon, version, options = _pin_form(request.form)
         with db_session() as db, db.begin():
-            service.move_case_pin(db, _context(), current_scope(), case_id, lon, lat,
-                                  actor=current_actor(), expected_version=version)  # fmt: skip
-            audit(db, "cambiar", "ubicacion_caso", target_id=case_id, case_ids=[case_id])
+            outcome = service.pin_case(db, _context(), current_scope(), case_id, lon, lat,
+                                       actor=current_actor(), expected_version=version,
+                                       **options)  # fmt: skip
+            moved = outcome.place.relocated if outcome.place else []
+            audit(db, "cambiar", "ubicacion_caso", target_id=case_id, case_ids=[case_id, *moved])
     except ValueError as err:  # a bad point, a point in the sea, or a stale form (409)
         flash(str(err), "error")
         return back, 409 if isinstance(err, service.EditConflictError) else 302
-    flash("Ubicación guardada (ubicado a mano).", "ok")
+    _pin_flashes(outcome)
     return back
 
 

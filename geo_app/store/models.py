@@ -34,6 +34,7 @@ __all__ = [
     "CoverageRun",
     "CoverageScenario",
     "CoverageService",
+    "GazetteerRow",
     "GestorRow",
     "HeaderMapping",
     "ImportBatch",
@@ -146,6 +147,8 @@ class Case(Base):
     geocode_method: Mapped[str] = mapped_column(String(20), default="sin_ubicacion")
     geocode_score: Mapped[float] = mapped_column(Float, default=0.0)
     geocode_match: Mapped[str] = mapped_column(String(200), default="")
+    geocode_source: Mapped[str] = mapped_column(String(300), default="")
+    geocode_note: Mapped[str] = mapped_column(String(300), default="")
     located_by: Mapped[str] = mapped_column(String(120), default="")
     located_at: Mapped[dt.datetime | None] = mapped_column()
     latest_period: Mapped[str | None] = mapped_column(String(7))
@@ -239,6 +242,44 @@ class HeaderMapping(Base):
     signature: Mapped[str] = mapped_column(String(32), unique=True)
     mapping: Mapped[dict] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class GazetteerRow(Base):
+    """A gazetteer entry of the team: imported, confirmed, or another source's entry retired.
+
+    ``kind`` is ``importado`` (a row of a gazetteer file: ``filename``, ``row``,
+    ``source`` the declared source), ``confirmado`` (``origin`` ``pin``,
+    ``gps`` or ``correccion``; ``address_key`` of the home for a pin or a GPS
+    fix, ``case_id`` the case it came from) or ``retiro`` (``ref`` is the
+    retired entry of another source, e.g. ``WOF 1293071993``). Never deleted:
+    removing sets ``retired`` with who and when. Points in WGS84.
+    """
+
+    __tablename__ = "gazetteer_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    origin: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    comuna: Mapped[str] = mapped_column(String(100), index=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(300), default="")
+    ref: Mapped[str] = mapped_column(String(300), default="")
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    row: Mapped[int | None] = mapped_column(Integer)
+    address_key: Mapped[str] = mapped_column(String(600), default="")
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    note: Mapped[str] = mapped_column(String(300), default="")
+    created_by: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    retired_by: Mapped[str] = mapped_column(String(120), default="")
+    retired_at: Mapped[dt.datetime | None] = mapped_column()
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - optimistic locking
 
 
 class GestorRow(Base):

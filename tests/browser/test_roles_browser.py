@@ -31,10 +31,10 @@ ROLES = {
 }
 # The menu of each role, as base.html draws it (a page missing from a menu fails here too).
 MENUS = {
-    "admin": {"/", "/casos", "/resumen", "/importar", "/planificacion", "/transporte", "/informes",
-              "/terreno", "/admin/usuarios", "/admin/auditoria", "/cobertura"},
-    "profesional": {"/", "/casos", "/resumen", "/importar", "/planificacion", "/transporte",
-                    "/informes", "/terreno", "/cobertura"},
+    "admin": {"/", "/casos", "/resumen", "/importar", "/lugares", "/planificacion", "/transporte",
+              "/informes", "/terreno", "/admin/usuarios", "/admin/auditoria", "/cobertura"},
+    "profesional": {"/", "/casos", "/resumen", "/importar", "/lugares", "/planificacion",
+                    "/transporte", "/informes", "/terreno", "/cobertura"},
     "gestor": {"/", "/casos", "/resumen", "/terreno", "/cobertura"},
     "mesa": {"/", "/resumen", "/informes", "/cobertura"},
 }  # fmt: skip

@@ -80,6 +80,8 @@ GET = {
     "cases.import_preview": row(S, A, N, L, L),  # an upload is only seen by its sender
     "cases.import_rejected": row(S, A, N, L, L),
     "cases.import_batch": row(S, A, N, L, L),  # batch by admin, profesional limited to Castro
+    "places.places": row(S, A, A, L, L),
+    "places.places_geojson": row(R, A, A, L, L),
     "planning.plan_list": row(S, A, A, L, L),
     "planning.plan_detail": row(S, A, A, L, L),
     "planning.plan_state": row(R, A, A, L, L),
@@ -120,6 +122,10 @@ POST = {
     "cases.import_upload": {"admin", "profesional"},
     "cases.import_mapping": {"admin", "profesional"},
     "cases.import_confirm": {"admin", "profesional"},
+    "places.import_file": {"admin", "profesional"},
+    "places.correct": {"admin", "profesional"},
+    "places.retire": {"admin", "profesional"},
+    "places.restore": {"admin", "profesional"},
     "planning.plan_create": {"admin", "profesional"},
     "planning.plan_move": {"admin", "profesional"},
     "planning.plan_publish": {"admin", "profesional"},
@@ -223,6 +229,7 @@ def world(tmp_path_factory):
             "layer": "escuelas",
             "user_id": user_id,
             "filename": "css/app.css",
+            "row_id": 1,
             "fmt": "csv",
             "name": "comunas",
             "gestor": "castro",

@@ -4,7 +4,7 @@ Cases get a stage (since when, closing reason) and a doubtful-location flag;
 ``case_stages`` holds proposed and decided stage changes.
 
 Revision ID: 0004_visit_records
-Revises: 0004_coverage (re-chained after merging main)
+Revises: 0004_gazetteer_entries (re-chained after merging main)
 Create Date: 2026-11-30 19:20:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_visit_records"
-down_revision = "0004_coverage"
+down_revision = "0004_gazetteer_entries"
 branch_labels = None
 depends_on = None
 
