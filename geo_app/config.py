@@ -63,6 +63,12 @@ DEFAULTS: dict[str, Any] = {
     # Failed logins accepted from one address in the window before refusing for a while.
     "LOGIN_IP_LIMIT": 20,
     "LOGIN_IP_WINDOW_S": 900,
+    # Days a gestor's week kept on the phone for offline use stays there before it expires
+    # (unsent visit records are never deleted by this).
+    "FIELD_OFFLINE_DAYS": 8,
+    # Days allowed in each case stage before it is flagged late, e.g. {"contacto": 10};
+    # stages not named keep the days of layers/rules/flujo_casos_2026.toml.
+    "CASE_STAGE_DAYS": {},
     # Redis for the job queue (RQ): empty = jobs run in a thread of the web process.
     # Plain REDIS_URL in the environment is honoured too. Run `revincula worker` beside it.
     "REDIS_URL": "",

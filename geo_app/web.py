@@ -8,6 +8,8 @@ scope and the actor as plain arguments).
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import Flask
 from flask import Response
 from flask import current_app
@@ -112,9 +114,18 @@ def _template_globals() -> dict:
     }
 
 
+CHILE = ZoneInfo("America/Santiago")
+
+
+def chile_time(value) -> str:
+    """Format an aware datetime as dd-mm-yyyy HH:MM in America/Santiago (DST included)."""
+    return value.astimezone(CHILE).strftime("%d-%m-%Y %H:%M") if value else ""
+
+
 def init_templates(app: Flask) -> None:
     """Register the filters and globals any page may use (times, weekdays, case labels)."""
     app.add_template_filter(lambda value: hm(value) if value else "", "hm")
     app.add_template_filter(weekday_label, "weekday")
     app.add_template_filter(minutes_label, "minutes")
+    app.add_template_filter(chile_time, "chile")
     app.context_processor(_template_globals)

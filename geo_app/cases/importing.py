@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm import selectinload
 
 from geo_app.cases.context import CaseContext
+from geo_app.cases.workflow import propose_from_attendance
 from geo_app.places.stored import current_geocoder
 from geo_app.store.models import Attendance
 from geo_app.store.models import Case
@@ -335,6 +336,7 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
         )  # fmt: skip
 
     counts = Counter()
+    returning: list[Case] = []
     for record in result.records:
         student = students.get(record["run"])
         is_new = student is None
@@ -407,6 +409,10 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
                 changed = changed or not is_new
         changed |= _reclassify(context, case, student, prepared.today, record_change, is_new)
         counts["new" if is_new else ("updated" if changed else "unchanged")] += 1
+        if not is_new:
+            returning.append(case)
+    session.flush()
+    propose_from_attendance(session, returning, actor=actor)
     missing = set(prepared.missing_runs)
     if missing:
         for chunk in _chunks(sorted(missing)):

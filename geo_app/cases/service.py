@@ -6,6 +6,7 @@ arguments, no Flask: the scope passed in decides what the account may see.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ from geo_app.cases.counts import SMALL_COUNT
 from geo_app.cases.counts import count_cases
 from geo_app.cases.counts import protect_rows
 from geo_app.cases.importing import location_label
+from geo_app.cases.workflow import late_clause
+from geo_app.cases.workflow import stage_info
+from geo_app.cases.workflow import timeline
 from geo_app.errors import NotFoundError
 from geo_app.places.service import PlaceChange
 from geo_app.places.service import confirm_home
@@ -37,8 +41,10 @@ from geo_app.store.models import utcnow
 from layers.classify import CATEGORY_LABELS
 from layers.gazetteer import GazetteerError
 from layers.geocode import CONFIDENCE
+from layers.geocode import METHODS
 from layers.geocode import confidence
 from layers.intake import format_run
+from layers.workflow import load_workflow
 
 __all__ = [
     "CONFLICT_MESSAGE",
@@ -53,6 +59,7 @@ __all__ = [
     "move_pin",
     "people",
     "pin_case",
+    "undo_gps",
 ]
 
 PAGE_SIZE = 50
@@ -83,9 +90,20 @@ def _confidence_clause(level: str):
     return Case.geocode_score < bounds["media"]
 
 
-def _filtered(args: Mapping[str, str]) -> tuple[object, dict]:  # noqa: C901 - one branch per filter
+def _filtered(  # noqa: C901 - one branch per filter
+    args: Mapping[str, str], now: dt.datetime | None = None, stage_days: dict | None = None
+) -> tuple[object, dict]:
     query = select(Case).join(Student)
     chosen = {}
+    if args.get("etapa") in load_workflow().stages:
+        query = query.where(Case.stage == args["etapa"])
+        chosen["etapa"] = args["etapa"]
+    if args.get("atrasado") == "si":
+        query = query.where(late_clause(now or utcnow(), stage_days))
+        chosen["atrasado"] = "si"
+    if args.get("ubicacion_dudosa") == "si":
+        query = query.where(Case.location_doubtful.is_(True))
+        chosen["ubicacion_dudosa"] = "si"
     for key, column in (("comuna", Case.comuna), ("isla", Case.island)):
         if args.get(key):
             query = query.where(column == args[key])
@@ -148,18 +166,28 @@ def _counts(session: Session, scope: Scope, column) -> dict:
 
 
 def case_list_page(
-    session: Session, context: CaseContext, scope: Scope, filters: Mapping[str, str], page: int
+    session: Session,
+    context: CaseContext,
+    scope: Scope,
+    filters: Mapping[str, str],
+    page: int,
+    *,
+    now: dt.datetime | None = None,
+    stage_days: dict | None = None,
 ) -> dict:
     """Return page `page` of the cases in `scope`, highest priority first, as template variables.
 
     `filters` are the list's query arguments (``comuna``, ``isla``, ``rbd``,
-    ``categoria``, ``elegible``, ``confianza``, ``en_lista``, ``q``: a name or
+    ``categoria``, ``elegible``, ``confianza``, ``en_lista``, ``etapa``,
+    ``atrasado`` = si (longer in the stage than its deadline, `stage_days`
+    overriding the rules' days), ``ubicacion_dudosa`` = si, ``q``: a name or
     a RUN; ``orden``: ``confianza`` puts the least sure locations first, to
     be pinned by hand); unknown values are ignored. Besides the page's variables, the
     result holds ``audit_detail``: which filters were used, without the search
     text (it may be a name).
     """
-    query, chosen = _filtered(filters)
+    now = now or utcnow()
+    query, chosen = _filtered(filters, now, stage_days)
     if chosen.get("orden") == "confianza":  # the least sure first: offered for a manual pin
         order = (Case.geocode_score, Case.priority.desc(), Case.id)
     else:
@@ -203,6 +231,8 @@ def case_list_page(
         "by_confidence": _confidence_counts(session, scope),
         "orders": ORDERS,
         "synthetic": count_cases(session, scope, synthetic=True),
+        "stages": {k: v[0] for k, v in load_workflow().stages.items()},
+        "stage_of": {c.id: stage_info(c, now, stage_days) for c in cases},
         "audit_detail": ", ".join(k for k in chosen if k != "q")
         + (" + búsqueda" if "q" in chosen else ""),
     }
@@ -246,12 +276,23 @@ def case_export_rows(
 # --------------------------------------------------------------------------- one case
 
 
-def case_page(session: Session, context: CaseContext, scope: Scope, case_id: int) -> dict:
+def case_page(
+    session: Session,
+    context: CaseContext,
+    scope: Scope,
+    case_id: int,
+    *,
+    now: dt.datetime | None = None,
+    stage_days: dict | None = None,
+) -> dict:
     """Return one case in `scope` with its student, attendance, contacts and changes.
 
     Keys: ``case``, ``school`` (the school's name, comuna and island),
-    ``sector_guess`` (the sector its address names, for a pin to confirm) and
-    ``confirmed`` (the gazetteer entries confirmed from this case).
+    ``sector_guess`` (the sector its address names, for a pin to confirm),
+    ``confirmed`` (the gazetteer entries confirmed from this case), ``stage``
+    (`stage_info`), ``timeline`` (stages, visits, referrals, newest first),
+    ``proposals`` (pending stage proposals), ``stages`` and ``closing``
+    (labels from the workflow rules).
 
     Raises
     ------
@@ -278,6 +319,20 @@ def case_page(session: Session, context: CaseContext, scope: Scope, case_id: int
             case.address, case.sector, case.geocode_method, case.geocode_match
         ),
         "confirmed": confirmed,
+        **_workflow_page(session, case, now or utcnow(), stage_days),
+    }
+
+
+def _workflow_page(session: Session, case: Case, now: dt.datetime, stage_days) -> dict:
+    flow = load_workflow()
+    items = timeline(session, case)
+    return {
+        "stage": stage_info(case, now, stage_days),
+        "timeline": items,
+        "proposals": [i["obj"] for i in items if i["tipo"] == "propuesta"],
+        "stages": {k: v[0] for k, v in flow.stages.items()},
+        "closing": {k: v[0] for k, v in flow.closing.items()},
+        "workflow_source": f"{flow.version}: {flow.source}",
     }
 
 
@@ -479,3 +534,47 @@ def people(session: Session, case_ids: list[int]) -> tuple[dict[str, str], dict[
         names[str(c.id)] = c.student.full_name
         addresses[str(c.id)] = ", ".join(p for p in (c.address, c.sector, c.comuna) if p)
     return names, addresses
+
+
+LABEL = re.compile(r"^(-?\d+\.\d+), (-?\d+\.\d+) \((\w+)\)$")
+
+
+def undo_gps(
+    session: Session, scope: Scope, case_id: int, *, actor: str, expected_version: int
+) -> Case:
+    """Put back the point a visit's GPS fix replaced (from the case's history).
+
+    Raises
+    ------
+    NotFoundError
+        No such case in `scope`.
+    EditConflictError
+        The case changed since the form was opened.
+    ValueError
+        The case's point does not come from a visit's GPS fix.
+    """
+    case = session.scalar(scope.cases(select(Case).where(Case.id == case_id)))
+    if case is None:
+        raise NotFoundError(NOT_YOURS.format(case_id=case_id))
+    if case.version != expected_version:
+        raise EditConflictError(CONFLICT_MESSAGE)
+    last = session.scalar(
+        select(Change)
+        .where(Change.case_id == case.id, Change.field == "ubicacion", Change.source == "visita")
+        .order_by(Change.id.desc())
+    )
+    if case.geocode_method != "gps" or last is None:
+        msg = "La ubicación actual no viene del GPS de una visita: no hay nada que deshacer."
+        raise ValueError(msg)
+    old = LABEL.match(last.old or "")
+    lat, lon, method = (
+        (float(old[1]), float(old[2]), old[3]) if old else (None, None, "sin_ubicacion")
+    )
+    session.add(Change(actor=actor, case=case, source="manual", field="ubicacion",
+                       old=location_label(case.lon, case.lat, case.geocode_method),
+                       new=location_label(lon, lat, method)))  # fmt: skip
+    case.lon, case.lat, case.geocode_method = lon, lat, method
+    case.geocode_score = METHODS.get(method, ("", 0.0))[1]
+    case.geocode_match = "punto anterior al GPS (deshecho)"
+    case.located_by, case.located_at = actor, utcnow()
+    return case

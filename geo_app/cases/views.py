@@ -24,6 +24,7 @@ from werkzeug.exceptions import HTTPException
 
 from geo_app.cases import service
 from geo_app.cases import uploads
+from geo_app.cases import workflow
 from geo_app.cases.context import CaseContext
 from geo_app.cases.context import case_context
 from geo_app.cases.importing import ImportRejectedError
@@ -32,6 +33,7 @@ from geo_app.security import ALL_ROLES
 from geo_app.security import PEOPLE
 from geo_app.security import STAFF
 from geo_app.security import allow
+from geo_app.store.models import utcnow
 from geo_app.web import audit
 from geo_app.web import csv_download
 from geo_app.web import current_actor
@@ -87,6 +89,10 @@ def _pin_message(outcome: service.PinOutcome) -> str:
     return text
 
 
+def _stage_settings() -> dict:
+    return {"now": utcnow(), "stage_days": current_app.config.get("CASE_STAGE_DAYS") or None}
+
+
 # --------------------------------------------------------------------------- list and detail
 
 
@@ -97,7 +103,7 @@ def case_list() -> str:
     page = max(request.args.get("pagina", 1, type=int), 1)
     with db_session() as db, db.begin():
         found = service.case_list_page(
-            db, _context(), current_scope(), request.args.to_dict(), page
+            db, _context(), current_scope(), request.args.to_dict(), page, **_stage_settings()
         )
         ids = [c.id for c in found["cases"]]
         audit(db, "ver", "lista_casos", case_ids=ids, detail=found.pop("audit_detail"))
@@ -109,7 +115,7 @@ def case_list() -> str:
 def case_detail(case_id: int) -> str:
     """One case: map, attendance history, contacts, changes."""
     with db_session() as db, db.begin():
-        found = service.case_page(db, _context(), current_scope(), case_id)
+        found = service.case_page(db, _context(), current_scope(), case_id, **_stage_settings())
         audit(db, "ver", "caso", target_id=case_id, case_ids=[case_id])
         return render_template("cases/case_detail.html", **found)
 
@@ -131,6 +137,42 @@ def case_move(case_id: int):
         flash(str(err), "error")
         return back, 409 if isinstance(err, service.EditConflictError) else 302
     _pin_flashes(outcome)
+    return back
+
+
+@bp.post("/casos/<int:case_id>/etapa")
+@allow(*STAFF)
+def case_stage(case_id: int):
+    """Confirm, correct or discard a proposed stage, or move the case's stage by hand."""
+    form = request.form
+    with db_session() as db, db.begin():
+        change = workflow.decide_stage(
+            db, current_scope(), case_id, action=form.get("accion", ""),
+            stage=form.get("etapa", ""), change_id=form.get("propuesta", type=int),
+            reason=form.get("motivo", ""), note=form.get("nota", ""), actor=current_actor(),
+            now=utcnow(), expected_version=form.get("version", -1, type=int),
+        )  # fmt: skip
+        audit(db, "cambiar", "etapa_caso", target_id=case_id, case_ids=[case_id],
+              detail=f"{change.status}: {change.to_stage}")  # fmt: skip
+    flash(f"Etapa {change.status}.", "ok")
+    return redirect(url_for("cases.case_detail", case_id=case_id))
+
+
+@bp.post("/casos/<int:case_id>/ubicacion/deshacer-gps")
+@allow(*STAFF)
+def case_undo_gps(case_id: int):
+    """Put back the point a visit's GPS fix replaced."""
+    back = redirect(url_for("cases.case_detail", case_id=case_id))
+    try:
+        with db_session() as db, db.begin():
+            version = request.form.get("version", -1, type=int)
+            service.undo_gps(db, current_scope(), case_id, actor=current_actor(),
+                             expected_version=version)  # fmt: skip
+            audit(db, "cambiar", "ubicacion_caso", target_id=case_id, case_ids=[case_id])
+    except ValueError as err:
+        flash(str(err), "error")
+        return back
+    flash("Se restauró la ubicación anterior al GPS.", "ok")
     return back
 
 

@@ -40,11 +40,13 @@ __all__ = [
     "ImportBatch",
     "PlanRow",
     "PlanStop",
+    "StageChange",
     "Student",
     "TransitFeedRow",
     "TransitLineRow",
     "TransitStopRow",
     "User",
+    "VisitRecord",
     "utcnow",
 ]
 
@@ -164,6 +166,10 @@ class Case(Base):
     last_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    stage: Mapped[str] = mapped_column(String(30), default="alerta", index=True)
+    stage_since: Mapped[dt.datetime | None] = mapped_column()
+    closed_reason: Mapped[str] = mapped_column(String(40), default="")
+    location_doubtful: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - optimistic locking
@@ -398,6 +404,77 @@ class AuditEntry(Base):
     case_ids: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[str] = mapped_column(String(300), default="")
     ip: Mapped[str] = mapped_column(String(45), default="")
+
+
+class VisitRecord(Base):
+    """One visit as recorded on the phone, stored once by the UUID the device made.
+
+    Never updated: an edit is a new record naming the one it ``corrects``.
+    ``device_at`` is the phone's clock, ``received_at`` the server's;
+    ``future_clock`` flags a phone ahead of the server. Proof of visit:
+    ``distance_m`` from the GPS point (WGS84, ``accuracy_m`` metres) to the
+    case's point at receipt, ``far`` beyond the rules' threshold,
+    ``planned_at`` the planned start of the nearest stop of this gestor
+    (local time, as ``PlanStop.start_at``) and ``minutes_from_plan``.
+    ``conflict`` says why the case was no longer the gestor's when it arrived.
+    """
+
+    __tablename__ = "visit_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    gestor_code: Mapped[str] = mapped_column(String(40), default="", index=True)
+    username: Mapped[str] = mapped_column(String(60), default="")
+    outcome: Mapped[str] = mapped_column(String(30))
+    contacted: Mapped[str] = mapped_column(String(200), default="")
+    barriers: Mapped[list] = mapped_column(JSON, default=list)
+    referral: Mapped[dict] = mapped_column(default=dict)
+    agreement: Mapped[str] = mapped_column(Text, default="")
+    next_step: Mapped[str] = mapped_column(Text, default="")
+    next_date: Mapped[dt.date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    gps_poor: Mapped[bool] = mapped_column(Boolean, default=False)
+    device_at: Mapped[dt.datetime] = mapped_column()
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    future_clock: Mapped[bool] = mapped_column(Boolean, default=False)
+    corrects: Mapped[str | None] = mapped_column(String(36))
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    far: Mapped[bool] = mapped_column(Boolean, default=False)
+    planned_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=False))
+    minutes_from_plan: Mapped[float | None] = mapped_column(Float)
+    conflict: Mapped[str] = mapped_column(String(200), default="")
+    rules_version: Mapped[str] = mapped_column(String(40), default="")
+
+
+class StageChange(Base):
+    """A stage change of a case: proposed (by a visit or a re-import) or decided by a person.
+
+    ``status`` is ``propuesta`` until the profesional confirms it
+    (``confirmada``, maybe to another stage: ``to_stage`` then holds the one
+    chosen and ``proposed_stage`` the one proposed) or discards it
+    (``descartada``). Manual changes are stored ``confirmada``.
+    """
+
+    __tablename__ = "case_stages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    source: Mapped[str] = mapped_column(String(20))  # visita | importacion | manual
+    actor: Mapped[str] = mapped_column(String(120), default="")
+    from_stage: Mapped[str] = mapped_column(String(30))
+    proposed_stage: Mapped[str] = mapped_column(String(30))
+    to_stage: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20), default="propuesta")
+    visit_uuid: Mapped[str | None] = mapped_column(String(36))
+    reason: Mapped[str] = mapped_column(String(40), default="")
+    note: Mapped[str] = mapped_column(String(300), default="")
+    decided_by: Mapped[str] = mapped_column(String(120), default="")
+    decided_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 class CoverageService(Base):

@@ -87,6 +87,10 @@ GET = {
     "planning.plan_state": row(R, A, A, L, L),
     "planning.plan_geojson": row(R, A, A, L, L),
     "field.day": row(S, A, A, A, L),
+    "field.taxonomy": row(R, A, A, A, L),
+    "field.session_info": row(R, A, A, A, A),
+    "field.service_worker": row(A, A, A, A, A),  # no data: the offline logic only
+    "field.offline_page": row(A, A, A, A, A),
     "reports.diagnosis_page": row(S, A, A, L, A),  # the mesa: protected totals only
     "reports.diagnosis_pdf": row(S, A, A, L, L),
     "reports.diagnosis_table": row(S, A, A, L, L),
@@ -127,6 +131,9 @@ POST = {
     "planning.plan_publish": {"admin", "profesional"},
     "planning.plan_retry": {"admin", "profesional"},
     "planning.plan_replan": {"admin", "profesional"},
+    "field.post_visits": {"admin", "profesional", "gestor"},
+    "cases.case_stage": {"admin", "profesional"},
+    "cases.case_undo_gps": {"admin", "profesional"},
     "transit.import_gtfs": {"admin", "profesional"},
     "transit.remove_gtfs": {"admin", "profesional"},
     "transit.save_lines": {"admin", "profesional"},
@@ -342,7 +349,9 @@ def test_every_route_for_every_role(world, role):
         else:
             response = client.post(url, data={"csrf": csrf(client)})
             allowed = role in POST[rule.endpoint]
-            if role == "anon" and not allowed:
+            if role == "anon" and not allowed and rule.rule.startswith("/api/"):
+                assert response.status_code == 401, (rule.endpoint, response.status_code)
+            elif role == "anon" and not allowed:
                 assert response.status_code == 302, (rule.endpoint, response.status_code)
                 assert response.headers["Location"].startswith("/ingresar")
             elif not allowed:
