@@ -60,3 +60,24 @@ def diagnosis(desde: str | None, hasta: str | None, output: Path, tabla: str | N
     output.write_bytes(body)
     click.echo(f"Escrito {output} ({len(body) // 1024} KB; {diag.n_cases} casos en la última "
                f"lista{', datos sintéticos' if diag.synthetic else ''}).")  # fmt: skip
+
+
+@report.command("nomina")
+@click.option("--fecha", required=True, help="Fecha de la nómina (AAAA-MM-DD).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Archivo XLSX de salida.")  # fmt: skip
+def nomina(fecha: str, output: Path) -> None:
+    """Nómina de seguimiento (Res. Ex. 3101 de 2020) en XLSX, con nombres y RUN."""
+    try:
+        on = service.parse_day(fecha)
+    except service.ReportInputError as err:
+        raise click.UsageError(str(err)) from err
+    if output.suffix.lower() != ".xlsx":
+        msg = "La nómina se escribe en XLSX: use un nombre terminado en .xlsx."
+        raise click.UsageError(msg)
+    with app_context() as app, app.extensions["revincula.db"]() as db:
+        scope = Scope(username="cli", role="admin")
+        table = service.nomina(db, scope, app.extensions["revincula.territory"], on,
+                               service.closing_labels())  # fmt: skip
+    output.write_bytes(service.nomina_file(table))
+    click.echo(f"Escrito {output}: {len(table)} participantes al {on:%d-%m-%Y}.")

@@ -33,6 +33,7 @@ from geo_app.scope import Scope
 from geo_app.store.models import Attendance
 from geo_app.store.models import Case
 from geo_app.store.models import PlanRow
+from geo_app.store.models import StageChange
 from geo_app.store.models import Student
 from layers.diagnosis import CATEGORY_ORDER
 from layers.diagnosis import MIN_ENROLMENT_FOR_RANK
@@ -42,9 +43,13 @@ from layers.diagnosis import category_trend
 from layers.diagnosis import list_flow
 from layers.diagnosis import top_rates
 from layers.export import safe_row
+from layers.intake import format_run
+from layers.nomina import NOMINA_COLUMNS
+from layers.nomina import nomina_rows
 from layers.privacy import DEFAULT_K
 from layers.privacy import protect
 from layers.territory import Territory
+from layers.workflow import load_workflow
 
 __all__ = [
     "TABLES",
@@ -595,3 +600,89 @@ def plan_gpx(db: Session, scope: Scope, plan_id: int, gestor_id: str, day: dt.da
         track.segments.append(segment)
     gpx.tracks.append(track)
     return gpx.to_xml(version="1.1")
+
+
+PARTICIPANT_STAGES = ("contacto", "diagnostico", "accion", "revinculado", "seguimiento")
+
+
+def closing_labels() -> dict[str, str]:
+    """Return the labels of the workflow's closing reasons (``layers/rules``)."""
+    return {key: label for key, (label, _) in load_workflow().closing.items()}
+
+
+def nomina(
+    db: Session, scope: Scope, territory: Territory, on: dt.date, labels: Mapping[str, str]
+) -> pd.DataFrame:
+    """Return the nómina de seguimiento on `on` for the cases in `scope` (`layers.nomina`).
+
+    A case is a participant from the first confirmed stage change into ``contacto`` or
+    later (the case workflow, `geo_app.cases.workflow`); its enrolment date is the first
+    confirmed change to ``revinculado``; it is closed by a confirmed change to
+    ``cerrado`` (reason labels from the workflow rules, `labels`). Programme: Reinserción
+    or Aulas de Reingreso by the 2020 eligibility rules, else blank.
+    """
+    in_scope = scope.cases(select(Case.id))
+    changes = db.execute(
+        select(StageChange.case_id, StageChange.to_stage, StageChange.decided_at,
+               StageChange.reason)
+        .where(StageChange.status == "confirmada", StageChange.case_id.in_(in_scope))
+        .order_by(StageChange.decided_at, StageChange.id)
+    ).all()  # fmt: skip
+    found: dict[int, dict] = {}
+    for case_id, stage, when, reason in changes:
+        day = when.date()
+        row = found.get(case_id)
+        if row is None:
+            if stage not in PARTICIPANT_STAGES:
+                continue
+            row = found[case_id] = {"ingreso": day, "matricula": None, "cerrado": None,
+                                    "motivo_cierre": ""}  # fmt: skip
+        if stage == "revinculado" and row["matricula"] is None:
+            row["matricula"] = day
+        if stage == "cerrado":
+            row["cerrado"], row["motivo_cierre"] = day, labels.get(reason, reason)
+        elif row["cerrado"] is not None:  # reopened
+            row["cerrado"], row["motivo_cierre"] = None, ""
+    schools = territory.schools.set_index("rbd")["name"].to_dict()
+    rows = []
+    for case in db.scalars(select(Case).where(Case.id.in_(list(found)))):
+        programme = (
+            "Reinserción" if case.eligible_reinsercion
+            else "Aulas de Reingreso" if case.eligible_aulas else ""
+        )  # fmt: skip
+        rows.append({"caso": case.id, "run": format_run(case.student.run, case.student.dv),
+                     "nombres": case.student.given_names, "apellidos": case.student.surnames,
+                     "programa": programme, "rbd": case.rbd,
+                     "establecimiento": schools.get(case.rbd, ""), **found[case.id]})  # fmt: skip
+    columns = ["caso", "run", "nombres", "apellidos", "programa", "rbd", "establecimiento",
+               "ingreso", "matricula", "cerrado", "motivo_cierre"]  # fmt: skip
+    participants = pd.DataFrame(rows, columns=columns)
+    attendance = pd.DataFrame(
+        db.execute(
+            select(Attendance.case_id, Attendance.period, Attendance.pct).where(
+                Attendance.case_id.in_(list(found))
+            )
+        ).all(),
+        columns=["case_id", "period", "pct"],
+    )
+    return nomina_rows(participants, attendance, on)
+
+
+def nomina_file(table: pd.DataFrame) -> bytes:
+    """Return the nómina as XLSX bytes, in the documented layout.
+
+    Sheet «nomina»: `layers.nomina.NOMINA_COLUMNS` in order; sheet «columnas»: what
+    each column holds.
+    """
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("nomina")
+    sheet.append(list(NOMINA_COLUMNS))
+    for row in _display(table).itertuples(index=False):
+        sheet.append(safe_row(v.item() if hasattr(v, "item") else v for v in row))
+    legend = book.create_sheet("columnas")
+    legend.append(["columna", "contenido"])
+    for name, meaning in NOMINA_COLUMNS.items():
+        legend.append([name, meaning])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

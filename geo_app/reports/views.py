@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint
 from flask import Response
 from flask import current_app
@@ -94,6 +96,20 @@ def mesa_table(name: str, fmt: str) -> Response:
         body, mimetype = service.mesa_table_file(db, current_scope(), territory(), name, fmt)
         audit(db, "exportar", "diagnostico_mesa", target_id=name, detail=fmt)
     return _attachment(body, mimetype, f"diagnostico_mesa_{name}.{fmt}")
+
+
+@bp.get("/informes/nomina")
+@allow(*STAFF)
+def nomina_page():
+    """Show the nómina de seguimiento on a date (``fecha``; today by default), or its XLSX."""
+    on = service.parse_day(request.args.get("fecha") or dt.date.today().isoformat())
+    with db_session() as db, db.begin():
+        table = service.nomina(db, current_scope(), territory(), on, service.closing_labels())
+        audit(db, "exportar" if "xlsx" in request.args else "ver", "nomina",
+              case_ids=list(table["caso"]), detail=on.isoformat())  # fmt: skip
+    if "xlsx" in request.args:
+        return _attachment(service.nomina_file(table), service.XLSX, f"nomina_{on}.xlsx")
+    return render_template("reports/nomina.html", on=on, rows=table.to_dict("records"))
 
 
 @bp.get("/informes/actividad")

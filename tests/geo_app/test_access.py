@@ -96,6 +96,7 @@ GET = {
     "reports.diagnosis_table": row(S, A, A, L, L),
     "reports.mesa_table": row(S, A, A, L, A),
     "reports.activity_page": row(S, A, A, L, L),
+    "reports.nomina_page": row(S, A, A, L, L),
     "reports.case_export": row(S, A, A, L, L),
     "reports.plan_export": row(S, A, A, L, L),
     "reports.plan_gpx": row(S, A, A, A, L),  # the gestor's own day

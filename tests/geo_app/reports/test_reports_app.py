@@ -236,3 +236,46 @@ def test_case_list_export_with_filters_formula_safe_and_audited(app, client):
     assert entry is not None and len(entry.case_ids.split(",")) == 2
     mesa = login(app.test_client(), app, "mesa")
     assert mesa.get("/casos/exportar.csv").status_code == 403
+
+
+def test_nomina_from_the_confirmed_stages(app, client, db_url, tmp_path, monkeypatch):
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from geo_app.cases.workflow import decide_stage
+    from geo_app.scope import Scope
+    from geo_app.store.models import Case
+    from geo_app.store.models import Student
+
+    admin = Scope(username="t", role="admin")
+    with app.extensions["revincula.db"]() as session, session.begin():
+        ids = dict(session.execute(select(Student.given_names, Case.id).join(Case)).all())
+
+    def move(name, stage, day, reason=""):
+        with app.extensions["revincula.db"]() as session, session.begin():
+            case = session.get(Case, ids[name])
+            decide_stage(session, admin, case.id, action="mover", stage=stage, reason=reason,
+                         actor="t", now=dt.datetime.fromisoformat(f"{day}T10:00"),
+                         expected_version=case.version)  # fmt: skip
+
+    move("Aurora", "contacto", "2026-07-01")
+    move("Aurora", "revinculado", "2026-07-20")  # 3 whole months by 2026-10-20
+    move("Bruno", "contacto", "2026-08-01")
+    page = client.get("/informes/nomina?fecha=2026-10-25").get_data(as_text=True)
+    table = page.split('id="tabla-nomina"')[1].split("</table>")[0]
+    assert "Aurora" in table and "Bruno" in table and "Diego" not in table  # not a participant
+    assert "<td>2026-07-20</td><td>3</td>" in table and "seguimiento cumplido" in table
+    assert "en proceso" in table  # Bruno: in contact, not enrolled
+    book = load_workbook(io.BytesIO(client.get("/informes/nomina?fecha=2026-10-25&xlsx=1").data))
+    rows = list(book["nomina"].iter_rows(values_only=True))
+    assert rows[0][:3] == ("caso", "run", "nombres") and len(rows) == 3
+    assert [r[0] for r in book["columnas"].iter_rows(values_only=True)][1:4] == [
+        "caso", "run", "nombres"]  # fmt: skip
+    monkeypatch.setenv("REVINCULA_DATABASE_URL", db_url)
+    out = tmp_path / "nomina.xlsx"
+    result = CliRunner().invoke(main, ["report", "nomina", "--fecha", "2026-08-15", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "2 participantes al 15-08-2026" in result.output
+    early = list(load_workbook(out)["nomina"].iter_rows(values_only=True))
+    assert {r[-1] for r in early[1:]} == {"en seguimiento", "en proceso"}  # < 1 month enrolled
