@@ -32,6 +32,8 @@ def _print_report(prepared) -> None:
         f"Nuevos: {len(prepared.new_runs)} · ya registrados: {len(prepared.updated_runs)} · "
         f"ya no están en la lista: {len(prepared.missing_runs)}"
     )
+    for shortfall in prepared.shortfalls:
+        click.echo(f"  ¿Lista completa o adición? {shortfall.sentence()} (use --lista).")
     summary = prepared.geocode_summary()
     if summary:
         total = sum(summary.values())
@@ -59,7 +61,15 @@ def _print_report(prepared) -> None:
     help="Guardar las filas rechazadas en este CSV.",
 )
 @click.option("--usuario", default=None, help="Quién importa (queda en el historial).")
-def import_file(path, period, solo_validas, dry_run, rechazadas, usuario) -> None:
+@click.option(
+    "--lista",
+    type=click.Choice(["completa", "adicion"]),
+    default=None,
+    help="«completa»: los estudiantes de sus establecimientos que no vienen se marcan «ya no "
+    "están en la lista»; «adicion»: no se marca a nadie. Obligatorio si el archivo trae "
+    "muchas menos filas que la lista anterior de algún establecimiento.",
+)
+def import_file(path, period, solo_validas, dry_run, rechazadas, usuario, lista) -> None:
     """Importa una lista de estudiantes (CSV o XLSX): todo o nada, salvo --solo-validas."""
     from geo_app.cases.context import case_context
     from geo_app.cases.importing import ImportRejectedError
@@ -98,6 +108,7 @@ def import_file(path, period, solo_validas, dry_run, rechazadas, usuario) -> Non
                         prepared,
                         only_valid=solo_validas,
                         actor=usuario or getpass.getuser(),
+                        list_mode=lista,
                     )
             except IntakeError as err:
                 raise click.ClickException(str(err)) from err

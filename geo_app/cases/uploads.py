@@ -22,10 +22,12 @@ from sqlalchemy.orm import Session
 from geo_app.cases.context import CaseContext
 from geo_app.cases.importing import Prepared
 from geo_app.cases.importing import apply_import
+from geo_app.cases.importing import mapping_change
 from geo_app.cases.importing import prepare_import
 from geo_app.cases.importing import save_mapping
 from geo_app.errors import NotFoundError
 from geo_app.scope import Scope
+from geo_app.store.models import Case
 from geo_app.store.models import ImportBatch
 from layers.intake import FIELDS
 from layers.intake import rejected_rows_csv
@@ -104,9 +106,16 @@ class PendingUploads:
                 self.forget(old.stem)
 
 
-def import_history(session: Session, limit: int = 100) -> list[ImportBatch]:
-    """Return the latest imports, newest first."""
-    return list(session.scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(limit)))
+def import_history(session: Session, scope: Scope, limit: int = 100) -> list[ImportBatch]:
+    """Return the latest imports the account may see, newest first.
+
+    An all-comunas account sees every import; a comuna-scoped one only its own
+    (an import's file may hold any comuna, so no other is shown).
+    """
+    query = select(ImportBatch).order_by(ImportBatch.id.desc()).limit(limit)
+    if not scope.all_comunas:
+        query = query.where(ImportBatch.actor == scope.username)
+    return list(session.scalars(query))
 
 
 def last_month(today: dt.date) -> str:
@@ -115,9 +124,18 @@ def last_month(today: dt.date) -> str:
 
 
 def prepare_upload(
-    session: Session, context: CaseContext, uploads: PendingUploads, token: str, *, owner: str
+    session: Session,
+    context: CaseContext,
+    uploads: PendingUploads,
+    token: str,
+    *,
+    scope: Scope,
+    use_saved_mapping: bool = True,
 ) -> Prepared:
-    """Validate `owner`'s upload `token` against the store (nothing is written).
+    """Validate the account's upload `token` against the cases in its scope (nothing is written).
+
+    The account's own saved mapping for these headers applies unless
+    `use_saved_mapping` is False (the page that shows it lets the user change it).
 
     Raises
     ------
@@ -126,8 +144,11 @@ def prepare_upload(
     layers.intake.IntakeError
         The file cannot be read as a table.
     """
-    data, meta = uploads.read(token, owner=owner)
-    return prepare_import(session, context, data, meta["filename"], period=meta.get("period"))
+    data, meta = uploads.read(token, owner=scope.username)
+    return prepare_import(
+        session, context, data, meta["filename"], period=meta.get("period"), scope=scope,
+        owner=scope.username, mapping=None if use_saved_mapping else {},
+    )  # fmt: skip
 
 
 def mapping_choices(prepared: Prepared) -> dict[str, str]:
@@ -141,33 +162,38 @@ def save_upload_mapping(
     uploads: PendingUploads,
     token: str,
     *,
-    owner: str,
+    scope: Scope,
     choices: Mapping[str, str],
-) -> None:
-    """Remember the user's column mapping for files with the upload's headers.
+) -> str:
+    """Remember the account's own column mapping for files with the upload's headers.
 
     `choices` maps ``col<index>`` to a field key of `layers.intake.FIELDS`
-    (anything else leaves that column unused).
+    (anything else leaves that column unused). Returns the change for the audit log
+    (`importing.mapping_change`).
 
     Raises
     ------
     NotFoundError, layers.intake.IntakeError
         As `prepare_upload`.
     """
-    data, meta = uploads.read(token, owner=owner)
-    prepared = prepare_import(session, context, data, meta["filename"])
+    data, meta = uploads.read(token, owner=scope.username)
+    prepared = prepare_import(session, context, data, meta["filename"], scope=scope, mapping={})
     mapping = {}
     for index, header in enumerate(prepared.table.headers):
         choice = choices.get(f"col{index}", "")
         mapping[header] = choice if choice in FIELDS else ""
-    save_mapping(session, prepared.table, mapping)
+    before, after = save_mapping(session, prepared.table, mapping, owner=scope.username)
+    return f"firma {prepared.table.signature[:12]}: " + mapping_change(before, after)
 
 
 def rejected_rows(
-    session: Session, context: CaseContext, uploads: PendingUploads, token: str, *, owner: str
+    session: Session, context: CaseContext, uploads: PendingUploads, token: str, *, scope: Scope
 ) -> tuple[Prepared, str]:
-    """Return the prepared upload and its rejected rows as CSV, each with its errors."""
-    prepared = prepare_upload(session, context, uploads, token, owner=owner)
+    """Return the prepared upload and its rejected rows as CSV, each with its errors.
+
+    The messages echo stored data only of cases in `scope` (see `prepare_import`).
+    """
+    prepared = prepare_upload(session, context, uploads, token, scope=scope)
     return prepared, rejected_rows_csv(prepared.table.headers, prepared.result)
 
 
@@ -177,18 +203,24 @@ def confirm_upload(
     uploads: PendingUploads,
     token: str,
     *,
-    owner: str,
+    scope: Scope,
     only_valid: bool,
-    comunas: tuple[str, ...],
-) -> ImportBatch:
-    """Import `owner`'s upload in the caller's transaction (see `apply_import`).
+    list_mode: str | None = None,
+) -> tuple[ImportBatch, list[int]]:
+    """Import the account's upload in the caller's transaction (see `apply_import`).
 
-    The upload stays until the caller forgets it after the commit.
+    Only rows the account may create or change are imported (the others are
+    refused by row in the preview). Returns the batch and the ids of the cases it
+    created or changed (for the audit log). The upload stays until the caller
+    forgets it after the commit.
     """
-    prepared = prepare_upload(session, context, uploads, token, owner=owner)
-    return apply_import(
-        session, context, prepared, only_valid=only_valid, actor=owner, comunas=comunas
-    )
+    prepared = prepare_upload(session, context, uploads, token, scope=scope)
+    batch = apply_import(
+        session, context, prepared, only_valid=only_valid, actor=scope.username,
+        comunas=scope.comunas, list_mode=list_mode or None,
+    )  # fmt: skip
+    touched = set(session.scalars(select(Case.id).where(Case.last_batch_id == batch.id)))
+    return batch, sorted(touched | set(prepared.updated_case_ids))
 
 
 def batch_report(session: Session, scope: Scope, batch_id: int, *, actor: str) -> ImportBatch:

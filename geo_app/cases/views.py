@@ -136,7 +136,7 @@ def cases_summary():
 def import_form() -> str:
     """Upload form and the history of imports."""
     with db_session() as db:
-        batches = uploads.import_history(db)
+        batches = uploads.import_history(db, current_scope())
     default_period = uploads.last_month(dt.date.today())
     return render_template("cases/import.html", batches=batches, default_period=default_period)
 
@@ -161,14 +161,19 @@ def import_upload():
 @bp.get("/importar/<token>")
 @allow(*STAFF)
 def import_preview(token: str) -> str:
-    """Report of the validation, the changes it would make, and the confirm buttons."""
-    with db_session() as db:
+    """Report of the validation, the changes it would make, and the confirm buttons.
+
+    With ``?columnas=1`` the column mapping form is shown even when complete.
+    """
+    with db_session() as db, db.begin():
         try:
             prepared = uploads.prepare_upload(db, _context(), _uploads(), token,
-                                              owner=current_actor())  # fmt: skip
+                                              scope=current_scope())  # fmt: skip
         except IntakeError as err:
             return render_template("cases/import_preview.html", token=token, fatal=str(err)), 422
-    if not prepared.match.complete:
+        audit(db, "ver", "revision_importacion", target_id=token[:12],
+              case_ids=prepared.updated_case_ids)  # fmt: skip
+    if not prepared.match.complete or request.args.get("columnas"):
         current = uploads.mapping_choices(prepared)
         return render_template("cases/import_mapping.html", token=token, prepared=prepared,
                                fields=FIELDS, current=current)  # fmt: skip
@@ -183,9 +188,10 @@ def import_mapping(token: str):
     """Save the user's column mapping (reused for files with the same headers)."""
     try:
         with db_session() as db, db.begin():
-            uploads.save_upload_mapping(
-                db, _context(), _uploads(), token, owner=current_actor(), choices=request.form
+            change = uploads.save_upload_mapping(
+                db, _context(), _uploads(), token, scope=current_scope(), choices=request.form
             )
+            audit(db, "cambiar", "asignacion_columnas", target_id=token[:12], detail=change)
     except IntakeError as err:
         flash(str(err), "error")
         return redirect(url_for("cases.import_form"))
@@ -198,7 +204,7 @@ def import_rejected(token: str) -> Response:
     """Rejected rows with their errors, to fix in a spreadsheet and upload again."""
     with db_session() as db, db.begin():
         prepared, body = uploads.rejected_rows(db, _context(), _uploads(), token,
-                                               owner=current_actor())  # fmt: skip
+                                               scope=current_scope())  # fmt: skip
         audit(db, "exportar", "filas_rechazadas", target_id=token[:12],
               n_records=len(prepared.result.rejected))  # fmt: skip
     name = Path(prepared.filename).stem + "_rechazadas.csv"
@@ -228,13 +234,13 @@ def import_confirm(token: str):
     preview = url_for("cases.import_preview", token=token)
     try:
         with db_session() as db, db.begin():
-            batch = uploads.confirm_upload(
-                db, _context(), _uploads(), token, owner=current_actor(),
+            batch, case_ids = uploads.confirm_upload(
+                db, _context(), _uploads(), token, scope=current_scope(),
                 only_valid=request.form.get("solo_validas") == "1",
-                comunas=current_scope().comunas,
+                list_mode=request.form.get("lista"),
             )  # fmt: skip
             audit(db, "cambiar", "importacion", target_id=batch.id,
-                  n_records=batch.n_new + batch.n_updated)  # fmt: skip
+                  case_ids=case_ids)  # fmt: skip
     except (ImportRejectedError, IntakeError) as err:
         flash(str(err), "error")
         return redirect(preview)

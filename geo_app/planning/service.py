@@ -471,13 +471,17 @@ def publish_plan(
 ) -> PlanRow:
     """Publish a computed plan: each gestor sees their days (see `plans.publish`).
 
+    Only published plans the account may open are replaced; one of another team
+    that shares a gestor makes publishing fail with the reason.
+
     Raises
     ------
     NotFoundError, InvalidRequestError, PlanEditConflictError
         As `visit_move`; also when the plan is not computed yet.
     """
     plan = _plan(session, scope, plan_id)
-    publish(session, plan, actor, expected_version=_version(version))
+    publish(session, plan, actor, expected_version=_version(version),
+            may_replace=lambda other: plan_in_scope(session, scope, other))  # fmt: skip
     return plan
 
 
