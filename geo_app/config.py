@@ -45,16 +45,25 @@ DEFAULTS: dict[str, Any] = {
     "AUTO_MIGRATE": True,
     # Largest request (an import upload) accepted, in bytes.
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
-    # Session cookie: not readable by scripts, not sent cross-site, 8 working hours.
-    # Set REVINCULA_SESSION_COOKIE_SECURE=true when the app is served over HTTPS.
+    # Session cookie: not readable by scripts, not sent cross-site, 8 working hours counted
+    # from the login (absolute: use does not extend it).
+    # Outside a local demo the cookie is Secure and named with the __Host- prefix (sent
+    # only over HTTPS, only to this host), and responses carry HSTS; see `configure`.
     "SESSION_COOKIE_NAME": "revincula_sesion",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
-    "SESSION_COOKIE_SECURE": False,
+    "SESSION_COOKIE_SECURE": None,  # None = derived from LOCAL_DEMO
+    # A local demo over plain HTTP (``revincula serve`` on 127.0.0.1 and the tests set it):
+    # cookies without Secure and no HSTS. None = true only when TESTING.
+    "LOCAL_DEMO": None,
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
     # Failed logins accepted from one address in the window before refusing for a while.
     "LOGIN_IP_LIMIT": 20,
     "LOGIN_IP_WINDOW_S": 900,
+    # Failed logins (or wrong current passwords on /cuenta) for one account from one
+    # address before that pair is refused for the window; never account-wide.
+    "LOGIN_ACCOUNT_LIMIT": 5,
+    "LOGIN_ACCOUNT_WINDOW_S": 900,
 }
 
 
@@ -67,12 +76,27 @@ def configure(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     app.config.from_prefixed_env(ENV_PREFIX.rstrip("_"))
     if test_config:
         app.config.from_mapping(test_config)
+    _transport(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = os.environ.get("DATABASE_URL") or default_database_url(
             app.instance_path
         )
+
+
+def _transport(app: Flask) -> None:
+    """Derive the cookie's Secure flag and name from LOCAL_DEMO (issue 25 item 9)."""
+    if app.config["LOCAL_DEMO"] is None:
+        app.config["LOCAL_DEMO"] = bool(app.config.get("TESTING"))
+    if app.config["SESSION_COOKIE_SECURE"] is None:
+        app.config["SESSION_COOKIE_SECURE"] = not app.config["LOCAL_DEMO"]
+    name = app.config["SESSION_COOKIE_NAME"]
+    if app.config["SESSION_COOKIE_SECURE"] and not name.startswith("__Host-"):
+        # the prefix needs Secure, Path=/ and no Domain (Flask's defaults)
+        app.config["SESSION_COOKIE_NAME"] = "__Host-" + name
+        app.config["SESSION_COOKIE_DOMAIN"] = None
+        app.config["SESSION_COOKIE_PATH"] = "/"
 
 
 def instance_secret_key(instance_path: str | Path) -> bytes:

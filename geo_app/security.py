@@ -24,6 +24,7 @@ from flask import request
 from flask import session
 from flask import url_for
 from flask_login import current_user
+from flask_login import logout_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import default_exceptions
 
@@ -92,7 +93,10 @@ def safe_filename(name: str, default: str = "archivo") -> str:
 
 
 class IpThrottle:
-    """Failed logins per client address in a sliding window (memory of one process)."""
+    """Failures per key (a client address, or an account and address) in a sliding window.
+
+    Kept in the memory of one process: with several server workers each counts its own.
+    """
 
     def __init__(self, limit: int = 20, window_s: float = 900.0) -> None:
         self.limit, self.window_s = limit, window_s
@@ -125,6 +129,23 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path.endswith((".json", ".geojson"))
 
 
+def _to_login():
+    """Answer a request that needs a session: 401 in JSON, or the login page."""
+    if _wants_json():
+        return jsonify(error="Inicie sesión para usar este servicio."), 401
+    return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+
+
+def _session_expired() -> bool:
+    """End a signed-in session older than its lifetime, counted from login (absolute)."""
+    started = session.get("inicio", 0)
+    if time.time() - started <= current_app.permanent_session_lifetime.total_seconds():
+        return False
+    logout_user()  # using a session does not make it last longer
+    session.clear()
+    return True
+
+
 def _check_access():
     """Run before every request: account, role, forced password change, CSRF."""
     endpoint = request.endpoint
@@ -139,13 +160,13 @@ def _check_access():
     if getattr(view, "is_public", False):
         return None
     if not current_user.is_authenticated:
-        if _wants_json():
-            return jsonify(error="Inicie sesión para usar este servicio."), 401
-        return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+        return _to_login()
     roles = getattr(view, "allowed_roles", None)
     if roles is None:
         log.warning("endpoint %s declares no roles: refused", endpoint)
         abort(403, description="Esta página no tiene permisos declarados.")
+    if _session_expired():
+        return _to_login()
     changing_password = endpoint in {"accounts.account", "accounts.logout"}
     if current_user.must_change_password and not changing_password:
         return redirect(url_for("accounts.account"))
@@ -172,6 +193,9 @@ def _headers(response):
         "Permissions-Policy", "geolocation=(self), camera=(), microphone=()"
     )
     response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if not current_app.config.get("LOCAL_DEMO"):
+        # browsers ignore it over plain HTTP; over HTTPS it keeps them on HTTPS for a year
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if request.endpoint != "static":
         response.headers["Cache-Control"] = "no-store"
     return response
@@ -240,6 +264,9 @@ def init_security(app: Flask) -> None:
         app.register_error_handler(Exception, _server_error)
     app.extensions["revincula.ip_throttle"] = IpThrottle(
         app.config["LOGIN_IP_LIMIT"], app.config["LOGIN_IP_WINDOW_S"]
+    )
+    app.extensions["revincula.account_throttle"] = IpThrottle(
+        app.config["LOGIN_ACCOUNT_LIMIT"], app.config["LOGIN_ACCOUNT_WINDOW_S"]
     )
     for name in ("werkzeug", "gunicorn.access"):
         logger = logging.getLogger(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from flask import Flask
@@ -16,7 +17,9 @@ from geo_app.security import csrf_token
 from geo_app.store.models import User
 from geo_app.web import db_session
 
-__all__ = ["Account", "init_login", "start_session"]
+__all__ = ["SESSION_START", "Account", "init_login", "start_session"]
+
+SESSION_START = "inicio"
 
 
 @dataclass(frozen=True)
@@ -87,5 +90,6 @@ def start_session(account: Account) -> None:
     """Sign `account` in on a new session (and CSRF token): no session fixation."""
     session.clear()
     session.permanent = True
+    session[SESSION_START] = time.time()  # the absolute lifetime counts from here
     login_user(account)
     csrf_token()

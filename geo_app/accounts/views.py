@@ -72,8 +72,11 @@ def login():
     form, throttle = request.form, current_app.extensions["revincula.ip_throttle"]
     with db_session() as db, db.begin():
         attempt = service.sign_in(
-            db, throttle, form.get("usuario", "")[:60], form.get("clave", ""), ip=client_ip()
-        )
+            db, throttle, form.get("usuario", "")[:60], form.get("clave", ""), ip=client_ip(),
+            account_throttle=current_app.extensions["revincula.account_throttle"],
+            key=current_app.secret_key.encode() if isinstance(current_app.secret_key, str)
+            else current_app.secret_key,
+        )  # fmt: skip
     if attempt.refusal:
         page = render_template("accounts/login.html", error=attempt.refusal, next=form.get("next"))
         return page, attempt.status
@@ -84,9 +87,10 @@ def login():
 @bp.post("/salir")
 @allow(*ALL_ROLES)
 def logout():
-    """Sign out."""
+    """Sign out: the account's sessions end on the server too (a copied cookie stops working)."""
     with db_session() as db, db.begin():
         audit(db, "acceso", "salida")
+        service.end_sessions(db, current_user.id)
     logout_user()
     session.clear()
     flash("Sesión cerrada.", "ok")
@@ -102,7 +106,10 @@ def account():
     current, new, repeat = (request.form.get(k, "") for k in ("actual", "nueva", "repetir"))
     try:
         with db_session() as db, db.begin():
-            user = service.change_own_password(db, current_user.id, current, new, repeat)
+            user = service.change_own_password(
+                db, current_user.id, current, new, repeat,
+                throttle=current_app.extensions["revincula.account_throttle"],
+            )  # fmt: skip
             audit(db, "cuentas", "cambio_clave", target_id=user.username)
     except AccountError as err:
         flash(str(err), "error")
