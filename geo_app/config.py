@@ -57,6 +57,9 @@ DEFAULTS: dict[str, Any] = {
     # cookies without Secure and no HSTS. None = true only when TESTING.
     "LOCAL_DEMO": None,
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+    # A gestor may open the cases of published plans of this week and of this many weeks
+    # before it (and of any later week); older plans' cases are no longer theirs.
+    "GESTOR_WEEKS_BACK": 2,
     # Failed logins accepted from one address in the window before refusing for a while.
     "LOGIN_IP_LIMIT": 20,
     "LOGIN_IP_WINDOW_S": 900,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass
 
 from flask import Flask
+from flask import current_app
 from flask import session
 from flask_login import LoginManager
 from flask_login import UserMixin
@@ -13,6 +15,7 @@ from flask_login import login_user
 
 from geo_app.accounts.users import ROLES
 from geo_app.scope import Scope
+from geo_app.scope import weeks_back
 from geo_app.security import csrf_token
 from geo_app.store.models import User
 from geo_app.web import db_session
@@ -61,7 +64,9 @@ class Account(UserMixin):
     @property
     def scope(self) -> Scope:
         """What this account may see."""
-        return Scope(self.username, self.role, self.comunas, self.gestor_code)
+        weeks = current_app.config["GESTOR_WEEKS_BACK"]
+        since = weeks_back(dt.date.today(), weeks) if self.role == "gestor" else None
+        return Scope(self.username, self.role, self.comunas, self.gestor_code, since)
 
 
 def _load_account(session_id: str) -> Account | None:

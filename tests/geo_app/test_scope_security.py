@@ -349,3 +349,34 @@ def test_publishing_never_archives_a_plan_the_account_cannot_open(world, role):
     assert refused.status_code == 409 and "castro" in text and "otro equipo" in text
     assert statuses(world)[shared] == "publicado" and statuses(world)[again] == "borrador"
     assert statuses(world)[curaco] == "publicado"
+
+
+# --------------------------------------------------------------------------- item 13
+
+
+def test_a_gestor_opens_only_cases_of_current_and_recent_weeks(world):
+    """Item 13: a plan published 38 weeks ago no longer opens its cases to the gestor."""
+    admin = client_for(world, "admin")
+    old = computed_plan(world, "Castro", "castro")  # the week of 2026-03-09
+    assert publish_as(admin, world, old).status_code == 302
+    this_week = dt.date.today() - dt.timedelta(days=dt.date.today().weekday())
+    sessions = world.extensions["revincula.db"]
+    with sessions() as session, session.begin():
+        gestores = session.scalars(select(GestorRow).where(GestorRow.code == "castro")).all()
+        visits = candidate_visits(session, comunas=["Curaco de Vélez"], limit=3)
+        current = create_plan(session, this_week, gestores, visits, seconds=1, actor="t").id
+    run_plan(sessions, app_model(world), current)
+    assert publish_as(admin, world, current).status_code == 302
+    with sessions() as session:
+        stops = dict(session.execute(select(PlanStop.plan_id, PlanStop.case_id)).all())
+        old_case = session.scalar(select(PlanStop.case_id).where(PlanStop.plan_id == old))
+        new_case = session.scalar(select(PlanStop.case_id).where(PlanStop.plan_id == current))
+    assert stops and old_case != new_case
+    world.config["GESTOR_WEEKS_BACK"] = 2
+    gestora = client_for(world, "gestor")
+    assert gestora.get(f"/casos/{new_case}").status_code == 200
+    assert gestora.get(f"/casos/{old_case}").status_code == 404
+    listed = gestora.get("/casos").get_data(as_text=True)
+    assert f"/casos/{new_case}" in listed and f'/casos/{old_case}"' not in listed
+    world.config["GESTOR_WEEKS_BACK"] = 60  # the setting: a longer bound opens it again
+    assert gestora.get(f"/casos/{old_case}").status_code == 200
