@@ -11,8 +11,10 @@ import re
 import secrets
 import threading
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 
 from flask import Flask
 from flask import abort
@@ -27,6 +29,7 @@ from flask_login import current_user
 from flask_login import logout_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import default_exceptions
+from werkzeug.routing import IntegerConverter
 
 from geo_app.errors import RequestError
 
@@ -215,6 +218,9 @@ MESSAGES = {
 
 def _error_page(err: HTTPException):
     code = err.code or 500
+    if code >= 500:  # an unhandled exception, wrapped by Flask: log its trace
+        cause = getattr(err, "original_exception", None) or err
+        log.error("%s en %s %s: %s", code, request.method, request.url_rule or "?", _trace(cause))
     description = err.description if err.description != type(err).description else ""
     if code == 413:
         limit = current_app.config["MAX_CONTENT_LENGTH"]
@@ -233,7 +239,29 @@ def _request_error(err: RequestError):
     return _error_page(default_exceptions[err.status](description=str(err) or None))
 
 
-def _server_error(_err: Exception):
+class BoundedIntConverter(IntegerConverter):
+    """``<int:…>`` in URLs: at most 18 digits, so an id always fits a database integer.
+
+    A larger number is no match (404), never an overflow in the database (500).
+    """
+
+    def __init__(self, url_map, fixed_digits: int = 0, **bounds) -> None:
+        bounds.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, fixed_digits, **bounds)
+
+
+def _trace(err: BaseException) -> str:
+    """Describe an exception by its type and frames (file, line, function), not its message.
+
+    The message of a database error may quote the row's values (personal data).
+    """
+    frames = traceback.extract_tb(err.__traceback__)
+    where = " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in frames[::-1])
+    return f"{type(err).__module__}.{type(err).__name__} en {where}"
+
+
+def _server_error(err: Exception):
+    log.error("500 en %s %s: %s", request.method, request.url_rule or "?", _trace(err))
     message = "Error interno: no se guardó nada a medias. Reintente; si persiste, avise al equipo."
     if _wants_json():
         return jsonify(error=message), 500
@@ -256,6 +284,7 @@ class RedactQueryStrings(logging.Filter):
 
 def init_security(app: Flask) -> None:
     """Wire the access check, headers, error pages and log redaction into `app`."""
+    app.url_map.converters["int"] = BoundedIntConverter
     app.before_request(_check_access)
     app.after_request(_headers)
     app.register_error_handler(HTTPException, _error_page)

@@ -65,11 +65,14 @@ def paginate(
 ) -> tuple[list, int, int]:
     """Return page `page` (from 1) of an ordered `query`, the total and the page count.
 
-    Loader `options` apply to the rows only, not to the count.
+    A page below 1 or past the last is read as the first or the last (a huge number
+    from a URL never reaches the database). Loader `options` apply to the rows only.
     """
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    pages = max((total + size - 1) // size, 1)
+    page = min(max(page, 1), pages)
     rows = list(session.scalars(query.options(*options).limit(size).offset((page - 1) * size)))
-    return rows, total, max((total + size - 1) // size, 1)
+    return rows, total, pages
 
 
 def alembic_config(url: str) -> Config:

@@ -380,3 +380,31 @@ def test_a_gestor_opens_only_cases_of_current_and_recent_weeks(world):
     assert f"/casos/{new_case}" in listed and f'/casos/{old_case}"' not in listed
     world.config["GESTOR_WEEKS_BACK"] = 60  # the setting: a longer bound opens it again
     assert gestora.get(f"/casos/{old_case}").status_code == 200
+
+
+# --------------------------------------------------------------------------- item 14
+
+
+@pytest.mark.parametrize("role", ATTACKERS)
+def test_huge_ids_and_pages_are_not_found_and_every_500_is_logged(world, role, monkeypatch, caplog):
+    """Item 14: numbers above 2⁶³ give 404/200, never an unlogged 500; a 500 logs its trace."""
+    world.config["TESTING"] = False  # the real error handling, as users get it
+    client = client_for(world, role)
+    huge = str(2**64)
+    for url in (f"/casos/{huge}", f"/planificacion/{huge}", f"/importar/lote/{huge}"):
+        assert client.get(url).status_code in {403, 404}, url
+    listed = client.get(f"/casos?pagina={huge}").status_code
+    assert listed == (403 if role == "mesa" else 200)
+    import geo_app.cases.service as cases_service
+
+    def failing(*args, **kwargs):
+        msg = "Aurora Sintética 90.000.001-4"  # what a database error could quote
+        raise RuntimeError(msg)
+
+    monkeypatch.setattr(cases_service, "counts_summary", failing)  # an injected fault
+    with caplog.at_level("ERROR", logger="geo_app.security"):
+        response = client.get("/api/casos/resumen")
+    assert response.status_code == 500
+    lines = [r.getMessage() for r in caplog.records if r.name == "geo_app.security"]
+    assert lines and "RuntimeError" in lines[0] and "failing" in lines[0]
+    assert "Aurora" not in " ".join(lines) and "90.000.001" not in " ".join(lines)
