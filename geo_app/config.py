@@ -122,8 +122,8 @@ def instance_secret_key(instance_path: str | Path) -> bytes:
 
 
 def default_database_url(instance_path: str | Path) -> str:
-    """SQLite file in the instance folder (created if needed)."""
-    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    """SQLite file in the instance folder (the folder created 0700 if needed)."""
+    Path(instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
     return f"sqlite:///{Path(instance_path) / 'revincula.sqlite'}"
 
 

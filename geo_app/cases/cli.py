@@ -6,6 +6,7 @@ import getpass
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 
 from geo_app.cli_app import app_context
 
@@ -71,10 +72,12 @@ def _print_report(prepared) -> None:
 )
 def import_file(path, period, solo_validas, dry_run, rechazadas, usuario, lista) -> None:
     """Importa una lista de estudiantes (CSV o XLSX): todo o nada, salvo --solo-validas."""
+    from geo_app.audit import record
     from geo_app.cases.context import case_context
     from geo_app.cases.importing import ImportRejectedError
     from geo_app.cases.importing import apply_import
     from geo_app.cases.importing import prepare_import
+    from geo_app.store.models import Case
     from layers.intake import IntakeError
     from layers.intake import parse_period
     from layers.intake import rejected_rows_csv
@@ -110,6 +113,9 @@ def import_file(path, period, solo_validas, dry_run, rechazadas, usuario, lista)
                         actor=usuario or getpass.getuser(),
                         list_mode=lista,
                     )
+                    ids = session.scalars(select(Case.id).where(Case.last_batch_id == batch.id))
+                    record(session, None, "cambiar", "importacion", target_id=batch.id,
+                           case_ids=ids.all(), username=usuario or getpass.getuser())  # fmt: skip
             except IntakeError as err:
                 raise click.ClickException(str(err)) from err
             except ImportRejectedError as err:

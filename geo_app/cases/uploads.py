@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import os
 import re
 import secrets
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,9 +46,12 @@ __all__ = [
     "prepare_upload",
     "rejected_rows",
     "save_upload_mapping",
+    "start_sweeper",
 ]
 
-PENDING_MAX_AGE_S = 2 * 24 * 3600
+# An upload not confirmed within a working session (8 h) is deleted: it holds minors' data.
+PENDING_MAX_AGE_S = 8 * 3600
+log = logging.getLogger(__name__)
 GONE = "Esta carga ya fue importada o venció; suba el archivo de nuevo."
 
 
@@ -57,18 +63,22 @@ class PendingUploads:
 
     @classmethod
     def in_instance(cls, instance_path: str | Path) -> PendingUploads:
-        """Return the uploads of an instance, in its ``importaciones`` folder (made if needed)."""
+        """Return the uploads of an instance, in its ``importaciones`` folder (made 0700)."""
         folder = Path(instance_path) / "importaciones"
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.chmod(0o700)
         return cls(folder)
 
     def keep(self, data: bytes, filename: str, *, period: str | None, owner: str) -> str:
-        """Keep an upload aside (dropping stale ones first); return its token."""
+        """Keep an upload aside (dropping stale ones first); return its token.
+
+        Both files are created readable by the app's user only (0600).
+        """
         token = secrets.token_urlsafe(18)
-        self._drop_stale()
-        (self.folder / f"{token}.bin").write_bytes(data)
+        self.drop_stale()
         meta = {"filename": Path(filename).name, "period": period, "owner": owner}
-        (self.folder / f"{token}.json").write_text(json.dumps(meta), encoding="utf-8")
+        _write_private(self.folder / f"{token}.bin", data)
+        _write_private(self.folder / f"{token}.json", json.dumps(meta).encode("utf-8"))
         return token
 
     def read(self, token: str, *, owner: str) -> tuple[bytes, dict]:
@@ -94,8 +104,12 @@ class PendingUploads:
         (self.folder / f"{token}.bin").unlink(missing_ok=True)
         (self.folder / f"{token}.json").unlink(missing_ok=True)
 
-    def _drop_stale(self) -> None:
-        """Remove uploads never confirmed (checked when a new file arrives)."""
+    def drop_stale(self) -> int:
+        """Remove uploads never confirmed within `PENDING_MAX_AGE_S`; return how many.
+
+        Called when a new file arrives and by the app's sweeper thread (`start_sweeper`).
+        """
+        dropped = 0
         now = time.time()
         for old in self.folder.glob("*.bin"):
             try:
@@ -104,6 +118,32 @@ class PendingUploads:
                 continue
             if age > PENDING_MAX_AGE_S:
                 self.forget(old.stem)
+                dropped += 1
+        return dropped
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write `data` to a new file that only its owner may read (0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    path.chmod(0o600)  # also when the file existed with other permissions
+
+
+def start_sweeper(instance_path: str | Path, every_s: float = 600.0) -> threading.Thread:
+    """Sweep stale uploads now and every `every_s` seconds, in a daemon thread."""
+
+    def sweep() -> None:
+        while True:
+            try:
+                PendingUploads.in_instance(instance_path).drop_stale()
+            except OSError:  # a full or read-only disk must not stop the app
+                log.warning("no se pudieron borrar cargas vencidas", exc_info=False)
+            time.sleep(every_s)
+
+    thread = threading.Thread(target=sweep, name="revincula-barrido-cargas", daemon=True)
+    thread.start()
+    return thread
 
 
 def import_history(session: Session, scope: Scope, limit: int = 100) -> list[ImportBatch]:
