@@ -125,3 +125,7 @@ def import_file(path, period, solo_validas, dry_run, rechazadas, usuario, lista)
             f"actualizados, {batch.n_unchanged} sin cambios, {batch.n_missing} ya no están en "
             f"la lista, {batch.n_rejected} filas rechazadas."
         )
+        if batch.report.get("demo_desactivadas"):
+            from geo_app.cases.uploads import DEMO_CLOSED
+
+            click.echo(DEMO_CLOSED.format(", ".join(batch.report["demo_desactivadas"])))

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import selectinload
 
+from geo_app.accounts.users import set_active
 from geo_app.cases.context import CaseContext
 from geo_app.scope import Scope
 from geo_app.store.models import Attendance
@@ -26,6 +27,7 @@ from geo_app.store.models import Contact
 from geo_app.store.models import HeaderMapping
 from geo_app.store.models import ImportBatch
 from geo_app.store.models import Student
+from geo_app.store.models import User
 from geo_app.store.models import utcnow
 from layers.classify import classify
 from layers.geocode import Location
@@ -413,6 +415,10 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
     back and nothing of the file remains. `comunas`, when given, are the only
     comunas the importing account may touch.
 
+    Real data (not `synthetic`) disables every active demo account first, in the same
+    transaction (``batch.report["demo_desactivadas"]`` names them); importing it with a
+    demo account is refused.
+
     `list_mode` says what the file is for its schools: ``"completa"`` (their students
     absent from it are marked «ya no están en la lista»), ``"adicion"`` (no one is
     marked) or None: marked as for a complete list, unless the file falls far short of
@@ -452,6 +458,7 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
                 "se importó nada. Quite esas filas o pida a un administrador que lo importe."
             )
             raise ImportRejectedError(msg)
+    demo_disabled = [] if synthetic else _close_demo_accounts(session, actor)
     if prepared.shortfalls and list_mode is None:
         msg = (
             "Antes de marcar a alguien como «ya no están en la lista», diga si el archivo es la "
@@ -475,7 +482,11 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
         n_rows=result.n_rows,
         n_valid=len(result.records),
         n_rejected=len(result.rejected),
-        report={**_report(prepared), "lista": list_mode or "completa"},
+        report={
+            **_report(prepared),
+            "lista": list_mode or "completa",
+            "demo_desactivadas": demo_disabled,
+        },
         geocode_summary=prepared.geocode_summary(),
     )
     session.add(batch)
@@ -590,6 +601,29 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
     batch.n_unchanged, batch.n_missing = counts["unchanged"], len(missing)
     session.flush()
     return batch
+
+
+def _close_demo_accounts(session: Session, actor: str) -> list[str]:
+    """Before real data comes in, disable the demo accounts (their passwords are published).
+
+    Returns the user names disabled (their sessions end).
+
+    Raises
+    ------
+    ImportRejectedError
+        `actor` is itself an active demo account: real data cannot be imported with it.
+    """
+    demo = list(session.scalars(select(User).where(User.demo, User.active).order_by(User.id)))
+    if any(user.username == actor for user in demo):
+        msg = (
+            "Está usando una cuenta de demostración, cuya contraseña es pública: con ella no se "
+            "importan datos reales. Cree una cuenta propia («revincula user add») e importe con "
+            "ella; al hacerlo, las cuentas de demostración se desactivan solas."
+        )
+        raise ImportRejectedError(msg)
+    for user in demo:
+        set_active(user, False)
+    return [user.username for user in demo]
 
 
 def location_label(lon: float | None, lat: float | None, method: str) -> str:

@@ -36,6 +36,7 @@ from layers.intake import FIELDS
 from layers.intake import rejected_rows_csv
 
 __all__ = [
+    "DEMO_CLOSED",
     "PENDING_MAX_AGE_S",
     "PendingUploads",
     "batch_report",
@@ -52,6 +53,10 @@ __all__ = [
 # An upload not confirmed within a working session (8 h) is deleted: it holds minors' data.
 PENDING_MAX_AGE_S = 8 * 3600
 log = logging.getLogger(__name__)
+DEMO_CLOSED = (
+    "Se desactivaron las cuentas de demostración ({}): sus contraseñas son públicas y la base "
+    "ya tiene datos reales. Un administrador puede reactivarlas en Administración › Usuarios."
+)
 GONE = "Esta carga ya fue importada o venció; suba el archivo de nuevo."
 
 

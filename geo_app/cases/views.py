@@ -251,6 +251,8 @@ def import_confirm(token: str):
         return redirect(preview), 303
     _uploads().forget(token)
     flash("Importación terminada.", "ok")
+    if batch.report.get("demo_desactivadas"):
+        flash(uploads.DEMO_CLOSED.format(", ".join(batch.report["demo_desactivadas"])), "ok")
     return redirect(url_for("cases.import_batch", batch_id=batch.id))
 
 

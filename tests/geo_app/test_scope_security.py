@@ -30,6 +30,7 @@ from geo_app.store.models import Student
 from geo_app.travel import app_model
 from layers.intake import format_run
 from layers.intake import run_check_digit
+from tests.accounts import PASSWORD
 from tests.accounts import add_user
 from tests.accounts import csrf
 from tests.accounts import sign_in
@@ -408,3 +409,42 @@ def test_huge_ids_and_pages_are_not_found_and_every_500_is_logged(world, role, m
     lines = [r.getMessage() for r in caplog.records if r.name == "geo_app.security"]
     assert lines and "RuntimeError" in lines[0] and "failing" in lines[0]
     assert "Aurora" not in " ".join(lines) and "90.000.001" not in " ".join(lines)
+
+
+# --------------------------------------------------------------------------- item 7
+
+
+def add_demo_account(app, username: str, role: str, **scope) -> None:
+    from geo_app.accounts.users import create_user
+
+    known = list(app.extensions["revincula.territory"].comunas["comuna_name"])
+    with app.extensions["revincula.db"]() as session, session.begin():
+        create_user(session, username, PASSWORD, role, known_comunas=known, demo=True, **scope)
+
+
+def test_real_data_closes_the_demo_accounts(world):
+    """Item 7: published demo passwords stop working once real data is imported."""
+    demo = {"profesional": "demo.profesional", "gestor": "demo.gestora", "mesa": "demo.mesa"}
+    add_demo_account(world, demo["profesional"], "profesional", comunas="Castro")
+    add_demo_account(world, demo["gestor"], "gestor", gestor_code="castro")
+    add_demo_account(world, demo["mesa"], "mesa")
+    sessions = {}
+    for role, name in demo.items():
+        sessions[role] = world.test_client()
+        assert sign_in(sessions[role], name).status_code == 302
+    # a demo account cannot bring real data in
+    demo_prof = sessions["profesional"]
+    token = token_of(upload(demo_prof, HEADER + "".join(CASTRO[:9])))
+    refused = confirm(demo_prof, token)
+    page = demo_prof.get(refused.headers["Location"]).get_data(as_text=True)
+    assert "cuenta de demostración" in page
+    # a real account can, and every demo account is closed with it
+    real = client_for(world, "profesional")
+    token = token_of(upload(real, HEADER + "".join(CASTRO[:9])))
+    done = confirm(real, token)
+    assert "/importar/lote/" in done.headers["Location"]
+    flashed = real.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Se desactivaron las cuentas de demostración" in flashed
+    for role, name in demo.items():
+        assert sessions[role].get("/cuenta").status_code == 302  # signed out
+        assert sign_in(world.test_client(), name).status_code == 401
