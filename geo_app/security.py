@@ -269,14 +269,24 @@ def _server_error(err: Exception):
 
 
 class RedactQueryStrings(logging.Filter):
-    """Drop query strings from access-log lines (a search may hold a name or a RUN)."""
+    """Drop query strings from access-log lines: the request's and the Referer's.
 
-    PATTERN = re.compile(r'("[A-Z]+ [^?" ]*)\?[^" ]*')
+    Searches no longer put names or RUNs in URLs (`cases.service.remember_search`);
+    this is the second line of defence, and it also reads the dev server's coloured
+    lines (ANSI escapes around the request line).
+    """
+
+    PATTERNS = (
+        re.compile(r'("(?:\x1b\[[0-9;]*m)*[A-Z]+ [^?" ]*)\?[^" \x1b]*'),
+        re.compile(r'((?:https?://|"/)[^?" ]*)\?[^" ]*'),
+    )
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record's message without query strings."""
         message = record.getMessage()
-        cleaned = self.PATTERN.sub(r"\1?…", message)
+        cleaned = message
+        for pattern in self.PATTERNS:
+            cleaned = pattern.sub(r"\1?…", cleaned)
         if cleaned != message:
             record.msg, record.args = cleaned, ()
         return True

@@ -18,6 +18,7 @@ from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import session
 from flask import url_for
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -72,13 +73,19 @@ def _pin_form(form) -> tuple[float, float, int]:
 def case_list() -> str:
     """Cases in the account's scope, highest priority first, with filters."""
     page = max(request.args.get("pagina", 1, type=int), 1)
+    filters = service.recall_search(session, request.args.to_dict())
     with db_session() as db, db.begin():
-        found = service.case_list_page(
-            db, _context(), current_scope(), request.args.to_dict(), page
-        )
+        found = service.case_list_page(db, _context(), current_scope(), filters, page)
         ids = [c.id for c in found["cases"]]
         audit(db, "ver", "lista_casos", case_ids=ids, detail=found.pop("audit_detail"))
     return render_template("cases/cases.html", **found)
+
+
+@bp.post("/casos/buscar")
+@allow(*PEOPLE)
+def case_search():
+    """Keep the search on the server and show the list by its id (no name or RUN in URLs)."""
+    return redirect(url_for("cases.case_list", **service.remember_search(session, request.form)))
 
 
 @bp.get("/casos/<int:case_id>")
