@@ -53,6 +53,17 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _account_throttle():
+    """Failures per account and address (logins) and per account (current password)."""
+    return current_app.extensions["revincula.account_throttle"]
+
+
+def _secret() -> bytes:
+    """Return the secret key as bytes (it keys the hash of failed user names)."""
+    key = current_app.secret_key
+    return key.encode("utf-8") if isinstance(key, str) else key
+
+
 def _back_to_users(message: str, category: str):
     flash(message, category)
     return redirect(url_for("accounts.users")), 303
@@ -73,9 +84,7 @@ def login():
     with db_session() as db, db.begin():
         attempt = service.sign_in(
             db, throttle, form.get("usuario", "")[:60], form.get("clave", ""), ip=client_ip(),
-            account_throttle=current_app.extensions["revincula.account_throttle"],
-            key=current_app.secret_key.encode() if isinstance(current_app.secret_key, str)
-            else current_app.secret_key,
+            account_throttle=_account_throttle(), key=_secret(),
         )  # fmt: skip
     if attempt.refusal:
         page = render_template("accounts/login.html", error=attempt.refusal, next=form.get("next"))
@@ -106,10 +115,8 @@ def account():
     current, new, repeat = (request.form.get(k, "") for k in ("actual", "nueva", "repetir"))
     try:
         with db_session() as db, db.begin():
-            user = service.change_own_password(
-                db, current_user.id, current, new, repeat,
-                throttle=current_app.extensions["revincula.account_throttle"],
-            )  # fmt: skip
+            user = service.change_own_password(db, current_user.id, current, new, repeat,
+                                               throttle=_account_throttle())  # fmt: skip
             audit(db, "cuentas", "cambio_clave", target_id=user.username)
     except AccountError as err:
         flash(str(err), "error")

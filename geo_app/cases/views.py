@@ -122,7 +122,8 @@ def cases_geojson() -> Response:
     """Located cases in scope for the map: no names, only category, priority and confidence."""
     with db_session() as db, db.begin():
         features = service.case_points(db, current_scope())
-        audit(db, "ver", "mapa_casos", n_records=len(features), detail="puntos sin nombres")
+        audit(db, "ver", "mapa_casos", case_ids=[f["properties"]["id"] for f in features],
+              detail="puntos sin nombres")  # fmt: skip
     body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
     return Response(body, mimetype="application/geo+json")
 
@@ -162,6 +163,8 @@ def import_upload():
         flash(f"Mes «{period_text}» no válido: use año-mes, por ejemplo 2026-08.", "error")
         return redirect(url_for("cases.import_form"))
     token = _uploads().keep(upload.read(), upload.filename, period=period, owner=current_actor())
+    with db_session() as db, db.begin():
+        audit(db, "subir", "archivo_importacion", target_id=token[:12])
     return redirect(url_for("cases.import_preview", token=token))
 
 

@@ -61,6 +61,7 @@ __all__ = [
     "replan_from_form",
     "retry_plan",
     "visit_move",
+    "visited_cases",
 ]
 
 STATUS_LABELS = {"borrador": "borrador", "publicado": "publicado", "archivado": "archivado"}
@@ -320,6 +321,18 @@ def plan_map(session: Session, scope: Scope, plan_id: int) -> list[dict]:
     result = plan.result or {"dias": []}
     codes = [g["id"] for g in plan.inputs["gestores"]]
     return plan_features(result, colours(codes))
+
+
+def visited_cases(features: list[dict]) -> list[int]:
+    """Case ids of the visit points of `plan_map`'s features (for the audit log)."""
+    return sorted(
+        {
+            int(f["properties"]["visita_id"])
+            for f in features
+            if f["properties"].get("tipo") == "visita"
+            and str(f["properties"]["visita_id"]).isdigit()
+        }
+    )
 
 
 # --------------------------------------------------------------------------- changes

@@ -448,3 +448,46 @@ def test_real_data_closes_the_demo_accounts(world):
     for role, name in demo.items():
         assert sessions[role].get("/cuenta").status_code == 302  # signed out
         assert sign_in(world.test_client(), name).status_code == 401
+
+
+# --------------------------------------------------------------------------- item 11
+
+
+def audited(app, target: str) -> list[AuditEntry]:
+    with app.extensions["revincula.db"]() as session:
+        query = select(AuditEntry).where(AuditEntry.target == target).order_by(AuditEntry.id)
+        return list(session.scalars(query))
+
+
+@pytest.mark.parametrize("role", ATTACKERS)
+def test_every_read_of_personal_data_is_audited_with_its_case_ids(world, role):
+    """Item 11: case layer, plan map (home points), uploads, previews and moves leave a row."""
+    plan_id = computed_plan(world, "Castro", "castro")
+    client = client_for(world, role)
+    layer = client.get("/api/casos.geojson")
+    plan_map = client.get(f"/api/planes/{plan_id}.geojson")
+    uploaded = upload(client, HEADER + CASTRO[0])
+    if role == "mesa":
+        assert {layer.status_code, plan_map.status_code, uploaded.status_code} == {403}
+        assert not audited(world, "mapa_casos") and not audited(world, "mapa_plan")
+        return
+    ids = [f["properties"]["id"] for f in layer.get_json()["features"]]
+    entry = audited(world, "mapa_casos")[-1]
+    assert entry.username == ACCOUNTS[role] and entry.case_ids == ",".join(map(str, sorted(ids)))
+    if role == "gestor":  # no plan pages, no imports for a gestor
+        assert {plan_map.status_code, uploaded.status_code} == {403}
+        return
+    visits = sorted(int(f["properties"]["visita_id"]) for f in plan_map.get_json()["features"]
+                    if f["properties"]["tipo"] == "visita")  # fmt: skip
+    assert visits and audited(world, "mapa_plan")[-1].case_ids == ",".join(map(str, visits))
+    token = token_of(uploaded)
+    assert audited(world, "archivo_importacion")[-1].target_id == token[:12]
+    client.get(f"/importar/{token}")
+    preview = audited(world, "revision_importacion")[-1]
+    assert preview.username == ACCOUNTS[role] and preview.case_ids  # the case it would update
+    with world.extensions["revincula.db"]() as session:
+        version = session.get(PlanRow, plan_id).version
+    form = {"csrf": csrf(client), "visita": str(visits[0]), "destino": "sin_asignar",
+            "version": str(version)}  # fmt: skip
+    client.post(f"/planificacion/{plan_id}/mover", data=form)
+    assert audited(world, "mover_visita")[-1].case_ids == str(visits[0])
