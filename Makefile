@@ -8,9 +8,9 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test setup chromium lint format serve bench clean
+.PHONY: demo test setup chromium pdflibs lint format serve bench clean
 
-demo: setup
+demo: setup pdflibs
 	$(VENV)/bin/revincula territory check
 	$(VENV)/bin/revincula db upgrade
 	$(VENV)/bin/revincula demo seed --si-vacia
@@ -19,9 +19,10 @@ demo: setup
 	$(VENV)/bin/revincula serve --host $(HOST) --port $(PORT)
 
 # The suite runs every store test on SQLite and on the PostgreSQL at 127.0.0.1 (it creates
-# and drops its own database); REVINCULA_REQUIRE_PG=1 makes a missing server a failure.
-test: setup chromium lint
-	REVINCULA_REQUIRE_PG=1 $(PY) -m pytest
+# and drops its own database), and runs jobs through the Redis at 127.0.0.1 with a real RQ
+# worker; REVINCULA_REQUIRE_PG=1 / REVINCULA_REQUIRE_REDIS=1 make a missing server a failure.
+test: setup chromium pdflibs lint
+	REVINCULA_REQUIRE_PG=1 REVINCULA_REQUIRE_REDIS=1 $(PY) -m pytest
 
 setup: $(STAMP)
 
@@ -30,6 +31,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+
+# Pango and a font for the PDF reports (WeasyPrint draws with them; no browser involved).
+pdflibs:
+	@/sbin/ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 && fc-list 2>/dev/null | grep -qi dejavu || { \
+	  echo "Instalando Pango y fuentes DejaVu desde Debian (informes PDF)..."; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 \
+	    fonts-dejavu-core fontconfig >/dev/null; }
 
 # Debian's Chromium for the real-browser tests (Playwright drives it; no browser download).
 chromium:

@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from flask import Flask
+from flask_compress import Compress
 
 from geo_app.config import configure
 from geo_app.config import static_folder
@@ -64,14 +65,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from geo_app.cases import views as cases
     from geo_app.field import views as field
     from geo_app.planning import views as planning
+    from geo_app.reports import views as reports
     from geo_app.security import init_security
     from geo_app.territory import views as territory_views
     from geo_app.web import init_templates
 
     init_security(app)
+    Compress(app)
     init_templates(app)
     init_login(app)
-    for blueprint in (accounts.bp, territory_views.bp, cases.bp, planning.bp, field.bp):
+    for blueprint in (accounts.bp, territory_views.bp, cases.bp, planning.bp, field.bp, reports.bp):
         app.register_blueprint(blueprint)
     if not app.testing:  # unconfirmed uploads hold minors' data: swept on a timer
         from geo_app.cases.uploads import start_sweeper

@@ -9,6 +9,7 @@ and ``revincula user add`` from `geo_app.accounts.cli`.
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 import click
@@ -18,6 +19,7 @@ from geo_app.cases.cli import cli as cases_cli
 from geo_app.cli_app import start_app
 from geo_app.demo.cli import cli as demo_cli
 from geo_app.planning.cli import cli as planning_cli
+from geo_app.reports.cli import cli as reports_cli
 from geo_app.store.cli import cli as store_cli
 from geo_app.territory.cli import cli as territory_cli
 
@@ -38,8 +40,38 @@ def serve(host: str, port: int) -> None:
     app.run(host=host, port=port, debug=False, use_reloader=False)
 
 
+@core.command()
+@click.option("--burst", is_flag=True, help="Terminar cuando la cola quede vacía.")
+def worker(burst: bool) -> None:
+    """Trabajador de la cola (RQ en Redis): calcula planes y otros trabajos largos.
+
+    Use la misma configuración que la aplicación web (REVINCULA_DATABASE_URL,
+    REVINCULA_REDIS_URL o REDIS_URL); puede correr varios en paralelo.
+    """
+    from geo_app import jobs
+
+    app = start_app()
+    url = re.sub(r"//[^@/]*@", "//***@", app.config.get("REDIS_URL", ""))  # no password
+    if url:
+        name = app.config["JOB_QUEUE"]
+        click.echo(f"Trabajador de Revincula atendiendo la cola «{name}» en {url}")
+    try:
+        jobs.worker(app, burst=burst)
+    except RuntimeError as err:
+        raise click.ClickException(str(err)) from err
+
+
 # Each job's commands; a name may appear in one source only (tests/geo_app/test_layout.py).
-SOURCES = (core, store_cli, territory_cli, cases_cli, planning_cli, accounts_cli, demo_cli)
+SOURCES = (
+    core,
+    store_cli,
+    territory_cli,
+    cases_cli,
+    planning_cli,
+    reports_cli,
+    accounts_cli,
+    demo_cli,
+)
 
 main = click.CommandCollection(
     "revincula",

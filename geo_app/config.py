@@ -67,6 +67,27 @@ DEFAULTS: dict[str, Any] = {
     # address before that pair is refused for the window; never account-wide.
     "LOGIN_ACCOUNT_LIMIT": 5,
     "LOGIN_ACCOUNT_WINDOW_S": 900,
+    # Redis for the job queue (RQ): empty = jobs run in a thread of the web process.
+    # Plain REDIS_URL in the environment is honoured too. Run `revincula worker` beside it.
+    "REDIS_URL": "",
+    # Name of the RQ queue (several instances may share one Redis with different names).
+    "JOB_QUEUE": "revincula",
+    # Compressed responses (Flask-Compress): brotli, else gzip, for text over 500 bytes.
+    # Streamed responses (static files) are left alone: Flask-Compress 1.x swaps their
+    # body for a generator and the file is never closed; a front server compresses them.
+    "COMPRESS_ALGORITHM": ["br", "gzip"],
+    "COMPRESS_STREAMS": False,
+    "COMPRESS_MIN_SIZE": 500,
+    "COMPRESS_MIMETYPES": [
+        "text/html",
+        "text/css",
+        "text/csv",
+        "text/javascript",
+        "application/javascript",
+        "application/json",
+        "application/geo+json",
+        "image/svg+xml",
+    ],
 }
 
 
@@ -82,6 +103,8 @@ def configure(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     _transport(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+    if not app.config["REDIS_URL"]:
+        app.config["REDIS_URL"] = os.environ.get("REDIS_URL", "")
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = os.environ.get("DATABASE_URL") or default_database_url(
             app.instance_path

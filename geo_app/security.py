@@ -179,7 +179,7 @@ def _check_access():
 
 
 def _headers(response):
-    """Security headers on every response; no caching of anything but static files."""
+    """Security headers on every response; nothing cached but static files and public data."""
     tiles = current_app.config.get("TILE_URL", "")
     tile_origin = re.match(r"https?://[^/{]+", tiles)
     img = "'self' data: blob:" + (f" {tile_origin.group(0)}" if tile_origin else "")
@@ -200,7 +200,9 @@ def _headers(response):
         # browsers ignore it over plain HTTP; over HTTPS it keeps them on HTTPS for a year
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if request.endpoint != "static":
-        response.headers["Cache-Control"] = "no-store"
+        # personal data must never be stored by a browser or a proxy; a view that serves
+        # public data only (`geo_app.web.revalidated`) sets its own policy
+        response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Flask
 from flask import Response
 from flask import current_app
+from flask import request
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
@@ -34,6 +35,7 @@ __all__ = [
     "current_scope",
     "db_session",
     "init_templates",
+    "revalidated",
     "territory",
 ]
 
@@ -62,6 +64,29 @@ def audit(db: Session, action: str, target: str, **fields) -> None:
     """Append an audit entry for the signed-in account (in `db`'s transaction)."""
     scope = current_user.scope if current_user.is_authenticated else None
     record(db, scope, action, target, ip=client_ip(), **fields)
+
+
+COMPRESSED_SUFFIXES = ("br", "gzip", "deflate", "zstd")  # what Flask-Compress appends to ETags
+
+
+def revalidated(body: str, mimetype: str, etag: str) -> Response:
+    """Return public data (no person in it) that a browser may keep and revalidate.
+
+    ``Cache-Control: private, no-cache`` with an ETag: the browser stores the body and
+    asks again on each use; an unchanged body is answered with 304 and no content. The
+    tag of a compressed copy (Flask-Compress appends ``:br`` or ``:gzip``) matches too.
+    Never use it for anything with personal data (those stay ``no-store``).
+    """
+    for tag in (etag, *(f"{etag}:{algorithm}" for algorithm in COMPRESSED_SUFFIXES)):
+        if request.if_none_match.contains(tag):  # the browser's copy is current
+            response = Response(status=304)
+            response.set_etag(tag)
+            break
+    else:
+        response = Response(body, mimetype=mimetype)
+        response.set_etag(etag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 def csv_download(body: str, filename: str, default: str = "archivo") -> Response:

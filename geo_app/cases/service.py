@@ -34,6 +34,7 @@ from geo_app.store.models import utcnow
 from layers.classify import CATEGORY_LABELS
 from layers.geocode import CONFIDENCE
 from layers.geocode import confidence
+from layers.intake import format_run
 
 __all__ = [
     "CONFLICT_MESSAGE",
@@ -188,6 +189,41 @@ def case_list_page(
         "audit_detail": ", ".join(k for k in chosen if k != "q")
         + (" + búsqueda" if "q" in chosen else ""),
     }
+
+
+EXPORT_HEADER = (
+    "caso", "run", "nombres", "apellidos", "rbd", "establecimiento", "curso", "comuna", "isla",
+    "sector", "direccion", "categoria", "asistencia_pct", "mes", "prioridad", "rezago",
+    "elegible_reinsercion", "elegible_aulas", "ubicacion_metodo", "ubicacion_confianza",
+    "en_ultima_lista", "sintetico",
+)  # fmt: skip
+
+
+def case_export_rows(
+    session: Session, context: CaseContext, scope: Scope, filters: Mapping[str, str]
+) -> tuple[list[list], list[int]]:
+    """Every case of the list with `filters` (as `case_list_page`), one row each.
+
+    Returns the rows in `EXPORT_HEADER` order (highest priority first; no contacts or
+    notes) and the case ids, for the audit. Cells are plain values; the caller makes
+    them formula-safe when writing a file.
+    """
+    query, _ = _filtered(filters)
+    query = scope.cases(query).order_by(Case.priority.desc(), Case.id)
+    cases = session.scalars(query.options(joinedload(Case.student))).all()
+    rows = []
+    for c in cases:
+        school = context.schools.get(c.rbd, {})
+        rows.append(
+            [c.id, format_run(c.student.run, c.student.dv), c.student.given_names,
+             c.student.surnames, c.rbd, school.get("name", ""), c.grade_label, c.comuna,
+             c.island, c.sector, c.address, CATEGORY_LABELS.get(c.category, c.category),
+             c.latest_pct, c.latest_period, round(c.priority, 3), c.rezago,
+             c.eligible_reinsercion, c.eligible_aulas, c.geocode_method,
+             confidence(c.geocode_score), "sí" if c.in_latest_list else "no",
+             "sí" if c.student.synthetic else "no"]
+        )  # fmt: skip
+    return rows, [c.id for c in cases]
 
 
 # --------------------------------------------------------------------------- one case

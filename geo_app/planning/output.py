@@ -56,23 +56,33 @@ def summary_lines(result: dict) -> list[str]:
     return lines
 
 
-def stops_csv(result: dict) -> str:
-    """Return one CSV row per planned visit (no personal data: case ids and sectors only)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        ["dia", "gestor_id", "gestor", "orden", "visita_id", "etiqueta", "llega", "inicia",
-         "sale", "barcos", "espera_min"]
-    )  # fmt: skip
+STOPS_HEADER = (
+    "dia", "gestor_id", "gestor", "orden", "visita_id", "etiqueta", "llega", "inicia", "sale",
+    "barcos", "espera_min",
+)  # fmt: skip
+
+
+def stops_rows(result: dict) -> list[list]:
+    """Return one row per planned visit, in `STOPS_HEADER` order (case ids and sectors only)."""
+    rows = []
     for day in result["dias"]:
         for n, s in enumerate(day["paradas"], start=1):
             boats = [f"{t['linea']} {hm(t['sale'])}" for t in s["tramos"] if t["tipo"] == "barco"]
             wait = sum(t["duracion_s"] for t in s["tramos"] if t["tipo"] == "espera")
-            writer.writerow(safe_row(
+            rows.append(
                 [day["dia"], day["gestor_id"], day["gestor"], n, s["visita_id"], s["etiqueta"],
                  hm(s["llega"]), hm(s["inicia"]), hm(s["sale"]), "; ".join(boats),
                  round(wait / 60)]
-            ))  # fmt: skip
+            )  # fmt: skip
+    return rows
+
+
+def stops_csv(result: dict) -> str:
+    """Return one CSV row per planned visit (no personal data: case ids and sectors only)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(STOPS_HEADER)
+    writer.writerows(safe_row(row) for row in stops_rows(result))
     return out.getvalue()
 
 

@@ -10,7 +10,6 @@ the work; this module owns the database and the job. The web pages, the
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -240,10 +239,27 @@ def _store_result(session: Session, plan: PlanRow, result) -> None:
             )
 
 
-def start_plan_job(app, plan_id: int) -> threading.Thread:
-    """Compute a stored plan in the background (`geo_app.jobs`); its row shows the progress."""
+def start_plan_job(app, plan_id: int):
+    """Compute a stored plan in the background; its row shows the progress.
+
+    `geo_app.jobs` runs it in a thread, or in an RQ worker when ``REDIS_URL`` is set.
+    Returns the thread or the RQ job.
+    """
+    return jobs.submit(app, f"plan-{plan_id}", "geo_app.planning.plans:plan_job", plan_id)
+
+
+def plan_job(app, plan_id: int) -> None:
+    """Run one plan's job in `app` (thread or worker); a plan already computed is left as is.
+
+    Running it twice (a worker restarted mid-job, a message delivered again) computes the
+    plan once: a plan whose job is ``listo`` is not recomputed.
+    """
     sessions = app.extensions["revincula.db"]
-    return jobs.start(f"plan-{plan_id}", run_plan, sessions, app_model(app), plan_id)
+    with sessions() as session:
+        plan = session.get(PlanRow, plan_id)
+        if plan is None or plan.job_state == "listo":
+            return
+    run_plan(sessions, app_model(app), plan_id)
 
 
 def compute_week(

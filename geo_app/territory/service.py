@@ -7,6 +7,7 @@ the account's scope).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Mapping
 from functools import cache
 
@@ -74,6 +75,16 @@ def _layer_geojson(territory: Territory, layer: str) -> str:
     gdf = getattr(territory, attribute)
     gdf = gdf[gdf.geometry.notna()][[*columns, "geometry"]]
     return gdf.to_json(na="null", drop_id=True, to_wgs84=True, ensure_ascii=False)
+
+
+def layer_etag(territory: Territory, layer: str) -> str:
+    """Return a version tag of one layer's GeoJSON (a hash of the text; same data, same tag)."""
+    return _layer_etag(territory, layer)
+
+
+@cache
+def _layer_etag(territory: Territory, layer: str) -> str:
+    return hashlib.sha256(layer_geojson(territory, layer).encode("utf-8")).hexdigest()[:32]
 
 
 def layer_geojson(territory: Territory, layer: str) -> str:

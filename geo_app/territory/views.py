@@ -18,6 +18,7 @@ from geo_app.territory import service
 from geo_app.travel import app_model
 from geo_app.web import current_scope
 from geo_app.web import db_session
+from geo_app.web import revalidated
 from geo_app.web import territory
 from layers.territory import HEALTH_KIND_LABELS
 
@@ -44,9 +45,10 @@ def index() -> str:
 @bp.get("/api/capas/<layer>.geojson")
 @allow(*ALL_ROLES)
 def layer_geojson(layer: str) -> Response:
-    """Return one map layer as GeoJSON (WGS84)."""
+    """Return one map layer as GeoJSON (WGS84); public data, revalidated by ETag."""
     body = service.layer_geojson(territory(), layer)
-    return Response(body, mimetype="application/geo+json")
+    etag = service.layer_etag(territory(), layer)
+    return revalidated(body, "application/geo+json", etag)
 
 
 @bp.get("/api/viaje")

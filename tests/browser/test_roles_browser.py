@@ -31,11 +31,12 @@ ROLES = {
 }
 # The menu of each role, as base.html draws it (a page missing from a menu fails here too).
 MENUS = {
-    "admin": {"/", "/casos", "/resumen", "/importar", "/planificacion", "/terreno",
-              "/admin/usuarios", "/admin/auditoria"},
-    "profesional": {"/", "/casos", "/resumen", "/importar", "/planificacion", "/terreno"},
+    "admin": {"/", "/casos", "/resumen", "/importar", "/planificacion", "/informes",
+              "/terreno", "/admin/usuarios", "/admin/auditoria"},
+    "profesional": {"/", "/casos", "/resumen", "/importar", "/planificacion", "/informes",
+                    "/terreno"},
     "gestor": {"/", "/casos", "/resumen", "/terreno"},
-    "mesa": {"/", "/resumen"},
+    "mesa": {"/", "/resumen", "/informes"},
 }  # fmt: skip
 
 pytestmark = [pytest.mark.browser, pytest.mark.enable_socket]

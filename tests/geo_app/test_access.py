@@ -85,6 +85,14 @@ GET = {
     "planning.plan_state": row(R, A, A, L, L),
     "planning.plan_geojson": row(R, A, A, L, L),
     "field.day": row(S, A, A, A, L),
+    "reports.diagnosis_page": row(S, A, A, L, A),  # the mesa: protected totals only
+    "reports.diagnosis_pdf": row(S, A, A, L, L),
+    "reports.diagnosis_table": row(S, A, A, L, L),
+    "reports.mesa_table": row(S, A, A, L, A),
+    "reports.activity_page": row(S, A, A, L, L),
+    "reports.case_export": row(S, A, A, L, L),
+    "reports.plan_export": row(S, A, A, L, L),
+    "reports.plan_gpx": row(S, A, A, A, L),  # the gestor's own day
 }
 # POST: roles allowed (anything but 401/403/500 is fine for them: the walk sends empty
 # forms); every other role gets 403, anonymous visitors are sent to the login page.
@@ -141,6 +149,7 @@ def world(tmp_path_factory):
     with sessions() as session, session.begin():
         plan = session.get(PlanRow, plan_id)
         publish(session, plan, "t", expected_version=plan.version)
+        first_day = plan.result["dias"][0]["dia"]
     add_user(app, "profesional.castro", "profesional", comunas="Castro")
     add_user(app, "gestora.castro", "gestor", gestor="castro")
     add_user(app, "mesa.prueba", "mesa")
@@ -191,6 +200,10 @@ def world(tmp_path_factory):
             "layer": "escuelas",
             "user_id": user_id,
             "filename": "css/app.css",
+            "fmt": "csv",
+            "name": "comunas",
+            "gestor": "castro",
+            "day": first_day,
         },
     }
     app.extensions["revincula.engine"].dispose()
@@ -253,6 +266,15 @@ def _numbers(body: str) -> set[float]:
     return {float(x) for x in re.findall(r"-?\d+\.\d{3,}", body)}
 
 
+def _text(response) -> str:
+    """The response as text to search; a PDF's text is read out of its pages."""
+    if response.mimetype == "application/pdf":
+        from pypdf import PdfReader
+
+        return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
+    return response.get_data(as_text=True)
+
+
 def _leaks(body: str, strings, points) -> list[str]:
     found = [s for s in strings if s in body]
     numbers = _numbers(body)
@@ -283,7 +305,7 @@ def test_every_route_for_every_role(world, role):
             assert response.status_code == expected, (rule.endpoint, role, response.status_code)
             if response.status_code == 302 and role == "anon":
                 assert response.headers["Location"].startswith("/ingresar")
-            body = response.get_data(as_text=True)
+            body = _text(response)
             response.close()  # static files are streamed from disk
             leaks = _leaks(body, strings, points)
             assert not leaks, (rule.endpoint, role, leaks)

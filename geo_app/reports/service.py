@@ -1,0 +1,586 @@
+"""Reports: the territorial diagnosis, its charts, tables as files, the PDF and GPX routes.
+
+Plain-argument functions (no ``request``): the pages and ``revincula report`` call the
+same ones. Figures come from `layers.diagnosis` on the cases in the account's scope.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+
+import altair as alt
+import gpxpy.gpx
+import pandas as pd
+import vl_convert
+from openpyxl import Workbook
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from geo_app.cases.service import EXPORT_HEADER
+from geo_app.cases.service import case_export_rows
+from geo_app.errors import InvalidRequestError
+from geo_app.errors import NotFoundError
+from geo_app.planning.output import STOPS_HEADER
+from geo_app.planning.output import stops_rows
+from geo_app.planning.service import plan_in_scope
+from geo_app.scope import Scope
+from geo_app.store.models import Attendance
+from geo_app.store.models import Case
+from geo_app.store.models import PlanRow
+from geo_app.store.models import Student
+from layers.diagnosis import CATEGORY_ORDER
+from layers.diagnosis import MIN_ENROLMENT_FOR_RANK
+from layers.diagnosis import NO_SCHOOL
+from layers.diagnosis import area_table
+from layers.diagnosis import category_trend
+from layers.diagnosis import list_flow
+from layers.diagnosis import top_rates
+from layers.export import safe_row
+from layers.privacy import DEFAULT_K
+from layers.privacy import protect
+from layers.territory import Territory
+
+__all__ = [
+    "TABLES",
+    "Diagnosis",
+    "ReportInputError",
+    "case_file",
+    "charts",
+    "diagnosis",
+    "parse_month",
+    "plan_gpx",
+    "rows_file",
+    "table_file",
+    "team_activity",
+]
+
+MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+FALLBACK_METHODS = ("escuela", "sin_ubicacion")
+# Same colours as the map and the lists (static/css/app.css).
+CATEGORY_COLOURS = {
+    "critica": "#7a0916",
+    "grave": "#d6336c",
+    "reiterada": "#f08c00",
+    "sin_matricula": "#495057",
+    "normal": "#2f9e44",
+    "destacada": "#1971c2",
+    "sin_dato": "#adb5bd",
+}
+CATEGORY_NAMES = {
+    "critica": "Crítica",
+    "grave": "Grave",
+    "reiterada": "Reiterada",
+    "sin_matricula": "Sin matrícula",
+    "normal": "Normal",
+    "destacada": "Destacada",
+    "sin_dato": "Sin dato",
+}
+COLUMN_NAMES = {
+    "area": "Área",
+    "rbd": "RBD",
+    "matricula": "Matrícula SLEP",
+    "casos": "Casos",
+    **CATEGORY_NAMES,
+    "tasa_grave": "Grave o crítica por 100 matriculados",
+    "ubicados": "Domicilio ubicado",
+    "en_escuela": "En el punto de la escuela",
+    "rezago_2": "Rezago ≥ 2 años",
+    "elegible_reinsercion": "Elegible Reinserción",
+    "elegible_aulas": "Elegible Aulas de Reingreso",
+    "periodo": "Mes",
+    "en_lista": "En la lista",
+    "nuevos": "Nuevos",
+    "continuan": "Continúan",
+    "vuelven": "Vuelven",
+    "salen": "Salen de la lista",
+    "categoria": "Categoría",
+}
+# Leg kinds of routing.model.Leg grouped as the activity table counts them (transit
+# rides and anything new count under "otro" and are not shown as driving or walking).
+LEG_KINDS = {"conducir": "conduce", "caminar": "a_pie", "barco": "barco", "espera": "espera"}
+TABLES = {
+    "comunas": "Por comuna del establecimiento",
+    "islas": "Por isla del establecimiento",
+    "establecimientos": "Por establecimiento",
+    "flujo": "Entradas y salidas de la lista, mes a mes",
+    "tendencia": "Casos por mes y categoría",
+}
+
+
+class ReportInputError(InvalidRequestError):
+    """A report parameter that cannot be used; the message says how to fix it (Spanish)."""
+
+
+def parse_month(text: str | None, what: str) -> str | None:
+    """Return ``AAAA-MM`` from a form or command value, ``None`` when empty.
+
+    Raises
+    ------
+    ReportInputError
+        When the text is not a month (message names the field `what`).
+    """
+    text = (text or "").strip()
+    if not text:
+        return None
+    found = MONTH.match(text)
+    if not found or not 1 <= int(found.group(2)) <= 12:
+        msg = f"«{what}» debe ser un mes como 2026-03 (año-mes); se recibió «{text}»."
+        raise ReportInputError(msg)
+    return text
+
+
+def parse_day(text: str) -> dt.date:
+    """Return a date from ``AAAA-MM-DD``.
+
+    Raises
+    ------
+    ReportInputError
+        When the text is not a date.
+    """
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as err:
+        msg = f"Fecha no válida «{text}»: use año-mes-día, por ejemplo 2026-03-10."
+        raise ReportInputError(msg) from err
+
+
+@dataclass
+class Diagnosis:
+    """The diagnosis of one scope and period: every table the page, files and PDF show."""
+
+    since: str | None
+    until: str | None
+    periods: list[str]
+    by_comuna: pd.DataFrame
+    by_island: pd.DataFrame
+    by_school: pd.DataFrame
+    top_schools: pd.DataFrame
+    top_islands: pd.DataFrame
+    flow: pd.DataFrame
+    trend: pd.DataFrame
+    n_cases: int
+    synthetic: bool
+    generated_at: dt.datetime = field(
+        default_factory=lambda: dt.datetime.now().replace(microsecond=0)
+    )
+
+    def table(self, name: str) -> pd.DataFrame:
+        """One of `TABLES` by name (KeyError otherwise)."""
+        return {
+            "comunas": self.by_comuna,
+            "islas": self.by_island,
+            "establecimientos": self.by_school,
+            "flujo": self.flow,
+            "tendencia": self.trend,
+        }[name]
+
+
+def _case_frames(db: Session, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
+    query = scope.cases(
+        select(
+            Case.id, Case.rbd, Case.category, Case.in_latest_list, Case.geocode_method,
+            Case.rezago, Case.eligible_reinsercion, Case.eligible_aulas, Student.synthetic,
+        ).join(Student)
+    )  # fmt: skip
+    rows = db.execute(query).all()
+    cases = pd.DataFrame(
+        rows,
+        columns=["case_id", "rbd", "category", "in_latest_list", "method", "rezago",
+                 "eligible_reinsercion", "eligible_aulas", "synthetic"],
+    )  # fmt: skip
+    cases["located"] = ~cases["method"].isin(FALLBACK_METHODS)
+    in_scope = scope.cases(select(Case.id))
+    attendance = pd.DataFrame(
+        db.execute(
+            select(Attendance.case_id, Attendance.period, Attendance.pct).where(
+                Attendance.case_id.in_(in_scope)
+            )
+        ).all(),
+        columns=["case_id", "period", "pct"],
+    )
+    synthetic = bool(len(cases)) and bool(cases["synthetic"].all())
+    return cases, attendance, synthetic
+
+
+def diagnosis(
+    db: Session, scope: Scope, territory: Territory, since: str | None, until: str | None
+) -> Diagnosis:
+    """Compute the diagnosis of the cases in `scope` for months [`since`, `until`].
+
+    Tables by area are for the latest list; the flow and the trend for the months in the
+    range (``AAAA-MM``; ``None`` = from the first / to the last month imported).
+
+    Raises
+    ------
+    ReportInputError
+        When `since` comes after `until`.
+    """
+    if since and until and since > until:
+        msg = f"El mes «desde» ({since}) es posterior al mes «hasta» ({until}): inviértalos."
+        raise ReportInputError(msg)
+    cases, attendance, synthetic = _case_frames(db, scope)
+    schools = territory.schools
+    by_school = area_table(cases, schools, "establecimiento")
+    by_island = area_table(cases, schools, "isla")
+    flow = list_flow(attendance, since, until)
+    return Diagnosis(
+        since=since,
+        until=until,
+        periods=list(flow["periodo"]),
+        by_comuna=area_table(cases, schools, "comuna"),
+        by_island=by_island,
+        by_school=by_school,
+        top_schools=top_rates(by_school, 10),
+        top_islands=top_rates(by_island, 10),
+        flow=flow,
+        trend=category_trend(attendance, since, until),
+        n_cases=int(cases["in_latest_list"].sum()) if len(cases) else 0,
+        synthetic=synthetic,
+    )
+
+
+def page_context(diag: Diagnosis) -> dict:
+    """Return what the page and the PDF templates show: the diagnosis, charts, labels."""
+    return {
+        "diag": diag,
+        "charts": charts(diag),
+        "tables": TABLES,
+        "columns": COLUMN_NAMES,
+        "category_names": CATEGORY_NAMES,
+        "categories": CATEGORY_ORDER,
+        "min_enrolment": MIN_ENROLMENT_FOR_RANK,
+        "area_cols": [COLUMN_NAMES[c] for c in diag.by_comuna.columns],
+        "records": {name: _display(diag.table(name)).to_dict("records") for name in TABLES},
+        "top_schools": _display(diag.top_schools).to_dict("records"),
+        "top_islands": _display(diag.top_islands).to_dict("records"),
+    }
+
+
+def pdf_name(diag: Diagnosis) -> str:
+    """File name of the PDF: the period it covers."""
+    span = "_".join(p for p in (diag.since, diag.until) if p) or "todos_los_meses"
+    return f"diagnostico_territorial_{span}.pdf"
+
+
+MESA_TABLES = {"comunas": "Por comuna del establecimiento"}
+ALL_ISLANDS = "(todas)"
+
+
+def mesa_tables(db: Session, scope: Scope, territory: Territory, k: int = DEFAULT_K) -> dict:
+    """Return the diagnosis a mesa may receive: latest-list cases by category, protected.
+
+    Comuna (of the school) × category, with row, column and grand totals, published
+    through `layers.privacy.protect`: every count from 1 to k − 1 and enough other cells
+    are shown as ``*`` so that none can be recovered from the totals. No island table:
+    linked with the comuna table, the many small islands (a handful of cases each) made
+    the protection hide every cell of both on the demo caseload (4,947 cases), so
+    islands stay inside their comuna. No rates (a rate times the public enrolment gives
+    the count back), no schools, no months.
+
+    Returns ``{"tables": {"comunas": DataFrame of text cells}, "k": k, "synthetic": bool}``.
+    """
+    cases, _, synthetic = _case_frames(db, scope)
+    listed = cases[cases["in_latest_list"].astype(bool)]
+    places = territory.schools[["rbd", "comuna_name", "island_name"]].copy()
+    places["rbd"] = places["rbd"].astype("int64")
+    micro = listed.assign(rbd=pd.to_numeric(listed["rbd"], errors="coerce")).merge(
+        places, on="rbd", how="left"
+    )
+    micro["comuna_name"] = micro["comuna_name"].fillna(NO_SCHOOL)
+    micro["island_name"] = ALL_ISLANDS
+    micro = (
+        micro.assign(band=micro["category"].map(CATEGORY_NAMES), layer="casos")
+        .groupby(["layer", "comuna_name", "island_name", "band"], as_index=False)
+        .size()
+        .rename(columns={"size": "cases"})
+    )
+    bands = [CATEGORY_NAMES[c] for c in CATEGORY_ORDER]
+    if micro.empty:
+        return {"tables": {}, "k": k, "synthetic": synthetic}
+    protected = protect(micro, bands=bands, k=k)
+    tables = {
+        name: protected.shown("casos", "comuna").rename_axis(title).reset_index()
+        for name, title in MESA_TABLES.items()
+    }
+    return {"tables": tables, "k": k, "synthetic": synthetic}
+
+
+def mesa_table_file(
+    db: Session, scope: Scope, territory: Territory, name: str, fmt: str
+) -> tuple[bytes, str]:
+    """Return one protected table of `mesa_tables` as csv or xlsx, with its mimetype.
+
+    Raises
+    ------
+    NotFoundError
+        Unknown table `name` (or no cases in scope).
+    ReportInputError
+        Unknown `fmt`.
+    """
+    table = mesa_tables(db, scope, territory)["tables"].get(name)
+    if table is None:
+        msg = "No existe esa tabla o no hay casos en su ámbito."
+        raise NotFoundError(msg)
+    return rows_file(list(table.columns), table.values.tolist(), fmt, name)
+
+
+def _svg(chart: alt.TopLevelMixin, label: str) -> str:
+    svg = vl_convert.vegalite_to_svg(chart.to_json())
+    return svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
+
+
+def charts(diag: Diagnosis) -> dict[str, str]:
+    """SVG charts of the diagnosis (one Vega-Lite spec each, drawn by vl-convert offline).
+
+    Keys: ``tendencia`` (cases per month, stacked by category) and ``tasas`` (the
+    schools with the highest rate). The same SVG goes into the page and into the PDF.
+    """
+    out = {}
+    trend = diag.trend[diag.trend["casos"] > 0].copy()
+    trend["Categoría"] = trend["categoria"].map(CATEGORY_NAMES)
+    order = [CATEGORY_NAMES[c] for c in CATEGORY_ORDER]
+    if len(trend):
+        out["tendencia"] = _svg(
+            alt.Chart(trend, width=520, height=220)
+            .mark_bar()
+            .encode(
+                x=alt.X("periodo:O", title="Mes de la lista", axis=alt.Axis(labelAngle=0)),
+                y=alt.Y("casos:Q", title="Casos en la lista"),
+                color=alt.Color(
+                    "Categoría:N",
+                    sort=order,
+                    scale=alt.Scale(domain=order, range=list(CATEGORY_COLOURS.values())),
+                ),
+                order=alt.Order("orden:Q"),
+            )
+            .transform_calculate(orden=f"indexof({order!r}, datum['Categoría'])"),
+            "Casos por mes y categoría de asistencia",
+        )
+    top = diag.top_schools
+    if len(top):
+        out["tasas"] = _svg(
+            alt.Chart(top.assign(Establecimiento=top["area"]), width=420, height=22 * len(top))
+            .mark_bar(color=CATEGORY_COLOURS["grave"])
+            .encode(
+                x=alt.X("tasa_grave:Q", title="Grave o crítica por 100 matriculados"),
+                y=alt.Y("Establecimiento:N", sort="-x", title=None),
+            ),
+            "Establecimientos con mayor tasa de inasistencia grave o crítica",
+        )
+    return out
+
+
+def _display(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    if "tasa_grave" in out:
+        out["tasa_grave"] = out["tasa_grave"].round(1)
+    if "categoria" in out:
+        out["categoria"] = out["categoria"].map(CATEGORY_NAMES)
+    out = out.astype(object).where(out.notna(), None)  # NaN / NA → None (an empty cell)
+    return out.rename(columns=COLUMN_NAMES)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def rows_file(header: list[str], rows, fmt: str, sheet: str) -> tuple[bytes, str]:
+    """Rows as ``csv`` (UTF-8) or ``xlsx`` bytes, with the mimetype.
+
+    Every cell is made formula-safe (`layers.export.safe_row`); ``None`` is an empty
+    cell; numpy scalars are written as numbers.
+
+    Raises
+    ------
+    ReportInputError
+        Unknown `fmt`.
+    """
+    safe = [safe_row(v.item() if hasattr(v, "item") else v for v in row) for row in rows]
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerows(safe)
+        return out.getvalue().encode("utf-8"), "text/csv"
+    if fmt == "xlsx":
+        book = Workbook(write_only=True)
+        ws = book.create_sheet(sheet[:31])
+        ws.append(header)
+        for row in safe:
+            ws.append(row)
+        buffer = io.BytesIO()
+        book.save(buffer)
+        return buffer.getvalue(), XLSX
+    msg = f"Formato desconocido «{fmt}»: use csv o xlsx."
+    raise ReportInputError(msg)
+
+
+def table_file(diag: Diagnosis, name: str, fmt: str) -> tuple[bytes, str]:
+    """One diagnosis table (`TABLES`) as ``csv`` or ``xlsx`` bytes, with its mimetype.
+
+    Raises
+    ------
+    KeyError
+        Unknown table `name`.
+    ReportInputError
+        Unknown `fmt`.
+    """
+    df = _display(diag.table(name))
+    return rows_file(list(df.columns), df.itertuples(index=False), fmt, name)
+
+
+def case_file(
+    db: Session, context, scope: Scope, filters: Mapping[str, str], fmt: str
+) -> tuple[bytes, str, list[int]]:
+    """Return the case list with `filters` as a file (`cases.service.EXPORT_HEADER`).
+
+    Returns the bytes, the mimetype and the exported case ids (for the audit).
+    """
+    rows, ids = case_export_rows(db, context, scope, filters)
+    body, mimetype = rows_file(list(EXPORT_HEADER), rows, fmt, "casos")
+    return body, mimetype, ids
+
+
+def pdf(html: str) -> bytes:
+    """Render a standalone HTML report (inline CSS and SVG, no external files) to PDF (A4).
+
+    WeasyPrint lays it out; it needs Pango from Debian (installed with the desktop
+    libraries; see the Makefile).
+    """
+    from weasyprint import HTML
+
+    return HTML(string=html).write_pdf()
+
+
+def _published_plans(db: Session, week: dt.date | None) -> list[PlanRow]:
+    query = select(PlanRow).where(PlanRow.status == "publicado", PlanRow.result.is_not(None))
+    if week is not None:
+        query = query.where(PlanRow.week_start == week)
+    return list(db.scalars(query.order_by(PlanRow.week_start)))
+
+
+def _day_allowed(scope: Scope, day: dict) -> bool:
+    if scope.role == "gestor":
+        return day["gestor_id"] == scope.gestor_code
+    return True
+
+
+def team_activity(db: Session, scope: Scope, week: dt.date | None = None) -> pd.DataFrame:
+    """Planned work per gestor and week from the published plans.
+
+    Columns: ``semana`` (Monday), ``gestor``, ``dias``, ``visitas`` (planned),
+    ``conduce_h``, ``a_pie_h``, ``barco_h``, ``espera_h`` (hours by kind of leg, from the
+    plans' simulated legs), ``km`` (road kilometres driven or walked), ``cruces`` (boat
+    legs). These are *planned* figures (the simulation with the boat timetable), not
+    measured ones.
+    """
+    rows = []
+    for plan in _published_plans(db, week):
+        for day in plan.result.get("dias", []):
+            if not _day_allowed(scope, day):
+                continue
+            legs = [leg for s in day["paradas"] for leg in s["tramos"]] + day.get("regreso", [])
+            seconds = {"conduce": 0.0, "a_pie": 0.0, "barco": 0.0, "espera": 0.0, "otro": 0.0}
+            metres = 0.0
+            crossings = 0
+            for leg in legs:
+                kind = LEG_KINDS.get(leg["tipo"], "otro")
+                seconds[kind] = seconds.get(kind, 0.0) + (leg.get("duracion_s") or 0)
+                if kind in ("conduce", "a_pie"):
+                    metres += leg.get("distancia_m") or 0
+                crossings += leg["tipo"] == "barco"
+            rows.append(
+                {
+                    "semana": plan.week_start.isoformat(),
+                    "gestor": day["gestor"],
+                    "dias": 1,
+                    "visitas": len(day["paradas"]),
+                    **{f"{k}_h": v / 3600 for k, v in seconds.items() if k != "otro"},
+                    "km": metres / 1000,
+                    "cruces": crossings,
+                }
+            )
+    columns = ["semana", "gestor", "dias", "visitas", "conduce_h", "a_pie_h", "barco_h",
+               "espera_h", "km", "cruces"]  # fmt: skip
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    df = pd.DataFrame(rows)
+    out = df.groupby(["semana", "gestor"], as_index=False).sum(numeric_only=True)
+    return out[columns].round({c: 1 for c in columns if c.endswith("_h") or c == "km"})
+
+
+def _visible_plan(db: Session, scope: Scope, plan_id: int) -> PlanRow:
+    plan = db.get(PlanRow, plan_id)
+    if plan is None or plan.result is None or not plan_in_scope(db, scope, plan):
+        msg = "No existe ese plan o no está en su ámbito."
+        raise NotFoundError(msg)
+    return plan
+
+
+def plan_file(db: Session, scope: Scope, plan_id: int, fmt: str) -> tuple[bytes, str]:
+    """Return a computed plan's visits in order as csv or xlsx (case ids and sectors only).
+
+    Raises
+    ------
+    NotFoundError
+        No such computed plan in scope.
+    ReportInputError
+        Unknown `fmt`.
+    """
+    plan = _visible_plan(db, scope, plan_id)
+    return rows_file(list(STOPS_HEADER), stops_rows(plan.result), fmt, f"plan_{plan_id}")
+
+
+def plan_gpx(db: Session, scope: Scope, plan_id: int, gestor_id: str, day: dt.date) -> str:
+    """Return one gestor-day of a plan as GPX 1.1 text (WGS84).
+
+    The visits are waypoints, in order; the route is one track segment per leg.
+
+    Waypoint names are the plan's visit labels (case number and sector; no names).
+
+    Raises
+    ------
+    NotFoundError
+        When the plan is not in the account's scope (a gestor: not its own day) or has no
+        such gestor-day.
+    """
+    if scope.role == "gestor" and gestor_id != scope.gestor_code:
+        msg = "No existe ese plan o no está en su ámbito."
+        raise NotFoundError(msg)
+    plan = _visible_plan(db, scope, plan_id)
+    iso = day.isoformat()
+    days = [d for d in (plan.result or {}).get("dias", []) if d["gestor_id"] == gestor_id]
+    found = next((d for d in days if d["dia"] == iso), None)
+    if found is None:
+        msg = f"El plan {plan.id} no tiene visitas de {gestor_id} el {iso}."
+        raise NotFoundError(msg)
+    gpx = gpxpy.gpx.GPX()
+    gpx.creator = "Revincula"
+    gpx.name = f"{found['gestor']} · {iso}"
+    gpx.description = "Ruta planificada por Revincula" + (
+        " (datos sintéticos)" if plan.synthetic else ""
+    )
+    for n, stop in enumerate(found["paradas"], start=1):
+        point = gpxpy.gpx.GPXWaypoint(
+            latitude=stop["lat"],
+            longitude=stop["lon"],
+            name=f"{n}. {stop['etiqueta']}",
+            time=dt.datetime.fromisoformat(stop["inicia"]),
+        )
+        gpx.waypoints.append(point)
+    legs = [leg for s in found["paradas"] for leg in s["tramos"]] + found.get("regreso", [])
+    track = gpxpy.gpx.GPXTrack(name=gpx.name)
+    for leg in legs:
+        if len(leg["geometria"]) < 2:
+            continue
+        segment = gpxpy.gpx.GPXTrackSegment()
+        for lon, lat in leg["geometria"]:
+            segment.points.append(gpxpy.gpx.GPXTrackPoint(latitude=lat, longitude=lon))
+        track.segments.append(segment)
+    gpx.tracks.append(track)
+    return gpx.to_xml(version="1.1")

@@ -1,0 +1,126 @@
+"""Pages and downloads of reports (blueprint "reports")."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Response
+from flask import current_app
+from flask import render_template
+from flask import request
+
+from geo_app.cases.context import case_context
+from geo_app.errors import NotFoundError
+from geo_app.reports import service
+from geo_app.security import PEOPLE
+from geo_app.security import STAFF
+from geo_app.security import allow
+from geo_app.security import safe_filename
+from geo_app.web import audit
+from geo_app.web import current_scope
+from geo_app.web import db_session
+from geo_app.web import territory
+
+__all__ = ["bp"]
+
+bp = Blueprint("reports", __name__, template_folder="templates")
+
+
+def _diagnosis(db) -> service.Diagnosis:
+    since = service.parse_month(request.args.get("desde"), "desde")
+    until = service.parse_month(request.args.get("hasta"), "hasta")
+    return service.diagnosis(db, current_scope(), territory(), since, until)
+
+
+def _attachment(body: bytes, mimetype: str, filename: str) -> Response:
+    disposition = f'attachment; filename="{safe_filename(filename, "informe")}"'
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": disposition})
+
+
+@bp.get("/informes")
+@allow(*STAFF, "mesa")
+def diagnosis_page() -> str:
+    """Show the territorial diagnosis (a mesa: protected totals only, see `mesa_tables`)."""
+    with db_session() as db, db.begin():
+        if current_scope().role == "mesa":
+            found = service.mesa_tables(db, current_scope(), territory())
+            audit(db, "ver", "diagnostico", detail="mesa: totales protegidos")
+            return render_template("reports/diagnosis_mesa.html", **found)
+        diag = _diagnosis(db)
+        audit(db, "ver", "diagnostico", n_records=diag.n_cases, detail="solo totales")
+    return render_template("reports/diagnosis.html", **service.page_context(diag))
+
+
+@bp.get("/informes/diagnostico.pdf")
+@allow(*STAFF)
+def diagnosis_pdf() -> Response:
+    """Download the diagnosis as an A4 PDF report (WeasyPrint)."""
+    with db_session() as db, db.begin():
+        diag = _diagnosis(db)
+        audit(db, "exportar", "diagnostico_pdf", n_records=diag.n_cases, detail="solo totales")
+    html = render_template("reports/diagnosis_pdf.html", **service.page_context(diag))
+    return _attachment(service.pdf(html), "application/pdf", service.pdf_name(diag))
+
+
+@bp.get("/informes/tabla/<name>.<fmt>")
+@allow(*STAFF)
+def diagnosis_table(name: str, fmt: str) -> Response:
+    """Download one diagnosis table as CSV or XLSX (totals only, formula-safe)."""
+    if name not in service.TABLES:
+        msg = "No existe esa tabla del diagnóstico."
+        raise NotFoundError(msg)
+    with db_session() as db, db.begin():
+        body, mimetype = service.table_file(_diagnosis(db), name, fmt)
+        audit(db, "exportar", "diagnostico_tabla", target_id=name, detail=fmt)
+    return _attachment(body, mimetype, f"diagnostico_{name}.{fmt}")
+
+
+@bp.get("/casos/exportar.<fmt>")
+@allow(*STAFF)
+def case_export(fmt: str) -> Response:
+    """Download the case list with the list page's filters (CSV/XLSX; audited with ids)."""
+    with db_session() as db, db.begin():
+        body, mimetype, ids = service.case_file(
+            db, case_context(current_app), current_scope(), request.args.to_dict(), fmt
+        )
+        audit(db, "exportar", "lista_casos", case_ids=ids, detail=fmt)
+    return _attachment(body, mimetype, f"casos.{fmt}")
+
+
+@bp.get("/informes/mesa/<name>.<fmt>")
+@allow("mesa", *STAFF)
+def mesa_table(name: str, fmt: str) -> Response:
+    """Download a protected table of the mesa's diagnosis (what a mesa may receive)."""
+    with db_session() as db, db.begin():
+        body, mimetype = service.mesa_table_file(db, current_scope(), territory(), name, fmt)
+        audit(db, "exportar", "diagnostico_mesa", target_id=name, detail=fmt)
+    return _attachment(body, mimetype, f"diagnostico_mesa_{name}.{fmt}")
+
+
+@bp.get("/informes/actividad")
+@allow(*STAFF)
+def activity_page() -> str:
+    """Show planned work per gestor and week (visits, hours by kind of leg, km, boats)."""
+    with db_session() as db:
+        table = service.team_activity(db, current_scope())
+    return render_template("reports/activity.html", rows=table.to_dict("records"))
+
+
+@bp.get("/planificacion/<int:plan_id>/exportar.<fmt>")
+@allow(*STAFF)
+def plan_export(plan_id: int, fmt: str) -> Response:
+    """Download a plan's visits in order as CSV or XLSX (case ids and sectors, no names)."""
+    with db_session() as db, db.begin():
+        body, mimetype = service.plan_file(db, current_scope(), plan_id, fmt)
+        audit(db, "exportar", "plan", target_id=str(plan_id), detail=fmt)
+    return _attachment(body, mimetype, f"plan_{plan_id}.{fmt}")
+
+
+@bp.get("/planificacion/<int:plan_id>/<gestor>/<day>.gpx")
+@allow(*PEOPLE)
+def plan_gpx(plan_id: int, gestor: str, day: str) -> Response:
+    """Download one gestor-day of a plan as GPX, for navigation apps."""
+    date = service.parse_day(day)
+    with db_session() as db, db.begin():
+        body = service.plan_gpx(db, current_scope(), plan_id, gestor, date)
+        audit(db, "exportar", "ruta_gpx", target_id=f"{plan_id} {gestor} {day}")
+    return _attachment(body.encode("utf-8"), "application/gpx+xml", f"ruta_{gestor}_{day}.gpx")

@@ -1,0 +1,235 @@
+"""Diagnosis page, tables, PDF, CLI and GPX on SQLite and PostgreSQL.
+
+Two monthly synthetic lists (RUNs in the 90-million range, tests/lists.py):
+July: Aurora 40 %, Bruno 60 % (RBD 8001, Castro), Clara 45 % (RBD 8169, Curaco de Vélez).
+August: Aurora 40 %, Bruno 90 %, Diego 30 % (RBD 8169). Worked out by hand:
+- latest list: Aurora (crítica), Bruno (normal), Diego (crítica); Clara left the list;
+- by school comuna: Castro 2 cases (1 crítica, 1 normal), Curaco de Vélez 1 (crítica);
+- flow: July 3 listed, 3 new; August 3 listed, 1 new (Diego), 2 continue, 1 leaves (Clara);
+- trend: July 2 crítica (40, 45) + 1 grave (60); August 2 crítica + 1 normal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import gpxpy
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from geo_app import create_app
+from geo_app.cli import main
+from geo_app.planning.gestores import read_gestores_csv
+from geo_app.planning.gestores import save_gestores
+from geo_app.store.models import PlanRow
+from geo_app.travel import app_model
+from tests.accounts import add_user
+from tests.accounts import csrf
+from tests.accounts import login
+from tests.accounts import sign_in
+from tests.lists import HEADER
+from tests.lists import SYNTHETIC_ROWS
+
+AURORA, BRUNO, CLARA, DIEGO = SYNTHETIC_ROWS
+JULY = [AURORA, BRUNO, CLARA]
+AUGUST = [AURORA, BRUNO.replace(";60;", ";90;"), DIEGO]
+NAMES = ("Aurora", "Bruno", "Clara", "Diego")
+GESTORES = """codigo,nombre,base,dias,inicio,fin,vehiculo,max_visitas
+castro,Gestora Castro (sintética),Castro,"lu,ma,mi,ju,vi",08:30,17:30,si,2
+otro,Gestor Otro (sintético),Castro,"lu,ma,mi,ju,vi",08:30,17:30,si,2
+"""
+MONDAY = dt.date(2026, 3, 9)
+
+
+@pytest.fixture
+def app(db_url):
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": db_url})
+    yield app
+    app.extensions["revincula.engine"].dispose()
+
+
+def _import(client, month: str, rows: list[str]) -> None:
+    token = csrf(client)
+    body = (HEADER + "".join(rows)).encode("utf-8")
+    data = {"csrf": token, "mes": month, "archivo": (io.BytesIO(body), "l.csv")}
+    preview = client.post("/importar", data=data, content_type="multipart/form-data")
+    key = preview.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+    done = client.post(f"/importar/{key}/confirmar", data={"csrf": token, "solo_validas": "0"})
+    assert done.status_code == 302
+
+
+@pytest.fixture
+def client(app):
+    client = login(app.test_client(), app)
+    _import(client, "2026-07", JULY)
+    _import(client, "2026-08", AUGUST)
+    model = app_model(app)
+    with app.extensions["revincula.db"]() as session, session.begin():
+        save_gestores(session, read_gestores_csv(GESTORES.encode(), model.find_place),
+                      synthetic=True)  # fmt: skip
+    return client
+
+
+def _slep_enrolment(app, comuna: str) -> int:
+    schools = app.extensions["revincula.territory"].schools
+    return int(schools[schools["is_slep"] & (schools["comuna_name"] == comuna)]["enrolment"].sum())
+
+
+def test_diagnosis_page_has_the_hand_worked_figures(app, client):
+    page = client.get("/informes").get_data(as_text=True)
+    assert "<strong>3</strong> casos en la última lista" in page
+    assert "2026-07 a 2026-08 (2)" in page
+    flow = page.split('id="tabla-flujo"')[1].split("</table>")[0]
+    assert "<td>2026-07</td><td>3</td><td>3</td><td>—</td><td>0</td><td>—</td>" in flow
+    assert "<td>2026-08</td><td>3</td><td>1</td><td>2</td><td>0</td><td>1</td>" in flow
+    comunas = page.split('id="tabla-comunas"')[1].split("</table>")[0]
+    castro = _slep_enrolment(app, "Castro")
+    rate = f"{100 * 1 / castro:.1f}"  # one crítica among Castro's SLEP enrolment
+    assert f"<td>Castro</td><td>{castro}</td><td>2</td><td>1</td><td>0</td>" in comunas
+    assert f"<td>{rate}</td>" in comunas
+    assert "<svg" in page and 'id="chart-tendencia"' in page  # the chart, drawn offline
+    assert not any(name in page for name in NAMES)  # totals only
+
+
+def test_tables_download_as_csv_and_xlsx(client):
+    csv_text = client.get("/informes/tabla/tendencia.csv").get_data(as_text=True)
+    assert "Mes,Categoría,Casos" in csv_text
+    assert "2026-07,Crítica,2" in csv_text and "2026-07,Grave,1" in csv_text
+    assert "2026-08,Crítica,2" in csv_text and "2026-08,Normal,1" in csv_text
+    response = client.get("/informes/tabla/flujo.xlsx?desde=2026-08")
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:6] == ("Mes", "En la lista", "Nuevos", "Continúan", "Vuelven",
+                           "Salen de la lista")  # fmt: skip
+    assert rows[1][:6] == ("2026-08", 3, 1, 2, 0, 1) and len(rows) == 2
+    assert client.get("/informes/tabla/otra.csv").status_code == 404
+    assert client.get("/informes/tabla/flujo.pdf").status_code == 400
+
+
+def test_bad_months_are_explained(client):
+    response = client.get("/informes?desde=2026-13")
+    assert response.status_code == 400
+    assert "debe ser un mes como 2026-03" in response.get_data(as_text=True)
+    response = client.get("/informes?desde=2026-08&hasta=2026-07")
+    assert "inviértalos" in response.get_data(as_text=True)
+
+
+def test_pdf_report_text(client):
+    response = client.get("/informes/diagnostico.pdf?desde=2026-07&hasta=2026-08")
+    assert response.mimetype == "application/pdf"
+    assert "diagnostico_territorial_2026-07_2026-08.pdf" in response.headers["Content-Disposition"]
+    pages = PdfReader(io.BytesIO(response.data)).pages
+    text = " ".join(" ".join(p.extract_text() for p in pages).split())  # cells wrap lines
+    assert "Diagnóstico territorial de inasistencia escolar" in text
+    assert "Curaco de Vélez" in text and "datos del servicio" in text  # imported, not demo
+    assert "Directorio Oficial de Establecimientos Mineduc 2025" in text
+    assert not any(name in text for name in NAMES)
+
+
+def test_gestor_gets_no_report_and_mesa_only_protected_totals(app, client):
+    gestor = login(app.test_client(), app, "gestor", gestor="castro")
+    assert gestor.get("/informes").status_code == 403
+    mesa = login(app.test_client(), app, "mesa")
+    for url in ("/informes/diagnostico.pdf", "/informes/tabla/comunas.csv", "/casos/exportar.csv"):
+        assert mesa.get(url).status_code == 403, url
+    page = mesa.get("/informes").get_data(as_text=True)
+    assert 'id="mesa-comunas"' in page and 'id="mesa-isla"' not in page
+    table = page.split('id="mesa-comunas"')[1].split("</table>")[0]
+    # 3 cases in all: every non-zero count (1, 2 and the totals of 3) is below k = 10
+    assert "<td>Castro</td>" in table and "<td>*</td>" in table
+    assert not any(f"<td>{n}</td>" in table for n in range(1, 10))
+    assert "supresión complementaria" in page and "Tasa" not in page
+    csv_text = mesa.get("/informes/mesa/comunas.csv").get_data(as_text=True)
+    assert csv_text.startswith("Por comuna del establecimiento,Crítica,Grave")
+    assert not any(f",{n}," in csv_text or csv_text.endswith(f",{n}") for n in range(1, 10))
+    assert mesa.get("/informes/mesa/escuelas.csv").status_code == 404
+
+
+def test_cli_report_pdf_and_table(app, client, db_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("REVINCULA_DATABASE_URL", db_url)
+    out = tmp_path / "informe.pdf"
+    result = CliRunner().invoke(main, ["report", "diagnosis", "--desde", "2026-07", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "3 casos en la última lista)" in result.output
+    assert out.read_bytes().startswith(b"%PDF")
+    table = tmp_path / "comunas.csv"
+    result = CliRunner().invoke(
+        main, ["report", "diagnosis", "--tabla", "comunas", "-o", str(table)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Curaco de Vélez" in table.read_text(encoding="utf-8")
+    bad = CliRunner().invoke(main, ["report", "diagnosis", "--hasta", "agosto", "-o", str(out)])
+    assert bad.exit_code == 2 and "debe ser un mes como 2026-03" in bad.output
+
+
+def test_gpx_of_a_published_gestor_day(app, client):
+    from tests.geo_app.planning.test_planning_app import create
+    from tests.geo_app.planning.test_planning_app import wait_done
+
+    plan_id = create(client)
+    assert wait_done(client, plan_id)["estado"] == "listo"
+    with app.extensions["revincula.db"]() as session:
+        plan = session.get(PlanRow, plan_id)
+        day = plan.result["dias"][0]
+    client.post(f"/planificacion/{plan_id}/publicar",
+                data={"csrf": csrf(client), "version": plan.version})  # fmt: skip
+    url = f"/planificacion/{plan_id}/castro/{day['dia']}.gpx"
+    response = client.get(url)
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    gpx = gpxpy.parse(response.get_data(as_text=True))
+    assert len(gpx.waypoints) == len(day["paradas"]) >= 1
+    first = day["paradas"][0]
+    assert gpx.waypoints[0].name.startswith("1. ")
+    assert (gpx.waypoints[0].latitude, gpx.waypoints[0].longitude) == (first["lat"], first["lon"])
+    assert gpx.tracks and sum(len(s.points) for s in gpx.tracks[0].segments) > 2
+    assert not any(name in response.get_data(as_text=True) for name in NAMES)
+    sheet = client.get(f"/terreno?gestor=castro&dia={day['dia']}").get_data(as_text=True)
+    assert url in sheet  # Mi día links to it
+    assert url in client.get(f"/planificacion/{plan_id}").get_data(as_text=True)
+    book = load_workbook(io.BytesIO(client.get(f"/planificacion/{plan_id}/exportar.xlsx").data))
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[0][:6] == ("dia", "gestor_id", "gestor", "orden", "visita_id", "etiqueta")
+    assert len(rows) - 1 == plan.result["totales"]["visitas"]
+    assert not any(name in str(rows) for name in NAMES)
+    csv_text = client.get(f"/planificacion/{plan_id}/exportar.csv").get_data(as_text=True)
+    assert len(csv_text.strip().splitlines()) == len(rows)
+    # A gestor gets its own day only
+    add_user(app, "otro.gestor", "gestor", gestor="otro")
+    other = app.test_client()
+    sign_in(other, "otro.gestor")
+    assert other.get(url).status_code == 404
+    own = login(app.test_client(), app, "gestor", username="gestora.c", gestor="castro")
+    assert own.get(url).status_code == 200
+    assert client.get(f"/planificacion/{plan_id}/castro/2026-03-15.gpx").status_code == 404
+    assert client.get(f"/planificacion/{plan_id}/castro/15-03-2026.gpx").status_code == 400
+
+
+def test_case_list_export_with_filters_formula_safe_and_audited(app, client):
+    from sqlalchemy import select
+
+    from geo_app.store.models import AuditEntry
+
+    risky = AURORA.replace("Sector Pid Pid s/n", "=HYPERLINK(1) Pid Pid")
+    _import(client, "2026-09", [risky, BRUNO, DIEGO])
+    page = client.get("/casos?comuna=Castro").get_data(as_text=True)
+    assert "/casos/exportar.csv?comuna=Castro" in page
+    csv_text = client.get("/casos/exportar.csv?comuna=Castro").get_data(as_text=True)
+    lines = csv_text.strip().splitlines()
+    assert lines[0].startswith("caso,run,nombres,apellidos,rbd,establecimiento")
+    assert len(lines) == 3 and "Aurora" in csv_text and "Bruno" in csv_text
+    assert "Diego" not in csv_text  # Curaco de Vélez, filtered out
+    assert "'=HYPERLINK(1)" in csv_text  # a spreadsheet shows it, does not run it
+    book = load_workbook(io.BytesIO(client.get("/casos/exportar.xlsx").data))
+    assert book.active.max_row == 1 + 4  # header + every case, listed or not (4)
+    with app.extensions["revincula.db"]() as session:
+        entry = session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.target == "lista_casos", AuditEntry.action == "exportar"
+            )
+        ).first()
+    assert entry is not None and len(entry.case_ids.split(",")) == 2
+    mesa = login(app.test_client(), app, "mesa")
+    assert mesa.get("/casos/exportar.csv").status_code == 403
