@@ -13,7 +13,11 @@ drawn from the main road network of both Malta and Gozo), the time of:
 * Valhalla (pyvalhalla ``timedistancematrix``, tiles built from the same PBF)
   when a Python 3.12 virtualenv with pyvalhalla is given with ``--valhalla-python``;
 
-plus one journey, one isochrone and the peak RSS. Run: ``make bench`` or
+plus the same boat-aware matrices for points *off* the nodes (random points along
+random edges of the same islands, each moved up to 30 m off the road: they are
+snapped onto the edge and the edge is split virtually) against the on-node
+figure of this same run, the snapping time, one journey, one isochrone and the
+peak RSS. Run: ``make bench`` or
 ``python bench/travel.py [--quick] [--valhalla-python PATH]``.
 Ratios are measured in this same run; absolute times depend on the machine.
 """
@@ -115,6 +119,26 @@ def sample_points(model, n: int, seed: int = 42):
     return np.sort(rng.choice(pool, size=n, replace=False))
 
 
+def sample_off_node(model, n: int, seed: int = 43) -> tuple[np.ndarray, np.ndarray]:
+    """`n` points along random main edges (uniform fraction), moved up to 30 m off the road."""
+    import shapely
+
+    streets = model.network
+    index = streets._edge_index()
+    weak = streets._weak[streets.edge_u[index.canon]]
+    sizes = np.bincount(streets._weak)
+    islands = np.argsort(sizes)[-2:]
+    pool = np.flatnonzero(index.main & np.isin(weak, islands))
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(pool, size=n, replace=False)
+    on_road = shapely.line_interpolate_point(
+        index.lines[picks], rng.uniform(0, 1, n), normalized=True
+    )
+    xy = shapely.get_coordinates(on_road) + rng.uniform(-30, 30, (n, 2)) / np.sqrt(2)
+    lonlat = shapely.get_coordinates(streets._to_lonlat(shapely.multipoints(xy)))
+    return lonlat[:, 0], lonlat[:, 1]
+
+
 def run_valhalla(python: str, nodes_lonlat: np.ndarray, sizes, workdir: Path) -> dict:
     """Run the Valhalla matrix in its own interpreter; return {n: seconds}."""
     points = workdir / "points.json"
@@ -206,6 +230,25 @@ def main() -> None:
             f"   {vh:7.2f} s   {sci / ours:6.1f}x   {nx_multi / ours:8.1f}x   "
             f"{nx_plain / ours:9.1f}x   {vh / ours:8.1f}x   {unreachable:8d}   {waited:8d}"
         )
+
+    # the same matrices for points off the nodes (snapped onto edges), in this same run
+    off_lon, off_lat = sample_off_node(model, max(sizes))
+    snap_s, off_places = timed(lambda: model.snap(off_lon, off_lat), repeat=3)
+    print(
+        f"\nsnapping {max(sizes)} points off the nodes onto edges: {snap_s * 1000:.0f} ms "
+        f"({int((off_places.edge >= 0).sum())} on an edge)"
+    )
+    print("   N   on-node matrix   off-node matrix   off/on")
+    for n in sizes:
+        on_s, _ = timed(
+            lambda n=n: model.matrix_array(
+                places.take(np.arange(n)), places.take(np.arange(n)), DEPART
+            )
+        )
+        sub = off_places.take(np.arange(n))
+        off_s, off = timed(lambda sub=sub: model.matrix_array(sub, sub, DEPART))
+        assert (np.diag(off) == 0).all()
+        print(f"{n:5d}   {on_s:12.3f} s   {off_s:13.3f} s   {off_s / on_s:6.2f}x")
 
     # one journey from Gozo to Malta (it must wait for the ferry)
     a, b = places.take([np.flatnonzero(gozo)[0]]), places.take([np.flatnonzero(~gozo)[0]])

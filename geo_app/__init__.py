@@ -4,7 +4,8 @@ The core (this package's modules) holds what every job shares: configuration,
 the store, the travel model, background jobs and the web plumbing (scope,
 security, audit, error pages). Each user job is a subpackage with its
 blueprint (``views.py``), its service functions and its commands (``cli.py``):
-``territory``, ``cases``, ``planning``, ``field``, ``accounts`` and ``demo``.
+``territory``, ``cases``, ``planning``, ``field``, ``transit``, ``accounts`` and
+``demo``.
 Subpackages use the core; the core never imports a subpackage, except here
 (blueprints) and in ``geo_app.cli`` (commands).
 """
@@ -68,13 +69,22 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from geo_app.reports import views as reports
     from geo_app.security import init_security
     from geo_app.territory import views as territory_views
+    from geo_app.transit import views as transit_views
     from geo_app.web import init_templates
 
     init_security(app)
     Compress(app)
     init_templates(app)
     init_login(app)
-    for blueprint in (accounts.bp, territory_views.bp, cases.bp, planning.bp, field.bp, reports.bp):
+    for blueprint in (
+        accounts.bp,
+        territory_views.bp,
+        cases.bp,
+        planning.bp,
+        field.bp,
+        reports.bp,
+        transit_views.bp,
+    ):
         app.register_blueprint(blueprint)
     if not app.testing:  # unconfirmed uploads hold minors' data: swept on a timer
         from geo_app.cases.uploads import start_sweeper

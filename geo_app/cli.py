@@ -22,6 +22,7 @@ from geo_app.planning.cli import cli as planning_cli
 from geo_app.reports.cli import cli as reports_cli
 from geo_app.store.cli import cli as store_cli
 from geo_app.territory.cli import cli as territory_cli
+from geo_app.transit.cli import cli as transit_cli
 
 __all__ = ["SOURCES", "main"]
 
@@ -48,7 +49,7 @@ def worker(burst: bool) -> None:
     Use la misma configuración que la aplicación web (REVINCULA_DATABASE_URL,
     REVINCULA_REDIS_URL o REDIS_URL); puede correr varios en paralelo.
     """
-    from geo_app import jobs
+    from geo_app.worker import work
 
     app = start_app()
     url = re.sub(r"//[^@/]*@", "//***@", app.config.get("REDIS_URL", ""))  # no password
@@ -56,7 +57,7 @@ def worker(burst: bool) -> None:
         name = app.config["JOB_QUEUE"]
         click.echo(f"Trabajador de Revincula atendiendo la cola «{name}» en {url}")
     try:
-        jobs.worker(app, burst=burst)
+        work(app, burst=burst)
     except RuntimeError as err:
         raise click.ClickException(str(err)) from err
 
@@ -69,6 +70,7 @@ SOURCES = (
     cases_cli,
     planning_cli,
     reports_cli,
+    transit_cli,
     accounts_cli,
     demo_cli,
 )

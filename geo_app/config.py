@@ -38,6 +38,12 @@ DEFAULTS: dict[str, Any] = {
     # .npz path; see `revincula network fetch/build`) used for travel times and street
     # geocoding; empty = the territory's approximate network, no streets.
     "NETWORK": "",
+    # Public transport journeys (mode «transporte público»), minutes; assumptions (supuesto)
+    # documented in routing.transit.TransitParams: longest walk to or from a stop, longest
+    # walk between two stops when changing vehicle, margin to change to a bus.
+    "TRANSIT_MAX_WALK_MIN": 30.0,
+    "TRANSIT_MAX_TRANSFER_WALK_MIN": 10.0,
+    "TRANSIT_TRANSFER_SLACK_MIN": 2.0,
     # SQLAlchemy URL of the case store; empty = SQLite file in the instance folder.
     # Plain DATABASE_URL in the environment is honoured too.
     "DATABASE_URL": "",

@@ -12,8 +12,8 @@ Two runners, chosen by configuration:
   Redis and a separate worker process (``revincula worker``) runs it, so no web
   worker is held and a restart of the web server loses nothing. A job submitted
   this way is named by its import path (``"package.module:function"``) and takes
-  the app and plain, picklable arguments (ids, text); the worker builds its own
-  app from the same configuration (environment, instance file).
+  the app and plain, picklable arguments (ids, text); the worker
+  (`geo_app.worker`) builds its own app from the same configuration.
 
 `start` keeps the older form (any callable, any arguments, always a thread) for
 jobs that have not moved to `submit` yet.
@@ -23,19 +23,17 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import threading
 from collections.abc import Callable
 
 from flask import Flask
 
-__all__ = ["queue", "run_job", "start", "submit", "worker"]
+__all__ = ["RUNNER", "queue", "resolve", "start", "submit"]
 
 log = logging.getLogger(__name__)
 
 JOB_TIMEOUT_S = 3600  # a week's plan with many gestores stays well under an hour
-_APP: Flask | None = None  # the worker process's app, built once
-_APP_PID = 0  # the process whose database connections the app holds
+RUNNER = "geo_app.worker.run_job"  # what an RQ worker calls (named, so no import cycle)
 
 
 def start(name: str, job: Callable[..., object], *args: object) -> threading.Thread:
@@ -57,7 +55,8 @@ def start(name: str, job: Callable[..., object], *args: object) -> threading.Thr
     return thread
 
 
-def _resolve(target: str) -> Callable[..., object]:
+def resolve(target: str) -> Callable[..., object]:
+    """Return the function named ``"package.module:function"``."""
     module, _, function = target.partition(":")
     return getattr(importlib.import_module(module), function)
 
@@ -85,53 +84,12 @@ def submit(app: Flask, name: str, target: str, *args: object):
     ValueError
         When `target` cannot be imported (a programming error, found at once).
     """
-    _resolve(target)  # fail now, not in the worker
+    resolve(target)  # fail now, not in the worker
     rq_queue = queue(app)
     if rq_queue is None:
-        return start(name, _resolve(target), app, *args)
+        return start(name, resolve(target), app, *args)
     job = rq_queue.enqueue(
-        run_job, target, *args, job_timeout=JOB_TIMEOUT_S, description=name, failure_ttl=7 * 86400
+        RUNNER, target, *args, job_timeout=JOB_TIMEOUT_S, description=name, failure_ttl=7 * 86400
     )
     log.info("job %s queued on RQ as %s", name, job.id)
     return job
-
-
-def run_job(target: str, *args: object) -> None:
-    """Run a submitted job in an RQ worker, with this process's app (built once)."""
-    global _APP, _APP_PID
-    if _APP is None:
-        from geo_app import create_app
-
-        _APP, _APP_PID = create_app(), os.getpid()
-    if os.getpid() != _APP_PID:  # a forked job: never share the parent's connections
-        _APP.extensions["revincula.engine"].dispose(close=False)
-        _APP_PID = os.getpid()
-    with _APP.app_context():
-        _resolve(target)(_APP, *args)
-
-
-def worker(app: Flask, *, burst: bool = False, fork: bool = True) -> bool:
-    """Work the app's RQ queue until stopped (or until it is empty, with `burst`).
-
-    `fork` False runs each job in this process (``SimpleWorker``: tests, or a platform
-    without ``fork``). Returns whether any job was worked.
-
-    Raises
-    ------
-    RuntimeError
-        When the app has no ``REDIS_URL`` (message in Spanish).
-    """
-    global _APP, _APP_PID
-    rq_queue = queue(app)
-    if rq_queue is None:
-        msg = (
-            "No hay cola de trabajos: defina REVINCULA_REDIS_URL (por ejemplo "
-            "redis://127.0.0.1:6379/0) en la aplicación y en el trabajador."
-        )
-        raise RuntimeError(msg)
-    from rq import SimpleWorker
-    from rq import Worker
-
-    _APP, _APP_PID = app, os.getpid()
-    kind = Worker if fork else SimpleWorker
-    return kind([rq_queue], connection=rq_queue.connection).work(burst=burst)

@@ -27,6 +27,7 @@ from layers.geocode import METHODS
 from layers.geocode import confidence
 from layers.intake import format_run
 from layers.territory import Territory
+from routing.transit import NO_TRANSIT_REASON
 
 __all__ = [
     "audit",
@@ -105,6 +106,7 @@ def _template_globals() -> dict:
         "method_labels": {k: v[0] for k, v in METHODS.items()},
         "format_run": format_run,
         "confidence": confidence,
+        "no_transit_reason": NO_TRANSIT_REASON,
     }
 
 

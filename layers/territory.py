@@ -15,6 +15,7 @@ point (a health post or school known to be on the island) inside each island.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 
 import geopandas as gpd
@@ -105,6 +106,8 @@ class Territory:
     census: pd.DataFrame
     urban_zones: gpd.GeoDataFrame
     data_dir: Path
+    # line_id -> island_ids its terminals attach to (see `_boat_line_islands`)
+    line_islands: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def load_territory(data_dir: str | Path | None = None) -> Territory:
@@ -165,6 +168,7 @@ def load_territory(data_dir: str | Path | None = None) -> Territory:
             problems.add(FILES[file_key], f"códigos de comuna desconocidos: {unknown}.")
     names = dict(zip(comunas["comuna_code"], comunas["comuna_name"], strict=True))
     schools["comuna_name"] = schools["comuna_code"].map(names)
+    line_islands = _boat_line_islands(islands, timetable, problems)
     schools = _attach_island(schools, islands, FILES["schools"], problems)
     health = _attach_island(health, islands, FILES["health"], problems)
     adult = _attach_island(adult, islands, FILES["adult"], problems)
@@ -180,6 +184,7 @@ def load_territory(data_dir: str | Path | None = None) -> Territory:
         census=census,
         urban_zones=urban,
         data_dir=data_dir,
+        line_islands=line_islands,
     )
 
 
@@ -600,8 +605,60 @@ def summary_by_island(territory: Territory) -> pd.DataFrame:
     return out.rename(columns={"name": "isla", "area_km2": "area_km2"}).round({"area_km2": 1})
 
 
+def _boat_line_islands(
+    islands: gpd.GeoDataFrame, timetable: Timetable, problems: Problems
+) -> dict[str, tuple[str, ...]]:
+    """Islands each boat line's terminals attach to; a line on one island is a problem.
+
+    The terminals attach as the approximate travel network attaches them
+    (`routing.approximate`: each to its own shore, since the island polygons are
+    simplified and a pier can fall inside the polygon of the island across).
+    A line whose two ends still attach to one island joins nothing: it is
+    reported with the line, its terminals and the island. Terminals on no
+    island (mainland ramps) are left out of the mapping.
+    """
+    from routing.approximate import ApproximateNetwork
+    from routing.approximate import ApproxParams
+    from routing.model import TravelModel
+
+    if not timetable.services:
+        return {}
+    wgs = islands.to_crs(WGS84)
+    terminals = [
+        t
+        for s in timetable.services
+        for t in (
+            (s.origin, s.origin_lon, s.origin_lat),
+            (s.destination, s.destination_lon, s.destination_lat),
+        )
+    ]
+    network = ApproximateNetwork(
+        list(zip(wgs["name"], wgs.geometry, strict=True)),
+        terminals=terminals,
+        params=ApproxParams(max_offshore_m=MAX_OFFSHORE_M),
+    )
+    model = TravelModel(network, timetable, approximate=True)
+    for note in model.notes:
+        if note.startswith("línea "):
+            problems.add(FILES["timetable"], note)
+    ids = islands["island_id"].tolist()
+    out: dict[str, set[str]] = {}
+    anchors = model.terminals.anchor
+    for link in model.links:
+        for k in (anchors[link.from_terminal], anchors[link.to_terminal]):
+            if 0 <= k < len(ids):
+                out.setdefault(link.line_id, set()).add(ids[k])
+    return {line: tuple(sorted(found)) for line, found in out.items()}
+
+
 def _terminal_islands(territory: Territory) -> dict[str, set[str]]:
-    """Map island_id -> boat line ids with a terminal on (or next to) that island."""
+    """Map island_id -> boat line ids with a terminal on that island (see `_boat_line_islands`)."""
+    if territory.line_islands:
+        out: dict[str, set[str]] = {}
+        for line_id, island_ids in territory.line_islands.items():
+            for island_id in island_ids:
+                out.setdefault(island_id, set()).add(line_id)
+        return out
     rows = [
         {"line_id": s.line_id, "lat": lat, "lon": lon}
         for s in territory.timetable.services

@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit
 from numba import prange
 
-__all__ = ["many_to_many", "path_to", "single_source"]
+__all__ = ["many_to_many", "many_to_many_ends", "path_to", "single_source"]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -167,3 +167,88 @@ def single_source(indptr, indices, weights, source, start, limit):
         if not settled[v]:
             dist[v] = np.inf
     return dist, pred
+
+
+@njit(cache=True, nogil=True)
+def _seed(dist, heap, pos, seeds, starts):
+    """Queue the seeds (the earlier start of a node seeded twice); return the heap size."""
+    size = 0
+    for k in range(seeds.shape[0]):
+        v = seeds[k]
+        if starts[k] < dist[v]:
+            dist[v] = starts[k]
+            size = _queue(dist, heap, pos, size, v)
+    return size
+
+
+@njit(cache=True, nogil=True)
+def _search_seeded(indptr, indices, weights, seeds, starts, target_of, n_targets, dist, leaf):
+    """`_search` from several seed nodes at once (each with its start time); no limit.
+
+    Returns the settled mask. Seeds with an infinite start are skipped.
+    """
+    n = indptr.shape[0] - 1
+    heap = np.empty(n, dtype=np.int64)
+    pos = np.full(n, -1, dtype=np.int64)
+    settled = np.zeros(n, dtype=np.bool_)
+    size = _seed(dist, heap, pos, seeds, starts)
+    remaining = n_targets
+    while size > 0:
+        u = heap[0]
+        d = dist[u]
+        size -= 1
+        if size > 0:
+            heap[0] = heap[size]
+            pos[heap[0]] = 0
+            _sift_down(dist, heap, pos, size)
+        pos[u] = -1
+        settled[u] = True
+        if target_of[u] >= 0:
+            remaining -= 1
+            if remaining == 0:
+                break
+        for e in range(indptr[u], indptr[u + 1]):
+            v = indices[e]
+            if settled[v]:
+                continue
+            nd = d + weights[e]
+            if nd < dist[v]:
+                dist[v] = nd
+                if not leaf[v] or target_of[v] >= 0:
+                    size = _queue(dist, heap, pos, size, v)
+    return settled
+
+
+@njit(cache=True, parallel=True)
+def many_to_many_ends(indptr, indices, weights, src_nodes, src_s, dst_nodes, dst_s, leaf):
+    """S x T shortest times between points attached to two nodes each.
+
+    A source leaves by ``src_nodes[i, k]`` after ``src_s[i, k]`` seconds; a
+    target is reached from ``dst_nodes[j, k]`` in ``dst_s[j, k]`` more seconds
+    (``inf``: not that way). One search per source, seeded at both its nodes,
+    stopped once every target node is settled.
+    """
+    n = indptr.shape[0] - 1
+    target_of = np.full(n, -1, dtype=np.int64)
+    n_targets = 0
+    for j in range(dst_nodes.shape[0]):
+        for k in range(2):
+            if np.isfinite(dst_s[j, k]) and target_of[dst_nodes[j, k]] < 0:
+                target_of[dst_nodes[j, k]] = j
+                n_targets += 1
+    out = np.empty((src_nodes.shape[0], dst_nodes.shape[0]), dtype=np.float64)
+    for i in prange(src_nodes.shape[0]):
+        dist = np.full(n, np.inf)
+        settled = _search_seeded(
+            indptr, indices, weights, src_nodes[i], src_s[i], target_of, n_targets, dist, leaf
+        )
+        for j in range(dst_nodes.shape[0]):
+            best = np.inf
+            for k in range(2):
+                t = dst_nodes[j, k]
+                if settled[t]:
+                    cand = dist[t] + dst_s[j, k]
+                    if cand < best:
+                        best = cand
+            out[i, j] = best
+    return out

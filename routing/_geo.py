@@ -48,6 +48,13 @@ class Places:
         Straight-line distance from the point to its anchor (0 for land masses).
     reason
         Spanish explanation for points that could not be snapped ("" otherwise).
+    edge, along
+        For points snapped onto a street edge (`routing.streets.StreetNetwork`):
+        the edge (position in the network's edge arrays; -1 when attached to
+        the node `anchor` only) and the fraction of the edge's length from its
+        first node to the point's projection (0..1). ``None`` for networks
+        that attach points to nodes or land masses only. `access_m` is then
+        the distance from the point to its projection on the edge.
     """
 
     lon: np.ndarray
@@ -55,6 +62,8 @@ class Places:
     anchor: np.ndarray
     access_m: np.ndarray
     reason: tuple[str, ...]
+    edge: np.ndarray | None = None
+    along: np.ndarray | None = None
 
     def __len__(self) -> int:
         """Return the number of points."""
@@ -74,15 +83,26 @@ class Places:
             self.anchor[index],
             self.access_m[index],
             tuple(self.reason[i] for i in index),
+            None if self.edge is None else self.edge[index],
+            None if self.along is None else self.along[index],
         )
 
     @staticmethod
     def concat(parts: list[Places]) -> Places:
-        """Concatenate several `Places`."""
+        """Concatenate several `Places` (points without an edge get edge -1)."""
+        on_edges = any(p.edge is not None for p in parts)
         return Places(
             np.concatenate([p.lon for p in parts]),
             np.concatenate([p.lat for p in parts]),
             np.concatenate([p.anchor for p in parts]),
             np.concatenate([p.access_m for p in parts]),
             tuple(r for p in parts for r in p.reason),
+            np.concatenate(
+                [p.edge if p.edge is not None else np.full(len(p), -1, np.int64) for p in parts]
+            )
+            if on_edges
+            else None,
+            np.concatenate([p.along if p.along is not None else np.zeros(len(p)) for p in parts])
+            if on_edges
+            else None,
         )

@@ -8,6 +8,16 @@ masses the only way is a boat line of the timetable. Boat terminals that lie on
 no land mass (e.g. the mainland ramp of a crossing) become small *outposts*:
 discs of ``outpost_radius_m`` around the terminal.
 
+The two ends of a boat line must attach to two different land masses: the
+polygons are simplified, and a pier on one shore of a narrow channel can fall
+inside the polygon of the island across (Puerto Huicha, on Isla Grande, lies
+440 m inside the simplified Isla Lemuy). Each terminal attaches to its own
+shore: among the land masses within ``terminal_shore_m``, the ends of its lines
+take the assignment with distinct land masses whose summed signed distance
+(negative inside a polygon: depth from its coast) is smallest. When the nearest
+land masses already differ this is the plain nearest attachment; a line whose
+ends cannot be put on two land masses is reported by `line_problems`.
+
 Every result computed on it is flagged as approximate (``TravelModel.approximate``).
 """
 
@@ -36,6 +46,9 @@ class ApproxParams:
     walk_kmh: float = 4.5
     max_offshore_m: float = 1500.0
     outpost_radius_m: float = 3000.0
+    # a boat terminal swallowed by the simplified polygon of the island across the
+    # channel attaches to its own shore up to this distance (see the module docstring)
+    terminal_shore_m: float = 3000.0
 
 
 class ApproximateNetwork:
@@ -84,6 +97,7 @@ class ApproximateNetwork:
         self.names = tuple(names)
         self._metric = metric
         self._outpost_tree = shapely.STRtree(metric[self._n_land :])
+        self._all_tree = shapely.STRtree(metric)
         urban = [shapely.transform(shapely.make_valid(p), self._project) for p in urban_zones]
         merged = shapely.union_all(urban) if urban else shapely.Polygon()
         # one polygon per town (adjacent census zones merged)
@@ -99,6 +113,7 @@ class ApproximateNetwork:
         return np.column_stack([x, y])
 
     # -- facts -----------------------------------------------------------------
+    anchors_are_land = True  # an anchor is a land mass: equal anchors, same land
     n_nodes = 0
     n_edges = 0
 
@@ -107,8 +122,15 @@ class ApproximateNetwork:
         return len(self._metric), 1
 
     # -- snapping --------------------------------------------------------------
-    def snap(self, lon, lat, **_ignored) -> Places:
-        """Attach points to the land mass they lie on (or the nearest within the tolerance)."""
+    def snap(self, lon, lat, *, avoid=None, **_ignored) -> Places:
+        """Attach points to the land mass they lie on (or the nearest within the tolerance).
+
+        `avoid` (one list of (lon, lat) per point) is given for boat terminals:
+        the terminals across the water of the point's lines. The point then
+        attaches to its own shore (see the module docstring), never to the land
+        mass its lines lead to, unless no other land mass is within
+        ``terminal_shore_m`` (a data error that `line_problems` reports).
+        """
         lon = np.atleast_1d(np.asarray(lon, dtype=float))
         lat = np.atleast_1d(np.asarray(lat, dtype=float))
         xy = self._project(np.column_stack([lon, lat])) if len(lon) else np.zeros((0, 2))
@@ -128,6 +150,12 @@ class ApproximateNetwork:
         if len(rest) and len(self._metric) > self._n_land:
             hit_point, hit_outpost = self._outpost_tree.query(points[rest], predicate="within")
             anchor[rest[hit_point]] = self._n_land + hit_outpost
+        if avoid is not None:
+            for i in range(len(lon)):
+                if len(avoid[i]):
+                    best = self._own_shore(xy[i], np.asarray(avoid[i], dtype=float))
+                    if best is not None:
+                        anchor[i], access[i] = best
         reasons = tuple(
             ""
             if anchor[i] >= 0
@@ -138,6 +166,52 @@ class ApproximateNetwork:
             for i in range(len(lon))
         )
         return Places(lon, lat, anchor, access, reasons)
+
+    def _shores(self, xy) -> dict[int, float]:
+        """Land masses (and outposts) within ``terminal_shore_m`` of a metric point.
+
+        Value: signed distance in metres (negative inside: minus the depth from the coast).
+        """
+        point = Point(*xy)
+        near = self._all_tree.query(
+            point, predicate="dwithin", distance=self.params.terminal_shore_m
+        )
+        out = {}
+        for k in near.tolist():
+            poly = self._metric[k]
+            gap = poly.distance(point)
+            out[k] = gap if gap > 0 else -poly.boundary.distance(point)
+        return out
+
+    def _own_shore(self, xy, across: np.ndarray) -> tuple[int, float] | None:
+        """(land mass, access metres) of a terminal whose lines lead to the `across` points."""
+        mine = self._shores(xy)
+        theirs = [self._shores(q) for q in self._project(across)]
+        best, best_score = None, np.inf
+        for k, gap in mine.items():
+            if k >= self._n_land and gap > 0:
+                continue  # an outpost is only the land of the terminal it was made for
+            score = gap
+            for other in theirs:
+                options = [g for j, g in other.items() if j != k]
+                score += min(options) if options else np.inf
+            if score < best_score:
+                best, best_score = (k, max(gap, 0.0)), score
+        return best
+
+    def line_problems(self, timetable) -> list[str]:
+        """Spanish problems of boat lines whose two ends attach to one land mass.
+
+        Each names the line, its terminals, the land mass and how to fix it.
+        """
+        from routing.model import TravelModel
+
+        model = TravelModel(self, timetable, approximate=True)
+        return [note for note in model.notes if note.startswith("línea ")]
+
+    def land_name(self, anchor: int) -> str:
+        """Name of a land mass (or outpost) by its anchor."""
+        return self.names[anchor]
 
     def _speeds(self, src: Places, dst: Places, layer: str) -> np.ndarray:
         if layer == "walk":

@@ -274,6 +274,10 @@ class TravelModel:
     boarding_margin_min: float = 5.0
     horizon_h: float = 24.0
     terminal_slack_m: float = 1500.0
+    # a point farther than this past the dead end of a boat ramp is across the water
+    beyond_ramp_m: float = 200.0
+    # land masses drawn in OSM (islands, islets): (name, ring of (lon, lat)); see `snap`
+    land: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         """Snap the boat terminals and build the links."""
@@ -330,17 +334,49 @@ class TravelModel:
             np.array(lon), np.array(lat), slack_m=self.terminal_slack_m, avoid=across
         )
         unusable = {i for i in range(len(names)) if not self.terminals.ok[i]}
+        one_land = self._one_land_lines(links)
         self.links = tuple(
             lk
             for lk in links
-            if lk.from_terminal not in unusable and lk.to_terminal not in unusable
+            if lk.from_terminal not in unusable
+            and lk.to_terminal not in unusable
+            and lk.line_id not in one_land
         )
-        dropped = sorted({lk.line_name for lk in links} - {lk.line_name for lk in self.links})
+        self._ramps = self._find_ramps()
+        dropped = sorted(
+            {lk.line_name for lk in links if lk.line_id not in one_land}
+            - {lk.line_name for lk in self.links}
+        )
         if dropped:
             self.notes = (
                 *self.notes,
                 "líneas sin terminal en la red (no se usan): " + ", ".join(dropped),
             )
+
+    def _one_land_lines(self, links) -> set[str]:
+        """Lines whose two ends attach to one land mass (a data error), with a note each.
+
+        Only for networks whose anchors are land masses (the approximate one): on
+        a road network a boat may well join two points of one road system.
+        """
+        if not getattr(self.network, "anchors_are_land", False):
+            return set()
+        bad: dict[str, str] = {}
+        anchor = self.terminals.anchor
+        for lk in links:
+            a, b = anchor[lk.from_terminal], anchor[lk.to_terminal]
+            if a >= 0 and a == b and lk.line_id not in bad:
+                shore = self.network.params.terminal_shore_m / 1000
+                bad[lk.line_id] = (
+                    f"línea {lk.line_name} ({lk.line_id}): sus dos terminales, {lk.origin} y "
+                    f"{lk.destination}, quedan en la misma masa de tierra "
+                    f"({self.network.land_name(int(a))}) y no hay otra costa a menos de "
+                    f"{shore:g} km de ninguno de ellos, así que el barco no une nada; "
+                    "la línea no se usa. Corrija las coordenadas del terminal que está en "
+                    "la otra orilla (horario de barcos)."
+                )
+        self.notes = (*self.notes, *bad.values())
+        return set(bad)
 
     def _terminal_times(self, layer: int) -> np.ndarray:
         if layer not in self._tt_cache:
@@ -463,8 +499,134 @@ class TravelModel:
 
     # -- public queries --------------------------------------------------------
     def snap(self, lon, lat) -> Places:
-        """Attach points to the network (see the network's `snap`)."""
-        return self.network.snap(lon, lat)
+        """Attach points to the network (see the network's `snap`); never across the water.
+
+        On a street network, a point whose nearest road point is the dead end of
+        a boat ramp and which lies more than ``beyond_ramp_m`` past it is on the
+        other side of the water (an islet with no road, the shore across): it
+        is not driven to, and its `reason` says why (issue 17, item 9).
+        """
+        places = self.network.snap(lon, lat)
+        if places.edge is None or not (self._ramps or self.land):
+            return places
+        net = self.network
+        cut: dict[int, object] = self._across_land(places)
+        on = places.ok & ((places.along == 0.0) | (places.along == 1.0))
+        end = np.where(places.along == 0.0, net.edge_u[places.edge], net.edge_v[places.edge])
+        for i in np.flatnonzero(on & (places.access_m > self.beyond_ramp_m)):
+            if int(end[i]) in self._ramps and i not in cut:
+                line, pier = self._ramps[int(end[i])]
+                cut[i] = (
+                    f"el punto está a {places.access_m[i] / 1000:.1f} km más allá del final del "
+                    f"camino en el muelle {pier} ({line}): queda al otro lado del agua y ningún "
+                    "camino de la red llega a él. Si hay un camino, agréguelo a OpenStreetMap; "
+                    "si un barco llega a ese lugar, agréguelo al horario de barcos"
+                )
+        if not cut:
+            return places
+        anchor, edge, reasons = places.anchor.copy(), places.edge.copy(), list(places.reason)
+        access, along = places.access_m.copy(), places.along.copy()
+        for i, why in cut.items():
+            if isinstance(why, tuple):  # moved to a road of its own land
+                edge[i], along[i], access[i], anchor[i] = why
+            else:
+                anchor[i], edge[i], reasons[i] = -1, -1, why
+        return Places(places.lon, places.lat, anchor, access, tuple(reasons), edge, along)
+
+    def _across_land(self, places: Places) -> dict[int, object]:
+        """Points on an OSM island or islet whose nearest road is on other land.
+
+        Returns {index: new attachment} for those moved to the nearest road of
+        their own land (edge, fraction, metres, anchor: reached by its boat),
+        and {index: Spanish reason} for those on land without any road.
+        """
+        if not self.land or not len(places):
+            return {}
+        import shapely
+
+        net = self.network
+        if not hasattr(self, "_land_index"):
+            polys = [
+                shapely.Polygon(net._xy(*np.asarray(ring, dtype=float).T)) for _, ring in self.land
+            ]
+            polys = [shapely.make_valid(p) for p in polys]
+            self._land_index = (polys, shapely.STRtree(polys))
+        polys, tree = self._land_index
+        ok = np.flatnonzero(places.ok & (places.edge >= 0))
+        points = shapely.points(net._xy(places.lon[ok], places.lat[ok]))
+        which, land = tree.query(points, predicate="within")
+        index = net._edge_index()
+        out: dict[int, str] = {}
+        for w, k in zip(which.tolist(), land.tolist(), strict=True):
+            i = int(ok[w])
+            line = index.lines[int(np.searchsorted(index.canon, places.edge[i]))]
+            if i in out or shapely.intersects(line, polys[k]):
+                continue
+            own = self._own_road(polys[k], points[w])
+            if own is not None:
+                out[i] = own  # a road on the point's own land: reached by its boat
+                continue
+            name = self.land[k][0] or "una isla o islote sin nombre"
+            out[i] = (
+                f"el punto está en {name} (OpenStreetMap), donde la red no tiene caminos; el "
+                f"camino más cercano, a {places.access_m[i] / 1000:.1f} km, está en otra masa "
+                "de tierra, al otro lado del agua. Si un barco llega allí, agréguelo al horario"
+            )
+        # a point inside several polygons (an islet in a lake of an island) keeps the innermost
+        return {i: why for i, why in out.items() if not self._on_own_land(places, i, polys, tree)}
+
+    def _own_road(self, polygon, point):
+        """(edge, fraction, metres, anchor) of the nearest road on the point's own land, or None."""
+        import shapely
+
+        net = self.network
+        index = net._edge_index()
+        cand = index.tree.query(polygon, predicate="intersects")
+        cand = cand[index.main[cand]] if len(cand) else cand
+        if not len(cand):
+            return None
+        d = shapely.distance(index.lines[cand], point)
+        k = int(cand[np.argmin(d)])
+        if d.min() > net.max_snap_m:
+            return None
+        line = index.lines[k]
+        t = float(shapely.line_locate_point(line, point, normalized=True))
+        e = int(index.canon[k])
+        anchor = int(net.edge_u[e] if t < 0.5 else net.edge_v[e])
+        return (e, t, float(d.min()), anchor)
+
+    def _on_own_land(self, places: Places, i: int, polys, tree) -> bool:
+        """Say whether some land polygon holds both the point and its road (nested land)."""
+        import shapely
+
+        net = self.network
+        point = shapely.points(net._xy(places.lon[i : i + 1], places.lat[i : i + 1]))[0]
+        index = net._edge_index()
+        line = index.lines[int(np.searchsorted(index.canon, places.edge[i]))]
+        return any(
+            shapely.intersects(line, polys[k]) for k in tree.query(point, predicate="within")
+        )
+
+    def _find_ramps(self) -> dict[int, tuple[str, str]]:
+        """Dead-end road nodes where a boat line lands: {node: (line name, terminal name)}."""
+        net = self.network
+        terms = self.terminals
+        if terms.edge is None or not hasattr(net, "_layers"):
+            return {}
+        leaf = net._layers["walk"].leaf
+        ramps: dict[int, tuple[str, str]] = {}
+        for link in self.links:
+            for k, name in (
+                (link.from_terminal, link.origin),
+                (link.to_terminal, link.destination),
+            ):
+                if not terms.ok[k] or terms.edge[k] < 0:
+                    continue
+                e, t = int(terms.edge[k]), float(terms.along[k])
+                node = int(net.edge_u[e] if t < 0.5 else net.edge_v[e])
+                if leaf[node]:
+                    ramps.setdefault(node, (link.line_name, name))
+        return ramps
 
     def matrix(
         self,
@@ -600,22 +762,29 @@ class TravelModel:
         here, here_name, layer = a, labels[0], start
         departures = self._departures(t0, horizon_s)
         margin = self.boarding_margin_min * 60
+
+        def pier_name(name: str) -> str:
+            # A terminal named like an end of the journey («Isla Quenac») is told apart from it,
+            # so that no leg reads «de Isla Quenac a Isla Quenac».
+            return f"Embarcadero {name}" if name in labels else name
+
         for li, _board in chain:
             link = self.links[li]
             pier = self.terminals.take([link.from_terminal])
-            t = self._road_leg(legs, here, pier, here_name, link.origin, layer, t)
+            origin, destination = pier_name(link.origin), pier_name(link.destination)
+            t = self._road_leg(legs, here, pier, here_name, origin, layer, t)
             dep, best, rows = departures[li]
             i = int(np.searchsorted(dep, (t - t0).total_seconds() + margin, side="left"))
             # the departure that gives the best arrival from here on (FIFO)
             i += int(np.flatnonzero(np.array([r[1] for r in rows[i:]]) == best[i])[0])
             depart_at = t0 + dt.timedelta(seconds=rows[i][0])
             arrive_at = t0 + dt.timedelta(seconds=rows[i][1])
-            legs.append(Leg("espera", link.origin, link.origin, t, depart_at))
+            legs.append(Leg("espera", origin, origin, t, depart_at))
             legs.append(
                 Leg(
                     "barco",
-                    link.origin,
-                    link.destination,
+                    origin,
+                    destination,
                     depart_at,
                     arrive_at,
                     distance_m=_line_length(link.geometry),
@@ -631,7 +800,7 @@ class TravelModel:
                 layer = WALK
             if pickup is not None and pickup[link.to_terminal]:
                 layer = DRIVE
-            here, here_name = self.terminals.take([link.to_terminal]), link.destination
+            here, here_name = self.terminals.take([link.to_terminal]), destination
         self._road_leg(legs, here, b, here_name, labels[1], layer, t)
         return legs
 
@@ -757,6 +926,15 @@ class TravelModel:
             except ValueError:
                 pass
             else:
+                if not (-90 <= lat <= 90 and -180 <= lon <= 180) or not (
+                    math.isfinite(lat) and math.isfinite(lon)
+                ):
+                    msg = (
+                        f"Las coordenadas {text!r} no son válidas: escriba 'lat,lon' con la "
+                        "latitud entre -90 y 90 y la longitud entre -180 y 180 "
+                        "(por ejemplo -42.48,-73.76)."
+                    )
+                    raise RoutingInputError(msg)
                 return lon, lat, f"{lat:.5f},{lon:.5f}"
         candidates = [*self.places, *self._terminal_places()]
         wanted = _normalise(text)

@@ -81,9 +81,32 @@ def _reverse_graph(network, layer: str) -> tuple[np.ndarray, np.ndarray, np.ndar
     return indptr, tails[order], g.weights[order].astype(np.float64)
 
 
-def _attachments(network, places: Places, layer: str) -> tuple[np.ndarray, np.ndarray]:
-    """Graph node of each point and the seconds between the point and that node."""
-    return places.anchor, network._access_s(places.access_m, layer)
+def _attachments(
+    network, places: Places, layer: str, *, leaving: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Graph nodes by which each point is left (`leaving`) or reached, and the seconds.
+
+    Both ``(len(places), 2)``: a point snapped onto an edge is left or reached
+    by either node of its edge, the time along the edge counted (``inf`` for a
+    direction the edge cannot be driven); see `StreetNetwork._ends`.
+    """
+    return network._ends(places, layer, leaving=leaving)
+
+
+def _via_nodes(nodes: np.ndarray, seconds: np.ndarray, dist: np.ndarray, label=None):
+    """Best of a point's two nodes: seconds (and label, lowest on ties) per point."""
+    cand = seconds + dist[nodes]
+    if label is None:
+        return cand.min(axis=1), None
+    labels = label[nodes]
+    second = (cand[:, 1] < cand[:, 0]) | (
+        (cand[:, 1] == cand[:, 0])
+        & (labels[:, 1] >= 0)
+        & ((labels[:, 0] < 0) | (labels[:, 1] < labels[:, 0]))
+    )
+    pick = second.astype(np.int64)
+    rows = np.arange(len(nodes))
+    return cand[rows, pick], labels[rows, pick]
 
 
 @njit(cache=True)
@@ -163,11 +186,25 @@ def static_nearest(
         index[pts_ok] = np.where(np.isfinite(seconds[pts_ok]), fac_ok[best], -1)
         return seconds, index
     indptr, indices, weights = graph if graph is not None else _reverse_graph(network, layer)
-    fac_node, fac_s = _attachments(network, facilities.take(fac_ok), layer)
-    dist, label = _multi_source(indptr, indices, weights, fac_node, fac_s, fac_ok)
-    node, access_s = _attachments(network, points.take(pts_ok), layer)
-    seconds[pts_ok] = access_s + dist[node]
-    index[pts_ok] = label[node]
+    fac = facilities.take(fac_ok)
+    fac_node, fac_s = _attachments(network, fac, layer, leaving=False)
+    usable = np.isfinite(fac_s.ravel())
+    dist, label = _multi_source(
+        indptr, indices, weights, fac_node.ravel()[usable], fac_s.ravel()[usable],
+        np.repeat(fac_ok, 2)[usable],
+    )  # fmt: skip
+    pts = points.take(pts_ok)
+    node, leave_s = _attachments(network, pts, layer, leaving=True)
+    best, best_label = _via_nodes(node, leave_s, dist, label)
+    best_label = np.where(np.isfinite(best), best_label, -1)
+    # points and facilities on one edge are also joined along it
+    i, j, direct = network._same_edge(pts, fac, layer)
+    for a, b, t in zip(i.tolist(), j.tolist(), direct.tolist(), strict=True):
+        f = int(fac_ok[b])
+        if t < best[a] or (t == best[a] and (best_label[a] < 0 or f < best_label[a])):
+            best[a], best_label[a] = t, f
+    seconds[pts_ok] = best
+    index[pts_ok] = best_label
     return seconds, index
 
 
@@ -184,13 +221,24 @@ def static_times(network, points: Places, targets: Places, layer: str, *, graph=
     if not len(pts_ok):
         return out
     indptr, indices, weights = graph if graph is not None else _reverse_graph(network, layer)
-    node, access_s = _attachments(network, points.take(pts_ok), layer)
-    t_node, t_access = _attachments(network, targets, layer)
+    pts = points.take(pts_ok)
+    node, leave_s = _attachments(network, pts, layer, leaving=True)
+    t_node, t_s = _attachments(network, targets, layer, leaving=False)
     for j in np.flatnonzero(targets.ok):
-        dist, _ = single_source(
-            indptr, indices, weights, int(t_node[j]), float(t_access[j]), np.inf
-        )
-        out[pts_ok, j] = access_s + dist[node]
+        usable = np.isfinite(t_s[j])
+        if usable.all() and t_node[j, 0] == t_node[j, 1] and t_s[j, 0] == t_s[j, 1]:
+            dist, _ = single_source(
+                indptr, indices, weights, int(t_node[j, 0]), float(t_s[j, 0]), np.inf
+            )
+        else:
+            dist, _ = _multi_source(
+                indptr, indices, weights, t_node[j][usable], t_s[j][usable],
+                np.zeros(int(usable.sum()), dtype=np.int64),
+            )  # fmt: skip
+        out[pts_ok, j] = _via_nodes(node, leave_s, dist)[0]
+    i, j, direct = network._same_edge(pts, targets, layer)
+    rows = pts_ok[i]
+    out[rows, j] = np.minimum(out[rows, j], direct)
     return out
 
 

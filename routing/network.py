@@ -9,10 +9,17 @@
   internet) with osmnx ``graph_from_polygon`` and ``features_from_polygon``.
 
 Road speeds come from the road class (``SPEEDS_KMH``), capped by ``maxspeed``
-when tagged and by the surface (``SURFACE_CAP_KMH``: gravel, dirt...). Ferry
-ways become boat lines: a way whose two ends lie near the two terminals of a
-timetable line takes that line's timetable and its drawing; any other ferry way
-gets a default service (``NetworkParams.default_*``), flagged as assumed.
+when tagged and by the surface (``SURFACE_CAP_KMH``: gravel, dirt...). Ferries
+become boat lines: ways tagged ``route=ferry`` and the member ways of
+``route=ferry`` relations (whose ways may carry no tag at all) are read, and the
+pieces of one ferry (the ways of one relation, or ferry ways sharing a node:
+chained or branching) are joined into lines, one per pair of loose ends. A
+line whose two ends lie near the two terminals of a timetable line takes that
+line's timetable and its drawing; any other gets a default service
+(``NetworkParams.default_*``), flagged as assumed, with the OSM ``duration`` as
+its crossing time when tagged (every form OSM allows: ``HH:MM``, ``HH:MM:SS``,
+minutes, ISO 8601 such as ``PT45M``, and ``;`` lists) and otherwise its length
+at ``default_boat_kmh``; the network's notes say each assumed value.
 Timetable lines with no ferry way are drawn as straight lines between their
 terminals.
 """
@@ -22,8 +29,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import json
 import math
+import re
 import tempfile
 from dataclasses import asdict
 from dataclasses import dataclass
@@ -94,7 +103,9 @@ _ROAD_FILTERS: dict[str, frozenset[str]] = {
 }
 # 2: named streets stored; 3: streets read before simplification;
 # 4: places keep their OSM id and include `place` on closed ways (islets, hamlets drawn as areas)
-_CACHE_FORMAT = 4
+# 5: ferries from route=ferry relations, pieces joined into lines, every OSM duration form;
+#    islands and islets drawn as closed ways (place=island|islet, natural=coastline) kept as land
+_CACHE_FORMAT = 5
 
 
 @dataclass(frozen=True)
@@ -131,11 +142,25 @@ class NetworkParams:
 
 @dataclass
 class _Ferry:
-    way_id: int
+    """One boat line read from OSM (joined from one or more ways)."""
+
+    key: str  # id-safe: "w5000", "w5000-5001", "r9000"
+    ref: str  # Spanish, for notes: "vía ferry 5000", "relación ferry 9000 (vías 5000, 5001)"
     name: str
     coords: list[tuple[float, float]]
     duration_min: float | None
     vehicles: bool
+    duration_note: str = ""  # how the OSM duration was read, or why it was not
+
+
+@dataclass
+class _Piece:
+    """One OSM way of a ferry (tagged route=ferry, or member of a route=ferry relation)."""
+
+    way_id: int
+    nodes: list[int]
+    coords: list[tuple[float, float]]
+    tags: dict[str, str]
 
 
 # -- reading OSM ------------------------------------------------------------
@@ -150,31 +175,77 @@ def _road_way_ok(tags, allowed: frozenset[str]) -> bool:
     return tags.get("access") not in {"private", "no"}
 
 
-def _parse_duration(value: str | None) -> float | None:
-    """Return minutes from an OSM ``duration`` ("HH:MM", "HH:MM:SS" or minutes)."""
-    if not value:
-        return None
-    parts = value.strip().split(":")
-    try:
-        numbers = [float(p) for p in parts]
-    except ValueError:
-        return None
-    if len(numbers) == 1:
-        return numbers[0]
-    hours, minutes = numbers[0], numbers[1]
-    seconds = numbers[2] if len(numbers) > 2 else 0.0
-    return hours * 60 + minutes + seconds / 60
+_ISO_DURATION = re.compile(
+    r"^P(?:(?P<d>\d+(?:[.,]\d+)?)D)?"
+    r"(?:T(?:(?P<h>\d+(?:[.,]\d+)?)H)?(?:(?P<m>\d+(?:[.,]\d+)?)M)?(?:(?P<s>\d+(?:[.,]\d+)?)S)?)?$",
+    re.IGNORECASE,
+)
+_CLOCK_DURATION = re.compile(r"^(\d+):([0-5]?\d)(?::([0-5]?\d(?:\.\d+)?))?$")
+_NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
+_FORMS = "HH:MM, HH:MM:SS, minutos o ISO 8601 como PT45M"
+
+
+def _one_duration(text: str) -> float | None:
+    """Minutes of one OSM duration value, or None if it is not one of the forms OSM allows."""
+    text = text.strip()
+    clock = _CLOCK_DURATION.match(text)
+    if clock:
+        hours, minutes, seconds = clock.groups()
+        return int(hours) * 60 + int(minutes) + float(seconds or 0) / 60
+    if _NUMBER.match(text):
+        return float(text.replace(",", "."))
+    iso = _ISO_DURATION.match(text)
+    if iso and any(iso.groupdict().values()) and not text.upper().endswith("T"):
+        part = {k: float((v or "0").replace(",", ".")) for k, v in iso.groupdict().items()}
+        return part["d"] * 1440 + part["h"] * 60 + part["m"] + part["s"] / 60
+    return None
+
+
+def parse_duration(value: str | None) -> tuple[float | None, str]:
+    """Minutes from an OSM ``duration`` tag, and a Spanish note on how it was read.
+
+    Forms (OSM wiki, Key:duration): ``HH:MM``, ``HH:MM:SS``, a number of
+    minutes, ISO 8601 (``PT45M``, ``PT1H30M``, ``P0DT1H``); a ``;`` list of
+    values (crossings of different boats) gives the longest, said in the note.
+    Returns ``(None, note)`` when the tag is missing (empty note), not
+    understood or zero (a note saying so).
+    """
+    if value is None or not str(value).strip():
+        return None, ""
+    raw = str(value).strip()
+    parts = [p for p in raw.split(";") if p.strip()]
+    minutes = [_one_duration(p) for p in parts]
+    if not parts or any(m is None for m in minutes):
+        return None, f"`duration`={raw!r} no se entiende (OSM usa {_FORMS})"
+    longest = max(minutes)
+    if longest <= 0:
+        return None, f"`duration`={raw!r} es cero"
+    if len(minutes) > 1:
+        return longest, (f"`duration`={raw!r} es una lista: se usa la más larga, {_clock(longest)}")
+    return longest, ""
+
+
+def _clock(minutes: float) -> str:
+    whole = round(minutes)
+    return f"{whole} min" if whole < 60 else f"{whole // 60} h {whole % 60:02d} min"
 
 
 class _OsmCollector:
-    """One pass over an OSM file: drivable ways (ids, node ids), ferry ways and places."""
+    """One pass over an OSM file: drivable ways (ids, node ids), ferry pieces and places.
 
-    def __init__(self, allowed: frozenset[str]) -> None:
+    `ferry_members` (way id -> relation ids) comes from a first pass over the
+    relations (`_ferry_relations`): their member ways are ferry pieces even
+    when the ways carry no tag.
+    """
+
+    def __init__(self, allowed: frozenset[str], ferry_members: dict[int, list[int]]) -> None:
         self.allowed = allowed
+        self.ferry_members = ferry_members
         self.road_ways: set[int] = set()
         self.needed: set[int] = set()
-        self.ferries: list[_Ferry] = []
+        self.pieces: list[_Piece] = []
         self.places: list[dict] = []
+        self.land: list[dict] = []
 
     def node(self, obj) -> None:
         if "place" in obj.tags and "name" in obj.tags:
@@ -194,19 +265,31 @@ class _OsmCollector:
 
     def way(self, obj) -> None:
         tags = obj.tags
+        if (
+            obj.is_closed()
+            and len(obj.nodes) >= 4
+            and (tags.get("place") in _LAND_PLACES or tags.get("natural") == "coastline")
+        ):
+            # an island or islet drawn as a closed way: a land mass (see TravelModel.snap)
+            self.land.append(
+                {
+                    "name": tags.get("name") or "",
+                    "ref": f"OSM way {obj.id}",
+                    "ring": [(n.location.lon, n.location.lat) for n in obj.nodes],
+                }
+            )
         if "place" in tags and "name" in tags and obj.is_closed() and len(obj.nodes) >= 4:
             # a place drawn as an area (islets, hamlets): the mean of its outline's nodes
             ring = [(n.location.lon, n.location.lat) for n in obj.nodes][:-1]
             lon, lat = (sum(c[i] for c in ring) / len(ring) for i in (0, 1))
             self._place(tags, lon, lat, f"OSM way {obj.id}")
-        if tags.get("route") == "ferry" and len(obj.nodes) >= 2:
-            self.ferries.append(
-                _Ferry(
+        if (tags.get("route") == "ferry" or obj.id in self.ferry_members) and len(obj.nodes) >= 2:
+            self.pieces.append(
+                _Piece(
                     obj.id,
-                    tags.get("name") or f"Barco OSM {obj.id}",
+                    [n.ref for n in obj.nodes],
                     [(n.location.lon, n.location.lat) for n in obj.nodes],
-                    _parse_duration(tags.get("duration")),
-                    "yes" in {tags.get("motor_vehicle"), tags.get("motorcar")},
+                    {k: tags.get(k) for k in _FERRY_TAGS if tags.get(k)},
                 )
             )
         elif _road_way_ok(tags, self.allowed):
@@ -214,13 +297,192 @@ class _OsmCollector:
             self.needed.update(n.ref for n in obj.nodes)
 
 
+_LAND_PLACES = {"island", "islet"}
+_FERRY_TAGS = ("route", "name", "duration", "motor_vehicle", "motorcar")
+
+
+def _ferry_relations(path: Path) -> tuple[dict[int, dict[str, str]], dict[int, list[int]]]:
+    """Relations tagged ``route=ferry``: {relation id: tags}, {member way id: relation ids}."""
+    import osmium
+
+    relations: dict[int, dict[str, str]] = {}
+    members: dict[int, list[int]] = {}
+    for obj in osmium.FileProcessor(str(path), osmium.osm.RELATION):
+        if obj.tags.get("route") != "ferry":
+            continue
+        relations[obj.id] = {k: obj.tags.get(k) for k in _FERRY_TAGS if obj.tags.get(k)}
+        for member in obj.members:
+            if member.type == "w":
+                members.setdefault(member.ref, []).append(obj.id)
+    return relations, members
+
+
+def _join_ferries(
+    pieces: list[_Piece], relations: dict[int, dict[str, str]], members: dict[int, list[int]]
+) -> tuple[list[_Ferry], list[str]]:
+    """Join ferry pieces into lines (see the module docstring); return (lines, notes).
+
+    The ways of one relation form one group, with the relation's tags; ferry
+    ways in no relation form groups of ways sharing a node. In each group the
+    loose ends (nodes of one piece only, at a piece's end) are the terminals
+    and there is one line per pair of them, along the pieces. A group without
+    loose ends is a round trip (a harbour cruise) and is left out.
+    """
+    lines: list[_Ferry] = []
+    notes: list[str] = []
+    seen: dict[tuple, _Ferry] = {}
+    for key, ref, tags, ways in _ferry_groups(pieces, relations, members):
+        found, note = _group_lines(key, ref, tags, ways)
+        if note:
+            notes.append(note)
+        for line in found:
+            # one relation per direction (public transport schema): the same crossing twice
+            ends = tuple(
+                sorted((round(c[0], 4), round(c[1], 4)) for c in (line.coords[0], line.coords[-1]))
+            )
+            twin = seen.get((ends, line.vehicles))
+            if twin is not None:
+                notes.append(
+                    f"{line.ref} ({line.name}) es el mismo cruce que {twin.ref}: se usa una vez."
+                )
+                continue
+            seen[ends, line.vehicles] = line
+            lines.append(line)
+    return lines, notes
+
+
+def _ferry_groups(pieces, relations, members):
+    """Yield (key, ref, relation tags, pieces) per ferry: each relation, each set of joined ways."""
+    by_id = {p.way_id: p for p in pieces}
+    in_relation: set[int] = set()
+    for rel_id, tags in relations.items():
+        ways = [by_id[w] for w, rels in members.items() if rel_id in rels and w in by_id]
+        if ways:
+            in_relation.update(p.way_id for p in ways)
+            ids = ", ".join(str(p.way_id) for p in ways if p.way_id > 0)
+            ref = f"relación ferry {rel_id}" + (f" (vías {ids})" if ids else "")
+            yield f"r{rel_id}", ref, tags, ways
+    loose = [p for p in pieces if p.way_id not in in_relation and p.tags.get("route") == "ferry"]
+    clusters = _joined(loose)
+    for ways in clusters.values():
+        ways.sort(key=lambda p: p.way_id)
+        ids = [str(p.way_id) for p in ways]
+        if len(ways) == 1:
+            yield f"w{ids[0]}", f"vía ferry {ids[0]}", {}, ways
+        else:
+            yield "w" + "-".join(ids), f"vías ferry {', '.join(ids)} (unidas)", {}, ways
+
+
+def _joined(pieces: list[_Piece]) -> dict[int, list[_Piece]]:
+    """Pieces grouped by shared nodes (chained or branching ways of one ferry).
+
+    Only pieces of the same name (or one unnamed) join: different ferries
+    often share a pier node (Malta: the Gozo ferry, a round trip and the Comino
+    boats meet at Mġarr and Ċirkewwa).
+    """
+    parent = {p.way_id: p.way_id for p in pieces}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    at: dict[int, list[tuple[str, int]]] = {}
+    for p in pieces:
+        name = " ".join(p.tags.get("name", "").casefold().split())
+        for node in p.nodes:
+            for other_name, other in at.get(node, []):
+                if name == other_name or not name or not other_name:
+                    parent[find(p.way_id)] = find(other)
+            at.setdefault(node, []).append((name, p.way_id))
+    clusters: dict[int, list[_Piece]] = {}
+    for p in pieces:
+        clusters.setdefault(find(p.way_id), []).append(p)
+    return clusters
+
+
+def _group_lines(key, ref, tags, ways) -> tuple[list[_Ferry], str]:
+    """Lines of one ferry group, one per pair of loose ends joined by its ways; and a note."""
+    import networkx as nx
+
+    graph = nx.Graph()
+    coord: dict[int, tuple[float, float]] = {}
+    for p in ways:
+        for (a, ca), (b, cb) in itertools.pairwise(zip(p.nodes, p.coords, strict=True)):
+            coord[a], coord[b] = ca, cb
+            if a != b:
+                graph.add_edge(a, b, length=_dist(ca, cb), way=p.way_id)
+    by_id = {p.way_id: p for p in ways}
+    name = (
+        tags.get("name")
+        or next((p.tags["name"] for p in ways if p.tags.get("name")), None)
+        or f"Barco OSM {key}"
+    )
+    vehicles = any(
+        "yes" in {t.get("motor_vehicle"), t.get("motorcar")}
+        for t in (tags, *(p.tags for p in ways))
+    )
+    ends = sorted(n for n in graph.nodes if graph.degree(n) == 1)
+    if len(ends) < 2:
+        return [], f"{ref} ({name}) descartada: es un circuito (paseo), no une dos muelles."
+    if len(ends) > 8:
+        return [], (
+            f"{ref} ({name}) descartada: tiene {len(ends)} extremos sueltos; "
+            "revise en OSM que sus vías estén unidas en los muelles."
+        )
+    pairs = [
+        (a, b) for a, b in itertools.combinations(ends, 2) if nx.has_path(graph, a, b)
+    ]  # two separate ferries in one relation: each pair of its own
+    lines = []
+    for a, b in pairs:
+        path = nx.shortest_path(graph, a, b, weight="length")
+        used = list(dict.fromkeys(graph.edges[u, v]["way"] for u, v in itertools.pairwise(path)))
+        minutes, how = _group_duration(tags, [by_id[w] for w in used])
+        many = len(pairs) > 1
+        lines.append(
+            _Ferry(
+                f"{key}-{a}-{b}" if many else key,
+                f"{ref}, tramo {len(lines) + 1}" if many else ref,
+                name,
+                [coord[n] for n in path],
+                minutes,
+                vehicles,
+                how,
+            )
+        )
+    note = ""
+    if len(pairs) > 1:
+        note = f"{ref} ({name}) se ramifica: {len(ends)} muelles, una línea por cada par."
+    elif len(ways) > 1:
+        note = f"{ref} ({name}): {len(ways)} tramos unidos en una línea."
+    return lines, note
+
+
+def _group_duration(tags: dict[str, str], ways: list[_Piece]) -> tuple[float | None, str]:
+    """Crossing minutes of a line and how they were read (relation, one way, or its ways)."""
+    if tags.get("duration"):
+        return parse_duration(tags["duration"])
+    values = [p.tags.get("duration") for p in ways]
+    if len(ways) == 1 or (values and all(v == values[0] for v in values)):
+        return parse_duration(values[0])  # one way, or the same value on every piece
+    if not all(values):
+        missing = [str(p.way_id) for p, v in zip(ways, values, strict=True) if not v]
+        return None, f"las vías {', '.join(missing)} no tienen `duration`"
+    read = [parse_duration(v) for v in values]
+    if any(m is None for m, _ in read):
+        return None, next(note for m, note in read if m is None)
+    return sum(m for m, _ in read), "`duration` de cada vía, sumadas"
+
+
 def _read_osm_file(path: Path, params: NetworkParams, workdir: Path):
     """Return (osmnx graph, ferries, places, named streets) from an OSM file (XML, bz2 or PBF)."""
     import osmium
     import osmnx as ox
 
-    found = _OsmCollector(_ROAD_FILTERS[params.road_filter])
     try:
+        relations, members = _ferry_relations(path)
+        found = _OsmCollector(_ROAD_FILTERS[params.road_filter], members)
         for obj in osmium.FileProcessor(str(path)).with_locations():
             if obj.is_node():
                 found.node(obj)
@@ -241,7 +503,10 @@ def _read_osm_file(path: Path, params: NetworkParams, workdir: Path):
                 writer.add_way(obj)
     graph = ox.graph_from_xml(xml, retain_all=True, simplify=False)
     streets = named_streets(graph)  # before simplifying: a street may change name at any node
-    return ox.simplify_graph(graph), found.ferries, found.places, streets
+    ferries = _join_ferries(found.pieces, relations, members)
+    for land in found.land:
+        land["kind"] = "land"
+    return ox.simplify_graph(graph), ferries, found.places + found.land, streets
 
 
 def _first(value):
@@ -322,47 +587,63 @@ def _street_network(graph, params: NetworkParams) -> StreetNetwork:
 # -- boats ------------------------------------------------------------------
 def _match_ferries(
     streets: StreetNetwork,
-    ferries: list[_Ferry],
+    ferries: tuple[list[_Ferry], list[str]],
     timetable_text: str,
     timetable: Timetable | None,
     params: NetworkParams,
 ):
     """Return (effective timetable text, line geometries, notes)."""
+    ferries, join_notes = ferries
     geometries: dict[str, list[tuple[float, float]]] = {}
-    notes: list[str] = []
-    used: set[int] = set()
+    notes: list[str] = list(join_notes)
+    used: set[str] = set()
     if timetable is not None:
         for service in timetable.services:
             match = _best_ferry(service, ferries, params)
             if match is not None:
                 ferry, coords = match
-                used.add(ferry.way_id)
+                used.add(ferry.key)
                 geometries[f"{service.line_id}|{service.origin}"] = coords
     extra_rows: list[dict[str, str]] = []
     for ferry in ferries:
-        if ferry.way_id in used:
+        if ferry.key in used:
             continue
+        label = f"{ferry.ref} ({ferry.name})"
         start, end = ferry.coords[0], ferry.coords[-1]
         if _dist(start, end) < 300:
-            notes.append(f"vía ferry {ferry.way_id} ({ferry.name}) descartada: es un circuito.")
+            notes.append(
+                f"{label} descartada: es un circuito (sus extremos distan menos de 300 m)."
+            )
             continue
         ends = streets.snap([start[0], end[0]], [start[1], end[1]])
-        if (ends.access_m > params.terminal_snap_m).any() or not ends.ok.all():
+        far = [
+            f"{('el inicio', 'el fin')[i]} a "
+            + (
+                f"{ends.access_m[i] / 1000:.1f} km"
+                if ends.ok[i]
+                else f"más de {streets.max_snap_m / 1000:.1f} km"
+            )
+            for i in range(2)
+            if not ends.ok[i] or ends.access_m[i] > params.terminal_snap_m
+        ]
+        if far:
             notes.append(
-                f"vía ferry {ferry.way_id} ({ferry.name}) descartada: un extremo queda a más de "
-                f"{params.terminal_snap_m / 1000:.1f} km de un camino de la red (sale del área)."
+                f"{label} descartada: {' y '.join(far)} del camino más cercano de la red "
+                f"(máximo {params.terminal_snap_m / 1000:.1f} km): el barco sale del área del "
+                "archivo o su muelle no tiene camino."
             )
             continue
         if not params.default_ferry_service:
-            notes.append(f"vía ferry {ferry.way_id} ({ferry.name}) sin horario: no se usa.")
+            notes.append(f"{label} sin horario: no se usa.")
             continue
-        extra_rows.extend(_default_rows(ferry, params))
-        geometries[f"osm-{ferry.way_id}|{ferry.name} (inicio)"] = list(ferry.coords)
-        geometries[f"osm-{ferry.way_id}|{ferry.name} (fin)"] = list(reversed(ferry.coords))
+        rows, crossing_note = _default_rows(ferry, params)
+        extra_rows.extend(rows)
+        geometries[f"osm-{ferry.key}|{ferry.name} (inicio)"] = list(ferry.coords)
+        geometries[f"osm-{ferry.key}|{ferry.name} (fin)"] = list(reversed(ferry.coords))
         notes.append(
-            f"vía ferry {ferry.way_id} ({ferry.name}) sin horario: servicio por defecto "
-            f"cada {params.default_headway_min} min ({params.default_first}–{params.default_last}),"
-            " marcado como supuesto."
+            f"{label} sin horario: servicio por defecto cada {params.default_headway_min} min "
+            f"({params.default_first}–{params.default_last}), marcado como supuesto; "
+            f"{crossing_note}."
         )
     text = timetable_text if timetable_text.strip() else _EMPTY_TIMETABLE
     if extra_rows:
@@ -398,16 +679,24 @@ def _default_rows(ferry: _Ferry, params: NetworkParams) -> list[dict[str, str]]:
         float(haversine_m(*a, *b)) for a, b in zip(ferry.coords[:-1], ferry.coords[1:], strict=True)
     )
     if ferry.duration_min:
-        crossing, crossing_src = ferry.duration_min, f"OSM duration (vía {ferry.way_id})"
+        crossing = ferry.duration_min
+        crossing_src = f"OSM duration ({ferry.ref})"
+        how = f"; {ferry.duration_note}" if ferry.duration_note else ""
+        note = f"cruce de {_clock(crossing)} según `duration` de OSM{how}"
     else:
         crossing = length_m / (params.default_boat_kmh / 3.6) / 60
         crossing_src = f"supuesto: largo de la vía OSM a {params.default_boat_kmh:g} km/h"
+        why = ferry.duration_note or "sin `duration` en OSM"
+        note = (
+            f"{why}: cruce supuesto de {_clock(max(1, math.ceil(crossing)))} "
+            f"({length_m / 1000:.1f} km a {params.default_boat_kmh:g} km/h)"
+        )
     rows = []
     for suffix, (a, b) in (("inicio", (0, -1)), ("fin", (-1, 0))):
         rows.append(
             {
-                "servicio_id": f"osm-{ferry.way_id}-{suffix}",
-                "linea_id": f"osm-{ferry.way_id}",
+                "servicio_id": f"osm-{ferry.key}-{suffix}",
+                "linea_id": f"osm-{ferry.key}",
                 "linea": ferry.name,
                 "origen": f"{ferry.name} ({suffix})",
                 "origen_lat": f"{ferry.coords[a][1]:.6f}",
@@ -415,11 +704,11 @@ def _default_rows(ferry: _Ferry, params: NetworkParams) -> list[dict[str, str]]:
                 "destino": f"{ferry.name} ({'fin' if suffix == 'inicio' else 'inicio'})",
                 "destino_lat": f"{ferry.coords[b][1]:.6f}",
                 "destino_lon": f"{ferry.coords[b][0]:.6f}",
-                "terminales_fuente": f"OSM vía {ferry.way_id}",
+                "terminales_fuente": f"OSM {ferry.ref}",
                 "modo": "transbordador" if ferry.vehicles else "lancha",
                 "modo_fuente": "supuesto",
                 "transporta": "vehiculos_y_pasajeros" if ferry.vehicles else "solo_pasajeros",
-                "transporta_fuente": f"OSM motor_vehicle/motorcar (vía {ferry.way_id})",
+                "transporta_fuente": f"OSM motor_vehicle/motorcar ({ferry.ref})",
                 "dias": "lu,ma,mi,ju,vi,sa,do",
                 "dias_fuente": "supuesto (servicio por defecto)",
                 "frecuencia_min": str(params.default_headway_min),
@@ -435,7 +724,7 @@ def _default_rows(ferry: _Ferry, params: NetworkParams) -> list[dict[str, str]]:
                 "nota": "vía ferry de OpenStreetMap sin horario conocido",
             }
         )
-    return rows
+    return rows, note
 
 
 _COLUMNS = (
@@ -537,24 +826,7 @@ def fetch_network(
     graph = ox.graph_from_polygon(area, custom_filter=road_filter, retain_all=True, simplify=False)
     streets = named_streets(graph)
     graph = ox.simplify_graph(graph)
-    ferries: list[_Ferry] = []
-    features = ox.features_from_polygon(area, {"route": "ferry"})
-    for (kind, osm_id), row in features.iterrows():
-        geom = row.geometry
-        if kind != "way" or geom.geom_type != "LineString":
-            continue
-        vehicles = "yes" in {row.get("motor_vehicle"), row.get("motorcar")}
-        ferries.append(
-            _Ferry(
-                int(osm_id),
-                row.get("name") if isinstance(row.get("name"), str) else f"Barco OSM {osm_id}",
-                list(shapely.get_coordinates(geom).tolist()),
-                _parse_duration(
-                    row.get("duration") if isinstance(row.get("duration"), str) else None
-                ),
-                vehicles,
-            )
-        )
+    ferries = _fetched_ferries(ox.features_from_polygon(area, {"route": "ferry"}))
     key = _cache_key(
         shapely.to_wkb(area),
         timetable_text.encode(),
@@ -566,6 +838,30 @@ def fetch_network(
         graph, ferries, _fetch_places(area), streets, (timetable_text, timetable), params,
         target, name, "Overpass API",
     )  # fmt: skip
+
+
+def _fetched_ferries(features) -> tuple[list[_Ferry], list[str]]:
+    """Ferry pieces of Overpass features (ways and relations), joined as `_join_ferries` does."""
+    import shapely
+
+    pieces: list[_Piece] = []
+    relations: dict[int, dict[str, str]] = {}
+    members: dict[int, list[int]] = {}
+    fake = -1  # relation parts get negative way ids; nodes are keyed by their rounded coords
+    for (kind, osm_id), row in features.iterrows():
+        tags = {k: row.get(k) for k in _FERRY_TAGS if isinstance(row.get(k), str)}
+        parts = [g for g in shapely.get_parts(row.geometry) if g.geom_type == "LineString"]
+        if kind == "relation":
+            relations[int(osm_id)] = tags
+        for part in parts:
+            coords = [tuple(c) for c in shapely.get_coordinates(part).tolist()]
+            nodes = [hash((round(x, 7), round(y, 7))) for x, y in coords]
+            way_id = int(osm_id) if kind == "way" else fake
+            if kind != "way":
+                fake -= 1
+                members.setdefault(way_id, []).append(int(osm_id))
+            pieces.append(_Piece(way_id, nodes, coords, tags if kind == "way" else {}))
+    return _join_ferries(pieces, relations, members)
 
 
 def _fetch_places(area) -> list[dict]:
@@ -707,9 +1003,10 @@ def _assemble(graph, ferries, places, named, timetable, params, target: Path, na
         "params": json.loads(params.key()),
         "timetable": text,
         "boat_geometries": geometries,
-        "places": places,
+        "places": [p for p in places if p.get("kind") != "land"],
+        "land": [p for p in places if p.get("kind") == "land"],
         "notes": notes,
-        "n_ferry_ways": len(ferries),
+        "n_ferry_lines": len(ferries[0]),
     }
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".tmp.npz")
@@ -750,4 +1047,5 @@ def load_network(path: str | Path) -> TravelModel:
         places=places,
         notes=tuple(meta["notes"]),
         source=meta["source"],
+        land=[(p["name"], [tuple(c) for c in p["ring"]]) for p in meta.get("land", [])],
     )

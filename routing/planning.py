@@ -59,6 +59,7 @@ __all__ = [
     "Visit",
     "assemble",
     "day_label",
+    "lunch_problem",
     "plan_week",
     "replan",
     "simulate_day",
@@ -164,6 +165,30 @@ class Gestor:
     vehicle: bool = True
     skills: frozenset[str] = frozenset()
     max_visits: int = 6
+
+    @property
+    def takes_lunch(self) -> bool:
+        """Whether the shift spans the lunch window (a 14:15–18:00 shift takes none).
+
+        The lunch window is ``lunch_earliest``–``lunch_latest`` (12:30–14:00 by
+        default): the whole lunch lies inside it. A shift that starts after the
+        window opens or ends before it closes gets no lunch break.
+        """
+        return (
+            self.lunch_min > 0
+            and self.start <= self.lunch_earliest
+            and self.end >= self.lunch_latest
+        )
+
+    def lunch_bounds(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+        """Return (earliest start, latest start) of lunch on `day`, so it ends by ``lunch_latest``.
+
+        A lunch longer than the window starts when the window opens (and
+        :func:`lunch_problem` calls it outside the window).
+        """
+        earliest = dt.datetime.combine(day, self.lunch_earliest)
+        latest = dt.datetime.combine(day, self.lunch_latest) - dt.timedelta(minutes=self.lunch_min)
+        return earliest, max(earliest, latest)
 
     @property
     def all_skills(self) -> frozenset[str]:
@@ -431,6 +456,11 @@ class Plan:
     visits: dict[str, Visit]
     approximate: bool = False
     stats: dict = field(default_factory=dict)
+    stays: list[Stay] = field(
+        default_factory=list
+    )  # the stays the plan used (re-plans change them)
+    notes: list[str] = field(default_factory=list)  # what a re-plan changed and why (Spanish)
+    decisions: list[str] = field(default_factory=list)  # what the profesional must decide
 
     def assigned_ids(self) -> set[str]:
         """Return the ids of the visits in the plan."""
@@ -469,6 +499,9 @@ class Plan:
             "totales": self.totals(),
             "red_aproximada": self.approximate,
             "estadisticas": self.stats,
+            "alojamientos": [s.to_dict() for s in self.stays],
+            "avisos": list(self.notes),
+            "decisiones": list(self.decisions),
         }
 
 
@@ -561,6 +594,8 @@ def simulate_day(
         start_place=morning.label if morning else "",
         end_place=night.label if night else "",
     )
+    if plan.feasible and (why := lunch_problem(gestor, plan)):
+        plan = replace(plan, feasible=False, problem=why)
     return with_last_boat(model, gestor, plan, stays) if last_boat else plan
 
 
@@ -608,21 +643,20 @@ def _arrival_mode(model: TravelModel, gestor: Gestor, stay: Stay):
 
 
 def _lunch_before_leaving(clock: _Clock, gestor: Gestor) -> None:
-    """Take lunch now if it is lunch time and it has not been taken."""
-    if clock.lunch or not gestor.lunch_min:
+    """Take lunch now if it is lunch time, it still fits in the window and was not taken."""
+    if clock.lunch or not gestor.takes_lunch:
         return
-    if clock.t >= dt.datetime.combine(clock.t.date(), gestor.lunch_earliest):
+    earliest, latest = gestor.lunch_bounds(clock.t.date())
+    if earliest <= clock.t <= latest:
         clock.lunch = (clock.t, clock.t + dt.timedelta(minutes=gestor.lunch_min))
         clock.t = clock.lunch[1]
 
 
 def _lunch_in_wait(clock: _Clock, gestor: Gestor, legs: Iterable[Leg]) -> None:
     """Take lunch during a wait for a boat, when one is long enough in the lunch window."""
-    if clock.lunch or not gestor.lunch_min:
+    if clock.lunch or not gestor.takes_lunch:
         return
-    day = clock.t.date()
-    earliest = dt.datetime.combine(day, gestor.lunch_earliest)
-    latest = dt.datetime.combine(day, gestor.lunch_latest)
+    earliest, latest = gestor.lunch_bounds(clock.t.date())
     length = dt.timedelta(minutes=gestor.lunch_min)
     for leg in legs:
         begin = max(leg.depart_at, earliest)
@@ -633,22 +667,57 @@ def _lunch_in_wait(clock: _Clock, gestor: Gestor, legs: Iterable[Leg]) -> None:
 
 def _lunch_late(clock: _Clock, gestor: Gestor, start: dt.datetime, busy_until: dt.datetime):
     """Fit lunch before a service starting at `start`; return (new start, problem)."""
-    if clock.lunch or not gestor.lunch_min:
+    if clock.lunch or not gestor.takes_lunch:
         return start, ""
-    day = start.date()
-    earliest = dt.datetime.combine(day, gestor.lunch_earliest)
-    latest = dt.datetime.combine(day, gestor.lunch_latest)
+    earliest, latest = gestor.lunch_bounds(start.date())
     length = dt.timedelta(minutes=gestor.lunch_min)
-    if busy_until <= latest + length:
+    if busy_until <= latest:
         return start, ""  # lunch still fits after this
     begin = max(clock.t, earliest)
     if begin > latest:
-        return start, (
-            f"no queda hora de almuerzo entre {gestor.lunch_earliest:%H:%M} y "
-            f"{gestor.lunch_latest:%H:%M}"
-        )
+        return start, _no_lunch(gestor)
     clock.lunch = (begin, begin + length)
     return max(start, begin + length), ""
+
+
+def _no_lunch(gestor: Gestor) -> str:
+    return (
+        f"no quedan {gestor.lunch_min} minutos de almuerzo entre {gestor.lunch_earliest:%H:%M} "
+        f"y {gestor.lunch_latest:%H:%M}"
+    )
+
+
+def lunch_problem(gestor: Gestor, plan: DayPlan) -> str:
+    """Return what is wrong with `plan`'s lunch (Spanish), or "" when it is right.
+
+    A shift that spans the lunch window (:attr:`Gestor.takes_lunch`) has a
+    lunch of ``lunch_min`` minutes inside ``lunch_earliest``–``lunch_latest``,
+    unless the day is over (home) before the latest start, when the gestor
+    lunches at home. A shift that does not span it has none.
+    """
+    if plan.lunch is None:
+        if gestor.takes_lunch and plan.end_at > gestor.lunch_bounds(plan.day)[1]:
+            return _no_lunch(gestor)
+        return ""
+    if not gestor.takes_lunch:
+        return (
+            f"almuerzo a las {plan.lunch[0]:%H:%M} en un turno ({gestor.start:%H:%M}–"
+            f"{gestor.end:%H:%M}) que no abarca la hora de almuerzo "
+            f"({gestor.lunch_earliest:%H:%M}–{gestor.lunch_latest:%H:%M})"
+        )
+    begin, end = plan.lunch
+    window = (
+        dt.datetime.combine(plan.day, gestor.lunch_earliest),
+        dt.datetime.combine(plan.day, gestor.lunch_latest),
+    )
+    if begin < window[0] or end > window[1]:
+        return (
+            f"almuerzo {begin:%H:%M}–{end:%H:%M} fuera de la hora de almuerzo "
+            f"({gestor.lunch_earliest:%H:%M}–{gestor.lunch_latest:%H:%M})"
+        )
+    if end - begin < dt.timedelta(minutes=gestor.lunch_min):
+        return f"almuerzo de menos de {gestor.lunch_min} minutos"
+    return ""
 
 
 def _travel(model: TravelModel, clock: _Clock, to: tuple[float, float], label: str):
@@ -821,6 +890,7 @@ def plan_week(
         if d.moves
     ]
     plan = Plan(days, unassigned, {v.id: v for v in week.visits}, approximate=model.approximate)
+    plan.stays = list(week.stays)
     report(1.0, "listo")
     plan.stats = {
         "segundos_total": round(time.perf_counter() - clock, 2),
@@ -1150,10 +1220,11 @@ def _time_windows(week: _Week, manager, routing, time_dim, service) -> None:
         start = _seconds(week.start(k))
         time_dim.CumulVar(routing.Start(k)).SetRange(start, _seconds(gestor.end))
         time_dim.CumulVar(routing.End(k)).SetRange(start, _seconds(gestor.end))
-        if week.params.breaks and gestor.lunch_min:
+        if week.params.breaks and gestor.takes_lunch:
+            earliest, latest = gestor.lunch_bounds(_day)
             lunch = routing.solver().FixedDurationIntervalVar(
-                _seconds(gestor.lunch_earliest),
-                _seconds(gestor.lunch_latest),
+                _seconds(earliest.time()),
+                _seconds(latest.time()),
                 gestor.lunch_min * 60,
                 False,
                 f"almuerzo-{k}",
@@ -1321,7 +1392,10 @@ def replan(
     """
     gestores = list(gestores)
     if suspensions:
-        model = replace(model, timetable=model.timetable.with_suspensions(tuple(suspensions)))
+        if hasattr(model, "with_suspensions"):  # a TransitModel rebuilds its boat trips
+            model = model.with_suspensions(suspensions)
+        else:
+            model = replace(model, timetable=model.timetable.with_suspensions(tuple(suspensions)))
     absent = set(absences)
     done, keep = set(done), set(keep)
     frozen = [d for d in previous.days if d.day < from_day]
@@ -1338,20 +1412,125 @@ def replan(
                 pins.append(Pin(visit.id, *where))
         visits.append(visit)
     rest = [d for d in days if d >= from_day]
+    rescue = _rescue_stays(model, gestores, rest, absent, stays, from_day)
     plan = plan_week(
         model,
         visits,
         gestores,
         rest,
-        pins=pins,
-        absences=absent,
-        stays=stays,
+        pins=[p for p in pins if (p.gestor_id, p.day) not in rescue.absent],
+        absences=absent | rescue.absent,
+        stays=rescue.stays,
         params=params,
         progress=progress,
     )
     plan.days = frozen + plan.days
     plan.visits = {**{i: previous.visits[i] for i in frozen_ids}, **plan.visits}
+    plan.stays = sorted(
+        {*plan.stays, *(s for s in rescue.stays if s.morning < from_day)},
+        key=lambda s: (s.gestor_id, s.night),
+    )
+    plan.notes, plan.decisions = rescue.notes, rescue.decisions
     return plan
+
+
+@dataclass
+class _Rescue:
+    """Stays a re-plan keeps, extends or drops, and what it says about them."""
+
+    stays: list[Stay] = field(default_factory=list)
+    absent: set = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+    decisions: list[str] = field(default_factory=list)
+
+
+def _rescue_stays(model, gestores, rest, absent, stays, from_day) -> _Rescue:
+    """Make the stays work with the changed boats (`model` has the suspensions).
+
+    A gestor already at a stay (its night is before `from_day`) whose boat
+    back no longer sails stays there: the next night is added at the same
+    place, with the reason, until a morning with a way back to the base. A
+    stay not reached yet whose way there or back fails is dropped, with the
+    reason (its visits are re-planned or left out with theirs). When there is
+    no way back within the week, the gestor's remaining days are left out of
+    the plan and the profesional is told exactly what to decide.
+    """
+    out = _Rescue()
+    by_id = {g.id: g for g in gestores}
+    for stay in sorted(stays, key=lambda s: (s.gestor_id, s.night)):
+        gestor = by_id.get(stay.gestor_id)
+        if gestor is None or stay.morning < from_day:
+            out.stays.append(stay)
+            continue
+        taken = {(s.gestor_id, s.night) for s in out.stays}
+        if (stay.gestor_id, stay.night) in taken or (stay.gestor_id, stay.morning) in out.absent:
+            continue  # covered by an extension, or the gestor is stuck away
+        works = [d for d in rest if d.weekday() in gestor.weekdays and (gestor.id, d) not in absent]
+        _rescue_one(model, gestor, stay, works, from_day, out)
+    return out
+
+
+def _rescue_one(model, gestor: Gestor, stay: Stay, works, from_day, out: _Rescue) -> None:
+    """Keep, extend or drop one stay of `gestor` (see :func:`_rescue_stays`)."""
+    who = gestor.name or gestor.id
+    arrived = stay.night < from_day
+    earlier = [s for s in out.stays if s.gestor_id == gestor.id]
+    if not arrived and stay.night in works and stay.morning not in works:
+        out.notes.append(
+            f"Se quita el alojamiento de {who} en {stay.label} la noche del "
+            f"{day_label(stay.night)}: no trabaja el {day_label(stay.morning)}, y el regreso "
+            f"debe quedar en un día planificado. Duerme en {gestor.base_label}."
+        )
+        return
+    if not arrived and stay.night in works:
+        there = simulate_day(model, gestor, stay.night, [], stays=[*earlier, stay])
+        if not there.feasible:
+            out.notes.append(
+                f"Se quita el alojamiento de {who} en {stay.label} la noche del "
+                f"{day_label(stay.night)}: ese día, sin visitas, {there.problem}. Duerme en "
+                f"{gestor.base_label}."
+            )
+            return
+    chain, notes = [stay], []
+    while chain[-1].morning in works:
+        last, morning = chain[-1], chain[-1].morning
+        back = None
+        for option in [last, replace(last, leave=None)] if last.leave else [last]:
+            trial = simulate_day(model, gestor, morning, [], stays=[*earlier, *chain[:-1], option])
+            if trial.feasible:
+                chain[-1] = option
+                break
+            back = back or trial
+        else:
+            why = f"el {day_label(morning)}, {back.problem}"
+            if not arrived:
+                out.notes.append(
+                    f"Se quita el alojamiento de {who} en {stay.label} la noche del "
+                    f"{day_label(stay.night)}: {why}. Duerme en {gestor.base_label}."
+                )
+                return
+            if morning + dt.timedelta(days=1) in works:
+                notes.append(
+                    f"{who} sigue en {last.label} ({why}): se planifica también la noche del "
+                    f"{day_label(morning)} allí, y sus visitas de ese día en la isla."
+                )
+                chain[-1] = replace(last, leave=None)
+                chain.append(replace(last, night=morning, leave=stay.leave))
+                continue
+            stuck = [d for d in works if d >= stay.morning]
+            out.absent |= {(gestor.id, d) for d in stuck}
+            out.decisions.append(
+                f"{who} está en {stay.label} y no tiene regreso a {gestor.base_label} en los días "
+                f"planificados de la semana ({why}). Decida cómo vuelve (otra embarcación o "
+                "un alojamiento fuera del plan) y qué hace el "
+                + ", ".join(day_label(d) for d in stuck)
+                + ": esos días quedan sin plan."
+            )
+            out.stays.append(stay)
+            return
+        break
+    out.notes.extend(notes)
+    out.stays.extend(chain)
 
 
 def _where(plan: Plan, visit_id: str) -> tuple[str, dt.date] | None:

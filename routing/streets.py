@@ -7,10 +7,13 @@ travel model. It holds two layers on the same edges:
 * ``walk``: both directions of every edge at walking speed (used after a
   passenger-only boat, or for a gestor without a vehicle).
 
-A point is attached to a graph node (the nearest node of a large strongly
-connected component among its close neighbours) and the straight line between
-the point and that node is travelled at ``access_kmh`` by vehicle or at
-walking speed on foot.
+A point is attached to the nearest point of the nearest edge (of a large
+strongly connected component among its close neighbours): the edge is split
+there virtually, so the distance along the edge to either of its nodes counts,
+at the edge's speed and in the directions the edge can be driven, and two
+points on one edge are joined along it. The straight line between the point
+and its projection on the edge is travelled at ``access_kmh`` by vehicle or at
+walking speed on foot. A point to itself takes 0 s.
 """
 
 from __future__ import annotations
@@ -25,16 +28,16 @@ import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
+from shapely.ops import substring
 
 from routing._dijkstra import many_to_many
+from routing._dijkstra import many_to_many_ends
 from routing._dijkstra import path_to
 from routing._dijkstra import single_source
 from routing._geo import Places
-from routing._geo import haversine_m
 
 __all__ = ["StreetNetwork"]
 
-_SNAP_NEIGHBOURS = 32
 _SNAP_SLACK_M = 250.0
 FORMAT_VERSION = 1
 _ARRAY_FIELDS = (
@@ -67,7 +70,7 @@ class StreetNetwork:
     walk_kmh, access_kmh
         Walking speed and the speed used between a point and its node by vehicle.
     max_snap_m
-        Points farther than this from any node are not snapped.
+        Points farther than this from any edge are not snapped.
     """
 
     node_lon: np.ndarray
@@ -115,7 +118,8 @@ class StreetNetwork:
         self._lat0 = float(np.mean(self.node_lat)) if n else 0.0
         xy = self._xy(self.node_lon, self.node_lat)
         self._tree = cKDTree(xy) if n else None
-        self._main_tree = cKDTree(xy[self._main]) if n else None
+        self._rev = _reverse_edges(self.edge_u, self.edge_v, self.edge_length_m)
+        self._edges = None  # the snapping index of edges, built on the first snap
 
     # -- basic facts ---------------------------------------------------------
     @property
@@ -140,63 +144,184 @@ class StreetNetwork:
         )
 
     # -- snapping ------------------------------------------------------------
-    def snap(self, lon, lat, *, slack_m: float = _SNAP_SLACK_M, avoid=None) -> Places:
-        """Attach points to nodes.
+    def _edge_index(self) -> _EdgeIndex:
+        """One line per street (one of the two directed edges of a two-way street)."""
+        if self._edges is None:
+            ids = np.arange(self.n_edges)
+            canon = np.flatnonzero((self._rev < 0) | (ids < self._rev))
+            counts = np.diff(self.geom_offsets)
+            owner = np.repeat(ids, counts)
+            keep = np.isin(owner, canon)
+            xy = self._xy(self.geom_lon[keep], self.geom_lat[keep])
+            lines = shapely.linestrings(xy, indices=np.searchsorted(canon, owner[keep]))
+            main = np.zeros(self._n, dtype=bool)
+            main[self._main] = True
+            self._edges = _EdgeIndex(
+                canon,
+                lines,
+                shapely.STRtree(lines),
+                main[self.edge_u[canon]] & main[self.edge_v[canon]],
+                self._weak_size[self.edge_u[canon]],
+            )
+        return self._edges
 
-        Candidates are the "main" nodes (the largest strongly connected part of
-        each land-connected piece of road) at most `slack_m` farther than the
-        nearest node; the one on the largest piece wins, then the nearest.
-        A node on a one-way fragment, a port spur or a pedestrian enclave could
-        otherwise be impossible to leave or to reach. The default slack is small
-        enough that a point does not jump across a channel to another island.
+    def snap(self, lon, lat, *, slack_m: float = _SNAP_SLACK_M, avoid=None) -> Places:
+        """Attach points to the nearest point of a street edge.
+
+        Candidates are the edges of the "main" part of each land-connected
+        piece of road (its largest strongly connected part) at most `slack_m`
+        farther than the nearest edge; the one on the largest piece wins, then
+        the nearest. An edge of a one-way fragment, a port spur or a pedestrian
+        enclave could otherwise be impossible to leave or to reach. The default
+        slack is small enough that a point does not jump across a channel to
+        another island.
 
         `avoid` (one list of (lon, lat) per point) is used for boat terminals:
         a candidate must be nearer to the terminal than to any terminal across
         the water, so that a generous slack never picks the opposite shore.
+
+        Returns `Places` with ``edge`` (the edge), ``along`` (fraction of its
+        length from ``edge_u``), ``access_m`` (metres from the point to the
+        edge) and ``anchor`` (the edge's node nearer along it, for callers
+        that need one node).
         """
         lon = np.atleast_1d(np.asarray(lon, dtype=float))
         lat = np.atleast_1d(np.asarray(lat, dtype=float))
-        anchor = np.full(len(lon), -1, dtype=np.int64)
-        access = np.zeros(len(lon))
-        reasons = [""] * len(lon)
-        if self._tree is None or not len(lon):
-            return Places(lon, lat, anchor, access, ("red vacía",) * len(lon))
+        n = len(lon)
+        anchor = np.full(n, -1, dtype=np.int64)
+        access = np.zeros(n)
+        edge = np.full(n, -1, dtype=np.int64)
+        along = np.zeros(n)
+        reasons = [""] * n
+        if self._tree is None or not n or not self.n_edges:
+            return Places(lon, lat, anchor, access, ("red vacía",) * n, edge, along)
+        index = self._edge_index()
         xy = self._xy(lon, lat)
-        dist0, node0 = self._tree.query(xy)
-        k = min(_SNAP_NEIGHBOURS, len(self._main))
-        for i in range(len(lon)):
-            if dist0[i] > self.max_snap_m:
+        points = shapely.points(xy)
+        (_, near), dist0 = index.tree.query_nearest(points, return_distance=True, all_matches=False)
+        choice = near.copy()
+        top = index.weak_size.max()
+        # a point whose nearest edge is main and on the largest piece keeps it
+        need = np.flatnonzero(
+            ~(index.main[near] & (index.weak_size[near] == top)) | (avoid is not None)
+        )
+        need = need[dist0[need] <= self.max_snap_m]
+        if len(need):
+            which, cand = index.tree.query(
+                points[need], predicate="dwithin", distance=dist0[need] + slack_m
+            )
+            starts = np.searchsorted(which, np.arange(len(need) + 1))
+            for k, i in enumerate(need):
+                edges = cand[starts[k] : starts[k + 1]]
+                edges = edges[index.main[edges]]
+                if not len(edges):
+                    continue
+                d = shapely.distance(index.lines[edges], points[i])
+                if avoid is not None and len(avoid[i]):
+                    others = shapely.points(self._xy(*np.asarray(avoid[i], dtype=float).T))
+                    across = shapely.distance(index.lines[edges][:, None], others[None, :]).min(
+                        axis=1
+                    )
+                    keep = d < across
+                    edges, d = edges[keep], d[keep]
+                    if not len(edges):
+                        continue
+                order = np.lexsort((d, -index.weak_size[edges]))
+                choice[i] = edges[order[0]]
+        lines = index.lines[choice]
+        position = shapely.line_locate_point(lines, points)
+        length = shapely.length(lines)
+        fraction = np.where(length > 0, position / np.where(length > 0, length, 1.0), 0.0)
+        fraction = np.clip(fraction, 0.0, 1.0)
+        gap = shapely.distance(lines, points)
+        for i in range(n):
+            if gap[i] > self.max_snap_m:
                 reasons[i] = (
-                    f"el punto está a {dist0[i] / 1000:.1f} km del camino más cercano "
+                    f"el punto está a {gap[i] / 1000:.1f} km del camino más cercano "
                     f"(máximo {self.max_snap_m / 1000:.1f} km)"
                 )
                 continue
-            anchor[i] = node0[i]
-            near = self._main_tree.query_ball_point(xy[i], dist0[i] + slack_m)
-            if len(near) > 4 * k:  # keep the k*4 nearest: enough to find the main piece
-                d = np.hypot(*(self._main_tree.data[near] - xy[i]).T)
-                near = np.asarray(near)[np.argsort(d)[: 4 * k]]
-            nodes = self._main[np.asarray(near, dtype=np.int64)]
-            if avoid is not None and len(nodes) and len(avoid[i]):
-                others = self._xy(*np.asarray(avoid[i], dtype=float).T)
-                node_xy = self._tree.data[nodes]
-                own = np.hypot(*(node_xy - xy[i]).T)
-                across = np.min(
-                    np.hypot(
-                        node_xy[:, None, 0] - others[None, :, 0],
-                        node_xy[:, None, 1] - others[None, :, 1],
-                    ),
-                    axis=1,
-                )
-                nodes = nodes[own < across]
-            if len(nodes):
-                d = np.hypot(*(self._tree.data[nodes] - xy[i]).T)
-                order = np.lexsort((d, -self._weak_size[nodes]))
-                anchor[i] = nodes[order[0]]
-            access[i] = float(
-                haversine_m(lon[i], lat[i], self.node_lon[anchor[i]], self.node_lat[anchor[i]])
+            e = int(index.canon[choice[i]])
+            edge[i] = e
+            along[i] = fraction[i]
+            access[i] = gap[i]
+            anchor[i] = self.edge_u[e] if fraction[i] < 0.5 else self.edge_v[e]
+        return Places(lon, lat, anchor, access, tuple(reasons), edge, along)
+
+    def _ends(self, places: Places, layer: str, *, leaving: bool):
+        """Nodes by which each snapped point is left (`leaving`) or reached, and the seconds.
+
+        Returns (nodes, seconds), both ``(len(places), 2)``: the two nodes of a
+        point's edge with the time along the edge between the projection and
+        that node (``inf`` when the edge cannot be driven that way) plus the
+        time between the point and the edge. A point attached to a node only
+        has that node twice.
+        """
+        access = self._access_s(places.access_m, layer)
+        nodes = np.repeat(places.anchor[:, None], 2, axis=1)
+        seconds = np.repeat(access[:, None], 2, axis=1)
+        if places.edge is None:
+            return nodes, seconds
+        on = np.flatnonzero(places.edge >= 0)
+        e, t = places.edge[on], places.along[on]
+        u, v = self.edge_u[e], self.edge_v[e]
+        nodes[on, 0], nodes[on, 1] = u, v
+        if layer == "walk":
+            full = self.edge_length_m[e] / (self.walk_kmh / 3.6)
+            to_u, to_v = t * full, (1 - t) * full
+        else:
+            forward = self.edge_drive_s[e]
+            r = self._rev[e]
+            back = np.where(r >= 0, self.edge_drive_s[np.maximum(r, 0)], np.inf)
+            one_way = ~np.isfinite(back)
+            # a point at a node (t = 0 or 1) is at that node whatever the edge's direction
+            back_t = np.where(one_way & (t > 0), np.inf, t * np.where(one_way, 0.0, back))
+            back_rest = np.where(one_way & (t < 1), np.inf, (1 - t) * np.where(one_way, 0.0, back))
+            if leaving:  # forward to v; back to u only if the street is two-way
+                to_u, to_v = back_t, (1 - t) * forward
+            else:  # reached from u along the edge, from v only against its drawing
+                to_u, to_v = t * forward, back_rest
+        seconds[on, 0] += to_u
+        seconds[on, 1] += to_v
+        return nodes, seconds
+
+    def _same_edge(self, src: Places, dst: Places, layer: str):
+        """Pairs of points on one edge and the time along it: (src index, dst index, seconds).
+
+        Identical points take 0 s.
+        """
+        empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+        if src.edge is None or dst.edge is None:
+            return empty
+        s_edge = np.where(src.ok, src.edge, -1)
+        d_edge = np.where(dst.ok, dst.edge, -2)
+        order = np.argsort(d_edge, kind="stable")
+        sorted_edges = d_edge[order]
+        lo = np.searchsorted(sorted_edges, s_edge, side="left")
+        hi = np.searchsorted(sorted_edges, s_edge, side="right")
+        count = np.where(s_edge >= 0, hi - lo, 0)
+        if not count.sum():
+            return empty
+        i = np.repeat(np.arange(len(src)), count)
+        offset = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        j = order[np.repeat(lo, count) + offset]
+        e = s_edge[i]
+        ts, td = src.along[i], dst.along[j]
+        if layer == "walk":
+            along = np.abs(td - ts) * self.edge_length_m[e] / (self.walk_kmh / 3.6)
+        else:
+            r = self._rev[e]
+            forward = np.where(td >= ts, (td - ts) * self.edge_drive_s[e], np.inf)
+            back = np.where(
+                (r >= 0) & (td <= ts), (ts - td) * self.edge_drive_s[np.maximum(r, 0)], np.inf
             )
-        return Places(lon, lat, anchor, access, tuple(reasons))
+            along = np.minimum(forward, back)
+        seconds = (
+            along + self._access_s(src.access_m[i], layer) + self._access_s(dst.access_m[j], layer)
+        )
+        same = (src.lon[i] == dst.lon[j]) & (src.lat[i] == dst.lat[j])
+        seconds[same] = 0.0
+        return i, j, seconds
 
     def _access_s(self, access_m: np.ndarray, layer: str) -> np.ndarray:
         speed = self.access_kmh if layer == "drive" else self.walk_kmh
@@ -210,48 +335,125 @@ class StreetNetwork:
         d_ok = np.flatnonzero(dst.ok)
         if not len(s_ok) or not len(d_ok):
             return out
-        s_nodes, s_inv = np.unique(src.anchor[s_ok], return_inverse=True)
-        d_nodes, d_inv = np.unique(dst.anchor[d_ok], return_inverse=True)
+        a, b = src.take(s_ok), dst.take(d_ok)
+        s_nodes, s_sec = self._ends(a, layer, leaving=True)
+        d_nodes, d_sec = self._ends(b, layer, leaving=False)
+        # one search per distinct way of leaving (points at one place share it)
+        s_rows, s_inv = np.unique(np.column_stack([s_nodes, s_sec]), axis=0, return_inverse=True)
+        d_rows, d_inv = np.unique(np.column_stack([d_nodes, d_sec]), axis=0, return_inverse=True)
         g = self._layers[layer]
-        core = many_to_many(g.indptr, g.indices, g.weights, s_nodes, d_nodes, g.leaf)
-        block = core[s_inv][:, d_inv]
-        block = block + self._access_s(src.access_m[s_ok], layer)[:, None]
-        block = block + self._access_s(dst.access_m[d_ok], layer)[None, :]
+        core = many_to_many_ends(
+            g.indptr, g.indices, g.weights,
+            s_rows[:, :2].astype(np.int64), np.ascontiguousarray(s_rows[:, 2:]),
+            d_rows[:, :2].astype(np.int64), np.ascontiguousarray(d_rows[:, 2:]),
+            g.leaf,
+        )  # fmt: skip
+        block = core[s_inv.ravel()][:, d_inv.ravel()]
+        i, j, direct = self._same_edge(a, b, layer)
+        if len(i):
+            block[i, j] = np.minimum(block[i, j], direct)
         out[np.ix_(s_ok, d_ok)] = block
         return out
+
+    def _block(self, a: Places, b: Places, layer: str):
+        """Seconds between snapped points, and how: (seconds, exit column, entry column).
+
+        A column is -1 where the pair is joined along their common edge.
+        """
+        s_nodes_2, s_sec = self._ends(a, layer, leaving=True)
+        d_nodes_2, d_sec = self._ends(b, layer, leaving=False)
+        s_nodes, s_inv = np.unique(s_nodes_2, return_inverse=True)
+        d_nodes, d_inv = np.unique(d_nodes_2, return_inverse=True)
+        s_inv, d_inv = s_inv.reshape(-1, 2), d_inv.reshape(-1, 2)
+        g = self._layers[layer]
+        core = many_to_many(g.indptr, g.indices, g.weights, s_nodes, d_nodes, g.leaf)
+        best = np.full((len(a), len(b)), np.inf)
+        exit_col = np.zeros(best.shape, dtype=np.int8)
+        entry_col = np.zeros(best.shape, dtype=np.int8)
+        twin_s = (s_nodes_2[:, 0] == s_nodes_2[:, 1]).all() and (s_sec[:, 0] == s_sec[:, 1]).all()
+        twin_d = (d_nodes_2[:, 0] == d_nodes_2[:, 1]).all() and (d_sec[:, 0] == d_sec[:, 1]).all()
+        for x in (0,) if twin_s else (0, 1):
+            rows = core[s_inv[:, x]]
+            for y in (0,) if twin_d else (0, 1):
+                cand = s_sec[:, x, None] + rows[:, d_inv[:, y]] + d_sec[None, :, y]
+                better = cand < best
+                best[better] = cand[better]
+                exit_col[better] = x
+                entry_col[better] = y
+        i, j, direct = self._same_edge(a, b, layer)
+        if len(i):
+            better = direct <= best[i, j]
+            i, j = i[better], j[better]
+            best[i, j] = direct[better]
+            exit_col[i, j] = -1
+            entry_col[i, j] = -1
+        return best, exit_col, entry_col
 
     def path(self, src: Places, dst: Places, layer: str):
         """Return (coordinates, metres, seconds) of the fastest path between two snapped points.
 
-        The seconds are those `times` gives for the same pair (one search for both).
+        The seconds are those `times` gives for the same pair.
         """
+        a, b = src.take([0]), dst.take([0])
+        best, exit_col, entry_col = self._block(a, b, layer)
+        seconds = float(best[0, 0])
+        if not np.isfinite(seconds):
+            return [], float("nan"), float("inf")
+        start = (float(a.lon[0]), float(a.lat[0]))
+        end = (float(b.lon[0]), float(b.lat[0]))
+        metres = float(a.access_m[0] + b.access_m[0])
+        if exit_col[0, 0] < 0:  # along their common edge
+            if start == end:
+                return [start, end], 0.0, 0.0
+            part, along_m = self._piece(int(a.edge[0]), float(a.along[0]), float(b.along[0]))
+            return [start, *part, end], metres + along_m, seconds
+        s_nodes, _ = self._ends(a, layer, leaving=True)
+        d_nodes, _ = self._ends(b, layer, leaving=False)
+        x, y = int(exit_col[0, 0]), int(entry_col[0, 0])
+        s, d = int(s_nodes[0, x]), int(d_nodes[0, y])
         g = self._layers[layer]
-        s, d = int(src.anchor[0]), int(dst.anchor[0])
-        core, pred = path_to(g.indptr, g.indices, g.weights, s, d, g.leaf)
-        seconds = (
-            core
-            + self._access_s(src.access_m[:1], layer)[0]
-            + self._access_s(dst.access_m[:1], layer)[0]
-        )
+        _core, pred = path_to(g.indptr, g.indices, g.weights, s, d, g.leaf)
         nodes = [d]
         while nodes[-1] != s:
             nodes.append(int(pred[nodes[-1]]))
             if nodes[-1] < 0:
                 return [], float("nan"), float("inf")
         nodes.reverse()
-        coords = [(float(src.lon[0]), float(src.lat[0]))]
-        metres = float(src.access_m[0] + dst.access_m[0])
-        coords.append((float(self.node_lon[s]), float(self.node_lat[s])))
-        for a, b in itertools.pairwise(nodes):
-            edge = g.edge_between(a, b)
-            metres += float(self.edge_length_m[edge])
-            part = slice(self.geom_offsets[edge], self.geom_offsets[edge + 1])
+        coords = [start]
+        if a.edge is not None and a.edge[0] >= 0:
+            part, along_m = self._piece(int(a.edge[0]), float(a.along[0]), float(x))
+            coords.extend(part)
+            metres += along_m
+        else:
+            coords.append((float(self.node_lon[s]), float(self.node_lat[s])))
+        for u, v in itertools.pairwise(nodes):
+            e = g.edge_between(u, v)
+            metres += float(self.edge_length_m[e])
+            part = slice(self.geom_offsets[e], self.geom_offsets[e + 1])
             lons, lats = self.geom_lon[part], self.geom_lat[part]
-            if self.edge_u[edge] != a:  # walking an edge against its drawing direction
+            if self.edge_u[e] != u:  # walking an edge against its drawing direction
                 lons, lats = lons[::-1], lats[::-1]
             coords.extend(zip(lons.tolist(), lats.tolist(), strict=True))
-        coords.append((float(dst.lon[0]), float(dst.lat[0])))
-        return coords, metres, float(seconds)
+        if b.edge is not None and b.edge[0] >= 0:
+            part, along_m = self._piece(int(b.edge[0]), float(y), float(b.along[0]))
+            coords.extend(part)
+            metres += along_m
+        coords.append(end)
+        return coords, metres, seconds
+
+    def _piece(self, e: int, t0: float, t1: float):
+        """Coordinates (lon, lat) of edge `e` from fraction `t0` to `t1` (reversed if t1 < t0)."""
+        part = slice(self.geom_offsets[e], self.geom_offsets[e + 1])
+        line = shapely.linestrings(self._xy(self.geom_lon[part], self.geom_lat[part]))
+        lo, hi = sorted((t0, t1))
+        if hi - lo <= 1e-12:
+            xy = shapely.get_coordinates(shapely.line_interpolate_point(line, lo, normalized=True))
+        else:
+            xy = shapely.get_coordinates(substring(line, lo, hi, normalized=True))
+        if t1 < t0:
+            xy = xy[::-1]
+        lonlat = shapely.get_coordinates(self._to_lonlat(shapely.multipoints(xy)))
+        return [tuple(c) for c in lonlat.tolist()], abs(t1 - t0) * float(self.edge_length_m[e])
 
     def reach(self, seeds: Places, seed_s: np.ndarray, budget_s: float, layer: str):
         """Return the area (shapely, WGS84) reachable within `budget_s` from seeds.
@@ -262,14 +464,20 @@ class StreetNetwork:
         """
         g = self._layers[layer]
         parts = []
+        nodes, leave_s = self._ends(seeds, layer, leaving=True)
         for i in np.flatnonzero(seeds.ok & np.isfinite(seed_s) & (seed_s <= budget_s)):
-            start = float(seed_s[i] + self._access_s(seeds.access_m[i : i + 1], layer)[0])
-            if start > budget_s:
+            reached = []
+            for x in (0, 1):
+                start = float(seed_s[i] + leave_s[i, x])
+                if start > budget_s:
+                    continue
+                dist, _ = single_source(
+                    g.indptr, g.indices, g.weights, int(nodes[i, x]), start, budget_s
+                )
+                reached.append(np.flatnonzero(np.isfinite(dist)))
+            if not reached:
                 continue
-            dist, _ = single_source(
-                g.indptr, g.indices, g.weights, int(seeds.anchor[i]), start, budget_s
-            )
-            reached = np.flatnonzero(np.isfinite(dist))
+            reached = np.unique(np.concatenate(reached))
             xy = self._xy(self.node_lon[reached], self.node_lat[reached])
             if len(xy) >= 3:
                 hull = shapely.concave_hull(shapely.multipoints(xy), ratio=0.15)
@@ -321,6 +529,36 @@ class StreetNetwork:
     def save(self, path: Path) -> None:
         """Save to a ``.npz`` file."""
         np.savez_compressed(path, **self.to_arrays())
+
+
+@dataclass(frozen=True)
+class _EdgeIndex:
+    """Snapping index: one line (local metres) per street, and facts of each."""
+
+    canon: np.ndarray  # edge position of each line
+    lines: np.ndarray  # shapely LineStrings
+    tree: shapely.STRtree
+    main: np.ndarray  # both nodes in the main part of their piece of road
+    weak_size: np.ndarray  # nodes of the land-connected piece of road
+
+
+def _reverse_edges(u: np.ndarray, v: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """For each directed edge, the edge drawn the other way along the same street (-1: none).
+
+    A two-way street is two directed edges v->u and u->v of equal length.
+    """
+    n = len(u)
+    if not n:
+        return np.full(0, -1, dtype=np.int64)
+    key = np.round(np.asarray(length, dtype=float), 1)
+    rows = np.concatenate([np.column_stack([u, v, key]), np.column_stack([v, u, key])])
+    _, ids = np.unique(rows, axis=0, return_inverse=True)
+    ids = ids.ravel()
+    edge_of = np.full(ids.max() + 1, -1, dtype=np.int64)
+    edge_of[ids[:n]] = np.arange(n)
+    rev = edge_of[ids[n:]]
+    rev[rev == np.arange(n)] = -1
+    return rev
 
 
 @dataclass(frozen=True)

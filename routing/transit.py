@@ -44,6 +44,7 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -238,6 +239,7 @@ class TransitModel:
         if len(set(names)) != len(names) or (boats and "barcos" in names):
             msg = f"Los horarios deben tener nombres distintos: {names!r}."
             raise RoutingInputError(msg)
+        self._given = (tuple(feeds), boats)
         if boats and model.timetable.services:
             feeds = [timetable_feed(model.timetable), *feeds]
         self.model = model
@@ -375,6 +377,8 @@ class TransitModel:
             for i, name in enumerate(self.model.terminal_names)
         }
         anchor, access = self.stops.anchor.copy(), self.stops.access_m.copy()
+        edge = None if self.stops.edge is None else self.stops.edge.copy()
+        along = None if self.stops.along is None else self.stops.along.copy()
         reasons = list(self.stops.reason)
         for s in np.flatnonzero(self.pier):
             i = known.get(
@@ -382,7 +386,12 @@ class TransitModel:
             )
             if i is not None and terms.ok[i]:
                 anchor[s], access[s], reasons[s] = terms.anchor[i], terms.access_m[i], ""
-        self.stops = Places(self.stop_lon, self.stop_lat, anchor, access, tuple(reasons))
+                if edge is not None:
+                    edge[s] = terms.edge[i] if terms.edge is not None else -1
+                    along[s] = terms.along[i] if terms.along is not None else 0.0
+        self.stops = Places(
+            self.stop_lon, self.stop_lat, anchor, access, tuple(reasons), edge, along
+        )
         lost = int((~self.stops.ok).sum())
         if lost:
             self.notes = (
@@ -623,6 +632,17 @@ class TransitModel:
         """Provenance of the network and of every timetable."""
         feeds = "; ".join(f"{f.name}: {f.source}" for f in self.feeds)
         return f"{self.model.source}; transporte público: {feeds}"
+
+    def with_suspensions(self, suspensions) -> TransitModel:
+        """Return this model with boat `suspensions` (`routing.boats.Suspension`) added.
+
+        The boats' trips are rebuilt from the suspended timetable; the other
+        feeds and the parameters are kept.
+        """
+        feeds, boats = self._given
+        timetable = self.model.timetable.with_suspensions(tuple(suspensions))
+        base = replace(self.model, timetable=timetable)
+        return TransitModel(base, feeds, params=self.params, boats=boats)
 
     def snap(self, lon, lat) -> Places:
         """Attach points to the network (see `TravelModel.snap`)."""

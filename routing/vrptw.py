@@ -21,7 +21,16 @@ The search has three phases within the time budget:
 
 Times are scaled to integers by rounding *up* (:data:`SCALE`), so a solution
 the solver accepts is feasible in exact arithmetic; :func:`check_solution`
-re-checks it in double precision before anything is reported.
+re-checks it in double precision before anything is reported. A window
+narrower than one scaled unit (``10.0004–10.0004``) is widened to the units
+around it and its service is lengthened by one unit, so the solver's times
+stay upper bounds of the true ones; the exact check has the last word.
+
+Before any search, :func:`impossible_customers` names each customer that no
+vehicle can serve whatever the others do (a window that closes before it
+opens, a demand above the capacity, a window that closes before the fastest
+vehicle can arrive, no way back to the depot in time); :func:`solve_vrptw`
+raises :class:`VrptwInfeasibleError` with them, in Spanish, instead of searching.
 """
 
 from __future__ import annotations
@@ -40,7 +49,15 @@ from routing._ortools import GREEDY_DESCENT
 from routing._ortools import read_routes
 from routing._ortools import search_parameters
 
-__all__ = ["VrptwInstance", "VrptwSolution", "check_solution", "read_solomon", "solve_vrptw"]
+__all__ = [
+    "VrptwInfeasibleError",
+    "VrptwInstance",
+    "VrptwSolution",
+    "check_solution",
+    "impossible_customers",
+    "read_solomon",
+    "solve_vrptw",
+]
 
 SCALE = 1000
 VEHICLE_COST = 10**9
@@ -49,6 +66,17 @@ SISR_STRING = 10  # longest string of consecutive customers one ruin removes
 SISR_REMOVED = 20  # customers removed per ruin, on average
 SISR_TEMPERATURE = 10.0  # initial annealing temperature, in distance units
 RUIN_SHARE = 0.9  # of the time left after the vehicle phase
+
+
+class VrptwInfeasibleError(RoutingInputError):
+    """No plan can serve every customer; `customers` maps each one named to its reason.
+
+    The message (Spanish) lists every customer with its reason; the depot is 0.
+    """
+
+    def __init__(self, message: str, customers: dict[int, str] | None = None):
+        super().__init__(message)
+        self.customers = dict(customers or {})
 
 
 @dataclass(frozen=True)
@@ -148,6 +176,68 @@ def read_solomon(path: str | Path) -> VrptwInstance:
     )
 
 
+def impossible_customers(inst: VrptwInstance) -> dict[int, str]:
+    """Return {customer: reason in Spanish} for customers no vehicle can ever serve.
+
+    Each test looks at one customer alone (a vehicle going straight from the
+    depot at its opening): a window that closes before it opens, a demand
+    above the vehicle capacity, an earliest arrival after the window closes,
+    and no return to the depot before it closes. Key 0 is the depot's own
+    window. An empty dict does not prove the whole instance feasible (the
+    fleet may still be too small); :func:`solve_vrptw` names those after
+    the search.
+    """
+    bad: dict[int, str] = {}
+    d = inst.distances()
+    ready0, due0 = float(inst.ready[0]), float(inst.due[0])
+    if not due0 >= ready0:
+        bad[0] = f"el horario del depósito cierra ({due0:g}) antes de abrir ({ready0:g})"
+        return bad
+    for c in range(1, inst.size + 1):
+        ready, due = float(inst.ready[c]), float(inst.due[c])
+        values = (ready, due, float(inst.service[c]), float(d[0, c]), float(d[c, 0]))
+        if not all(math.isfinite(v) for v in values):
+            bad[c] = "tiene un valor no numérico o infinito en su fila"
+        elif due < ready:
+            bad[c] = f"su ventana cierra ({due:g}) antes de abrir ({ready:g})"
+        elif inst.service[c] < 0 or inst.demand[c] < 0:
+            bad[c] = "tiene una demanda o un tiempo de servicio negativos"
+        elif inst.demand[c] > inst.capacity:
+            bad[c] = (
+                f"su demanda ({inst.demand[c]}) excede la capacidad del vehículo ({inst.capacity})"
+            )
+        else:
+            arrive = ready0 + float(d[0, c])
+            if arrive > due + 1e-9:
+                bad[c] = (
+                    f"ningún vehículo llega a tiempo: saliendo del depósito a las {ready0:g} "
+                    f"llega a las {arrive:.2f} y su ventana cierra a las {due:g}"
+                )
+                continue
+            back = max(arrive, ready) + float(inst.service[c]) + float(d[c, 0])
+            if back > due0 + 1e-9:
+                bad[c] = (
+                    f"ningún vehículo vuelve a tiempo: tras atenderlo llega al depósito a las "
+                    f"{back:.2f} y el depósito cierra a las {due0:g}"
+                )
+    return bad
+
+
+def _infeasible_message(name: str, bad: dict[int, str]) -> str:
+    lines = [
+        ("el depósito: " if c == 0 else f"cliente {c}: ") + reason
+        for c, reason in sorted(bad.items())
+    ]
+    what = (
+        "cliente que no se puede atender" if len(bad) == 1 else "clientes que no se pueden atender"
+    )
+    return (
+        f"{name}: {len(bad)} {what}:\n  "
+        + "\n  ".join(lines)
+        + "\nCorrija su ventana, su demanda o su posición, o quítelo de la instancia."
+    )
+
+
 def check_solution(inst: VrptwInstance, routes) -> list[str]:
     """Check capacity, time windows, depot return and that each customer is served once."""
     d = inst.distances()
@@ -192,9 +282,19 @@ class _Model:
         self.inst = inst
         d = inst.distances()
         cost = np.round(d * SCALE).astype(np.int64)
+        opens = np.ceil(inst.ready * SCALE - 1e-6).astype(np.int64)
+        closes = np.floor(inst.due * SCALE + 1e-6).astype(np.int64)
+        # A window narrower than one unit: from the unit below its opening to
+        # the unit above its closing, with a service one unit longer so later
+        # times stay upper bounds; check_solution then decides in exact terms.
+        narrow = opens > closes
+        narrow[0] = False
+        opens[narrow] = np.floor(inst.ready[narrow] * SCALE).astype(np.int64)
+        closes[narrow] = np.ceil(inst.due[narrow] * SCALE).astype(np.int64)
+        self.opens, self.closes = opens, closes
         travel = (
             np.ceil(d * SCALE - 1e-6).astype(np.int64)
-            + np.ceil(inst.service * SCALE).astype(np.int64)[:, None]
+            + (np.ceil(inst.service * SCALE - 1e-6).astype(np.int64) + narrow)[:, None]
         )
         n = len(inst.demand)
         self.manager = pywrapcp.RoutingIndexManager(n, fleet, 0)
@@ -209,9 +309,7 @@ class _Model:
         dim = routing.GetDimensionOrDie("tiempo")
         for c in range(1, n):
             index = self.manager.NodeToIndex(c)
-            dim.CumulVar(index).SetRange(
-                math.ceil(inst.ready[c] * SCALE), math.floor(inst.due[c] * SCALE)
-            )
+            dim.CumulVar(index).SetRange(int(opens[c]), int(closes[c]))
             if reduce:
                 routing.AddDisjunction([index], DROP_PENALTY)
         start = math.ceil(inst.ready[0] * SCALE)
@@ -266,14 +364,35 @@ def solve_vrptw(
     *,
     progress: Callable[[str], None] | None = None,
 ) -> VrptwSolution:
-    """Solve `inst` within about `seconds`: fewest vehicles first, then distance."""
+    """Solve `inst` within about `seconds`: fewest vehicles first, then distance.
+
+    Raises :class:`VrptwInfeasibleError` naming each customer that cannot be served
+    and why (before searching when one customer alone is impossible, after it
+    when the fleet is too small), and :class:`RoutingInputError` for anything
+    else OR-Tools refuses; never OR-Tools' bare «CP Solver fail».
+    """
+    bad = impossible_customers(inst)
+    if bad:
+        raise VrptwInfeasibleError(_infeasible_message(inst.name, bad), bad)
+    try:
+        return _solve(inst, seconds, progress)
+    except RoutingInputError:
+        raise
+    except Exception as err:  # OR-Tools raises a bare Exception («CP Solver fail»)
+        msg = (
+            f"{inst.name}: el optimizador no pudo construir el modelo ({err}). Revise que "
+            "las ventanas, demandas y tiempos de servicio sean números válidos."
+        )
+        raise RoutingInputError(msg) from err
+
+
+def _solve(inst, seconds, progress) -> VrptwSolution:
     say = progress or (lambda _m: None)
     clock = time.perf_counter()
     deadline = clock + seconds
     best = _Model(inst, inst.vehicles).solve(0.25 * seconds)
     if best is None or _dropped(inst, best):
-        msg = f"{inst.name}: no se encontró una solución que atienda a todos los clientes."
-        raise RoutingInputError(msg)
+        _fleet_too_small(inst, best)
     best = [r for r in best if r]
     say(f"inicio: {len(best)} vehículos")
     reduce_until = clock + 0.7 * seconds
@@ -301,6 +420,20 @@ def solve_vrptw(
         if found is not None and not _dropped(inst, found):
             best = [r for r in found if r]
     return VrptwSolution(inst, tuple(tuple(r) for r in best), time.perf_counter() - clock)
+
+
+def _fleet_too_small(inst: VrptwInstance, best) -> None:
+    """Raise VrptwInfeasibleError naming the customers the first search left out."""
+    served = {c for r in best or [] for c in r}
+    left = [c for c in range(1, inst.size + 1) if c not in served]
+    total = int(inst.demand[1:].sum())
+    fleet = f"{inst.vehicles} vehículos de capacidad {inst.capacity}"
+    if total > inst.vehicles * inst.capacity:
+        reason = f"la demanda total ({total}) excede la de {fleet}"
+    else:
+        reason = f"no caben con sus ventanas en {fleet} (cada uno por separado sí es posible)"
+    bad = dict.fromkeys(left, reason)
+    raise VrptwInfeasibleError(_infeasible_message(inst.name, bad), bad)
 
 
 def _length(inst: VrptwInstance, routes: list[list[int]]) -> float:

@@ -40,10 +40,17 @@ def suppress_small(counts: dict) -> dict:
 
 
 def count_cases(
-    session: Session, scope: Scope, *, listed: bool = False, synthetic: bool = False
+    session: Session,
+    scope: Scope,
+    *,
+    listed: bool = False,
+    synthetic: bool = False,
+    located: bool = False,
 ) -> int:
-    """Cases in scope; only those in the latest list, or only synthetic ones, when asked."""
+    """Cases in scope; only those in the latest list, synthetic or with a point, when asked."""
     query = select(func.count()).select_from(Case)
+    if located:
+        query = query.where(Case.lon.is_not(None))
     if synthetic:
         query = query.join(Student).where(Student.synthetic.is_(True))
     if listed:

@@ -95,9 +95,14 @@ def _filtered(args: Mapping[str, str]) -> tuple[object, dict]:  # noqa: C901 - o
     if args.get("confianza") in ("alta", "media", "baja"):
         query = query.where(_confidence_clause(args["confianza"]))
         chosen["confianza"] = args["confianza"]
+    # Default: the cases in the latest list (what the map and the summary count).
     if args.get("en_lista") == "no":
         query = query.where(Case.in_latest_list.is_(False))
         chosen["en_lista"] = "no"
+    elif args.get("en_lista") == "todos":
+        chosen["en_lista"] = "todos"
+    else:
+        query = query.where(Case.in_latest_list.is_(True))
     text = " ".join(args.get("q", "").split())
     if text:
         digits = re.sub(r"\D", "", text.split("-")[0])
@@ -159,13 +164,21 @@ def case_list_page(
     text (it may be a name).
     """
     query, chosen = _filtered(filters)
-    cases, total, pages = paginate(
-        session,
-        scope.cases(query).order_by(Case.priority.desc(), Case.id),
-        page,
-        PAGE_SIZE,
-        options=(joinedload(Case.student),),
+    ordered = scope.cases(query).order_by(Case.priority.desc(), Case.id)
+    total = session.scalar(select(func.count()).select_from(ordered.order_by(None).subquery()))
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    asked = page
+    page = min(max(page, 1), pages)  # a page past the end shows the last one, and says so
+    cases, _, _ = paginate(session, ordered, page, PAGE_SIZE, options=(joinedload(Case.student),))
+    ids = ordered.order_by(None).with_only_columns(Case.id).subquery()
+    by_method = dict(
+        session.execute(
+            select(Case.geocode_method, func.count())
+            .where(Case.id.in_(select(ids.c.id)))
+            .group_by(Case.geocode_method)
+        ).all()
     )
+    everything = count_cases(session, scope)
     islands = sorted(i for i in session.scalars(scope.cases(select(Case.island).distinct())) if i)
     schools = sorted(
         ((rbd, s["name"]) for rbd, s in context.schools.items() if s["is_slep"]),
@@ -184,7 +197,12 @@ def case_list_page(
         "islands": islands,
         "schools": schools,
         "school_names": {rbd: s["name"] for rbd, s in context.schools.items()},
-        "by_method": _counts(session, scope, Case.geocode_method),
+        "by_method": by_method,
+        "asked_page": asked,
+        "listed": count_cases(session, scope, listed=True),
+        "not_listed": everything - count_cases(session, scope, listed=True),
+        "any_cases": everything > 0,
+        "filtered": any(k != "en_lista" for k in chosen),
         "synthetic": count_cases(session, scope, synthetic=True),
         "audit_detail": ", ".join(k for k in chosen if k != "q")
         + (" + búsqueda" if "q" in chosen else ""),

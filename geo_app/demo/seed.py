@@ -1,4 +1,4 @@
-"""Synthetic demo data: the caseload on real schools, six gestores and a published plan.
+"""Synthetic demo data: caseload on real schools, six gestores, a bus line, a published plan.
 
 Everything here is labelled *sintético*; RUNs are in the 90-99 million range no
 person has.
@@ -28,6 +28,27 @@ dalcahue,Gestor Dalcahue (sintético),Dalcahue,"lu,ma,mi,ju,vi",08:30,16:30,no,,
 
 
 STAYS_NAME = "alojamientos_sinteticos.csv"
+
+# One hand-entered bus line, every value `supuesto` (no published timetable was
+# available offline): Castro rural terminal - cruce Llau-Llao - Dalcahue, both
+# ways, every 30 min Monday to Saturday. Stop locations approximate, read from
+# the map. The Dalcahue gestor has no vehicle: the planner takes this bus.
+DEMO_STOPS = """parada_id,nombre,lat,lon,ubicacion_fuente
+castro-rural,Terminal rural Castro (demo),-42.4797,-73.7640,supuesto (aproximada en el mapa)
+llaullao,Cruce Llau-Llao (demo),-42.4310,-73.7570,supuesto (aproximada en el mapa)
+dalcahue-centro,Dalcahue centro (demo),-42.3777,-73.6510,supuesto (aproximada en el mapa)
+"""
+DEMO_LINES = (
+    "servicio_id,linea_id,linea,tipo,tipo_fuente,paradas,tiempos_min,tiempos_fuente,"
+    "dias,dias_fuente,frecuencia_min,frecuencia_fuente,primera_salida,primera_salida_fuente,"
+    "ultima_salida,ultima_salida_fuente,salidas,salidas_fuente,nota\n"
+    "cd-ida,castro-dalcahue,Castro - Dalcahue (supuesto),bus,supuesto,"
+    'castro-rural llaullao dalcahue-centro,0 12 40,supuesto,"lu,ma,mi,ju,vi,sa",supuesto,'
+    "30,supuesto,07:00,supuesto,20:00,supuesto,,,línea de demostración; horario supuesto\n"
+    "cd-vuelta,castro-dalcahue,Castro - Dalcahue (supuesto),bus,supuesto,"
+    'dalcahue-centro llaullao castro-rural,0 28 40,supuesto,"lu,ma,mi,ju,vi,sa",supuesto,'
+    "30,supuesto,06:45,supuesto,20:15,supuesto,,,línea de demostración; horario supuesto\n"
+)
 
 
 def demo_stays(week: dt.date) -> str:
@@ -97,6 +118,30 @@ def seed_cases(app, folder: Path, *, seed: int, scale: float, echo: Callable = p
     echo(f"Archivo desordenado para probar la importación: {messy}")
 
 
+def seed_lines(app, *, echo: Callable = print) -> bool:
+    """Enter the demo bus line (`DEMO_STOPS`, `DEMO_LINES`) unless lines are already entered.
+
+    Returns True if it was entered. Lines entered by a user are never replaced.
+    """
+    from sqlalchemy import select
+
+    from geo_app.store.models import TransitLineRow
+    from geo_app.transit.service import save_lines
+
+    with app.extensions["revincula.db"]() as session, session.begin():
+        if session.scalar(select(TransitLineRow.id).limit(1)) is not None:
+            echo("  ya hay líneas de bus ingresadas: no se agrega la línea de demostración.")
+            return False
+        feed = save_lines(
+            session, DEMO_STOPS, DEMO_LINES, version="*", actor=DEMO_ACTOR, synthetic=True
+        )
+    echo(
+        f"  línea de bus de demostración Castro - Dalcahue ({len(feed.trips)} salidas, horario "
+        "supuesto) para el gestor sin vehículo; vea la página Transporte."
+    )
+    return True
+
+
 def demo_gestor_rows(app) -> list[dict]:
     """Return the six synthetic gestores, their bases placed on the app's travel model."""
     from geo_app.planning.gestores import read_gestores_csv
@@ -116,6 +161,7 @@ def seed_plan(
     folder.mkdir(parents=True, exist_ok=True)
     (folder / GESTORES_NAME).write_text(DEMO_GESTORES, encoding="utf-8")
     (folder / STAYS_NAME).write_text(demo_stays(week), encoding="utf-8")
+    seed_lines(app, echo=echo)
     rows = demo_gestor_rows(app)
     stays = demo_stay_list(app_model(app), week, [r["code"] for r in rows])
     try:
@@ -137,6 +183,7 @@ def seed_plan(
         echo(f"  el plan de demostración falló: {str(err).splitlines()[0]}")
         return None
     totals = result["totales"]
+    echo(_transit_day_line(result))
     echo(
         f"  publicado: {totals['visitas']} visitas, {totals['sin_asignar']} sin asignar, "
         f"{totals['dias_con_barco']} días con barco. Gestores en {folder / GESTORES_NAME}"
@@ -146,6 +193,26 @@ def seed_plan(
         f"sale lu-mi-vi) y vuelve el miércoles a las 07:30; en {folder / STAYS_NAME}"
     )
     return plan_id
+
+
+def _transit_day_line(result: dict) -> str:
+    """Summarise the bus legs of the gestores without a vehicle in a plan result."""
+    rides = [
+        leg
+        for day in result.get("dias", [])
+        for stop in day.get("paradas", [])
+        for leg in stop.get("tramos", [])
+        if leg.get("tipo") in ("bus", "colectivo")
+    ]
+    rides += [
+        leg
+        for day in result.get("dias", [])
+        for leg in day.get("regreso", [])
+        if leg.get("tipo") in ("bus", "colectivo")
+    ]
+    if not rides:
+        return "  ningún tramo en bus en el plan (el gestor sin vehículo camina y usa el barco)."
+    return f"  {len(rides)} tramos en bus para el gestor sin vehículo (horario supuesto)."
 
 
 # One demo account per role. DEMO CREDENTIALS: printed by `make demo`, never for real data.

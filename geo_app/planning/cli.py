@@ -72,7 +72,9 @@ def plan(
     from geo_app.planning.output import stops_csv
     from geo_app.planning.output import summary_lines
     from geo_app.planning.plans import PlanRunError
+    from geo_app.planning.plans import app_today
     from geo_app.planning.plans import compute_week
+    from geo_app.planning.plans import past_week_message
     from geo_app.travel import app_model
 
     try:
@@ -81,6 +83,9 @@ def plan(
         msg = f"Semana {week!r} no válida: use el lunes como AAAA-MM-DD."
         raise click.BadParameter(msg) from err
     with app_context() as app:
+        past = past_week_message(monday, app_today(app))
+        if past:
+            raise click.ClickException(past)
         try:
             find = place_finder(app_model(app))
             rows = read_gestores_csv(gestores_file.read_bytes(), find)
@@ -176,7 +181,7 @@ def replan_command(plan_id, from_day, done, keep, absent, suspended) -> None:
     from geo_app.planning.plans import create_replan
     from geo_app.planning.plans import run_plan
     from geo_app.store.models import PlanRow
-    from geo_app.travel import app_model
+    from geo_app.travel import planning_model
     from routing import RoutingInputError
     from routing.boats import Suspension
 
@@ -193,7 +198,7 @@ def replan_command(plan_id, from_day, done, keep, absent, suspended) -> None:
         suspensions.append(Suspension.on_day(line, day, minute))
     request = ReplanRequest(start, tuple(done), tuple(keep), tuple(absences), tuple(suspensions))
     with app_context() as app:
-        model = app_model(app)
+        model = planning_model(app)
         for s in suspensions:
             try:
                 model.timetable.services_of(s.line_id)
@@ -217,6 +222,10 @@ def replan_command(plan_id, from_day, done, keep, absent, suspended) -> None:
                 raise click.ClickException(msg)
             result = new.result
     click.echo("\n".join(summary_lines(result)[:3]))
+    for note in result.get("avisos", []):
+        click.echo(f"Aviso: {note}")
+    for decision in result.get("decisiones", []):
+        click.echo(f"Debe decidir: {decision}")
     click.echo(
         f"Plan {new_id} (borrador) re-planificado desde {start:%d-%m-%Y}: /planificacion/{new_id}"
     )

@@ -29,7 +29,7 @@ from geo_app.store.models import GestorRow
 from geo_app.store.models import PlanRow
 from geo_app.store.models import PlanStop
 from geo_app.store.models import utcnow
-from geo_app.travel import app_model
+from geo_app.travel import planning_model
 from routing import RoutingInputError
 from routing.boats import Suspension
 from routing.planning import Gestor
@@ -45,11 +45,13 @@ __all__ = [
     "PlanEditConflictError",
     "PlanRunError",
     "ReplanRequest",
+    "app_today",
     "candidate_visits",
     "compute_week",
     "create_plan",
     "create_replan",
     "move_visit",
+    "past_week_message",
     "publish",
     "published_day",
     "published_days",
@@ -198,7 +200,7 @@ def run_plan(sessions, model, plan_id: int) -> None:
             )
         with sessions() as session, session.begin():
             plan = session.get(PlanRow, plan_id)
-            _store_result(session, plan, result)
+            _store_result(session, plan, result, _transit_note(model, inputs.gestores))
             plan.job_state, plan.job_progress, plan.job_message = "listo", 1.0, "listo"
     except Exception as err:  # any failure becomes a visible, retryable state
         # input the planner refuses is explained in Spanish; anything else keeps its trace
@@ -221,9 +223,27 @@ def _set_job(session: Session, plan_id: int, state: str, fraction: float, messag
     )
 
 
-def _store_result(session: Session, plan: PlanRow, result) -> None:
-    """Write the plan's JSON and its stops table (replacing previous ones)."""
+def _transit_note(model, gestores) -> str:
+    """Which public transport timetables the gestores without a vehicle used ("" if none)."""
+    feeds = getattr(model, "feeds", None)
+    if not feeds or all(g.vehicle for g in gestores):
+        return ""
+    return ", ".join(f.name for f in feeds if f.has_land_transport)
+
+
+def _store_result(session: Session, plan: PlanRow, result, transit: str = "") -> None:
+    """Write the plan's JSON and its stops table (replacing previous ones).
+
+    `transit` names the bus and colectivo timetables used (``transporte_publico``).
+    """
     plan.result = result.to_dict()
+    if plan.inputs.get("replanificar") and result.stays is not None:
+        # a re-plan may extend or drop stays (a cancelled boat back): the replay needs them
+        stays = [s.to_dict() for s in result.stays]
+        if stays != plan.inputs.get("alojamientos", []):
+            plan.inputs = {**plan.inputs, "alojamientos": stays}
+    if transit:
+        plan.result["transporte_publico"] = transit
     session.execute(delete(PlanStop).where(PlanStop.plan_id == plan.id))
     for day in result.days:
         for seq, stop in enumerate(day.stops, start=1):
@@ -259,7 +279,7 @@ def plan_job(app, plan_id: int) -> None:
         plan = session.get(PlanRow, plan_id)
         if plan is None or plan.job_state == "listo":
             return
-    run_plan(sessions, app_model(app), plan_id)
+    run_plan(sessions, planning_model(app), plan_id)
 
 
 def compute_week(
@@ -283,7 +303,7 @@ def compute_week(
     before the computation starts. Returns ``(plan id, result JSON)``.
     """
     sessions = app.extensions["revincula.db"]
-    model = app_model(app)
+    model = planning_model(app)
     with sessions() as session, session.begin():
         visits = candidate_visits(session, comunas=comunas, limit=limit)
         if not visits:
@@ -367,7 +387,7 @@ def move_visit(
         if result is None:
             return False, why
     result.stats = {**plan.result.get("estadisticas", {}), "editado_a_mano": True}
-    _store_result(session, plan, result)
+    _store_result(session, plan, result, _transit_note(model, inputs.gestores))
     session.flush()
     return True, "Cambio guardado; los días afectados se recalcularon con los horarios de barco."
 
@@ -396,6 +416,29 @@ def _best_insertion(model, inputs: _Inputs, assignment, unassigned, visit_id, ta
     return assemble(
         model, inputs.visits, inputs.gestores, trial, unassigned, stays=inputs.stays
     ), ""
+
+
+def app_today(app) -> dt.date:
+    """Return today's date for planning: ``TODAY`` in the config (ISO date) or the clock.
+
+    Set ``REVINCULA_TODAY`` only to reproduce a past day (tests, demos of a past week).
+    """
+    value = app.config.get("TODAY")
+    if not value:
+        return dt.date.today()
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def past_week_message(week: dt.date, today: dt.date) -> str:
+    """Return a Spanish message when the week of `week` ended before `today`, else ""."""
+    monday = week - dt.timedelta(days=week.weekday())
+    sunday = monday + dt.timedelta(days=6)
+    if sunday >= today:
+        return ""
+    return (
+        f"La semana del {monday:%d-%m-%Y} ya pasó (terminó el domingo {sunday:%d-%m-%Y}; "
+        f"hoy es {today:%d-%m-%Y}): elija la semana actual o una futura."
+    )
 
 
 def _visiting_gestores(session: Session, plan_id: int) -> set[str]:

@@ -29,6 +29,7 @@ from geo_app.planning.plans import candidate_visits
 from geo_app.planning.plans import create_plan
 from geo_app.planning.plans import create_replan
 from geo_app.planning.plans import move_visit
+from geo_app.planning.plans import past_week_message
 from geo_app.planning.plans import publish
 from geo_app.planning.plans import week_days
 from geo_app.scope import Scope
@@ -77,7 +78,19 @@ OUT_OF_SCOPE = "No existe ese plan o incluye comunas fuera de su ámbito."
 
 
 class PlanFormError(ValueError):
-    """The new-plan form cannot make a plan; the message (Spanish) says what to change."""
+    """The new-plan form cannot make a plan; the message (Spanish) says what to change.
+
+    `field` is the form field at fault (``semana``, ``casos``, ``segundos``,
+    ``prioridad_min``, ``gestor``, ``comuna``, ``aloja_N`` for stay row N).
+    """
+
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.field = field
+
+
+class PastWeekError(InvalidRequestError):
+    """Publishing a plan whose week has passed, without the explicit confirmation."""
 
 
 # --------------------------------------------------------------------------- scope
@@ -139,6 +152,10 @@ def plan_list_page(session: Session, scope: Scope, today: dt.date) -> dict:
         "gestores": gestores,
         "comunas": comunas,
         "week": _next_monday(today),
+        "this_monday": today - dt.timedelta(days=today.weekday()),
+        "typed": None,
+        "error": "",
+        "error_field": "",
         "stay_rows": STAY_ROWS,
         "status_labels": STATUS_LABELS,
         "job_labels": JOB_LABELS,
@@ -163,7 +180,7 @@ class PlanForm:
 
 
 def _stays(model: TravelModel, week: dt.date, rows, codes: list[str]) -> list[Stay]:
-    """Read the overnight stay rows of the plan form; ValueError in Spanish for a wrong one."""
+    """Read the overnight stay rows of the plan form; PlanFormError naming the row."""
     find = place_finder(model)
     monday = week - dt.timedelta(days=week.weekday())
     stays = []
@@ -172,54 +189,84 @@ def _stays(model: TravelModel, week: dt.date, rows, codes: list[str]) -> list[St
             continue
         try:
             stay = stay_of(code, night, place, find, codes, leave=leave)
+            if not monday <= stay.night < monday + dt.timedelta(days=7):
+                msg = f"la noche {stay.night:%d-%m-%Y} no es de la semana del plan"
+                raise ValueError(msg)
         except ValueError as err:
-            msg = f"fila {n}: {err}"
-            raise ValueError(msg) from err
-        if not monday <= stay.night < monday + dt.timedelta(days=7):
-            msg = f"fila {n}: la noche {stay.night:%d-%m-%Y} no es de la semana del plan"
-            raise ValueError(msg)
+            msg = f"Alojamientos: fila {n}: {err}. No se creó el plan."
+            raise PlanFormError(msg, f"aloja_{n}") from err
         stays.append(stay)
     return stays
 
 
+def _number(text: str, default: float, low: float, high: float, field: str, label: str) -> float:
+    """Parse a number field of the plan form, kept within [low, high]."""
+    try:
+        value = float(text.replace(",", ".")) if text.strip() else default
+    except ValueError as err:
+        msg = f"{label}: «{text}» no es un número; escriba un número entre {low:g} y {high:g}."
+        raise PlanFormError(msg, field) from err
+    if not low <= value <= high:
+        msg = f"{label}: {value:g} está fuera de rango; escriba un número entre {low:g} y {high:g}."
+        raise PlanFormError(msg, field)
+    return value
+
+
+def _form_week(text: str, today: dt.date) -> dt.date:
+    try:
+        week = dt.date.fromisoformat(text.strip())
+    except ValueError as err:
+        msg = f"Semana: «{text}» no es una fecha; elija el lunes de la semana (AAAA-MM-DD)."
+        raise PlanFormError(msg, "semana") from err
+    past = past_week_message(week, today)
+    if past:
+        msg = f"Semana: {past}"
+        raise PlanFormError(msg, "semana")
+    return week
+
+
 def create_plan_from_form(
-    session: Session, scope: Scope, model: TravelModel, form: PlanForm, *, actor: str
+    session: Session,
+    scope: Scope,
+    model: TravelModel,
+    form: PlanForm,
+    *,
+    actor: str,
+    today: dt.date | None = None,
 ) -> int:
     """Store a plan to compute from the new-plan form; return its id (the caller starts the job).
+
+    `today` (default: the clock) decides which weeks have passed.
 
     Raises
     ------
     PlanFormError
-        A field does not parse, no gestor was chosen, no case matches, or an
-        overnight stay is wrong (nothing is stored).
+        A field does not parse, the week has passed, no gestor was chosen, no
+        case matches, or an overnight stay is wrong (nothing is stored); its
+        `field` names the form field.
     ForbiddenError
         A chosen comuna is outside the account's scope.
     """
-    try:
-        week = dt.date.fromisoformat(form.week)
-        limit = max(1, min(1000, int(form.cases or 300)))
-        seconds = max(1.0, min(600.0, float(form.seconds or 20)))
-        min_priority = float(form.min_priority or 0)
-    except ValueError as err:
-        msg = "Revise el formulario: semana como fecha, casos y segundos como números."
-        raise PlanFormError(msg) from err
+    week = _form_week(form.week, today or dt.date.today())
+    limit = int(_number(form.cases, 300, 1, 1000, "casos", "Casos candidatos"))
+    seconds = _number(form.seconds, 20, 1, 600, "segundos", "Segundos de optimización")
+    min_priority = _number(form.min_priority, 0, 0, 100, "prioridad_min", "Prioridad mínima")
     gestores = session.scalars(select(GestorRow).where(GestorRow.code.in_(form.gestores))).all()
     if not gestores:
-        msg = "Elija al menos un gestor disponible para la semana."
-        raise PlanFormError(msg)
+        msg = "Gestores: elija al menos un gestor disponible para la semana."
+        raise PlanFormError(msg, "gestor")
     chosen = list(form.comunas) or list(scope.comunas)
     if not all(scope.comuna_allowed(c) for c in chosen):
         msg = "Eligió comunas fuera de su ámbito."
         raise ForbiddenError(msg)
     visits = candidate_visits(session, comunas=chosen, min_priority=min_priority, limit=limit)
     if not visits:
-        msg = "No hay casos ubicados con esos filtros: amplíe la selección."
-        raise PlanFormError(msg)
-    try:
-        stays = _stays(model, week, form.stays, [g.code for g in gestores])
-    except ValueError as err:
-        msg = f"Alojamientos: {err}. No se creó el plan."
-        raise PlanFormError(msg) from err
+        msg = (
+            "Comunas y prioridad mínima: no hay casos ubicados con esos filtros; amplíe las "
+            "comunas o baje la prioridad mínima."
+        )
+        raise PlanFormError(msg, "comuna")
+    stays = _stays(model, week, form.stays, [g.code for g in gestores])
     synthetic = session.scalar(select(Case.id).limit(1)) is not None and all(
         g.synthetic for g in gestores
     )
@@ -291,6 +338,7 @@ def plan_page(
         "plan": plan,
         "result": plan.result,
         "gestores": gestores,
+        "gestores_names": {code: g["name"] for code, g in gestores.items()},
         "colours": colours(list(gestores)),
         "week": week,
         "names": names,
@@ -298,6 +346,7 @@ def plan_page(
         "job_labels": JOB_LABELS,
         "lines": lines,
         "replan_from": today if today in week else week[0] if week else None,
+        "week_past": bool(past_week_message(plan.week_start, today)),
         "replanned": _replan_summary(inputs.get("replanificar"), gestores, dict(lines)),
         "suspension_rows": range(1, SUSPENSION_ROWS + 1),
         "case_ids": ids,
@@ -359,10 +408,13 @@ def visit_move(
     visit_id: str,
     target: str,
     version: str,
+    confirmed: bool = False,
 ) -> tuple[bool, str]:
     """Move one visit to another gestor-day (`target` ``CODE|DAY``) or out (``sin_asignar``).
 
-    Returns whether it was saved and the Spanish message saying so or why not.
+    On a published plan the move changes days the gestores already see in «Mi día»: it is
+    made only when `confirmed` (the form's «Entiendo» box). Returns whether it was saved and
+    the Spanish message saying so or why not.
 
     Raises
     ------
@@ -375,9 +427,17 @@ def visit_move(
     """
     destination = _target(target)
     plan = _plan(session, scope, plan_id)
-    return move_visit(
+    if plan.status == "publicado" and not confirmed:
+        return False, (
+            "Este plan está publicado: mover una visita cambia el día que un gestor ya ve en "
+            "«Mi día». Marque «Entiendo que cambia un día publicado» y vuelva a mover."
+        )
+    ok, message = move_visit(
         session, model, plan, visit_id, destination, expected_version=_version(version)
     )
+    if ok and plan.status == "publicado":
+        message += " El plan sigue publicado: avise a los gestores afectados."
+    return ok, message
 
 
 @dataclass(frozen=True)
@@ -480,19 +540,38 @@ def replan_from_form(
 
 
 def publish_plan(
-    session: Session, scope: Scope, plan_id: int, *, actor: str, version: str
+    session: Session,
+    scope: Scope,
+    plan_id: int,
+    *,
+    actor: str,
+    version: str,
+    today: dt.date | None = None,
+    confirm_past: bool = False,
 ) -> PlanRow:
     """Publish a computed plan: each gestor sees their days (see `plans.publish`).
 
     Only published plans the account may open are replaced; one of another team
     that shares a gestor makes publishing fail with the reason.
+    A plan whose week ended before `today` (default: the clock) is published
+    only with `confirm_past` (the form's explicit confirmation).
 
     Raises
     ------
+    PastWeekError
+        The week has passed and `confirm_past` is not set.
     NotFoundError, InvalidRequestError, PlanEditConflictError
         As `visit_move`; also when the plan is not computed yet.
     """
     plan = _plan(session, scope, plan_id)
+    past = past_week_message(plan.week_start, today or dt.date.today())
+    if past and not confirm_past:
+        msg = (
+            f"{past.split(':')[0]}. Publicarlo ahora solo cambia lo que ven los gestores de "
+            "días ya pasados: si es lo que quiere (p. ej. registrar lo que se hizo), marque "
+            "«Publicar igual, la semana ya pasó» y vuelva a publicar."
+        )
+        raise PastWeekError(msg)
     publish(session, plan, actor, expected_version=_version(version),
             may_replace=lambda other: plan_in_scope(session, scope, other))  # fmt: skip
     return plan

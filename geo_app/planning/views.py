@@ -17,10 +17,12 @@ from flask import request
 from flask import url_for
 
 from geo_app.planning import service
+from geo_app.planning.plans import app_today
 from geo_app.planning.plans import start_plan_job
 from geo_app.security import STAFF
 from geo_app.security import allow
 from geo_app.travel import app_model
+from geo_app.travel import planning_model
 from geo_app.web import audit
 from geo_app.web import current_actor
 from geo_app.web import current_scope
@@ -70,29 +72,35 @@ def _replan_form(form) -> service.ReplanForm:
     )
 
 
+def _today() -> dt.date:
+    return app_today(current_app)
+
+
 @bp.get("/planificacion")
 @allow(*STAFF)
 def plan_list():
     """Plans of the account's comunas and the form for a new one."""
     with db_session() as db:
-        page = service.plan_list_page(db, current_scope(), dt.date.today())
+        page = service.plan_list_page(db, current_scope(), _today())
     return render_template("planning/plans.html", **page)
 
 
 @bp.post("/planificacion")
 @allow(*STAFF)
 def plan_create():
-    """Create a plan from the form and start computing it in the background."""
+    """Create a plan from the form; a wrong field shows the form again, as typed, with why."""
     form, model = _plan_form(request.form), app_model(current_app)
     try:
         with db_session() as db, db.begin():
             plan_id = service.create_plan_from_form(
-                db, current_scope(), model, form, actor=current_actor()
+                db, current_scope(), model, form, actor=current_actor(), today=_today()
             )
             audit(db, "cambiar", "crear_plan", target_id=plan_id)
     except service.PlanFormError as err:
-        flash(str(err), "error")
-        return redirect(url_for("planning.plan_list"))
+        with db_session() as db:
+            page = service.plan_list_page(db, current_scope(), _today())
+        page.update(typed=request.form, error=str(err), error_field=err.field)
+        return render_template("planning/plans.html", **page), 400
     _start_job(plan_id)
     return _to_plan(plan_id)
 
@@ -103,7 +111,7 @@ def plan_detail(plan_id: int):
     """Show a plan: progress while computing; map, days, left out and moves when ready."""
     lines = service.boat_lines(app_model(current_app))
     with db_session() as db, db.begin():
-        page = service.plan_page(db, current_scope(), plan_id, lines=lines, today=dt.date.today())
+        page = service.plan_page(db, current_scope(), plan_id, lines=lines, today=_today())
         audit(db, "ver", "plan", target_id=plan_id, case_ids=page.pop("case_ids"))
     return render_template("planning/plan_detail.html", **page)
 
@@ -133,9 +141,9 @@ def plan_move(plan_id: int):
     form = request.form
     with db_session() as db, db.begin():
         ok, message = service.visit_move(
-            db, current_scope(), app_model(current_app), plan_id,
+            db, current_scope(), planning_model(current_app._get_current_object()), plan_id,
             visit_id=form.get("visita", ""), target=form.get("destino", ""),
-            version=form.get("version", ""),
+            version=form.get("version", ""), confirmed=form.get("confirmar_publicado") == "1",
         )  # fmt: skip
         visit = form.get("visita", "")
         audit(db, "cambiar", "mover_visita", target_id=plan_id,
@@ -162,10 +170,16 @@ def plan_replan(plan_id: int):
 @allow(*STAFF)
 def plan_publish(plan_id: int):
     """Publish the plan: each gestor sees their days in /terreno."""
-    with db_session() as db, db.begin():
-        service.publish_plan(db, current_scope(), plan_id, actor=current_actor(),
-                             version=request.form.get("version", ""))  # fmt: skip
-        audit(db, "cambiar", "publicar_plan", target_id=plan_id)
+    confirm = request.form.get("confirmar_pasada") == "1"
+    try:
+        with db_session() as db, db.begin():
+            service.publish_plan(db, current_scope(), plan_id, actor=current_actor(),
+                                 version=request.form.get("version", ""), today=_today(),
+                                 confirm_past=confirm)  # fmt: skip
+            audit(db, "cambiar", "publicar_plan", target_id=plan_id)
+    except service.PastWeekError as err:
+        flash(str(err), "error")
+        return _to_plan(plan_id)
     flash("Plan publicado: cada gestor ve sus días en «Mi día».", "ok")
     return _to_plan(plan_id)
 

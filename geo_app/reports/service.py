@@ -103,7 +103,15 @@ COLUMN_NAMES = {
 }
 # Leg kinds of routing.model.Leg grouped as the activity table counts them (transit
 # rides and anything new count under "otro" and are not shown as driving or walking).
-LEG_KINDS = {"conducir": "conduce", "caminar": "a_pie", "barco": "barco", "espera": "espera"}
+LEG_KINDS = {
+    "conducir": "conduce",
+    "caminar": "a_pie",
+    "barco": "barco",
+    "espera": "espera",
+    "bus": "bus",
+    "colectivo": "bus",
+    "tren": "bus",
+}
 TABLES = {
     "comunas": "Por comuna del establecimiento",
     "islas": "Por isla del establecimiento",
@@ -474,7 +482,8 @@ def team_activity(db: Session, scope: Scope, week: dt.date | None = None) -> pd.
     """Planned work per gestor and week from the published plans.
 
     Columns: ``semana`` (Monday), ``gestor``, ``dias``, ``visitas`` (planned),
-    ``conduce_h``, ``a_pie_h``, ``barco_h``, ``espera_h`` (hours by kind of leg, from the
+    ``conduce_h``, ``a_pie_h``, ``barco_h``, ``bus_h`` (bus or colectivo), ``espera_h``
+    (hours by kind of leg, from the
     plans' simulated legs), ``km`` (road kilometres driven or walked), ``cruces`` (boat
     legs). These are *planned* figures (the simulation with the boat timetable), not
     measured ones.
@@ -485,7 +494,9 @@ def team_activity(db: Session, scope: Scope, week: dt.date | None = None) -> pd.
             if not _day_allowed(scope, day):
                 continue
             legs = [leg for s in day["paradas"] for leg in s["tramos"]] + day.get("regreso", [])
-            seconds = {"conduce": 0.0, "a_pie": 0.0, "barco": 0.0, "espera": 0.0, "otro": 0.0}
+            seconds = {
+                "conduce": 0.0, "a_pie": 0.0, "barco": 0.0, "bus": 0.0, "espera": 0.0, "otro": 0.0,
+            }  # fmt: skip
             metres = 0.0
             crossings = 0
             for leg in legs:
@@ -506,7 +517,7 @@ def team_activity(db: Session, scope: Scope, week: dt.date | None = None) -> pd.
                 }
             )
     columns = ["semana", "gestor", "dias", "visitas", "conduce_h", "a_pie_h", "barco_h",
-               "espera_h", "km", "cruces"]  # fmt: skip
+               "bus_h", "espera_h", "km", "cruces"]  # fmt: skip
     if not rows:
         return pd.DataFrame(columns=columns)
     df = pd.DataFrame(rows)

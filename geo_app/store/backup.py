@@ -10,6 +10,7 @@ SQLite backup restores into PostgreSQL and back.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import gzip
 import hashlib
@@ -22,6 +23,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Date
 from sqlalchemy import DateTime
 from sqlalchemy import Engine
+from sqlalchemy import LargeBinary
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import text
@@ -55,6 +57,8 @@ def _encode(value):
         return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, bytes | memoryview):  # stored GTFS zips
+        return base64.b64encode(bytes(value)).decode("ascii")
     return value
 
 
@@ -63,6 +67,8 @@ def _decoder(column):
         return lambda v: None if v is None else dt.datetime.fromisoformat(v)
     if isinstance(column.type, Date):
         return lambda v: None if v is None else dt.date.fromisoformat(v)
+    if isinstance(column.type, LargeBinary):
+        return lambda v: None if v is None else base64.b64decode(v)
     return None
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import DateTime
 from sqlalchemy import Float
 from sqlalchemy import ForeignKey
 from sqlalchemy import Integer
+from sqlalchemy import LargeBinary
 from sqlalchemy import MetaData
 from sqlalchemy import SmallInteger
 from sqlalchemy import String
@@ -36,6 +37,9 @@ __all__ = [
     "PlanRow",
     "PlanStop",
     "Student",
+    "TransitFeedRow",
+    "TransitLineRow",
+    "TransitStopRow",
     "User",
     "utcnow",
 ]
@@ -357,3 +361,58 @@ class AuditEntry(Base):
     case_ids: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[str] = mapped_column(String(300), default="")
     ip: Mapped[str] = mapped_column(String(45), default="")
+
+
+class TransitFeedRow(Base):
+    """An imported GTFS feed: the zip as received, its provenance and a summary.
+
+    The zip was validated whole (`routing.gtfs.read_gtfs`) before it was stored;
+    the travel model reads it back from `content`.
+    """
+
+    __tablename__ = "transit_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    source: Mapped[str] = mapped_column(String(500), default="")  # publisher, date, licence
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    summary: Mapped[dict] = mapped_column(JSON)
+    imported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    imported_by: Mapped[str] = mapped_column(String(120), default="")
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TransitStopRow(Base):
+    """A stop of the entered bus and colectivo lines (WGS84) and where its location comes from."""
+
+    __tablename__ = "transit_stops"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stop_id: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    location_source: Mapped[str] = mapped_column(String(300))  # a source or "supuesto"
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TransitLineRow(Base):
+    """One row of the entered lines table (a line, direction and service period).
+
+    `values` holds every column of `routing.lines.LINE_COLUMNS` as typed (stops,
+    minutes, days, departures, each with its source or ``supuesto``).
+    """
+
+    __tablename__ = "transit_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(60), unique=True)
+    line_id: Mapped[str] = mapped_column(String(60), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    values: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(120), default="")
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -114,6 +115,30 @@ def _model(network: str | None, data_dir: Path):
         return load_model(network, territory, _network_dir())
     except RoutingInputError as err:
         raise click.ClickException(str(err)) from err
+
+
+_TRANSIT_OPTION = click.option(
+    "--transporte-publico",
+    "transit",
+    is_flag=True,
+    help=(
+        "Sin vehículo, con buses, colectivos y barcos (horarios importados con "
+        "`revincula transit import` o ingresados en la página Transporte)."
+    ),
+)
+
+
+def _transit(model):
+    """Return the public transport model on `model` (stored timetables), or exit saying why."""
+    from geo_app.cli_app import app_context
+    from geo_app.travel import transit_model
+    from routing import RoutingInputError
+
+    with app_context() as app:
+        try:
+            return transit_model(app, model)
+        except RoutingInputError as err:
+            raise click.ClickException(str(err)) from err
 
 
 def _parse_when(value: str) -> dt.datetime:
@@ -248,7 +273,53 @@ def network_fetch(data_dir: Path, name: str, buffer_m: float) -> None:
     )
 
 
-@cli.command()
+_NEGATIVE = re.compile(r"^-\d+(?:[.,]\d+)?(?:\s*[,;]\s*-?\d+(?:[.,]\d+)?)?$")
+
+
+class _PlaceArgsCommand(click.Command):
+    """A command whose arguments may be negative coordinates (``-42.50,-73.69``).
+
+    Every coordinate in Chile is negative and click would read ``-42.50,-73.69``
+    as the option ``-4``. Words that look like negative numbers or ``lat,lon``
+    pairs are taken as arguments; any other unknown word starting with ``-``
+    is still refused, in Spanish, naming the options the command has.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        """Create the command, keeping unknown words for `parse_args` to judge."""
+        kwargs.setdefault("context_settings", {})["ignore_unknown_options"] = True
+        super().__init__(*args, **kwargs)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Refuse unknown options; let negative coordinates through as arguments."""
+        known: dict[str, bool] = {}  # option name -> takes a value
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Option):
+                for name in (*param.opts, *param.secondary_opts):
+                    known[name] = not param.is_flag and not param.count
+        skip = False
+        for word in args:
+            if skip:
+                skip = False
+                continue
+            if word == "--":
+                break
+            name = word.split("=", 1)[0]
+            if name in known:
+                skip = known[name] and "=" not in word
+                continue
+            if word.startswith("-") and len(word) > 1 and not _NEGATIVE.match(word):
+                options = ", ".join(sorted(n for n in known if n.startswith("--")))
+                msg = (
+                    f"Opción desconocida {word!r}. Las opciones de este comando son: {options}. "
+                    "Las coordenadas negativas se escriben tal cual, por ejemplo "
+                    '"-42.50,-73.69".'
+                )
+                raise click.UsageError(msg, ctx)
+        return super().parse_args(ctx, args)
+
+
+@cli.command(cls=_PlaceArgsCommand)
 @click.argument("origin")
 @click.argument("destination")
 @click.option("--at", "when", required=True, help="Salida: 'AAAA-MM-DD HH:MM'.")
@@ -259,14 +330,26 @@ def network_fetch(data_dir: Path, name: str, buffer_m: float) -> None:
     default=None,
     help="Lugar (muelle) donde espera el vehículo, si se parte a pie.",
 )
+@_TRANSIT_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
 @_NETWORK_OPTION
 @_DATA_DIR_OPTION
-def route(origin, destination, when, on_foot, vehicle_at, as_json, network, data_dir) -> None:
-    """Viaje de ORIGEN a DESTINO (nombres de lugar o 'lat,lon'), barcos incluidos."""
+def route(
+    origin, destination, when, on_foot, vehicle_at, transit, as_json, network, data_dir
+) -> None:
+    """Viaje de ORIGEN a DESTINO (nombres de lugar o 'lat,lon'), barcos incluidos.
+
+    Las coordenadas van tal cual, también las negativas: "-42.50,-73.69".
+    """
     from routing import RoutingInputError
 
+    if transit and (on_foot or vehicle_at):
+        msg = "Use --transporte-publico solo: ya es sin vehículo (a pie, buses y barcos)."
+        raise click.UsageError(msg)
     model = _model(network, data_dir)
+    if transit:
+        model = _transit(model)
+        on_foot = True
     depart = _parse_when(when)
     try:
         a = model.find_place(origin)
@@ -304,9 +387,10 @@ def route(origin, destination, when, on_foot, vehicle_at, as_json, network, data
     help="CSV de destinos (id,lat,lon); por defecto los mismos puntos.",
 )
 @click.option("--a-pie", "on_foot", is_flag=True, help="Sin vehículo (a pie y en lancha).")
+@_TRANSIT_OPTION
 @_NETWORK_OPTION
 @_DATA_DIR_OPTION
-def matrix(points, when, output, destinations, on_foot, network, data_dir) -> None:
+def matrix(points, when, output, destinations, on_foot, transit, network, data_dir) -> None:
     """Matriz de tiempos de viaje entre puntos (CSV id,lat,lon) en formato largo."""
     from routing import RoutingInputError
     from routing.points import read_points
@@ -317,6 +401,8 @@ def matrix(points, when, output, destinations, on_foot, network, data_dir) -> No
     except RoutingInputError as err:
         raise click.ClickException(str(err)) from err
     model = _model(network, data_dir)
+    if transit:
+        model, on_foot = _transit(model), True
     table = model.matrix(origins, targets, _parse_when(when), on_foot=on_foot)
     output.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(output, index=False)

@@ -11,6 +11,8 @@ import hashlib
 from collections.abc import Mapping
 from functools import cache
 
+import numpy as np
+from shapely.geometry import Point
 from sqlalchemy.orm import Session
 
 from geo_app.cases.counts import by_comuna
@@ -31,6 +33,7 @@ __all__ = [
     "layer_geojson",
     "map_config",
     "map_counts",
+    "mode_journey",
 ]
 
 # Layer key in URLs -> (Territory attribute, columns sent to the browser).
@@ -110,13 +113,29 @@ def map_counts(session: Session, territory: Territory, scope: Scope) -> dict[str
         "barcos": len(territory.boat_lines),
         "islas": len(territory.islands),
         "casos": count_cases(session, scope, listed=True),
+        "casos_ubicados": count_cases(session, scope, listed=True, located=True),
         "casos_sinteticos": count_cases(session, scope, synthetic=True),
     }
 
 
-def map_config(settings: Mapping, scope: Scope) -> dict:
-    """Return the settings the map's script reads: basemap, labels, how to draw cases."""
+def next_working_day(today: dt.date) -> dt.date:
+    """Return the first Monday–Friday after `today` (the journey form's default departure day).
+
+    Public holidays are not known to the app and are not skipped.
+    """
+    day = today + dt.timedelta(days=1)
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    return day
+
+
+def map_config(settings: Mapping, scope: Scope, territory: Territory | None = None) -> dict:
+    """Return the settings the map's script reads: basemap, labels, how to draw cases.
+
+    With `territory`, also ``comunaLabels`` (name and point of each comuna).
+    """
     return {
+        "comunaLabels": comuna_labels(territory) if territory is not None else [],
         "tileUrl": settings["TILE_URL"],
         "tileAttribution": settings["TILE_ATTRIBUTION"],
         "healthLabels": HEALTH_KIND_LABELS,
@@ -156,14 +175,68 @@ def journey(model: TravelModel, origin: str, destination: str, depart: str, *, o
     return body
 
 
+def mode_journey(pick, mode: str, origin: str, destination: str, depart: str) -> dict:
+    """Return `journey` in a travel mode; ``modo`` and ``modo_etiqueta`` are added.
+
+    `pick(mode)` returns ``(model, on_foot)`` (`geo_app.travel.mode_model`).
+
+    Raises
+    ------
+    InvalidRequestError
+        Unknown mode, «transporte público» with no timetable stored (the
+        reason says so), or what `journey` refuses.
+    """
+    from routing.transit import MODES
+
+    try:
+        model, on_foot = pick(mode)
+    except RoutingInputError as err:
+        raise InvalidRequestError(str(err)) from err
+    body = journey(model, origin, destination, depart, on_foot=on_foot)
+    body["modo"], body["modo_etiqueta"] = mode, MODES[mode]
+    return body
+
+
 @cache
 def _comuna_points(territory: Territory) -> dict[str, tuple[float, float]]:
-    """Return a point inside each comuna (public geometry) where its counts are drawn."""
-    gdf = territory.comunas.to_crs(4326)
-    return {
-        name: (round(p.x, 5), round(p.y, 5))
-        for name, p in zip(gdf["comuna_name"], gdf.representative_point(), strict=True)
-    }
+    """Return (lon, lat) inside each comuna's main populated part, where its counts are drawn.
+
+    The main part is the polygon part (island) with the most school enrolment (Mineduc
+    directory 2025, our proxy for where people live; the largest part when none has a
+    school); the point is the median of that part's schools when it falls inside the part,
+    else a representative point of the part. Quinchao's lands on Isla Quinchao, near Achao,
+    not on a small far island. WGS84, 5 decimals.
+    """
+    comunas = territory.comunas.to_crs(4326)
+    schools = territory.schools[territory.schools["has_location"]].to_crs(4326)
+    out = {}
+    for name, geometry in zip(comunas["comuna_name"], comunas.geometry, strict=True):
+        parts = list(getattr(geometry, "geoms", [geometry]))
+        mine = schools[schools["comuna_name"] == name]
+        best, best_key, best_points = parts[0], (-1.0, 0.0), []
+        for part in parts:
+            inside = mine[mine.within(part)]
+            key = (float(inside["enrolment"].fillna(0).sum()), part.area)
+            if key > best_key:
+                best, best_key, best_points = part, key, list(inside.geometry)
+        point = best.representative_point()
+        if best_points:
+            median = Point(
+                float(np.median([q.x for q in best_points])),
+                float(np.median([q.y for q in best_points])),
+            )
+            if best.contains(median):
+                point = median
+        out[name] = (round(point.x, 5), round(point.y, 5))
+    return out
+
+
+def comuna_labels(territory: Territory) -> list[dict]:
+    """Comuna names and where the map writes them (see `_comuna_points`)."""
+    return [
+        {"nombre": name, "lon": lon, "lat": lat}
+        for name, (lon, lat) in _comuna_points(territory).items()
+    ]
 
 
 def comuna_count_features(session: Session, territory: Territory, scope: Scope) -> list[dict]:

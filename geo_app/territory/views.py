@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint
 from flask import Response
 from flask import current_app
@@ -15,12 +17,15 @@ from geo_app.cases.counts import by_comuna
 from geo_app.security import ALL_ROLES
 from geo_app.security import allow
 from geo_app.territory import service
-from geo_app.travel import app_model
+from geo_app.travel import mode_model
+from geo_app.travel import transit_or_none
 from geo_app.web import current_scope
 from geo_app.web import db_session
 from geo_app.web import revalidated
 from geo_app.web import territory
+from layers.coverage import SANTIAGO
 from layers.territory import HEALTH_KIND_LABELS
+from routing.transit import mode_options
 
 __all__ = ["bp"]
 
@@ -38,7 +43,9 @@ def index() -> str:
         "territory/map.html",
         counts=counts,
         health_labels=HEALTH_KIND_LABELS,
-        map_config=service.map_config(current_app.config, scope),
+        map_config=service.map_config(current_app.config, scope, territory()),
+        depart=service.next_working_day(dt.datetime.now(SANTIAGO).date()),
+        modes=mode_options(transit_or_none(current_app._get_current_object())),
     )
 
 
@@ -54,15 +61,17 @@ def layer_geojson(layer: str) -> Response:
 @bp.get("/api/viaje")
 @allow(*ALL_ROLES)
 def journey():
-    """Return one journey (``desde``, ``hasta``: place or 'lat,lon'; ``salida``: ISO time)."""
+    """Return one journey (``desde``, ``hasta``: place or 'lat,lon'; ``salida``: ISO time).
+
+    ``modo``: vehiculo (default), a_pie or transporte_publico (``a_pie=1`` also means a_pie).
+    """
     args = request.args
-    body = service.journey(
-        app_model(current_app),
-        args.get("desde", ""),
-        args.get("hasta", ""),
-        args.get("salida", ""),
-        on_foot=args.get("a_pie") in {"1", "true", "si", "sí"},
-    )
+    mode = args.get("modo") or ("a_pie" if args.get("a_pie") in {"1", "true", "si"} else "")
+    app = current_app._get_current_object()
+    body = service.mode_journey(
+        lambda m: mode_model(app, m), mode or "vehiculo",
+        args.get("desde", ""), args.get("hasta", ""), args.get("salida", ""),
+    )  # fmt: skip
     return jsonify(body)
 
 

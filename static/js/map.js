@@ -17,11 +17,50 @@
     return div.innerHTML;
   }
 
-  // Cluster icon: a round badge with the number of markers it holds.
-  function clusterIcon(cls, size) {
+  // Cluster icon: a round badge with the number of markers it holds (and says so on hover).
+  function clusterIcon(cls, size, noun) {
     return function (c) {
-      return L.divIcon({ className: "", html: '<div class="' + cls + '">' + c.getChildCount() + "</div>",
-        iconSize: [size, size] });
+      var n = c.getChildCount();
+      return L.divIcon({ className: "", iconSize: [size, size],
+        html: '<div class="' + cls + '" title="' + esc(n + " " + noun) + '">' + esc(n) + "</div>" });
+    };
+  }
+
+  // Markers that share one point (cases geocoded to a locality point) stay clustered at every
+  // zoom: a click spiderfies a few of them, or lists them all in a popup when there are many.
+  var SPIDERFY_MAX = 12;
+  function samePoint(cluster) {
+    var b = cluster.getBounds();
+    return b.getNorthEast().distanceTo(b.getSouthWest()) < 5;  // metres
+  }
+  function listPopup(cluster, describe) {
+    var markers = cluster.getAllChildMarkers().slice();
+    markers.sort(function (a, b) { return (b.options.priority || 0) - (a.options.priority || 0); });
+    var box = document.createElement("div");
+    box.className = "point-list";
+    var head = document.createElement("b");
+    head.textContent = markers.length + " casos en este punto";
+    box.appendChild(head);
+    var note = document.createElement("div");
+    note.className = "point-list-note";
+    note.textContent = "Ubicados en el mismo punto (p. ej. el punto de una localidad). Ordenados por prioridad.";
+    box.appendChild(note);
+    var list = document.createElement("ol");
+    markers.forEach(function (m) { list.appendChild(describe(m)); });
+    box.appendChild(list);
+    L.popup({ maxWidth: 320, className: "point-list-popup" })
+      .setLatLng(cluster.getLatLng()).setContent(box).openOn(map);
+    state.pointList = markers.length;
+  }
+  function onClusterClick(describe) {
+    return function (e) {
+      var cluster = e.layer;
+      if (samePoint(cluster) || map.getZoom() >= map.getMaxZoom()) {
+        if (cluster.getChildCount() <= SPIDERFY_MAX) { cluster.spiderfy(); }
+        else { listPopup(cluster, describe); }
+      } else {
+        cluster.zoomToBounds({ padding: [20, 20] });
+      }
     };
   }
 
@@ -48,6 +87,16 @@
       }
     });
     add("Comunas", land, true);
+    // Comuna names always written, at a point of each comuna's main populated part.
+    var names = L.layerGroup();
+    map.createPane("labels").style.zIndex = 620;  // above the markers, never catching a click
+    map.getPane("labels").style.pointerEvents = "none";
+    (config.comunaLabels || []).forEach(function (c) {
+      names.addLayer(L.marker([c.lat, c.lon], { interactive: false, keyboard: false, pane: "labels",
+        icon: L.divIcon({ className: "comuna-label", iconSize: null, html: "<span>" + esc(c.nombre) + "</span>" }) }));
+    });
+    add("Nombres de comunas", names, true);
+    state.layers.nombres = names;
     map.fitBounds(land.getBounds(), { padding: [10, 10] });
     state.layers.comunas = land;
     state.loaded.comunas = data.features.length;
@@ -73,7 +122,7 @@
     var cluster = L.markerClusterGroup({
       maxClusterRadius: 40,
       disableClusteringAtZoom: 13,
-      iconCreateFunction: clusterIcon("school-cluster", 26)
+      iconCreateFunction: clusterIcon("school-cluster", 26, "establecimientos")
     });
     L.geoJSON(data, {
       pointToLayer: function (f, latlng) {
@@ -102,17 +151,24 @@
       pointToLayer: function (f, latlng) {
         var p = f.properties;
         var marker = L.marker(latlng, {
-          icon: L.divIcon({ className: "", html: '<div class="health-marker ' + p.kind + '">' +
-            letters[p.kind] + "</div>", iconSize: [16, 16] }),
+          icon: L.divIcon({ className: "", html: '<div class="health-marker ' + esc(p.kind) + '">' +
+            esc(letters[p.kind]) + "</div>", iconSize: [16, 16] }),
           title: p.name
         }).bindPopup("<b>" + esc(p.name) + "</b><br>" + esc(p.kind_label) + " · " + esc(p.system) +
           "<br>" + esc(p.comuna_name) + "<br><small>Fuente: DEIS, Minsal</small>");
-        (groups[p.kind] = groups[p.kind] || L.markerClusterGroup({ maxClusterRadius: 30 })).addLayer(marker);
+        // A cluster of one kind keeps that kind's colour and letter, with the count beside it.
+        (groups[p.kind] = groups[p.kind] || L.markerClusterGroup({ maxClusterRadius: 30, showCoverageOnHover: false,
+          iconCreateFunction: function (c) {
+            var n = c.getChildCount();
+            return L.divIcon({ className: "", iconSize: [30, 16], html: '<div class="health-marker health-cluster ' +
+              esc(p.kind) + '" title="' + esc(n + " establecimientos: " + p.kind_label) + '">' +
+              esc(letters[p.kind]) + "×" + esc(n) + "</div>" });
+          } })).addLayer(marker);
         return marker;
       }
     });
     ["hospital", "cesfam", "cecosf", "posta", "urgencia", "otro"].forEach(function (kind) {
-      if (groups[kind]) { add("Salud: " + config.healthLabels[kind], groups[kind], kind !== "otro"); }
+      if (groups[kind]) { add("Salud: " + esc(config.healthLabels[kind]), groups[kind], kind !== "otro"); }
     });
     state.layers.salud = groups;
     state.loaded.salud = data.features.length;
@@ -160,7 +216,7 @@
         marker.bindPopup("<b>" + esc(p.comuna) + "</b><br>" + esc(String(p.total)) + " casos en la última lista" +
           "<br>Crítica " + esc(String(p.critica)) + " · Grave " + esc(String(p.grave)) +
           " · Reiterada " + esc(String(p.reiterada)) + " · Sin matrícula " + esc(String(p.sin_matricula)) +
-          "<br><small>Solo totales por comuna; «&lt;" + data.umbral_reserva + "» = cifra pequeña reservada.</small>");
+          "<br><small>Solo totales por comuna; «&lt;" + esc(data.umbral_reserva) + "» = cifra pequeña reservada.</small>");
         group.addLayer(marker);
       });
       add("Casos por comuna (" + total + ")", group, true);
@@ -171,11 +227,26 @@
     if (!response.ok) { throw new Error("casos: HTTP " + response.status); }
     return response.json();
   }).then(function (data) {
+    // Clustered at every zoom (from zoom 15 only markers a few pixels apart), so that cases
+    // sharing a point are never drawn one over another.
     var cluster = L.markerClusterGroup({
-      maxClusterRadius: 35,
-      disableClusteringAtZoom: 14,
-      iconCreateFunction: clusterIcon("case-cluster", 28)
+      maxClusterRadius: function (zoom) { return zoom >= 15 ? 6 : 35; },
+      zoomToBoundsOnClick: false,
+      spiderfyOnMaxZoom: false,
+      showCoverageOnHover: false,
+      iconCreateFunction: clusterIcon("case-cluster", 28, "casos")
     });
+    cluster.on("clusterclick", onClusterClick(function (m) {
+      var p = m.feature.properties;
+      var li = document.createElement("li");
+      var a = document.createElement("a");
+      a.href = "casos/" + encodeURIComponent(p.id);
+      a.textContent = "Caso " + p.id;
+      li.appendChild(a);
+      li.appendChild(document.createTextNode(" · " + (caseLabels[p.categoria] || p.categoria) +
+        " · prioridad " + p.prioridad + (p.confianza === "baja" ? " · ubicación poco segura" : "")));
+      return li;
+    }));
     var counts = { total: 0, baja: 0 };
     L.geoJSON(data, {
       pointToLayer: function (f, latlng) {
@@ -184,44 +255,60 @@
         if (p.confianza === "baja") { counts.baja += 1; }
         return L.marker(latlng, {
           icon: L.divIcon({ className: "", iconSize: [12, 12],
-            html: '<div class="case-marker cat-' + p.categoria + " conf-" + p.confianza + '"></div>' }),
-          title: "Caso " + p.id
+            html: '<div class="case-marker cat-' + esc(p.categoria) + " conf-" + esc(p.confianza) + '"></div>' }),
+          title: "Caso " + p.id,
+          priority: p.prioridad
         });
       },
       onEachFeature: function (f, layer) {
         var p = f.properties;
-        layer.bindPopup("<b>Caso " + p.id + "</b>" + (p.sintetico ? ' <span class="badge synthetic">sintético</span>' : "") +
-          "<br>" + esc(caseLabels[p.categoria] || p.categoria) + " · prioridad " + p.prioridad +
+        layer.bindPopup("<b>Caso " + esc(p.id) + "</b>" + (p.sintetico ? ' <span class="badge synthetic">sintético</span>' : "") +
+          "<br>" + esc(caseLabels[p.categoria] || p.categoria) + " · prioridad " + esc(p.prioridad) +
           "<br>Ubicación: " + esc(p.metodo) + " (confianza " + esc(p.confianza) + ")" +
-          '<br><a href="casos/' + p.id + '">Abrir ficha</a>');
+          '<br><a href="casos/' + encodeURIComponent(p.id) + '">Abrir ficha</a>');
         cluster.addLayer(layer);
       }
     });
-    add("Casos (" + counts.total + ")", cluster, true);
+    add("Casos ubicados (" + counts.total + ")", cluster, true);
     state.layers.casos = cluster;
     state.cases = counts;
   }).catch(function (err) { state.errors.push(String(err)); });
 
+  // Legend: collapsible (closed at first on screens where it would cover the territory), and
+  // only what this role sees: the mesa gets comuna totals, never case categories.
   var legend = L.control({ position: "bottomleft" });
   legend.onAdd = function () {
     var div = L.DomUtil.create("div", "legend");
+    L.DomEvent.disableClickPropagation(div);
+    L.DomEvent.disableScrollPropagation(div);
+    var cases = config.caseMode === "agregado"
+      ? '<div class="legend-cases"><span class="sw aggregate-sample"></span>Casos por comuna: un círculo por comuna ' +
+        "(más grande = más casos; clic para el detalle)</div>"
+      : '<div class="legend-cases"><span class="sw case-marker cat-critica"></span>Crítica ' +
+        '<span class="sw case-marker cat-grave"></span>Grave ' +
+        '<span class="sw case-marker cat-reiterada"></span>Reiterada ' +
+        '<span class="sw case-marker cat-sin_matricula"></span>Sin matrícula ' +
+        '<span class="sw case-marker cat-grave conf-baja"></span>ubicación poco segura</div>' +
+        '<div><span class="sw case-cluster legend-count">5</span>casos agrupados (clic: acercar, o la lista ' +
+        "si están en un mismo punto)</div>";
     div.innerHTML =
+      '<details class="legend-box"' + (window.innerWidth >= 1400 && window.innerHeight >= 1000 ? " open" : "") + ">" +
+      "<summary>Leyenda</summary>" +
       '<div><span class="sw school-marker slep rural"></span>SLEP rural ' +
       '<span class="sw school-marker slep urban"></span>SLEP urbano</div>' +
       '<div><span class="sw school-marker other rural"></span>Otra dependencia rural ' +
-      '<span class="sw school-marker other urban"></span>urbano</div>' +
+      '<span class="sw school-marker other urban"></span>urbano ' +
+      '<span class="sw school-cluster legend-count">5</span>agrupados</div>' +
       '<div><span class="sw health-marker hospital">H</span>Hospital ' +
       '<span class="sw health-marker cesfam">C</span>CESFAM ' +
       '<span class="sw health-marker cecosf">c</span>CECOSF</div>' +
       '<div><span class="sw health-marker posta">P</span>Posta rural ' +
-      '<span class="sw health-marker urgencia">U</span>SAPU/SAR/SUR</div>' +
-      '<div><span class="sw case-marker cat-critica"></span>Crítica ' +
-      '<span class="sw case-marker cat-grave"></span>Grave ' +
-      '<span class="sw case-marker cat-reiterada"></span>Reiterada ' +
-      '<span class="sw case-marker cat-sin_matricula"></span>Sin matrícula ' +
-      '<span class="sw case-marker cat-grave conf-baja"></span>ubicación poco segura</div>' +
+      '<span class="sw health-marker urgencia">U</span>SAPU/SAR/SUR ' +
+      '<span class="sw health-marker health-cluster posta">P×4</span>varios del mismo tipo</div>' +
+      cases +
       '<div><span class="line"></span>Barco (con fuente) ' +
-      '<span class="line assumed"></span>con valores supuestos</div>';
+      '<span class="line assumed"></span>con valores supuestos</div>' +
+      "</details>";
     return div;
   };
   legend.addTo(map);
@@ -250,20 +337,21 @@
         } else {
           html += "<ol class=\"legs\">";
           b.tramos.forEach(function (t) {
-            var label = { conducir: "En vehículo", caminar: "A pie", espera: "Espera", barco: "Barco" }[t.tipo];
-            html += "<li><b>" + t.sale.slice(11, 16) + "–" + t.llega.slice(11, 16) + "</b> " + label +
+            var label = { conducir: "En vehículo", caminar: "A pie", espera: "Espera", barco: "Barco",
+              bus: "Bus", colectivo: "Colectivo", tren: "Tren" }[t.tipo] || t.tipo;
+            html += "<li><b>" + esc(t.sale.slice(11, 16)) + "–" + esc(t.llega.slice(11, 16)) + "</b> " + esc(label) +
               (t.linea ? " " + esc(t.linea) : "") + ": " + esc(t.desde) +
               (t.tipo === "espera" ? "" : " → " + esc(t.hasta)) +
-              " (" + Math.round(t.duracion_s / 60) + " min)" + (t.supuesto ? " <em>horario supuesto</em>" : "") + "</li>";
+              " (" + esc(Math.round(t.duracion_s / 60)) + " min)" + (t.supuesto ? " <em>horario supuesto</em>" : "") + "</li>";
             if (t.geometria.length > 1) {
               L.polyline(t.geometria.map(function (c) { return [c[1], c[0]]; }), {
-                color: t.tipo === "barco" ? "#0b5cad" : "#c2410c",
-                weight: 4, dashArray: t.tipo === "barco" ? "8 6" : null
+                color: t.tipo === "barco" ? "#0b5cad" : (t.tipo === "bus" || t.tipo === "colectivo" ? "#15803d" : "#c2410c"),
+                weight: 4, dashArray: t.tipo === "barco" ? "8 6" : (t.tipo === "caminar" ? "2 6" : null)
               }).addTo(journeyLayer);
             }
           });
-          html += "</ol><p>Llegada " + b.llega.slice(11, 16) + "; total " +
-            Math.round(b.tiempo_s / 60) + " min.</p>";
+          html += "</ol><p>" + (b.modo_etiqueta ? esc(b.modo_etiqueta) + ": " : "") + "llegada " + esc(b.llega.slice(11, 16)) +
+            "; total " + esc(Math.round(b.tiempo_s / 60)) + " min.</p>";
           if (journeyLayer.getLayers().length) {
             map.fitBounds(L.featureGroup(journeyLayer.getLayers()).getBounds(), { maxZoom: 12 });
           }

@@ -1,6 +1,11 @@
 // Day map of /terreno: the stops of the published day, over the comuna polygons.
 (function () {
   "use strict";
+  function esc(text) {
+    var div = document.createElement("div");
+    div.textContent = text === null || text === undefined ? "" : String(text);
+    return div.innerHTML;
+  }
   document.querySelectorAll("select.autosubmit").forEach(function (el) {
     el.addEventListener("change", function () { el.form.submit(); });
   });
@@ -17,7 +22,7 @@
   document.querySelectorAll(".stops .stop").forEach(function (li, i) {
     var ll = [parseFloat(li.dataset.lat), parseFloat(li.dataset.lon)];
     points.push(ll);
-    L.marker(ll, { icon: L.divIcon({ className: "stop-marker", html: "<span>" + (i + 1) + "</span>", iconSize: [22, 22] }) }).addTo(map);
+    L.marker(ll, { icon: L.divIcon({ className: "stop-marker", html: "<span>" + esc(i + 1) + "</span>", iconSize: [22, 22] }) }).addTo(map);
   });
   if (points.length) { map.fitBounds(L.latLngBounds(points).pad(0.3)); }
   window.revincula = { dayMap: map, stops: points.length };

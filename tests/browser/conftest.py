@@ -54,7 +54,8 @@ def seeded_app(db_path: Path, case_context, *, seed: int, scale: float, today):
     from layers.synthetic import generate_caseload
     from layers.synthetic import monthly_file
 
-    app = create_app({"TESTING": True, "SECRET_KEY": "b", "DATABASE_URL": f"sqlite:///{db_path}"})
+    config = {"TESTING": True, "SECRET_KEY": "b", "DATABASE_URL": f"sqlite:///{db_path}"}
+    app = create_app({**config, "TODAY": today} if today else config)
     app.extensions["revincula.cases"] = case_context
     caseload = generate_caseload(
         case_context.territory, case_context.geocoder, seed=seed, scale=scale, today=today

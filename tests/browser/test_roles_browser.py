@@ -31,10 +31,10 @@ ROLES = {
 }
 # The menu of each role, as base.html draws it (a page missing from a menu fails here too).
 MENUS = {
-    "admin": {"/", "/casos", "/resumen", "/importar", "/planificacion", "/informes",
+    "admin": {"/", "/casos", "/resumen", "/importar", "/planificacion", "/transporte", "/informes",
               "/terreno", "/admin/usuarios", "/admin/auditoria"},
-    "profesional": {"/", "/casos", "/resumen", "/importar", "/planificacion", "/informes",
-                    "/terreno"},
+    "profesional": {"/", "/casos", "/resumen", "/importar", "/planificacion", "/transporte",
+                    "/informes", "/terreno"},
     "gestor": {"/", "/casos", "/resumen", "/terreno"},
     "mesa": {"/", "/resumen", "/informes"},
 }  # fmt: skip

@@ -93,6 +93,8 @@ GET = {
     "reports.case_export": row(S, A, A, L, L),
     "reports.plan_export": row(S, A, A, L, L),
     "reports.plan_gpx": row(S, A, A, A, L),  # the gestor's own day
+    "transit.page": row(S, A, A, L, L),
+    "transit.export_gtfs": row(S, A, A, L, L),
 }
 # POST: roles allowed (anything but 401/403/500 is fine for them: the walk sends empty
 # forms); every other role gets 403, anonymous visitors are sent to the login page.
@@ -112,6 +114,9 @@ POST = {
     "planning.plan_publish": {"admin", "profesional"},
     "planning.plan_retry": {"admin", "profesional"},
     "planning.plan_replan": {"admin", "profesional"},
+    "transit.import_gtfs": {"admin", "profesional"},
+    "transit.remove_gtfs": {"admin", "profesional"},
+    "transit.save_lines": {"admin", "profesional"},
 }
 
 
@@ -267,7 +272,12 @@ def _numbers(body: str) -> set[float]:
 
 
 def _text(response) -> str:
-    """The response as text to search; a PDF's text is read out of its pages."""
+    """The response as text to search; a PDF's and a zip's text is read out of them."""
+    if response.mimetype == "application/zip":
+        import zipfile
+
+        with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+            return "\n".join(archive.read(n).decode("utf-8") for n in archive.namelist())
     if response.mimetype == "application/pdf":
         from pypdf import PdfReader
 

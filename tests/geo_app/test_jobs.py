@@ -16,6 +16,7 @@ from geo_app import create_app
 from geo_app import jobs
 from geo_app.cli import main
 from geo_app.store.models import PlanRow
+from geo_app.worker import work
 from tests.accounts import login
 
 REDIS_URL = os.environ.get("REVINCULA_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -45,7 +46,9 @@ def redis_queue_name():
 
 @pytest.fixture
 def app(db_url, redis_queue_name):
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": db_url,
+    from tests.geo_app.planning.test_planning_app import MONDAY
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": db_url, "TODAY": MONDAY,
                       "REDIS_URL": REDIS_URL, "JOB_QUEUE": redis_queue_name})  # fmt: skip
     yield app
     app.extensions["revincula.engine"].dispose()
@@ -65,14 +68,14 @@ def test_a_plan_waits_in_redis_until_a_worker_computes_it_once(app):
     queue = jobs.queue(app)
     assert queue.count == 1  # queued in Redis, not run by the web process
     assert _plan(app, plan_id).job_state == "en_cola"
-    assert jobs.worker(app, burst=True, fork=False)
+    assert work(app, burst=True, fork=False)
     plan = _plan(app, plan_id)
     assert plan.job_state == "listo" and plan.result["totales"]["visitas"] == 4
     version = plan.version
     # the same job delivered again (a worker restarted mid-job): computed once
     jobs.submit(app, f"plan-{plan_id}", "geo_app.planning.plans:plan_job", plan_id)
     assert queue.count == 1
-    jobs.worker(app, burst=True, fork=False)
+    work(app, burst=True, fork=False)
     assert _plan(app, plan_id).version == version
     assert queue.count == 0
 

@@ -310,7 +310,7 @@ def computed_plan(app, comuna: str, gestor: str) -> int:
 def publish_as(client, app, plan_id: int):
     with app.extensions["revincula.db"]() as session:
         version = session.get(PlanRow, plan_id).version
-    form = {"csrf": csrf(client), "version": str(version)}
+    form = {"csrf": csrf(client), "version": str(version), "confirmar_pasada": "1"}
     return client.post(f"/planificacion/{plan_id}/publicar", data=form)
 
 

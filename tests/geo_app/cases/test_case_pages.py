@@ -152,3 +152,50 @@ def test_a_header_only_file_offers_nothing_to_import(client):
     page = client.get(upload(client, HEADER)).get_data(as_text=True)
     assert "Todas las filas son válidas" not in page
     assert "solo trae el encabezado" in page and "No hay nada que importar" in page
+
+
+def _drop_from_latest_list(client, name: str) -> None:
+    from sqlalchemy import select
+
+    from geo_app.store.models import Case
+    from geo_app.store.models import Student
+
+    with client.application.extensions["revincula.db"]() as session, session.begin():
+        case = session.scalar(select(Case).join(Student).where(Student.given_names == name))
+        case.in_latest_list = False
+
+
+def test_default_list_counts_what_the_map_counts_and_says_so(client):
+    confirm(client, upload(client, HEADER + ANA + LUIS))
+    _drop_from_latest_list(client, "Luis")
+    listing = client.get("/casos").get_data(as_text=True)
+    assert "Casos en la última lista" in listing
+    assert re.search(r'id="cases-total">1<', listing)
+    assert "Ana Pérez" in listing and "Luis Gómez" not in listing
+    assert "<b>1</b> más ya no están en la lista" in listing
+    gone = client.get("/casos?en_lista=no").get_data(as_text=True)
+    assert "Casos que ya no están en la última lista" in gone
+    assert "Luis Gómez" in gone and "Ana Pérez" not in gone
+    both = client.get("/casos?en_lista=todos").get_data(as_text=True)
+    assert "Luis Gómez" in both and "Ana Pérez" in both
+    assert re.search(r'id="cases-total">2<', both)
+    # The map's panel counts the same cases as the default list, and says how many are drawn.
+    panel = client.get("/").get_data(as_text=True)
+    counted = r"id=.count-cases.><b>1</b> casos en la última lista, <b>1</b> de ellos"
+    assert re.search(counted, panel)
+    assert "de 281 en el directorio Mineduc 2025; 1 sin coordenadas" in panel
+
+
+def test_pages_past_the_end_are_clamped_and_empty_lists_say_why(client):
+    empty = client.get("/casos?pagina=99999").get_data(as_text=True)
+    assert "Página 99999" not in empty
+    assert "Todavía no hay casos" in empty and "Importe una lista" in empty
+    confirm(client, upload(client, HEADER + ANA + LUIS))
+    far = client.get("/casos?pagina=99999").get_data(as_text=True)
+    assert "La página 99999 no existe: se muestra la página 1 de 1" in far
+    assert "Ana Pérez" in far
+    none = client.get("/casos?comuna=Quellón").get_data(as_text=True)
+    assert "Ningún caso coincide con estos filtros" in none
+    assert "Importe una lista" not in none
+    negative = client.get("/casos?pagina=-3").get_data(as_text=True)
+    assert "Ana Pérez" in negative

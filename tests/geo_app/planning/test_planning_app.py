@@ -45,7 +45,9 @@ NAMES = ("Aurora", "Bruno", "Clara", "Diego")
 
 @pytest.fixture
 def app(db_url):
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": db_url})
+    # "today" is the plan week's Monday: a past week is refused (see test_plan_form_errors.py)
+    config = {"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": db_url, "TODAY": MONDAY}
+    app = create_app(config)
     yield app
     app.extensions["revincula.engine"].dispose()
 
@@ -194,9 +196,11 @@ def test_stay_rows_with_problems_create_no_plan(app, client, row, message):
         data={"csrf": csrf(client), "semana": MONDAY.isoformat(), "gestor": ["castro"],
               "casos": "50", "segundos": "1", **row},
     )  # fmt: skip
-    assert response.status_code == 302
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert response.status_code == 400  # the form again, as typed, with the row at fault
+    page = response.get_data(as_text=True)
     assert message in page and "No se creó el plan" in page
+    assert 'class="stay-row field-error"' in page
+    assert f'value="{row["aloja_noche_1"]}"' in page
     with app.extensions["revincula.db"]() as session:
         assert session.query(PlanRow).count() == 0
 
@@ -340,6 +344,7 @@ def test_a_failing_job_is_visible_keeps_nothing_and_can_be_retried(app, client, 
 
 def test_cli_plan_writes_files_and_publishes(app, client, db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("REVINCULA_DATABASE_URL", db_url)
+    monkeypatch.setenv("REVINCULA_TODAY", MONDAY.isoformat())
     gestores = tmp_path / "gestores.csv"
     gestores.write_text(GESTORES, encoding="utf-8")
     out = tmp_path / "plan"

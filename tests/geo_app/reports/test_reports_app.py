@@ -46,7 +46,8 @@ MONDAY = dt.date(2026, 3, 9)
 
 @pytest.fixture
 def app(db_url):
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": db_url})
+    # "today" is the planned week's Monday: planning or publishing a past week is refused
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": db_url, "TODAY": MONDAY})
     yield app
     app.extensions["revincula.engine"].dispose()
 

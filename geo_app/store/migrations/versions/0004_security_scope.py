@@ -1,7 +1,7 @@
 """Column mappings belong to the account that saved them (issue 25 item 5).
 
 Revision ID: 0004_security_scope
-Revises: 0003
+Revises: 0004_transit_feeds
 Create Date: 2026-11-30 19:10:00
 
 Mappings saved before this revision keep ``owner = ''``: they no longer apply to
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_security_scope"
-down_revision = "0003"
+down_revision = "0004_transit_feeds"  # re-chained after main gained 0004_transit_feeds
 branch_labels = None
 depends_on = None
 

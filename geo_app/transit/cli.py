@@ -1,0 +1,158 @@
+"""Commands for public transport: ``revincula transit import|export|lines|remove|info``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+
+from geo_app.cli_app import app_context
+
+__all__ = ["cli"]
+
+cli = click.Group("transit", help="Transporte público: GTFS, líneas ingresadas, exportación.")
+
+ACTOR = "cli"
+
+
+@cli.group()
+def transit() -> None:
+    """Horarios de buses, colectivos y barcos (GTFS y líneas ingresadas)."""
+
+
+def _fail(err: Exception):
+    raise click.ClickException(str(err)) from err
+
+
+@transit.command("import")
+@click.argument("feed", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--fuente", "source", default="", help="Procedencia: publicador, fecha, licencia.")
+@click.option("--reemplazar", "replace", is_flag=True, help="Reemplaza un GTFS del mismo nombre.")
+def transit_import(feed: Path, source: str, replace: bool) -> None:
+    """Importa un GTFS (.zip) validado entero: si tiene problemas no se carga nada."""
+    from geo_app.errors import RequestError
+    from geo_app.transit.service import import_feed
+
+    with app_context() as app:
+        try:
+            with app.extensions["revincula.db"]() as session, session.begin():
+                row = import_feed(
+                    session,
+                    feed.read_bytes(),
+                    feed.name,
+                    territory=app.extensions["revincula.territory"],
+                    source=source,
+                    actor=ACTOR,
+                    replace=replace,
+                )
+                summary = row.summary
+        except RequestError as err:
+            _fail(err)
+    kinds = ", ".join(f"{n} {k}" for k, n in summary["lineas_por_tipo"].items())
+    span = summary["vigencia"]
+    click.echo(
+        f"GTFS {summary['nombre']!r} importado: {summary['paradas']} paradas, "
+        f"{summary['lineas']} líneas ({kinds}), {summary['viajes']} viajes"
+        + (f", vigente del {span[0]} al {span[1]}" if span else "")
+        + "."
+    )
+    for warning in summary["avisos"]:
+        click.echo(f"  aviso: {warning}")
+
+
+@transit.command("lines")
+@click.argument("stops", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("lines", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def transit_lines(stops: Path, lines: Path) -> None:
+    """Reemplaza las líneas ingresadas con dos CSV (PARADAS y LÍNEAS, ver la página Transporte)."""
+    from geo_app.errors import RequestError
+    from geo_app.transit.service import save_lines
+
+    with app_context() as app:
+        try:
+            with app.extensions["revincula.db"]() as session, session.begin():
+                feed = save_lines(
+                    session,
+                    stops.read_text(encoding="utf-8-sig"),
+                    lines.read_text(encoding="utf-8-sig"),
+                    version="*",
+                    actor=ACTOR,
+                )
+        except RequestError as err:
+            _fail(err)
+    if feed is None:
+        click.echo("Líneas ingresadas borradas (las tablas no tienen filas).")
+    else:
+        click.echo(
+            f"Líneas ingresadas guardadas: {len(feed.routes)} líneas, {len(feed.stops)} paradas, "
+            f"{len(feed.trips)} salidas ({int(feed.routes['assumed'].sum())} líneas con "
+            "valores supuestos)."
+        )
+
+
+@transit.command("export")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--desde", "valid_from", default=None, help="Inicio de vigencia (hoy por defecto).")
+@click.option("--hasta", "valid_to", default=None, help="Fin de vigencia (un año por defecto).")
+def transit_export(output: Path, valid_from: str | None, valid_to: str | None) -> None:
+    """Exporta los barcos del territorio y las líneas ingresadas como un GTFS válido."""
+    from geo_app.errors import RequestError
+    from geo_app.transit.service import export_feed
+
+    try:
+        start = dt.date.fromisoformat(valid_from) if valid_from else dt.date.today()
+        end = dt.date.fromisoformat(valid_to) if valid_to else start + dt.timedelta(days=365)
+    except ValueError as err:
+        msg = "Fecha no válida: use AAAA-MM-DD en --desde y --hasta."
+        raise click.BadParameter(msg) from err
+    with app_context() as app:
+        try:
+            with app.extensions["revincula.db"]() as session:
+                counts = export_feed(
+                    session,
+                    app.extensions["revincula.territory"],
+                    output,
+                    valid_from=start,
+                    valid_to=end,
+                )
+        except RequestError as err:
+            _fail(err)
+    click.echo(
+        f"GTFS escrito en {output}: {counts['lineas_barco']} líneas de barco, "
+        f"{counts['lineas_ingresadas']} líneas ingresadas, {counts['viajes']} viajes, "
+        f"vigente del {start} al {end}."
+    )
+
+
+@transit.command("remove")
+@click.argument("name")
+def transit_remove(name: str) -> None:
+    """Borra un GTFS importado (por su nombre; ver `revincula transit info`)."""
+    from geo_app.errors import RequestError
+    from geo_app.transit.service import remove_feed
+
+    with app_context() as app:
+        try:
+            with app.extensions["revincula.db"]() as session, session.begin():
+                remove_feed(session, name)
+        except RequestError as err:
+            _fail(err)
+    click.echo(f"GTFS {name!r} borrado.")
+
+
+@transit.command("info")
+def transit_info() -> None:
+    """Horarios cargados y si el modo «transporte público» está disponible."""
+    from geo_app.travel import transit_or_none
+
+    with app_context() as app:
+        model = transit_or_none(app)
+        if model is None:
+            from routing.transit import NO_TRANSIT_REASON
+
+            click.echo(NO_TRANSIT_REASON)
+            return
+        facts = model.info()["transporte_publico"]
+    click.echo(json.dumps(facts, ensure_ascii=False, indent=2, default=str))

@@ -1,0 +1,59 @@
+"""The RQ worker's side of `geo_app.jobs`: build the app once per process, run jobs in it.
+
+``revincula worker`` calls `work`; RQ calls `run_job` (by name, `geo_app.jobs.RUNNER`).
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from geo_app.jobs import queue
+from geo_app.jobs import resolve
+
+__all__ = ["run_job", "work"]
+
+_APP: Flask | None = None  # the worker process's app, built once
+_APP_PID = 0  # the process whose database connections the app holds
+
+
+def run_job(target: str, *args: object) -> None:
+    """Run a submitted job in an RQ worker, with this process's app (built once)."""
+    global _APP, _APP_PID
+    if _APP is None:
+        from geo_app import create_app
+
+        _APP, _APP_PID = create_app(), os.getpid()
+    if os.getpid() != _APP_PID:  # a forked job: never share the parent's connections
+        _APP.extensions["revincula.engine"].dispose(close=False)
+        _APP_PID = os.getpid()
+    with _APP.app_context():
+        resolve(target)(_APP, *args)
+
+
+def work(app: Flask, *, burst: bool = False, fork: bool = True) -> bool:
+    """Work the app's RQ queue until stopped (or until it is empty, with `burst`).
+
+    `fork` False runs each job in this process (``SimpleWorker``: tests, or a platform
+    without ``fork``). Returns whether any job was worked.
+
+    Raises
+    ------
+    RuntimeError
+        When the app has no ``REDIS_URL`` (message in Spanish).
+    """
+    global _APP, _APP_PID
+    rq_queue = queue(app)
+    if rq_queue is None:
+        msg = (
+            "No hay cola de trabajos: defina REVINCULA_REDIS_URL (por ejemplo "
+            "redis://127.0.0.1:6379/0) en la aplicación y en el trabajador."
+        )
+        raise RuntimeError(msg)
+    from rq import SimpleWorker
+    from rq import Worker
+
+    _APP, _APP_PID = app, os.getpid()
+    kind = Worker if fork else SimpleWorker
+    return kind([rq_queue], connection=rq_queue.connection).work(burst=burst)
