@@ -4,8 +4,8 @@ The core (this package's modules) holds what every job shares: configuration,
 the store, the travel model, background jobs and the web plumbing (scope,
 security, audit, error pages). Each user job is a subpackage with its
 blueprint (``views.py``), its service functions and its commands (``cli.py``):
-``territory``, ``cases``, ``planning``, ``field``, ``transit``, ``accounts`` and
-``demo``.
+``territory``, ``cases``, ``places``, ``planning``, ``field``, ``transit``, ``accounts``
+and ``demo``.
 Subpackages use the core; the core never imports a subpackage, except here
 (blueprints) and in ``geo_app.cli`` (commands).
 """
@@ -64,7 +64,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from geo_app.accounts import views as accounts
     from geo_app.accounts.login import init_login
     from geo_app.cases import views as cases
+    from geo_app.coverage import views as coverage
     from geo_app.field import views as field
+    from geo_app.places import views as places
     from geo_app.planning import views as planning
     from geo_app.reports import views as reports
     from geo_app.security import init_security
@@ -76,15 +78,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Compress(app)
     init_templates(app)
     init_login(app)
-    for blueprint in (
+    blueprints = (
         accounts.bp,
         territory_views.bp,
         cases.bp,
+        places.bp,
         planning.bp,
         field.bp,
+        coverage.bp,
         reports.bp,
         transit_views.bp,
-    ):
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     if not app.testing:  # unconfirmed uploads hold minors' data: swept on a timer
         from geo_app.cases.uploads import start_sweeper

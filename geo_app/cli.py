@@ -17,7 +17,9 @@ import click
 from geo_app.accounts.cli import cli as accounts_cli
 from geo_app.cases.cli import cli as cases_cli
 from geo_app.cli_app import start_app
+from geo_app.coverage.cli import cli as coverage_cli
 from geo_app.demo.cli import cli as demo_cli
+from geo_app.places.cli import cli as places_cli
 from geo_app.planning.cli import cli as planning_cli
 from geo_app.reports.cli import cli as reports_cli
 from geo_app.store.cli import cli as store_cli
@@ -68,7 +70,9 @@ SOURCES = (
     store_cli,
     territory_cli,
     cases_cli,
+    places_cli,
     planning_cli,
+    coverage_cli,
     reports_cli,
     transit_cli,
     accounts_cli,

@@ -49,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": "",
     # Bring the database schema up to date (Alembic) when the app starts.
     "AUTO_MIGRATE": True,
+    # counts about people shown to a mesa: 1..k-1 hidden, with complementary suppression
+    "SUPPRESSION_K": 10,
     # Largest request (an import upload) accepted, in bytes.
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
     # Session cookie: not readable by scripts, not sent cross-site, 8 working hours counted
@@ -73,6 +75,12 @@ DEFAULTS: dict[str, Any] = {
     # address before that pair is refused for the window; never account-wide.
     "LOGIN_ACCOUNT_LIMIT": 5,
     "LOGIN_ACCOUNT_WINDOW_S": 900,
+    # Days a gestor's week kept on the phone for offline use stays there before it expires
+    # (unsent visit records are never deleted by this).
+    "FIELD_OFFLINE_DAYS": 8,
+    # Days allowed in each case stage before it is flagged late, e.g. {"contacto": 10};
+    # stages not named keep the days of layers/rules/flujo_casos_2026.toml.
+    "CASE_STAGE_DAYS": {},
     # Redis for the job queue (RQ): empty = jobs run in a thread of the web process.
     # Plain REDIS_URL in the environment is honoured too. Run `revincula worker` beside it.
     "REDIS_URL": "",

@@ -29,6 +29,7 @@ from routing.lines import STOP_COLUMNS
 from routing.lines import parse_lines
 from routing.model import TravelModel
 from routing.network import load_network
+from routing.network import load_places
 from routing.network import load_streets
 from routing.transit import NO_TRANSIT_REASON
 from routing.transit import TransitModel
@@ -120,7 +121,7 @@ def load_model(network: str | None, territory: Territory, network_dir: Path) -> 
 
 
 def load_app_network(app) -> None:
-    """Load the built network named by the ``NETWORK`` setting, and its named streets.
+    """Load the built network named by the ``NETWORK`` setting, its named streets and places.
 
     Called at start-up so that a missing or stale network stops the app with the
     reason, instead of failing on the first plan.
@@ -130,6 +131,7 @@ def load_app_network(app) -> None:
     streets = load_streets(path)
     app.extensions["revincula.travel"] = model
     app.extensions["revincula.streets"] = streets
+    app.extensions["revincula.osm_places"] = load_places(path)
     log.info("network %s loaded: %d named streets for geocoding", path.name, len(streets))
 
 

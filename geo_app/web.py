@@ -8,6 +8,8 @@ scope and the actor as plain arguments).
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import Flask
 from flask import Response
 from flask import current_app
@@ -23,6 +25,7 @@ from geo_app.scope import Scope
 from geo_app.security import client_ip
 from geo_app.security import safe_filename
 from layers.classify import CATEGORY_LABELS
+from layers.gazetteer import SOURCES as GAZETTEER_SOURCES
 from layers.geocode import METHODS
 from layers.geocode import confidence
 from layers.intake import format_run
@@ -106,8 +109,17 @@ def _template_globals() -> dict:
         "method_labels": {k: v[0] for k, v in METHODS.items()},
         "format_run": format_run,
         "confidence": confidence,
+        "gazetteer_sources": GAZETTEER_SOURCES,
         "no_transit_reason": NO_TRANSIT_REASON,
     }
+
+
+CHILE = ZoneInfo("America/Santiago")
+
+
+def chile_time(value) -> str:
+    """Format an aware datetime as dd-mm-yyyy HH:MM in America/Santiago (DST included)."""
+    return value.astimezone(CHILE).strftime("%d-%m-%Y %H:%M") if value else ""
 
 
 def init_templates(app: Flask) -> None:
@@ -115,4 +127,5 @@ def init_templates(app: Flask) -> None:
     app.add_template_filter(lambda value: hm(value) if value else "", "hm")
     app.add_template_filter(weekday_label, "weekday")
     app.add_template_filter(minutes_label, "minutes")
+    app.add_template_filter(chile_time, "chile")
     app.context_processor(_template_globals)

@@ -89,6 +89,7 @@ __all__ = [
 # method -> (label shown to users, base score). Method keys fit the store's 20 characters.
 METHODS: dict[str, tuple[str, float]] = {
     "manual": ("Ubicado a mano en el mapa", 1.0),
+    "gps": ("GPS del gestor en una visita con contacto (precisión buena)", 1.0),
     "confirmado": ("Lugar confirmado por el equipo (pin, GPS o corrección)", 0.75),
     "localidad": ("Sector o localidad reconocido", 0.6),
     "localidad_aprox": ("Sector o localidad con nombre parecido (error de tipeo)", 0.55),

@@ -39,6 +39,7 @@ DEFAULT_K = 10
 SUPPRESSED = "*"  # shown for every suppressed cell, primary or complementary
 TOTAL = "Total"
 TABLES = (("comuna", "comuna_name"), ("isla", "island_name"))
+MAX_TRIES = 12  # candidates tried (two LPs each) before taking the first preferred one
 
 
 @dataclass
@@ -195,49 +196,87 @@ def protect(
     protection = float(k if protection is None else protection)
     cells = _Cells(micro, value, bands)
     primary = (cells.values >= 1) & (cells.values < k)
+    aliases = _aliases(cells)
     hidden = primary.copy()
     # a small count must be wide; a complementary cell only must not come out exactly
     needed = np.where(primary, protection, 1.0)
     strong = np.zeros(len(cells.keys), dtype=bool)  # audited wide with the current pattern
-    for _ in range(len(cells.keys)):
-        weak = []
+    while True:
+        # one complementary cell at a time, then audit again: a partner added for one
+        # weak cell often protects others too (hiding all partners at once over-suppresses)
+        weak = None
         for cell in np.flatnonzero(hidden & ~strong):
             lo, hi = cells.interval(cell, hidden)
             if hi - lo < needed[cell]:
-                weak.append(cell)
-            else:
-                strong[cell] = True  # hiding more cells only widens its interval
-        if not weak:
+                weak, weak_width = cell, hi - lo
+                break
+            strong[cell] = True  # hiding more cells only widens its interval
+        if weak is None:
             break
-        for cell in weak:
-            partner = _partner(cells, cell, hidden)
-            if partner is None:
-                break  # everything is hidden: the next audit finds every cell wide
-            hidden[partner] = True
+        partner = _partner(cells, weak, hidden, k, weak_width)
+        if partner is None:
+            break  # everything is hidden: no cell can be narrowed
+        hidden[aliases[partner]] = True
     return _tables(cells, hidden, k)
 
 
-def _partner(cells: _Cells, cell: int, hidden: np.ndarray) -> int | None:
-    """Complementary cell for `cell`: a published cell sharing its row or band, smallest first.
+def _aliases(cells: _Cells) -> list[np.ndarray]:
+    """For each cell, every cell adding exactly the same microcells (itself included).
 
-    Non-zero cells are preferred (a zero hides little); ties go to the first key.
+    A comuna made of one island has the same row in the comuna and the island
+    table: hiding one copy and publishing the other would reveal it, so copies
+    are always hidden together.
+    """
+    groups: dict[tuple, list[int]] = {}
+    for n, members in enumerate(cells.members):
+        groups.setdefault(tuple(sorted(members)), []).append(n)
+    out = [np.array([n]) for n in range(len(cells.members))]
+    for same in groups.values():
+        for n in same:
+            out[n] = np.array(same)
+    return out
+
+
+def _partner(cells: _Cells, cell: int, hidden: np.ndarray, k: int, width: float) -> int | None:
+    """Complementary cell for `cell`, whose feasible interval is now `width` wide.
+
+    Candidates: published cells sharing its row or band in its table, and
+    published cells of any table that add some of the same microcells (a comuna's
+    cell and the island row that overlaps it). They are tried in order of
+    preference — non-zero (a zero hides little), not a total (totals are what a
+    mesa needs most), at least `k` (a smaller partner leaves a small count little
+    room), smallest — and the first one that widens the interval is taken (else
+    the first in order); ties go to the first key.
     """
     layer, table, label, band = cells.keys[cell]
+    members = set(cells.members[cell])
+
+    def rank(n: int) -> tuple:
+        value = cells.values[n]
+        key = cells.keys[n]
+        return (value == 0, TOTAL in (key[2], key[3]), value < k, value, n)
+
     options = []
     for n, (other_layer, other_table, other_label, other_band) in enumerate(cells.keys):
         if hidden[n]:
             continue
         same_table = other_table in (table, "") or table == ""
         same_layer = other_layer in (layer, "") or layer == ""
-        if same_table and same_layer and (other_label == label or other_band == band):
-            options.append((cells.values[n] == 0, cells.values[n], n))
+        shares_line = same_table and same_layer and (other_label == label or other_band == band)
+        if shares_line or not members.isdisjoint(cells.members[n]):
+            options.append(rank(n))
     if not options:  # its row and band are all hidden: any published cell (layers are linked)
-        options = [
-            (cells.values[n] == 0, cells.values[n], n)
-            for n, key in enumerate(cells.keys)
-            if not hidden[n]
-        ]
-    return min(options)[2] if options else None
+        options = [rank(n) for n in range(len(cells.keys)) if not hidden[n]]
+    if not options:
+        return None
+    options.sort()
+    for option in options[:MAX_TRIES]:
+        trial = hidden.copy()
+        trial[option[-1]] = True
+        lo, hi = cells.interval(cell, trial)
+        if hi - lo > width:
+            return option[-1]
+    return options[0][-1]
 
 
 def _tables(cells: _Cells, hidden: np.ndarray, k: int) -> Protected:

@@ -19,6 +19,8 @@ from sqlalchemy.orm import selectinload
 
 from geo_app.accounts.users import set_active
 from geo_app.cases.context import CaseContext
+from geo_app.cases.workflow import propose_from_attendance
+from geo_app.places.stored import current_geocoder
 from geo_app.scope import Scope
 from geo_app.store.models import Attendance
 from geo_app.store.models import Case
@@ -50,6 +52,7 @@ __all__ = [
     "mapping_change",
     "prepare_import",
     "save_mapping",
+    "set_location",
 ]
 
 # Case fields copied from an import record; a change of any of them is recorded in history.
@@ -270,6 +273,7 @@ def prepare_import(
         if in_list and rbd in file_rbds and run not in runs
     )
     prepared.shortfalls = _shortfalls(context, visible, file_rbds, prepared.missing_runs)
+    geocoder = current_geocoder(session, context)  # bundled sources + the team's entries
     for record in result.records:
         old = existing.get(record["run"])
         if old is not None and (
@@ -277,7 +281,7 @@ def prepare_import(
         ):
             prepared.locations[record["row"]] = Location(old[7], old[8], old[3], 0.0, "sin cambio")
             continue
-        prepared.locations[record["row"]] = context.geocoder.locate(
+        prepared.locations[record["row"]] = geocoder.locate(
             record["address"], record["sector"], _comuna_for(context, record), record["rbd"]
         )
     return prepared
@@ -513,6 +517,7 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
         )  # fmt: skip
 
     counts = Counter()
+    returning: list[Case] = []
     for record in result.records:
         student = students.get(record["run"])
         is_new = student is None
@@ -558,11 +563,7 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
                     location_label(location.lon, location.lat, location.method),
                 )
                 changed = True
-            case.lon, case.lat = location.lon, location.lat
-            case.geocode_method, case.geocode_score = location.method, location.score
-            case.geocode_match = location.matched
-            case.located_by, case.located_at = "geocodificador", now
-            case.island = context.island_of(location.lon, location.lat)
+            set_location(context, case, location, now)
         period = record["period"]
         attendance = next((a for a in case.attendance if a.period == period), None)
         if attendance is None:
@@ -589,6 +590,10 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
                 changed = changed or not is_new
         changed |= _reclassify(context, case, student, prepared.today, record_change, is_new)
         counts["new" if is_new else ("updated" if changed else "unchanged")] += 1
+        if not is_new:
+            returning.append(case)
+    session.flush()
+    propose_from_attendance(session, returning, actor=actor)
     missing = set(prepared.missing_runs) if list_mode != "adicion" else set()
     if missing:
         for chunk in _chunks(sorted(missing)):
@@ -624,6 +629,17 @@ def _close_demo_accounts(session: Session, actor: str) -> list[str]:
     for user in demo:
         set_active(user, False)
     return [user.username for user in demo]
+
+
+def set_location(context: CaseContext, case: Case, location: Location, now: dt.datetime) -> None:
+    """Put the geocoder's `location` on `case`: point, island, method, score, match, source."""
+    case.lon, case.lat = location.lon, location.lat
+    case.geocode_method, case.geocode_score = location.method, location.score
+    case.geocode_match = location.matched[:200]
+    case.geocode_source = location.source[:300]
+    case.geocode_note = location.note[:300]
+    case.located_by, case.located_at = "geocodificador", now
+    case.island = context.island_of(location.lon, location.lat)
 
 
 def location_label(lon: float | None, lat: float | None, method: str) -> str:

@@ -6,10 +6,12 @@ arguments, no Flask: the scope passed in decides what the account may see.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 from collections.abc import Mapping
 from collections.abc import MutableMapping
+from dataclasses import dataclass
 
 from sqlalchemy import func
 from sqlalchemy import or_
@@ -22,22 +24,33 @@ from sqlalchemy.orm.exc import StaleDataError
 from geo_app.cases.context import CaseContext
 from geo_app.cases.counts import SMALL_COUNT
 from geo_app.cases.counts import count_cases
-from geo_app.cases.counts import suppress_small
+from geo_app.cases.counts import protect_rows
 from geo_app.cases.importing import location_label
+from geo_app.cases.workflow import late_clause
+from geo_app.cases.workflow import stage_info
+from geo_app.cases.workflow import timeline
 from geo_app.errors import NotFoundError
+from geo_app.places.service import PlaceChange
+from geo_app.places.service import confirm_home
+from geo_app.places.service import sector_of
 from geo_app.scope import Scope
 from geo_app.store import paginate
 from geo_app.store.models import Case
 from geo_app.store.models import Change
+from geo_app.store.models import GazetteerRow
 from geo_app.store.models import Student
 from geo_app.store.models import utcnow
 from layers.classify import CATEGORY_LABELS
+from layers.gazetteer import GazetteerError
 from layers.geocode import CONFIDENCE
+from layers.geocode import METHODS
 from layers.geocode import confidence
 from layers.intake import format_run
+from layers.workflow import load_workflow
 
 __all__ = [
     "CONFLICT_MESSAGE",
+    "ORDERS",
     "PAGE_SIZE",
     "EditConflictError",
     "case_list_page",
@@ -47,9 +60,15 @@ __all__ = [
     "move_case_pin",
     "move_pin",
     "people",
+    "pin_case",
+    "undo_gps",
 ]
 
 PAGE_SIZE = 50
+ORDERS = {
+    "prioridad": "Prioridad (mayor primero)",
+    "confianza": "Ubicación menos segura primero (para ubicar a mano)",
+}
 NOT_YOURS = "No existe el caso {case_id} o no está entre sus casos."
 CONFLICT_MESSAGE = (
     "Otra persona modificó este caso mientras usted lo editaba; no se guardó su cambio. "
@@ -73,9 +92,20 @@ def _confidence_clause(level: str):
     return Case.geocode_score < bounds["media"]
 
 
-def _filtered(args: Mapping[str, str]) -> tuple[object, dict]:  # noqa: C901 - one branch per filter
+def _filtered(  # noqa: C901 - one branch per filter
+    args: Mapping[str, str], now: dt.datetime | None = None, stage_days: dict | None = None
+) -> tuple[object, dict]:
     query = select(Case).join(Student)
     chosen = {}
+    if args.get("etapa") in load_workflow().stages:
+        query = query.where(Case.stage == args["etapa"])
+        chosen["etapa"] = args["etapa"]
+    if args.get("atrasado") == "si":
+        query = query.where(late_clause(now or utcnow(), stage_days))
+        chosen["atrasado"] = "si"
+    if args.get("ubicacion_dudosa") == "si":
+        query = query.where(Case.location_doubtful.is_(True))
+        chosen["ubicacion_dudosa"] = "si"
     for key, column in (("comuna", Case.comuna), ("isla", Case.island)):
         if args.get(key):
             query = query.where(column == args[key])
@@ -95,6 +125,8 @@ def _filtered(args: Mapping[str, str]) -> tuple[object, dict]:  # noqa: C901 - o
     if args.get("confianza") in ("alta", "media", "baja"):
         query = query.where(_confidence_clause(args["confianza"]))
         chosen["confianza"] = args["confianza"]
+    if args.get("orden") in ORDERS and args.get("orden") != "prioridad":
+        chosen["orden"] = args["orden"]
     # Default: the cases in the latest list (what the map and the summary count).
     if args.get("en_lista") == "no":
         query = query.where(Case.in_latest_list.is_(False))
@@ -112,6 +144,21 @@ def _filtered(args: Mapping[str, str]) -> tuple[object, dict]:  # noqa: C901 - o
         query = query.where(or_(*clauses))
         chosen["q"] = text
     return query, chosen
+
+
+def _confidence_counts(session: Session, scope: Scope) -> dict[str, int]:
+    """Cases in `scope` in the latest list by location confidence (alta, media, baja)."""
+    return {
+        level: session.scalar(
+            scope.cases(
+                select(func.count())
+                .select_from(Case)
+                .where(_confidence_clause(level), Case.in_latest_list)
+            )
+        )
+        or 0
+        for level, _ in CONFIDENCE
+    }
 
 
 def _counts(session: Session, scope: Scope, column) -> dict:
@@ -153,18 +200,33 @@ def recall_search(store: Mapping, args: Mapping[str, str]) -> dict[str, str]:
 
 
 def case_list_page(
-    session: Session, context: CaseContext, scope: Scope, filters: Mapping[str, str], page: int
+    session: Session,
+    context: CaseContext,
+    scope: Scope,
+    filters: Mapping[str, str],
+    page: int,
+    *,
+    now: dt.datetime | None = None,
+    stage_days: dict | None = None,
 ) -> dict:
     """Return page `page` of the cases in `scope`, highest priority first, as template variables.
 
     `filters` are the list's query arguments (``comuna``, ``isla``, ``rbd``,
-    ``categoria``, ``elegible``, ``confianza``, ``en_lista``, ``q``: a name or
-    a RUN); unknown values are ignored. Besides the page's variables, the
+    ``categoria``, ``elegible``, ``confianza``, ``en_lista``, ``etapa``,
+    ``atrasado`` = si (longer in the stage than its deadline, `stage_days`
+    overriding the rules' days), ``ubicacion_dudosa`` = si, ``q``: a name or
+    a RUN; ``orden``: ``confianza`` puts the least sure locations first, to
+    be pinned by hand); unknown values are ignored. Besides the page's variables, the
     result holds ``audit_detail``: which filters were used, without the search
     text (it may be a name).
     """
-    query, chosen = _filtered(filters)
-    ordered = scope.cases(query).order_by(Case.priority.desc(), Case.id)
+    now = now or utcnow()
+    query, chosen = _filtered(filters, now, stage_days)
+    if chosen.get("orden") == "confianza":  # the least sure first: offered for a manual pin
+        order = (Case.geocode_score, Case.priority.desc(), Case.id)
+    else:
+        order = (Case.priority.desc(), Case.id)
+    ordered = scope.cases(query).order_by(*order)
     total = session.scalar(select(func.count()).select_from(ordered.order_by(None).subquery()))
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     asked = page
@@ -202,8 +264,12 @@ def case_list_page(
         "listed": count_cases(session, scope, listed=True),
         "not_listed": everything - count_cases(session, scope, listed=True),
         "any_cases": everything > 0,
-        "filtered": any(k != "en_lista" for k in chosen),
+        "filtered": any(k not in ("en_lista", "orden") for k in chosen),
+        "by_confidence": _confidence_counts(session, scope),
+        "orders": ORDERS,
         "synthetic": count_cases(session, scope, synthetic=True),
+        "stages": {k: v[0] for k, v in load_workflow().stages.items()},
+        "stage_of": {c.id: stage_info(c, now, stage_days) for c in cases},
         "audit_detail": ", ".join(k for k in chosen if k != "q")
         + (" + búsqueda" if "q" in chosen else ""),
     }
@@ -247,10 +313,23 @@ def case_export_rows(
 # --------------------------------------------------------------------------- one case
 
 
-def case_page(session: Session, context: CaseContext, scope: Scope, case_id: int) -> dict:
+def case_page(
+    session: Session,
+    context: CaseContext,
+    scope: Scope,
+    case_id: int,
+    *,
+    now: dt.datetime | None = None,
+    stage_days: dict | None = None,
+) -> dict:
     """Return one case in `scope` with its student, attendance, contacts and changes.
 
-    Keys: ``case`` and ``school`` (the school's name, comuna and island).
+    Keys: ``case``, ``school`` (the school's name, comuna and island),
+    ``sector_guess`` (the sector its address names, for a pin to confirm),
+    ``confirmed`` (the gazetteer entries confirmed from this case), ``stage``
+    (`stage_info`), ``timeline`` (stages, visits, referrals, newest first),
+    ``proposals`` (pending stage proposals), ``stages`` and ``closing``
+    (labels from the workflow rules).
 
     Raises
     ------
@@ -267,7 +346,31 @@ def case_page(session: Session, context: CaseContext, scope: Scope, case_id: int
     )
     if case is None:
         raise NotFoundError(NOT_YOURS.format(case_id=case_id))
-    return {"case": case, "school": context.schools.get(case.rbd, {})}
+    confirmed = session.scalars(
+        select(GazetteerRow).where(GazetteerRow.case_id == case.id).order_by(GazetteerRow.id)
+    ).all()
+    return {
+        "case": case,
+        "school": context.schools.get(case.rbd, {}),
+        "sector_guess": sector_of(
+            case.address, case.sector, case.geocode_method, case.geocode_match
+        ),
+        "confirmed": confirmed,
+        **_workflow_page(session, case, now or utcnow(), stage_days),
+    }
+
+
+def _workflow_page(session: Session, case: Case, now: dt.datetime, stage_days) -> dict:
+    flow = load_workflow()
+    items = timeline(session, case)
+    return {
+        "stage": stage_info(case, now, stage_days),
+        "timeline": items,
+        "proposals": [i["obj"] for i in items if i["tipo"] == "propuesta"],
+        "stages": {k: v[0] for k, v in flow.stages.items()},
+        "closing": {k: v[0] for k, v in flow.closing.items()},
+        "workflow_source": f"{flow.version}: {flow.source}",
+    }
 
 
 def move_pin(
@@ -307,6 +410,7 @@ def move_pin(
     )  # fmt: skip
     case.lon, case.lat, case.island = lon, lat, island
     case.geocode_method, case.geocode_score, case.geocode_match = "manual", 1.0, "a mano"
+    case.geocode_source, case.geocode_note = f"pin a mano de {actor}"[:300], ""
     case.located_by, case.located_at = actor, now
     try:
         session.flush()
@@ -347,6 +451,58 @@ def move_case_pin(
         raise NotFoundError from err
 
 
+@dataclass
+class PinOutcome:
+    """A pin saved on a case, the sector it confirmed (if any) and why it confirmed none."""
+
+    case: Case
+    place: PlaceChange | None = None
+    warning: str = ""
+
+
+def pin_case(
+    session: Session,
+    context: CaseContext,
+    scope: Scope,
+    case_id: int,
+    lon: float,
+    lat: float,
+    *,
+    actor: str,
+    expected_version: int,
+    sector: str = "",
+    accuracy_m: float | None = None,
+) -> PinOutcome:
+    """Place a case by hand or by GPS and, when `sector` is given, confirm that sector there.
+
+    The pin is saved as `move_case_pin` does. With `sector` (the sector the
+    address names, `geo_app.places.service.sector_of`) the point also becomes
+    a confirmed gazetteer entry (who, when) and every case naming the sector is
+    geocoded again (`geo_app.places.service.confirm_home`). A GPS fix
+    (`accuracy_m` given) confirms a sector only when it is good enough; the
+    case keeps the pin either way and `warning` says why nothing was confirmed.
+
+    Raises
+    ------
+    NotFoundError, EditConflictError, ValueError
+        As `move_case_pin`.
+    """
+    case = move_case_pin(session, context, scope, case_id, lon, lat, actor=actor,
+                         expected_version=expected_version)  # fmt: skip
+    if accuracy_m is not None:
+        case.geocode_match = f"GPS ±{accuracy_m:.0f} m"
+        case.geocode_source = f"GPS del teléfono de {actor}"[:300]
+    if not sector.strip():
+        return PinOutcome(case)
+    try:
+        change = confirm_home(session, context, case, sector, actor=actor, accuracy_m=accuracy_m,
+                              scope=scope)  # fmt: skip
+    except GazetteerError as err:
+        why = "; ".join(err.problems)
+        return PinOutcome(case, warning=f"El sector no quedó confirmado: {why}.")
+    return PinOutcome(case, change)
+
+
 # --------------------------------------------------------------------------- map and counts
 
 
@@ -383,13 +539,23 @@ def case_points(session: Session, scope: Scope) -> list[dict]:
     ]
 
 
-def counts_summary(session: Session, scope: Scope) -> dict:
-    """Cases in `scope` by category and by geocoding method; small counts hidden for a mesa."""
+def counts_summary(session: Session, scope: Scope, k: int = SMALL_COUNT) -> dict:
+    """Cases in `scope` by category and by geocoding method; protected for a mesa.
+
+    For the mesa both tables are protected together (they share the total):
+    counts 1..k−1 and the cells that would reveal them are ``"<k"``.
+    """
     by_category = _counts(session, scope, Case.category)
     by_method = _counts(session, scope, Case.geocode_method)
-    if scope.role == "mesa":
-        by_category, by_method = suppress_small(by_category), suppress_small(by_method)
-    return {"por_categoria": by_category, "por_metodo": by_method, "umbral_reserva": SMALL_COUNT}
+    if scope.role == "mesa" and (by_category or by_method):
+        tables, _ = protect_rows(
+            {"categoria": {"todas": by_category}, "metodo": {"todas": by_method}},
+            {"categoria": list(by_category), "metodo": list(by_method)},
+            k,
+        )
+        by_category = {c: tables["categoria"]["todas"][c] for c in by_category}
+        by_method = {m: tables["metodo"]["todas"][m] for m in by_method}
+    return {"por_categoria": by_category, "por_metodo": by_method, "umbral_reserva": k}
 
 
 def people(session: Session, case_ids: list[int]) -> tuple[dict[str, str], dict[str, str]]:
@@ -405,3 +571,47 @@ def people(session: Session, case_ids: list[int]) -> tuple[dict[str, str], dict[
         names[str(c.id)] = c.student.full_name
         addresses[str(c.id)] = ", ".join(p for p in (c.address, c.sector, c.comuna) if p)
     return names, addresses
+
+
+LABEL = re.compile(r"^(-?\d+\.\d+), (-?\d+\.\d+) \((\w+)\)$")
+
+
+def undo_gps(
+    session: Session, scope: Scope, case_id: int, *, actor: str, expected_version: int
+) -> Case:
+    """Put back the point a visit's GPS fix replaced (from the case's history).
+
+    Raises
+    ------
+    NotFoundError
+        No such case in `scope`.
+    EditConflictError
+        The case changed since the form was opened.
+    ValueError
+        The case's point does not come from a visit's GPS fix.
+    """
+    case = session.scalar(scope.cases(select(Case).where(Case.id == case_id)))
+    if case is None:
+        raise NotFoundError(NOT_YOURS.format(case_id=case_id))
+    if case.version != expected_version:
+        raise EditConflictError(CONFLICT_MESSAGE)
+    last = session.scalar(
+        select(Change)
+        .where(Change.case_id == case.id, Change.field == "ubicacion", Change.source == "visita")
+        .order_by(Change.id.desc())
+    )
+    if case.geocode_method != "gps" or last is None:
+        msg = "La ubicación actual no viene del GPS de una visita: no hay nada que deshacer."
+        raise ValueError(msg)
+    old = LABEL.match(last.old or "")
+    lat, lon, method = (
+        (float(old[1]), float(old[2]), old[3]) if old else (None, None, "sin_ubicacion")
+    )
+    session.add(Change(actor=actor, case=case, source="manual", field="ubicacion",
+                       old=location_label(case.lon, case.lat, case.geocode_method),
+                       new=location_label(lon, lat, method)))  # fmt: skip
+    case.lon, case.lat, case.geocode_method = lon, lat, method
+    case.geocode_score = METHODS.get(method, ("", 0.0))[1]
+    case.geocode_match = "punto anterior al GPS (deshecho)"
+    case.located_by, case.located_at = actor, utcnow()
+    return case

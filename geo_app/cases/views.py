@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException
 
 from geo_app.cases import service
 from geo_app.cases import uploads
+from geo_app.cases import workflow
 from geo_app.cases.context import CaseContext
 from geo_app.cases.context import case_context
 from geo_app.cases.importing import ImportRejectedError
@@ -33,6 +34,7 @@ from geo_app.security import ALL_ROLES
 from geo_app.security import PEOPLE
 from geo_app.security import STAFF
 from geo_app.security import allow
+from geo_app.store.models import utcnow
 from geo_app.web import audit
 from geo_app.web import csv_download
 from geo_app.web import current_actor
@@ -56,13 +58,40 @@ def _uploads() -> uploads.PendingUploads:
     return uploads.PendingUploads.in_instance(current_app.instance_path)
 
 
-def _pin_form(form) -> tuple[float, float, int]:
-    """Latitude, longitude and case version of the pin form; ValueError in Spanish if wrong."""
+def _pin_form(form) -> tuple[float, float, int, dict]:
+    """Latitude, longitude, case version and sector options of the pin form.
+
+    ValueError in Spanish if wrong. The options are ``sector`` (when the box
+    «este punto es el sector» is ticked) and ``accuracy_m`` (a GPS fix).
+    """
     try:
-        return float(form["lat"]), float(form["lon"]), int(form["version"])
+        lat, lon, version = float(form["lat"]), float(form["lon"]), int(form["version"])
+        accuracy = float(form["precision"]) if form.get("precision") else None
     except (KeyError, ValueError) as err:
         msg = "Ubicación no válida: haga clic en el mapa para elegir el punto."
         raise ValueError(msg) from err
+    sector = form.get("sector", "").strip() if form.get("confirmar") == "1" else ""
+    return lat, lon, version, {"sector": sector, "accuracy_m": accuracy}
+
+
+def _pin_flashes(outcome: service.PinOutcome) -> None:
+    flash(_pin_message(outcome), "ok")
+    if outcome.warning:
+        flash(outcome.warning, "error")
+
+
+def _pin_message(outcome: service.PinOutcome) -> str:
+    text = "Ubicación guardada" + (" (GPS)." if outcome.case.geocode_match.startswith("GPS")
+                                   else " (ubicado a mano).")  # fmt: skip
+    if outcome.place is not None:
+        row, moved = outcome.place.row, len(outcome.place.relocated)
+        text += (f" Sector «{row.name}» confirmado en este punto (entrada {row.id} de Lugares): "
+                 f"{moved} caso(s) más reubicados.")  # fmt: skip
+    return text
+
+
+def _stage_settings() -> dict:
+    return {"now": utcnow(), "stage_days": current_app.config.get("CASE_STAGE_DAYS") or None}
 
 
 # --------------------------------------------------------------------------- list and detail
@@ -75,7 +104,9 @@ def case_list() -> str:
     page = max(request.args.get("pagina", 1, type=int), 1)
     filters = service.recall_search(session, request.args.to_dict())
     with db_session() as db, db.begin():
-        found = service.case_list_page(db, _context(), current_scope(), filters, page)
+        found = service.case_list_page(
+            db, _context(), current_scope(), filters, page, **_stage_settings()
+        )
         ids = [c.id for c in found["cases"]]
         audit(db, "ver", "lista_casos", case_ids=ids, detail=found.pop("audit_detail"))
     return render_template("cases/cases.html", **found)
@@ -93,7 +124,7 @@ def case_search():
 def case_detail(case_id: int) -> str:
     """One case: map, attendance history, contacts, changes."""
     with db_session() as db, db.begin():
-        found = service.case_page(db, _context(), current_scope(), case_id)
+        found = service.case_page(db, _context(), current_scope(), case_id, **_stage_settings())
         audit(db, "ver", "caso", target_id=case_id, case_ids=[case_id])
         return render_template("cases/case_detail.html", **found)
 
@@ -101,18 +132,56 @@ def case_detail(case_id: int) -> str:
 @bp.post("/casos/<int:case_id>/ubicacion")
 @allow(*PEOPLE)
 def case_move(case_id: int):
-    """Move a case's pin by hand (who and when recorded; a stale form is refused)."""
+    """Move a case's pin by hand or GPS; optionally confirm its sector (who and when recorded)."""
     back = redirect(url_for("cases.case_detail", case_id=case_id))
     try:
-        lat, lon, version = _pin_form(request.form)
+        lat, lon, version, options = _pin_form(request.form)
         with db_session() as db, db.begin():
-            service.move_case_pin(db, _context(), current_scope(), case_id, lon, lat,
-                                  actor=current_actor(), expected_version=version)  # fmt: skip
-            audit(db, "cambiar", "ubicacion_caso", target_id=case_id, case_ids=[case_id])
+            outcome = service.pin_case(db, _context(), current_scope(), case_id, lon, lat,
+                                       actor=current_actor(), expected_version=version,
+                                       **options)  # fmt: skip
+            moved = outcome.place.relocated if outcome.place else []
+            audit(db, "cambiar", "ubicacion_caso", target_id=case_id, case_ids=[case_id, *moved])
     except ValueError as err:  # a bad point, a point in the sea, or a stale form (409)
         flash(str(err), "error")
         return back, 409 if isinstance(err, service.EditConflictError) else 302
-    flash("Ubicación guardada (ubicado a mano).", "ok")
+    _pin_flashes(outcome)
+    return back
+
+
+@bp.post("/casos/<int:case_id>/etapa")
+@allow(*STAFF)
+def case_stage(case_id: int):
+    """Confirm, correct or discard a proposed stage, or move the case's stage by hand."""
+    form = request.form
+    with db_session() as db, db.begin():
+        change = workflow.decide_stage(
+            db, current_scope(), case_id, action=form.get("accion", ""),
+            stage=form.get("etapa", ""), change_id=form.get("propuesta", type=int),
+            reason=form.get("motivo", ""), note=form.get("nota", ""), actor=current_actor(),
+            now=utcnow(), expected_version=form.get("version", -1, type=int),
+        )  # fmt: skip
+        audit(db, "cambiar", "etapa_caso", target_id=case_id, case_ids=[case_id],
+              detail=f"{change.status}: {change.to_stage}")  # fmt: skip
+    flash(f"Etapa {change.status}.", "ok")
+    return redirect(url_for("cases.case_detail", case_id=case_id))
+
+
+@bp.post("/casos/<int:case_id>/ubicacion/deshacer-gps")
+@allow(*STAFF)
+def case_undo_gps(case_id: int):
+    """Put back the point a visit's GPS fix replaced."""
+    back = redirect(url_for("cases.case_detail", case_id=case_id))
+    try:
+        with db_session() as db, db.begin():
+            version = request.form.get("version", -1, type=int)
+            service.undo_gps(db, current_scope(), case_id, actor=current_actor(),
+                             expected_version=version)  # fmt: skip
+            audit(db, "cambiar", "ubicacion_caso", target_id=case_id, case_ids=[case_id])
+    except ValueError as err:
+        flash(str(err), "error")
+        return back
+    flash("Se restauró la ubicación anterior al GPS.", "ok")
     return back
 
 
@@ -133,7 +202,8 @@ def cases_geojson() -> Response:
 def cases_summary():
     """Return counts in scope by category and by geocoding method (JSON; small counts hidden)."""
     with db_session() as db:
-        return jsonify(service.counts_summary(db, current_scope()))
+        k = current_app.config["SUPPRESSION_K"]
+        return jsonify(service.counts_summary(db, current_scope(), k))
 
 
 # --------------------------------------------------------------------------- import

@@ -6,20 +6,47 @@ Plain arguments, no Flask.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from functools import cache
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geo_app.cases.service import people
 from geo_app.errors import InvalidRequestError
+from geo_app.field.visits import case_visits
 from geo_app.formats import weekday_label
 from geo_app.planning.plans import published_day
 from geo_app.planning.plans import published_days
 from geo_app.planning.service import plan_in_scope
 from geo_app.scope import Scope
+from geo_app.store.models import Contact
 from geo_app.store.models import GestorRow
+from layers.visits import load_visit_rules
 
-__all__ = ["day_sheet"]
+__all__ = ["OFFLINE_ASSETS", "day_route", "day_sheet", "offline_assets", "phones"]
+
+# Static files the phone keeps for Mi día (paths under static/); their contents make the version.
+OFFLINE_ASSETS = (
+    "css/app.css",
+    "js/field-app.js",
+    "js/terreno.js",
+    "vendor/leaflet/leaflet.css",
+    "vendor/leaflet/leaflet.js",
+    "icon.svg",
+    "manifest.webmanifest",
+)
+
+
+@cache
+def offline_assets(static_folder: str) -> tuple[str, tuple[str, ...]]:
+    """Return the version (12 hex digits of SHA-256 over the files) and the files to keep."""
+    digest = hashlib.sha256()
+    for name in OFFLINE_ASSETS:
+        digest.update(name.encode())
+        digest.update((Path(static_folder) / name).read_bytes())
+    return digest.hexdigest()[:12], OFFLINE_ASSETS
 
 
 def day_sheet(session: Session, scope: Scope, *, gestor: str, day: str, today: dt.date) -> dict:
@@ -30,7 +57,8 @@ def day_sheet(session: Session, scope: Scope, *, gestor: str, day: str, today: d
     empty; when empty and there is nothing published on `today`, the next
     published day (or the last one) is shown with a notice. Besides the
     page's variables the result holds ``case_ids``, the day's cases (for the
-    audit log).
+    audit log). ``offline`` is true when the page may be kept on the phone:
+    a gestor's own published day (never a staff member's view of someone's).
 
     Raises
     ------
@@ -61,6 +89,7 @@ def day_sheet(session: Session, scope: Scope, *, gestor: str, day: str, today: d
         notice = "El plan publicado de ese día incluye comunas fuera de su ámbito."
     ids = [int(s["visita_id"]) for s in stops.get("paradas", [])]
     names, addresses = people(session, ids)
+    own = scope.role == "gestor" and bool(stops.get("paradas"))
     return {
         "gestores": gestores,
         "code": code,
@@ -74,4 +103,49 @@ def day_sheet(session: Session, scope: Scope, *, gestor: str, day: str, today: d
         "synthetic": bool(plan and plan.synthetic),
         "base_label": next((g.base_label for g in gestores if g.code == code), "la base"),
         "case_ids": ids,
+        "phones": phones(session, ids),
+        "route": day_route(stops, next((g for g in gestores if g.code == code), None)),
+        "visits": {str(k): v for k, v in case_visits(session, ids).items()},
+        "outcome_labels": {k: v[0] for k, v in load_visit_rules().outcomes.items()},
+        "taxonomy": load_visit_rules().as_json() if own else None,
+        "offline": own,
     }
+
+
+def day_route(day: dict, gestor: GestorRow | None) -> dict:
+    """Return what the day map draws besides stops: legs (WGS84 [lat, lon]), base, terminals.
+
+    Legs come from the published plan (``tramos`` of each stop and ``regreso``);
+    boat legs carry their line, and their ends are the terminals.
+    """
+    legs, terminals = [], []
+    for leg in [t for s in day.get("paradas", []) for t in s.get("tramos", [])] + day.get(
+        "regreso", []
+    ):
+        coords = [[lat, lon] for lon, lat in leg.get("geometria", [])]
+        if len(coords) < 2:
+            continue
+        legs.append({"tipo": leg.get("tipo", ""), "linea": leg.get("linea", ""), "puntos": coords})
+        if leg.get("tipo") == "barco":
+            terminals += [{"nombre": leg.get("desde", ""), "punto": coords[0]},
+                          {"nombre": leg.get("hasta", ""), "punto": coords[-1]}]  # fmt: skip
+    base = None
+    if gestor is not None and day:
+        base = {"nombre": gestor.base_label, "punto": [gestor.base_lat, gestor.base_lon]}
+    return {"tramos": legs, "terminales": terminals, "base": base}
+
+
+def phones(session: Session, case_ids: list[int]) -> dict[str, list[tuple[str, str, str]]]:
+    """Case id -> contacts with a phone: (kind, name, phone as dialled: digits and a leading +)."""
+    out: dict[str, list[tuple[str, str, str]]] = {str(i): [] for i in case_ids}
+    if not case_ids:
+        return out
+    rows = session.scalars(
+        select(Contact)
+        .where(Contact.case_id.in_(case_ids), Contact.phone != "")
+        .order_by(Contact.id)
+    )
+    for c in rows:
+        dial = "".join(ch for ch in c.phone if ch.isdigit() or ch == "+")
+        out[str(c.case_id)].append((c.kind, c.name, dial))
+    return out

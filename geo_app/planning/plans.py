@@ -14,6 +14,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
 from sqlalchemy import select
@@ -28,8 +29,10 @@ from geo_app.store.models import Case
 from geo_app.store.models import GestorRow
 from geo_app.store.models import PlanRow
 from geo_app.store.models import PlanStop
+from geo_app.store.models import VisitRecord
 from geo_app.store.models import utcnow
 from geo_app.travel import planning_model
+from layers.workflow import load_workflow
 from routing import RoutingInputError
 from routing.boats import Suspension
 from routing.planning import Gestor
@@ -61,6 +64,9 @@ __all__ = [
 ]
 
 
+LOCAL_TZ = ZoneInfo("America/Santiago")
+
+
 class PlanRunError(RuntimeError):
     """Planning produced no plan: no candidate cases, or the computation failed."""
 
@@ -80,29 +86,68 @@ def candidate_visits(
     """Cases to consider this week: located, in the latest list, highest priority first.
 
     A case visited in the latest published plan prefers the same gestor
-    (continuity with the family).
+    (continuity with the family). What the visits found feeds back
+    (``layers/rules/flujo_casos_2026.toml``): closed cases and doubtful
+    locations (a wrong address or a family that moved, until someone places
+    the case again) are left out; nobody home last time → another try in the
+    other half of the working day (time window); re-linked and follow-up
+    cases come back only once their follow-up cadence has passed.
     """
     query = (
         select(Case)
-        .where(Case.lon.is_not(None), Case.in_latest_list, Case.priority >= min_priority)
+        .where(
+            Case.lon.is_not(None), Case.in_latest_list, Case.priority >= min_priority,
+            Case.stage != "cerrado", Case.location_doubtful.is_(False),
+        )
         .order_by(Case.priority.desc(), Case.id)
         .limit(limit)
-    )
+    )  # fmt: skip
     if comunas:
         query = query.where(Case.comuna.in_(comunas))
     cases = session.scalars(query).all()
     previous = _last_gestor(session, [c.id for c in cases])
+    last = _last_visits(session, [c.id for c in cases])
+    flow = load_workflow()
+    now = utcnow()
+    visits = []
+    for c in cases:
+        record = last.get(c.id)
+        label = f"Caso {c.id}" + (f" · {c.sector}" if c.sector else "")
+        window = None
+        if c.stage in ("revinculado", "seguimiento"):
+            cadence = dt.timedelta(days=flow.followup_cadence_days)
+            if record is not None and now - _aware(record.device_at) < cadence:
+                continue
+            label += " · seguimiento"
+        elif record is not None and record.outcome == "nadie_en_casa":
+            local = _aware(record.device_at).astimezone(LOCAL_TZ)
+            window = flow.retry_window(local, dt.time(8, 30), dt.time(17, 30))
+            label += f" · reintentar (nadie en casa el {local:%d-%m} a las {local:%H:%M})"
+        visits.append((c, label, window))
     return [
         Visit(
             str(c.id),
             c.lon,
             c.lat,
-            label=f"Caso {c.id}" + (f" · {c.sector}" if c.sector else ""),
+            label=label,
+            window=window,
             priority=round(c.priority, 1),
             preferred_gestor=previous.get(c.id),
         )
-        for c in cases
+        for c, label, window in visits
     ]
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _last_visits(session: Session, case_ids: list[int]) -> dict[int, VisitRecord]:
+    """Latest visit record (by the phone's time) of each case."""
+    rows = session.scalars(
+        select(VisitRecord).where(VisitRecord.case_id.in_(case_ids)).order_by(VisitRecord.device_at)
+    )
+    return {r.case_id: r for r in rows}
 
 
 def _last_gestor(session: Session, case_ids: list[int]) -> dict[int, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,6 +37,8 @@ from geo_app.scope import Scope
 from geo_app.store.models import Case
 from geo_app.store.models import GestorRow
 from geo_app.store.models import PlanRow
+from geo_app.store.models import VisitRecord
+from layers.visits import load_visit_rules
 from routing.boats import Suspension
 from routing.model import TravelModel
 from routing.planning import Gestor
@@ -349,8 +352,34 @@ def plan_page(
         "week_past": bool(past_week_message(plan.week_start, today)),
         "replanned": _replan_summary(inputs.get("replanificar"), gestores, dict(lines)),
         "suspension_rows": range(1, SUSPENSION_ROWS + 1),
+        "recorded": recorded_visits(session, plan),
         "case_ids": ids,
     }
+
+
+LOCAL_TZ = ZoneInfo("America/Santiago")
+
+
+def recorded_visits(session: Session, plan: PlanRow) -> dict[str, str]:
+    """Visit id -> what the phone recorded for it in the plan's week (the re-plan's «hecha»).
+
+    A stop counts as done when a visit record of its case arrived with a
+    device time (America/Santiago) in the plan's week, whatever the outcome:
+    the re-plan decides again for «nadie en casa» through the candidates.
+    """
+    start = dt.datetime.combine(plan.week_start, dt.time(), LOCAL_TZ)
+    end = start + dt.timedelta(days=7)
+    ids = [int(v["id"]) for v in plan.inputs.get("visitas", [])]
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(VisitRecord.case_id, VisitRecord.outcome, VisitRecord.device_at)
+        .where(VisitRecord.case_id.in_(ids), VisitRecord.device_at >= start,
+               VisitRecord.device_at < end)
+        .order_by(VisitRecord.device_at)
+    ).all()  # fmt: skip
+    labels = {k: v[0] for k, v in load_visit_rules().outcomes.items()}
+    return {str(case_id): labels.get(outcome, outcome) for case_id, outcome, _ in rows}
 
 
 def plan_job_state(session: Session, scope: Scope, plan_id: int) -> dict:

@@ -31,16 +31,22 @@ __all__ = [
     "Case",
     "Change",
     "Contact",
+    "CoverageRun",
+    "CoverageScenario",
+    "CoverageService",
+    "GazetteerRow",
     "GestorRow",
     "HeaderMapping",
     "ImportBatch",
     "PlanRow",
     "PlanStop",
+    "StageChange",
     "Student",
     "TransitFeedRow",
     "TransitLineRow",
     "TransitStopRow",
     "User",
+    "VisitRecord",
     "utcnow",
 ]
 
@@ -141,6 +147,8 @@ class Case(Base):
     geocode_method: Mapped[str] = mapped_column(String(20), default="sin_ubicacion")
     geocode_score: Mapped[float] = mapped_column(Float, default=0.0)
     geocode_match: Mapped[str] = mapped_column(String(200), default="")
+    geocode_source: Mapped[str] = mapped_column(String(300), default="")
+    geocode_note: Mapped[str] = mapped_column(String(300), default="")
     located_by: Mapped[str] = mapped_column(String(120), default="")
     located_at: Mapped[dt.datetime | None] = mapped_column()
     latest_period: Mapped[str | None] = mapped_column(String(7))
@@ -158,6 +166,10 @@ class Case(Base):
     last_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    stage: Mapped[str] = mapped_column(String(30), default="alerta", index=True)
+    stage_since: Mapped[dt.datetime | None] = mapped_column()
+    closed_reason: Mapped[str] = mapped_column(String(40), default="")
+    location_doubtful: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - optimistic locking
@@ -237,6 +249,44 @@ class HeaderMapping(Base):
     mapping: Mapped[dict] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class GazetteerRow(Base):
+    """A gazetteer entry of the team: imported, confirmed, or another source's entry retired.
+
+    ``kind`` is ``importado`` (a row of a gazetteer file: ``filename``, ``row``,
+    ``source`` the declared source), ``confirmado`` (``origin`` ``pin``,
+    ``gps`` or ``correccion``; ``address_key`` of the home for a pin or a GPS
+    fix, ``case_id`` the case it came from) or ``retiro`` (``ref`` is the
+    retired entry of another source, e.g. ``WOF 1293071993``). Never deleted:
+    removing sets ``retired`` with who and when. Points in WGS84.
+    """
+
+    __tablename__ = "gazetteer_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    origin: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    comuna: Mapped[str] = mapped_column(String(100), index=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(300), default="")
+    ref: Mapped[str] = mapped_column(String(300), default="")
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    row: Mapped[int | None] = mapped_column(Integer)
+    address_key: Mapped[str] = mapped_column(String(600), default="")
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    note: Mapped[str] = mapped_column(String(300), default="")
+    created_by: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    retired_by: Mapped[str] = mapped_column(String(120), default="")
+    retired_at: Mapped[dt.datetime | None] = mapped_column()
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - optimistic locking
 
 
 class GestorRow(Base):
@@ -361,6 +411,143 @@ class AuditEntry(Base):
     case_ids: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[str] = mapped_column(String(300), default="")
     ip: Mapped[str] = mapped_column(String(45), default="")
+
+
+class VisitRecord(Base):
+    """One visit as recorded on the phone, stored once by the UUID the device made.
+
+    Never updated: an edit is a new record naming the one it ``corrects``.
+    ``device_at`` is the phone's clock, ``received_at`` the server's;
+    ``future_clock`` flags a phone ahead of the server. Proof of visit:
+    ``distance_m`` from the GPS point (WGS84, ``accuracy_m`` metres) to the
+    case's point at receipt, ``far`` beyond the rules' threshold,
+    ``planned_at`` the planned start of the nearest stop of this gestor
+    (local time, as ``PlanStop.start_at``) and ``minutes_from_plan``.
+    ``conflict`` says why the case was no longer the gestor's when it arrived.
+    """
+
+    __tablename__ = "visit_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    gestor_code: Mapped[str] = mapped_column(String(40), default="", index=True)
+    username: Mapped[str] = mapped_column(String(60), default="")
+    outcome: Mapped[str] = mapped_column(String(30))
+    contacted: Mapped[str] = mapped_column(String(200), default="")
+    barriers: Mapped[list] = mapped_column(JSON, default=list)
+    referral: Mapped[dict] = mapped_column(default=dict)
+    agreement: Mapped[str] = mapped_column(Text, default="")
+    next_step: Mapped[str] = mapped_column(Text, default="")
+    next_date: Mapped[dt.date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    gps_poor: Mapped[bool] = mapped_column(Boolean, default=False)
+    device_at: Mapped[dt.datetime] = mapped_column()
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    future_clock: Mapped[bool] = mapped_column(Boolean, default=False)
+    corrects: Mapped[str | None] = mapped_column(String(36))
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    far: Mapped[bool] = mapped_column(Boolean, default=False)
+    planned_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=False))
+    minutes_from_plan: Mapped[float | None] = mapped_column(Float)
+    conflict: Mapped[str] = mapped_column(String(200), default="")
+    rules_version: Mapped[str] = mapped_column(String(40), default="")
+
+
+class StageChange(Base):
+    """A stage change of a case: proposed (by a visit or a re-import) or decided by a person.
+
+    ``status`` is ``propuesta`` until the profesional confirms it
+    (``confirmada``, maybe to another stage: ``to_stage`` then holds the one
+    chosen and ``proposed_stage`` the one proposed) or discards it
+    (``descartada``). Manual changes are stored ``confirmada``.
+    """
+
+    __tablename__ = "case_stages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    source: Mapped[str] = mapped_column(String(20))  # visita | importacion | manual
+    actor: Mapped[str] = mapped_column(String(120), default="")
+    from_stage: Mapped[str] = mapped_column(String(30))
+    proposed_stage: Mapped[str] = mapped_column(String(30))
+    to_stage: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20), default="propuesta")
+    visit_uuid: Mapped[str | None] = mapped_column(String(36))
+    reason: Mapped[str] = mapped_column(String(40), default="")
+    note: Mapped[str] = mapped_column(String(300), default="")
+    decided_by: Mapped[str] = mapped_column(String(120), default="")
+    decided_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class CoverageService(Base):
+    """A service a team imported or added by hand, or the retirement of a bundled one.
+
+    ``origin`` is ``importado``, ``manual`` or ``fuente`` (a bundled service,
+    stored only to retire it); ``source`` says where it came from.
+    """
+
+    __tablename__ = "coverage_services"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(80), unique=True)
+    service_type: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    comuna_name: Mapped[str] = mapped_column(String(100), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    location: Mapped[str] = mapped_column(String(20), default="manual")
+    location_note: Mapped[str] = mapped_column(String(300), default="")
+    days: Mapped[str] = mapped_column(String(40), default="lu,ma,mi,ju,vi")
+    opens: Mapped[str] = mapped_column(String(5), default="08:30")
+    closes: Mapped[str] = mapped_column(String(5), default="17:00")
+    hours_assumed: Mapped[bool] = mapped_column(Boolean, default=True)
+    origin: Mapped[str] = mapped_column(String(20), default="manual")
+    source: Mapped[str] = mapped_column(String(300), default="")
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    retired_reason: Mapped[str] = mapped_column(String(300), default="")
+    created_by: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's pattern
+
+
+class CoverageScenario(Base):
+    """A named what-if (`layers.coverage.Scenario.to_dict`)."""
+
+    __tablename__ = "coverage_scenarios"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    spec: Mapped[dict] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CoverageRun(Base):
+    """One coverage computation: parameters, job state and its aggregated result."""
+
+    __tablename__ = "coverage_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    params: Mapped[dict] = mapped_column(JSON)
+    scenario_id: Mapped[int | None] = mapped_column(
+        ForeignKey("coverage_scenarios.id", ondelete="SET NULL")
+    )
+    job_state: Mapped[str] = mapped_column(String(20), default="en_cola")
+    job_progress: Mapped[float] = mapped_column(Float, default=0.0)
+    job_message: Mapped[str] = mapped_column(String(300), default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[dict | None] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class TransitFeedRow(Base):

@@ -239,13 +239,15 @@ def comuna_labels(territory: Territory) -> list[dict]:
     ]
 
 
-def comuna_count_features(session: Session, territory: Territory, scope: Scope) -> list[dict]:
+def comuna_count_features(
+    session: Session, territory: Territory, scope: Scope, k: int = 10
+) -> list[dict]:
     """Case counts per comuna as GeoJSON points inside each comuna (never a case's location).
 
     Small counts are hidden for the mesa role (see `geo_app.cases.counts`).
     """
     points = _comuna_points(territory)
-    rows = by_comuna(session, scope, suppress=scope.role == "mesa")
+    rows = by_comuna(session, scope, suppress=scope.role == "mesa", k=k)
     return [
         {
             "type": "Feature",

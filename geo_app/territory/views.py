@@ -12,7 +12,6 @@ from flask import render_template
 from flask import request
 
 from geo_app.cases.counts import CATEGORY_ORDER
-from geo_app.cases.counts import SMALL_COUNT
 from geo_app.cases.counts import by_comuna
 from geo_app.security import ALL_ROLES
 from geo_app.security import allow
@@ -79,14 +78,14 @@ def journey():
 @allow(*ALL_ROLES)
 def summary() -> str:
     """Cases by comuna and attendance category (aggregates only; small counts hidden for mesas)."""
-    scope = current_scope()
+    scope, k = current_scope(), current_app.config["SUPPRESSION_K"]
     with db_session() as db:
-        rows = by_comuna(db, scope, suppress=scope.role == "mesa")
+        rows = by_comuna(db, scope, suppress=scope.role == "mesa", k=k)
     return render_template(
         "territory/summary.html",
         rows=rows,
         categories=CATEGORY_ORDER,
-        small=SMALL_COUNT,
+        small=k,
         suppressed=scope.role == "mesa",
     )
 
@@ -96,5 +95,6 @@ def summary() -> str:
 def summary_geojson() -> Response:
     """Case counts per comuna as points inside each comuna (never a case's location)."""
     with db_session() as db:
-        features = service.comuna_count_features(db, territory(), current_scope())
-    return jsonify(type="FeatureCollection", features=features, umbral_reserva=SMALL_COUNT)
+        k = current_app.config["SUPPRESSION_K"]
+        features = service.comuna_count_features(db, territory(), current_scope(), k)
+    return jsonify(type="FeatureCollection", features=features, umbral_reserva=k)

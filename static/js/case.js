@@ -10,10 +10,34 @@
     L.geoJSON(data, { style: { color: "#6b8e6b", weight: 1, fillColor: "#e8f0e0", fillOpacity: 1 } }).addTo(map).bringToBack();
   });
   var marker = has ? L.marker([lat, lon]).addTo(map) : null;
+  var accuracy = document.getElementById("pin-accuracy");
+  function place(latlng) {
+    if (marker) { marker.setLatLng(latlng); } else { marker = L.marker(latlng).addTo(map); }
+    document.getElementById("pin-lat").value = latlng.lat.toFixed(6);
+    document.getElementById("pin-lon").value = latlng.lng.toFixed(6);
+  }
   map.on("click", function (e) {
-    if (marker) { marker.setLatLng(e.latlng); } else { marker = L.marker(e.latlng).addTo(map); }
-    document.getElementById("pin-lat").value = e.latlng.lat.toFixed(6);
-    document.getElementById("pin-lon").value = e.latlng.lng.toFixed(6);
+    place(e.latlng);
+    if (accuracy) { accuracy.value = ""; }  /* a click is a pin, not a GPS fix */
   });
+  /* A GPS fix from the phone: its accuracy goes with the form (a sector is confirmed at ≤ 100 m). */
+  var gps = document.getElementById("pin-gps"), status = document.getElementById("pin-gps-status");
+  if (gps) {
+    gps.addEventListener("click", function () {
+      if (!navigator.geolocation) { status.textContent = "Este navegador no da la ubicación GPS."; return; }
+      status.textContent = "Buscando la señal GPS…";
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        var latlng = L.latLng(pos.coords.latitude, pos.coords.longitude);
+        place(latlng);
+        map.setView(latlng, 15);
+        accuracy.value = pos.coords.accuracy.toFixed(0);
+        status.textContent = "GPS: precisión ±" + pos.coords.accuracy.toFixed(0) + " m" +
+          (pos.coords.accuracy > 100 ? " (insuficiente para confirmar el sector; espere y reintente)" : "") +
+          ". Pulse «Guardar» para usarla.";
+      }, function (err) {
+        status.textContent = "No se obtuvo la ubicación GPS (" + err.message + "): permita la ubicación o haga clic en el mapa.";
+      }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 });
+    });
+  }
   window.revincula = { caseMap: map };
 })();

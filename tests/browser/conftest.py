@@ -104,13 +104,23 @@ def sign_in_page(local: LocalPage, base: str, username: str = "admin.prueba") ->
 
 
 def open_local_page(
-    browser, width: int, height: int, *, base: str | None = None, user: str | None = None
+    browser,
+    width: int,
+    height: int,
+    *,
+    base: str | None = None,
+    user: str | None = None,
+    service_workers: str = "block",
 ) -> LocalPage:
     """Open a page that records page errors, failed requests and blocked outside requests.
 
-    With `base` and `user`, the page signs in first.
+    With `base` and `user`, the page signs in first. Service workers are
+    blocked unless asked for (``"allow"``): Playwright's request routing does
+    not see what a service worker answers, and waiting for "networkidle" can
+    then hang (Playwright docs, "Missing Network Events and Service Workers").
     """
-    local = LocalPage(browser.new_page(viewport={"width": width, "height": height}))
+    viewport = {"width": width, "height": height}
+    local = LocalPage(browser.new_page(viewport=viewport, service_workers=service_workers))
 
     def only_local(route):
         if urlparse(route.request.url).hostname in LOCAL_HOSTS:

@@ -73,7 +73,7 @@ def test_case_page_click_moves_the_pin(seeded_server, browser):
     before = page.input_value("#pin-lat")
     page.click("#case-map", position={"x": 120, "y": 90})
     assert page.input_value("#pin-lat") != before
-    page.click("#pin-form button")
+    page.click("#pin-form button[type=submit]")  # not «Usar mi ubicación (GPS)»
     page.wait_for_load_state()
     assert "Ubicado a mano en el mapa" in page.inner_text("#geocode-method")
     assert "admin.prueba" in page.inner_text("table.history")

@@ -31,12 +31,12 @@ ROLES = {
 }
 # The menu of each role, as base.html draws it (a page missing from a menu fails here too).
 MENUS = {
-    "admin": {"/", "/casos", "/resumen", "/importar", "/planificacion", "/transporte", "/informes",
-              "/terreno", "/admin/usuarios", "/admin/auditoria"},
-    "profesional": {"/", "/casos", "/resumen", "/importar", "/planificacion", "/transporte",
-                    "/informes", "/terreno"},
-    "gestor": {"/", "/casos", "/resumen", "/terreno"},
-    "mesa": {"/", "/resumen", "/informes"},
+    "admin": {"/", "/casos", "/resumen", "/importar", "/lugares", "/planificacion", "/transporte",
+              "/informes", "/terreno", "/admin/usuarios", "/admin/auditoria", "/cobertura"},
+    "profesional": {"/", "/casos", "/resumen", "/importar", "/lugares", "/planificacion",
+                    "/transporte", "/informes", "/terreno", "/cobertura"},
+    "gestor": {"/", "/casos", "/resumen", "/terreno", "/cobertura"},
+    "mesa": {"/", "/resumen", "/informes", "/cobertura"},
 }  # fmt: skip
 
 pytestmark = [pytest.mark.browser, pytest.mark.enable_socket]
@@ -62,7 +62,7 @@ def test_every_role_walks_every_page_of_its_menu(role_server, browser, username)
     base = role_server
     local = open_local_page(browser, 1280, 800, base=base, user=username)
     page = local.page
-    page.goto(base + "/")
+    page.goto(base + "/", wait_until="networkidle")  # its data too, before moving on
     menu = page.eval_on_selector_all("nav.mainnav a", "links => links.map(a => a.href)")
     paths = {urlparse(url).path for url in menu}
     assert paths == MENUS[ROLES[username]]

@@ -283,7 +283,7 @@ def test_damaged_or_foreign_backups_are_refused_and_change_nothing(tmp_path, cas
     edited[cases[0]] = edited[cases[0]].replace("Castro", "Ancud")
     truncated = lines[: len(lines) // 2]
     other = lines.copy()
-    other[0] = re.sub(r'"revision": "[^"]+"', '"revision": "0001"', other[0])
+    other[0] = re.sub(r'"revision": "[^"]+"', '"revision": "0001"', other[0])  # any head
     for bad, message in (
         (edited, "alterado"),
         (truncated, "incompleto"),

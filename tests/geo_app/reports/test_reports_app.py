@@ -224,7 +224,9 @@ def test_case_list_export_with_filters_formula_safe_and_audited(app, client):
     assert "Diego" not in csv_text  # Curaco de Vélez, filtered out
     assert "'=HYPERLINK(1)" in csv_text  # a spreadsheet shows it, does not run it
     book = load_workbook(io.BytesIO(client.get("/casos/exportar.xlsx").data))
-    assert book.active.max_row == 1 + 4  # header + every case, listed or not (4)
+    assert book.active.max_row == 1 + 3  # as the list by default: the latest list's 3 cases
+    book = load_workbook(io.BytesIO(client.get("/casos/exportar.xlsx?en_lista=todos").data))
+    assert book.active.max_row == 1 + 4  # Clara too, who left the list
     with app.extensions["revincula.db"]() as session:
         entry = session.scalars(
             select(AuditEntry).where(

@@ -1,7 +1,7 @@
 """Column mappings belong to the account that saved them (issue 25 item 5).
 
 Revision ID: 0004_security_scope
-Revises: 0004_transit_feeds
+Revises: 0004_visit_records
 Create Date: 2026-11-30 19:10:00
 
 Mappings saved before this revision keep ``owner = ''``: they no longer apply to
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_security_scope"
-down_revision = "0004_transit_feeds"  # re-chained after main gained 0004_transit_feeds
+down_revision = "0004_visit_records"  # re-chained after main gained its 0004 migrations
 branch_labels = None
 depends_on = None
 

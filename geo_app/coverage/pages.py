@@ -1,0 +1,316 @@
+"""Assemble the coverage pages from plain arguments (no Flask): form, run, what-if, services."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from geo_app.coverage import service
+from geo_app.coverage import services as store
+from geo_app.coverage.runs import RunParams
+from geo_app.coverage.runs import create_run
+from geo_app.errors import InvalidRequestError
+from geo_app.errors import NotFoundError
+from geo_app.scope import Scope
+from geo_app.store.models import CoverageRun
+from geo_app.store.models import CoverageScenario
+from layers.coverage import DEFAULT_BANDS_MIN
+from layers.coverage import AddedService
+from layers.coverage import Scenario
+from layers.coverage import band_labels
+from layers.intake import IntakeError
+from layers.services import SERVICE_TYPES
+from routing.transit import mode_options
+
+__all__ = [
+    "change_service",
+    "compare_page",
+    "coverage_page",
+    "import_upload",
+    "run_json",
+    "run_services",
+    "services_page",
+    "start_run",
+    "start_whatif",
+]
+
+MODE_KEYS = {"vehiculo": "vehiculo", "a_pie": "a_pie"}
+
+
+def _modes(app) -> list[dict]:
+    """Travel modes of the form; public transport is never offered for coverage yet.
+
+    Without a feed the reason is `routing.transit.NO_TRANSIT_REASON`; with one,
+    that the nearest-service search does not take buses (journeys do).
+    """
+    from geo_app.travel import transit_or_none
+
+    options = mode_options(None)
+    loaded = transit_or_none(app) is not None
+    for option in options:
+        if option["modo"] == "a_pie":
+            option["etiqueta"] = "A pie y en lancha"
+        if option["modo"] == "transporte_publico" and loaded:
+            option["motivo"] = (
+                "La cobertura aún no calcula con transporte público: la búsqueda del servicio "
+                "más cercano usa caminos y barcos. El viaje puntual del mapa sí usa los buses."
+            )
+    return options
+
+
+def coverage_page(
+    session: Session, territory, app, scope: Scope, run_id: int | None, *, k: int, today: dt.date
+) -> dict:
+    """Context of /cobertura: the form, recent runs and, when asked, one run."""
+    run = service.run_or_404(session, run_id) if run_id else None
+    params = run.params if run else {}
+    salida = params.get("salida", "")
+    context = {
+        "types": [(key, label) for key, (label, _) in SERVICE_TYPES.items()],
+        "modes": _modes(app),
+        "thresholds": DEFAULT_BANDS_MIN,
+        "form": {
+            "tipo": params.get("tipo", "posta"),
+            "fecha": salida[:10] or service.next_tuesday(today).isoformat(),
+            "hora": salida[11:16] or "08:00",
+            "modo": "a_pie" if params.get("a_pie", True) else "vehiculo",
+            "umbral": params.get("umbral", 60),
+        },
+        "recent": service.recent_runs(session),
+        "scenarios": service.scenarios(session),
+        "run": run,
+        "payload": None,
+        "k": k,
+        "bands": band_labels(),
+        "unlocated": [],
+        "removable": [],
+    }
+    if run is not None and run.job_state == "listo":
+        context["payload"] = service.run_payload(run, scope, k=k, territory=territory)
+        services = store.registry(session, territory)
+        context["unlocated"] = service.unlocated_services(services, run.params["tipo"])
+        of_type = services[(services["service_type"] == run.params["tipo"]) & services["usable"]]
+        context["removable"] = sorted(zip(of_type["service_id"], of_type["name"], strict=True),
+                                      key=lambda p: p[1])  # fmt: skip
+    return context
+
+
+def start_run(session: Session, form: service.RunForm, *, actor: str, scenario: dict | None = None,
+              scenario_id: int | None = None) -> int:  # fmt: skip
+    """Check the form and store a run waiting for its job; return its id.
+
+    Raises
+    ------
+    InvalidRequestError
+        In Spanish, for a type, date, hour, mode or threshold that is not valid.
+    """
+    if form.modo not in {"a_pie", "vehiculo"}:
+        msg = "Elija el modo «vehículo» o «a pie y barco»; transporte público no está disponible."
+        raise InvalidRequestError(msg)
+    if not form.umbral.isdigit():
+        msg = "El umbral debe ser 15, 30, 60 o 120 minutos."
+        raise InvalidRequestError(msg)
+    service.beyond_bands(int(form.umbral), band_labels())
+    when = service.parse_departure(form.fecha, form.hora)
+    try:
+        params = RunParams.build(form.tipo, when, on_foot=form.modo == "a_pie",
+                                 threshold=int(form.umbral),
+                                 suggest=bool(form.sugerir))  # fmt: skip
+    except ValueError as err:
+        raise InvalidRequestError(str(err)) from err
+    return create_run(session, params, actor=actor, scenario=scenario, scenario_id=scenario_id)
+
+
+def _float(text: str, what: str) -> float:
+    try:
+        return float(text.replace(",", "."))
+    except ValueError:
+        msg = f"{what} debe ser un número con punto decimal (ej. -42.48)."
+        raise InvalidRequestError(msg) from None
+
+
+def start_whatif(session: Session, territory, run_id: int, form, *, actor: str) -> int:
+    """Store a what-if run on top of run `run_id` (its parameters, plus the changes).
+
+    The form may give ``agregar`` ("lat,lon", from a click or typed) with
+    ``nombre`` and ``dias``; ``quitar`` (service ids); ``nombre_escenario`` to
+    save the scenario; or ``escenario`` (a saved scenario's id) to apply it.
+
+    Raises
+    ------
+    InvalidRequestError
+        In Spanish: nothing to change, a point that is not "lat,lon", a point
+        at sea (`layers.coverage.apply_scenario`'s checks), a name in use.
+    """
+    base = service.run_or_404(session, run_id)
+    params = {k: v for k, v in base.params.items() if k != "escenario"}
+    saved_id = form.get("escenario", "")
+    scenario_id = None
+    if saved_id:
+        saved = session.get(CoverageScenario, int(saved_id)) if saved_id.isdigit() else None
+        if saved is None:
+            msg = "Ese escenario guardado no existe."
+            raise NotFoundError(msg)
+        spec, scenario_id = saved.spec, saved.id
+    else:
+        spec = _scenario_from_form(session, territory, form, params["tipo"]).to_dict()
+        name = form.get("nombre_escenario", "").strip()
+        if name:
+            if session.query(CoverageScenario).filter_by(name=name).first() is not None:
+                msg = f"Ya existe un escenario llamado «{name}»; elija otro nombre."
+                raise InvalidRequestError(msg)
+            row = CoverageScenario(name=name[:120], spec=spec, created_by=actor)
+            session.add(row)
+            session.flush()
+            scenario_id = row.id
+    run_form = service.RunForm(
+        tipo=params["tipo"],
+        fecha=params["salida"][:10],
+        hora=params["salida"][11:16],
+        modo="a_pie" if params["a_pie"] else "vehiculo",
+        umbral=str(params.get("umbral", 60)),
+    )
+    return start_run(session, run_form, actor=actor, scenario=spec,
+                             scenario_id=scenario_id)  # fmt: skip
+
+
+def _scenario_from_form(session: Session, territory, form, service_type: str) -> Scenario:
+    added = []
+    point = form.get("agregar", "").strip()
+    if point:
+        parts = point.split(",") if point.count(",") == 1 else point.split()
+        if len(parts) != 2:
+            msg = (
+                f"«{point}» no es un punto; escriba «lat,lon» (ej. -42.62,-73.55) "
+                "o haga clic en el mapa."
+            )
+            raise InvalidRequestError(msg)
+        lat, lon = _float(parts[0].strip(), "La latitud"), _float(parts[1].strip(), "La longitud")
+        added.append(
+            AddedService(
+                service_type=service_type,
+                lon=lon,
+                lat=lat,
+                name=form.get("nombre", "").strip() or "servicio agregado",
+                days=form.get("dias", "").strip() or "lu,ma,mi,ju,vi",
+            )
+        )
+    removed = tuple(r for r in form.getlist("quitar") if r) if hasattr(form, "getlist") else ()
+    scenario = Scenario(
+        name=form.get("nombre_escenario", "").strip(),
+        add_services=tuple(added),
+        remove_service_ids=removed,
+    )
+    if not added and not removed:
+        msg = "El escenario no cambia nada: agregue un servicio (clic o coordenadas) o quite uno."
+        raise InvalidRequestError(msg)
+    # the computation's own checks (a point at sea, days, services to remove), before storing
+    from layers.coverage import apply_scenario
+
+    try:
+        apply_scenario(store.registry(session, territory), _NoBoats(), scenario, territory)
+    except ValueError as err:
+        raise InvalidRequestError(str(err)) from err
+    return scenario
+
+
+class _NoBoats:
+    """A stand-in model for checking a scenario's services (no departures added here)."""
+
+    class timetable:  # noqa: N801 - mimics the attribute of a travel model
+        services = ()
+        suspensions = ()
+
+
+def _finished(session: Session, run_id: int) -> CoverageRun:
+    run = service.run_or_404(session, run_id)
+    if run.job_state != "listo":
+        msg = f"El cálculo {run_id} aún no termina (estado: {run.job_state})."
+        raise InvalidRequestError(msg)
+    return run
+
+
+def run_json(session: Session, territory, scope: Scope, run_id: int, *, k: int) -> dict:
+    """Return the JSON of a finished run (the same tables as the page and the exports)."""
+    return service.run_payload(_finished(session, run_id), scope, k=k, territory=territory)
+
+
+def run_services(session: Session, territory, run_id: int) -> dict:
+    """Services of the run's type as GeoJSON, with the what-if's added services."""
+    run = service.run_or_404(session, run_id)
+    services = store.registry(session, territory)
+    return service.services_geojson(services, run.params["tipo"], run.params.get("escenario"))
+
+
+def compare_page(session: Session, territory, scope: Scope, a: int | None, b: int | None,
+                 *, k: int) -> dict:  # fmt: skip
+    """Two finished runs of the same type, day and mode, protected together."""
+    if not a or not b:
+        msg = "Elija dos cálculos para comparar."
+        raise InvalidRequestError(msg)
+    first, second = _finished(session, a), _finished(session, b)
+    same = ("tipo", "salida", "a_pie")
+    if any(first.params[key] != second.params[key] for key in same):
+        msg = "Solo se comparan cálculos del mismo tipo de servicio, día, hora y modo."
+        raise InvalidRequestError(msg)
+    joined = dict(second.result)
+    joined["micro_antes"] = first.result["micro"]
+    fake = CoverageRun(id=-(a * 100_000 + b), params=second.params, result=joined)
+    payload = service.run_payload(fake, scope, k=k, territory=territory)
+    names = [
+        (r.params.get("escenario") or {}).get("name") or f"cálculo {r.id}" for r in (first, second)
+    ]
+    return {"payload": payload, "names": names, "a": a, "b": b, "k": k}
+
+
+def services_page(session: Session, territory, service_type: str) -> dict:
+    """Context of /cobertura/servicios: every service (or one type) with its provenance."""
+    services = store.registry(session, territory)
+    if service_type in SERVICE_TYPES:
+        services = services[services["service_type"] == service_type]
+    rows = services.drop(columns="geometry").to_dict(orient="records")
+    stored = {r.service_id: r for r in store.stored_services(session)}
+    return {
+        "rows": rows,
+        "stored": stored,
+        "retired": [r for r in stored.values() if r.retired],
+        "types": [(key, label) for key, (label, _) in SERVICE_TYPES.items()],
+        "type": service_type,
+    }
+
+
+def import_upload(session: Session, territory, upload, *, actor: str) -> tuple[str, bool]:
+    """Import an uploaded services list; return the Spanish message and whether it worked."""
+    if upload is None or not upload.filename:
+        return "Elija un archivo CSV o XLSX con los servicios.", False
+    try:
+        rows = store.import_services(session, territory, upload.read(), upload.filename,
+                                     actor=actor)  # fmt: skip
+    except (store.ServicesFileError, IntakeError) as err:
+        return str(err), False
+    return f"Se importaron {len(rows)} servicios de {upload.filename}.", True
+
+
+def change_service(session: Session, territory, form, *, actor: str) -> tuple[str, bool]:
+    """Add, edit or retire one service from the page's form (``accion``)."""
+    action = form.get("accion", "")
+    fields = {key: form.get(key, "").strip() for key in store.FORM_COLUMNS}
+    try:
+        if action == "agregar":
+            row = store.add_service(session, territory, store.ServiceForm(**fields), actor=actor)
+            return f"Servicio «{row.name}» agregado.", True
+        if action == "editar":
+            version = form.get("version", "")
+            row = store.edit_service(
+                session, territory, form.get("id", ""), store.ServiceForm(**fields),
+                expected_version=int(version) if version.isdigit() else -1, actor=actor,
+            )  # fmt: skip
+            return f"Servicio «{row.name}» guardado.", True
+        if action == "retirar":
+            row = store.retire_service(session, territory, form.get("id", ""),
+                                       reason=form.get("motivo", ""), actor=actor)  # fmt: skip
+            return f"Servicio «{row.name}» retirado: ya no cuenta como el más cercano.", True
+    except InvalidRequestError as err:
+        return str(err), False
+    return "Acción desconocida.", False

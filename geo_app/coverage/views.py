@@ -1,0 +1,183 @@
+"""Coverage pages: /cobertura (the mesa's page), its job, JSON, map layers, exports, services.
+
+Blueprint "coverage".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint
+from flask import Response
+from flask import current_app
+from flask import flash
+from flask import jsonify
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+
+from geo_app.coverage import exports
+from geo_app.coverage import pages
+from geo_app.coverage import service
+from geo_app.coverage.runs import start_run_job
+from geo_app.errors import InvalidRequestError
+from geo_app.security import ALL_ROLES
+from geo_app.security import STAFF
+from geo_app.security import allow
+from geo_app.web import audit
+from geo_app.web import current_actor
+from geo_app.web import current_scope
+from geo_app.web import db_session
+from geo_app.web import territory
+
+__all__ = ["bp"]
+
+bp = Blueprint("coverage", __name__, template_folder="templates")
+
+
+def _k() -> int:
+    return int(current_app.config.get("SUPPRESSION_K", service.DEFAULT_K))
+
+
+def _form(form) -> service.RunForm:
+    keys = ("tipo", "fecha", "hora", "modo", "umbral", "sugerir")
+    return service.RunForm(**{key: form.get(key, "").strip() for key in keys if form.get(key)})
+
+
+def _to_run(run_id: int):
+    return redirect(url_for("coverage.page", corrida=run_id))
+
+
+@bp.get("/cobertura")
+@allow(*ALL_ROLES)
+def page() -> str:
+    """Show the coverage page: the form, and the chosen run (progress, or map, tables and gaps)."""
+    run_id = request.args.get("corrida", type=int)
+    with db_session() as db, db.begin():
+        context = pages.coverage_page(db, territory(), current_app, current_scope(), run_id,
+                                      k=_k(), today=dt.date.today())  # fmt: skip
+        if run_id:
+            audit(db, "ver", "cobertura", target_id=run_id)
+    return render_template("coverage/coverage.html", **context)
+
+
+@bp.post("/cobertura")
+@allow(*ALL_ROLES)
+def run_create():
+    """Start a coverage computation in the background."""
+    try:
+        with db_session() as db, db.begin():
+            run_id = pages.start_run(db, _form(request.form), actor=current_actor())
+    except InvalidRequestError as err:
+        flash(str(err), "error")
+        return redirect(url_for("coverage.page"))
+    start_run_job(current_app._get_current_object(), run_id)
+    return _to_run(run_id)
+
+
+@bp.post("/cobertura/<int:run_id>/escenario")
+@allow(*ALL_ROLES)
+def whatif(run_id: int):
+    """Start a what-if on a run: add a service (point), remove one; optionally saved with a name."""
+    try:
+        with db_session() as db, db.begin():
+            new_id = pages.start_whatif(db, territory(), run_id, request.form,
+                                        actor=current_actor())  # fmt: skip
+    except InvalidRequestError as err:
+        flash(str(err), "error")
+        return _to_run(run_id)
+    start_run_job(current_app._get_current_object(), new_id)
+    return _to_run(new_id)
+
+
+@bp.get("/api/cobertura/<int:run_id>/estado")
+@allow(*ALL_ROLES)
+def run_state(run_id: int):
+    """Job state for the progress bar."""
+    with db_session() as db:
+        return jsonify(service.job_state(db, run_id))
+
+
+@bp.get("/api/cobertura/<int:run_id>.json")
+@allow(*ALL_ROLES)
+def run_json(run_id: int):
+    """Return the run's tables, gaps and labels as this account may see them."""
+    with db_session() as db, db.begin():
+        body = pages.run_json(db, territory(), current_scope(), run_id, k=_k())
+        audit(db, "ver", "cobertura", target_id=run_id, detail="json")
+    return jsonify(body)
+
+
+@bp.get("/api/cobertura/<int:run_id>/celdas.geojson")
+@allow(*ALL_ROLES)
+def run_cells(run_id: int):
+    """H3 cells coloured by band (``antes=1``: before the what-if)."""
+    with db_session() as db:
+        run = service.run_or_404(db, run_id)
+        body = service.cells_geojson(run.result or {"celdas": {}}, current_scope(),
+                                     before=request.args.get("antes") == "1")  # fmt: skip
+    return jsonify(body)
+
+
+@bp.get("/api/cobertura/<int:run_id>/servicios.geojson")
+@allow(*ALL_ROLES)
+def run_services(run_id: int):
+    """Services of the run's type (public places, with provenance) and the what-if's."""
+    with db_session() as db:
+        body = pages.run_services(db, territory(), run_id)
+    return jsonify(body)
+
+
+@bp.get("/cobertura/<int:run_id>/tablas.<fmt>")
+@allow(*ALL_ROLES)
+def run_export(run_id: int, fmt: str) -> Response:
+    """Return the run's tables as CSV or XLSX, protected as on the page."""
+    with db_session() as db, db.begin():
+        payload = pages.run_json(db, territory(), current_scope(), run_id, k=_k())
+        audit(db, "exportar", "cobertura", target_id=run_id, detail=fmt)
+    return exports.download(payload, fmt)
+
+
+@bp.get("/cobertura/comparar")
+@allow(*ALL_ROLES)
+def compare() -> str:
+    """Two runs side by side (protected together: one suppression pattern for both)."""
+    a, b = request.args.get("a", type=int), request.args.get("b", type=int)
+    with db_session() as db:
+        context = pages.compare_page(db, territory(), current_scope(), a, b, k=_k())
+    return render_template("coverage/compare.html", **context)
+
+
+@bp.get("/cobertura/servicios")
+@allow(*ALL_ROLES)
+def services_page() -> str:
+    """List the services the map can show, with provenance; staff import, add, edit and retire."""
+    with db_session() as db:
+        context = pages.services_page(db, territory(), request.args.get("tipo", ""))
+    return render_template("coverage/services.html", **context)
+
+
+@bp.post("/cobertura/servicios/importar")
+@allow(*STAFF)
+def services_import():
+    """Import a services list (CSV/XLSX), all or nothing."""
+    upload = request.files.get("archivo")
+    with db_session() as db, db.begin():
+        message, ok = pages.import_upload(db, territory(), upload, actor=current_actor())
+        if ok:
+            audit(db, "cambiar", "servicios", detail=message)
+    flash(message, "ok" if ok else "error")
+    return redirect(url_for("coverage.services_page"))
+
+
+@bp.post("/cobertura/servicios")
+@allow(*STAFF)
+def services_change():
+    """Add, edit or retire one service by hand (audited)."""
+    with db_session() as db, db.begin():
+        message, ok = pages.change_service(db, territory(), request.form, actor=current_actor())
+        if ok:
+            audit(db, "cambiar", "servicios", target_id=request.form.get("id", ""), detail=message)
+    flash(message, "ok" if ok else "error")
+    return redirect(url_for("coverage.services_page"))

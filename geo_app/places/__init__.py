@@ -1,0 +1,1 @@
+"""Places («Lugares»): the merged gazetteer, the team's imported and confirmed entries."""
