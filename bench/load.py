@@ -264,7 +264,8 @@ def main() -> None:
         )
         port = _free_port()
         env = {**os.environ, "REVINCULA_DATABASE_URL": url,
-               "REVINCULA_SECRET_KEY": secrets.token_hex(32)}  # fmt: skip
+               "REVINCULA_SECRET_KEY": secrets.token_hex(32),
+               "REVINCULA_LOCAL_DEMO": "true"}  # plain HTTP on this machine  # fmt: skip
         server = subprocess.Popen(
             [str(Path(sys.executable).with_name("gunicorn")), "--workers", str(args.workers),
              "--threads", str(args.threads), "--worker-class", "gthread", "--bind",

@@ -8,6 +8,7 @@ and ``revincula user add`` from `geo_app.accounts.cli`.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 
@@ -34,7 +35,9 @@ core = click.Group("core", help="Servidor web.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Dirección donde escuchar.")
 @click.option("--port", default=5000, show_default=True, help="Puerto.")
 def serve(host: str, port: int) -> None:
-    """Sirve la aplicación web en esta máquina."""
+    """Sirve la aplicación web en esta máquina (demo local por HTTP si escucha en 127.0.0.1)."""
+    if host in {"127.0.0.1", "localhost", "::1"}:  # plain HTTP on this machine only
+        os.environ.setdefault("REVINCULA_LOCAL_DEMO", "true")
     app = start_app()
     click.echo(f"Revincula disponible en http://{host}:{port}/  (Ctrl+C para detener)")
     app.run(host=host, port=port, debug=False, use_reloader=False)

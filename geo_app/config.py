@@ -53,16 +53,28 @@ DEFAULTS: dict[str, Any] = {
     "SUPPRESSION_K": 10,
     # Largest request (an import upload) accepted, in bytes.
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
-    # Session cookie: not readable by scripts, not sent cross-site, 8 working hours.
-    # Set REVINCULA_SESSION_COOKIE_SECURE=true when the app is served over HTTPS.
+    # Session cookie: not readable by scripts, not sent cross-site, 8 working hours counted
+    # from the login (absolute: use does not extend it).
+    # Outside a local demo the cookie is Secure and named with the __Host- prefix (sent
+    # only over HTTPS, only to this host), and responses carry HSTS; see `configure`.
     "SESSION_COOKIE_NAME": "revincula_sesion",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
-    "SESSION_COOKIE_SECURE": False,
+    "SESSION_COOKIE_SECURE": None,  # None = derived from LOCAL_DEMO
+    # A local demo over plain HTTP (``revincula serve`` on 127.0.0.1 and the tests set it):
+    # cookies without Secure and no HSTS. None = true only when TESTING.
+    "LOCAL_DEMO": None,
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+    # A gestor may open the cases of published plans of this week and of this many weeks
+    # before it (and of any later week); older plans' cases are no longer theirs.
+    "GESTOR_WEEKS_BACK": 2,
     # Failed logins accepted from one address in the window before refusing for a while.
     "LOGIN_IP_LIMIT": 20,
     "LOGIN_IP_WINDOW_S": 900,
+    # Failed logins (or wrong current passwords on /cuenta) for one account from one
+    # address before that pair is refused for the window; never account-wide.
+    "LOGIN_ACCOUNT_LIMIT": 5,
+    "LOGIN_ACCOUNT_WINDOW_S": 900,
     # Days a gestor's week kept on the phone for offline use stays there before it expires
     # (unsent visit records are never deleted by this).
     "FIELD_OFFLINE_DAYS": 8,
@@ -102,6 +114,7 @@ def configure(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     app.config.from_prefixed_env(ENV_PREFIX.rstrip("_"))
     if test_config:
         app.config.from_mapping(test_config)
+    _transport(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     if not app.config["REDIS_URL"]:
@@ -110,6 +123,20 @@ def configure(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         app.config["DATABASE_URL"] = os.environ.get("DATABASE_URL") or default_database_url(
             app.instance_path
         )
+
+
+def _transport(app: Flask) -> None:
+    """Derive the cookie's Secure flag and name from LOCAL_DEMO (issue 25 item 9)."""
+    if app.config["LOCAL_DEMO"] is None:
+        app.config["LOCAL_DEMO"] = bool(app.config.get("TESTING"))
+    if app.config["SESSION_COOKIE_SECURE"] is None:
+        app.config["SESSION_COOKIE_SECURE"] = not app.config["LOCAL_DEMO"]
+    name = app.config["SESSION_COOKIE_NAME"]
+    if app.config["SESSION_COOKIE_SECURE"] and not name.startswith("__Host-"):
+        # the prefix needs Secure, Path=/ and no Domain (Flask's defaults)
+        app.config["SESSION_COOKIE_NAME"] = "__Host-" + name
+        app.config["SESSION_COOKIE_DOMAIN"] = None
+        app.config["SESSION_COOKIE_PATH"] = "/"
 
 
 def instance_secret_key(instance_path: str | Path) -> bytes:
@@ -132,8 +159,8 @@ def instance_secret_key(instance_path: str | Path) -> bytes:
 
 
 def default_database_url(instance_path: str | Path) -> str:
-    """SQLite file in the instance folder (created if needed)."""
-    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    """SQLite file in the instance folder (the folder created 0700 if needed)."""
+    Path(instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
     return f"sqlite:///{Path(instance_path) / 'revincula.sqlite'}"
 
 

@@ -6,6 +6,7 @@ map layers alike.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Select
@@ -16,26 +17,43 @@ from geo_app.store.models import Case
 from geo_app.store.models import PlanRow
 from geo_app.store.models import PlanStop
 
-__all__ = ["Scope", "assigned_cases"]
+__all__ = ["Scope", "assigned_cases", "weeks_back"]
 
 
-def assigned_cases(gestor_code: str) -> Select:
-    """Case ids in the currently published plans' stops of one gestor."""
-    return (
+def assigned_cases(gestor_code: str, since: dt.date | None = None) -> Select:
+    """Case ids in the published plans' stops of one gestor, of weeks from `since` on.
+
+    `since` (a Monday; None = every week) bounds a gestor's access to the current and
+    recent weeks: the cases of an old plan are no longer theirs to open.
+    """
+    query = (
         select(PlanStop.case_id)
         .join(PlanRow)
         .where(PlanRow.status == "publicado", PlanStop.gestor_code == gestor_code)
     )
+    if since is not None:
+        query = query.where(PlanRow.week_start >= since)
+    return query
+
+
+def weeks_back(today: dt.date, weeks: int) -> dt.date:
+    """Monday of the week `weeks` weeks before `today`'s (0 = this week's Monday)."""
+    return today - dt.timedelta(days=today.weekday() + 7 * max(weeks, 0))
 
 
 @dataclass(frozen=True)
 class Scope:
-    """What one account may see: its role, its comunas (empty = all) and its gestor code."""
+    """What one account may see: its role, its comunas (empty = all) and its gestor code.
+
+    `gestor_since` bounds a gestor's cases to published plans of weeks from that Monday
+    on (see `assigned_cases`; None = no bound, for commands and tests).
+    """
 
     username: str
     role: str
     comunas: tuple[str, ...] = ()
     gestor_code: str = ""
+    gestor_since: dt.date | None = None
 
     @property
     def all_comunas(self) -> bool:
@@ -54,7 +72,7 @@ class Scope:
     def cases(self, query: Select) -> Select:
         """Restrict a query over `Case` to the cases this account may see."""
         if self.role == "gestor":
-            return query.where(Case.id.in_(assigned_cases(self.gestor_code)))
+            return query.where(Case.id.in_(assigned_cases(self.gestor_code, self.gestor_since)))
         if not self.all_comunas:
             query = query.where(Case.comuna.in_(self.comunas))
         return query

@@ -11,8 +11,10 @@ import re
 import secrets
 import threading
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 
 from flask import Flask
 from flask import abort
@@ -24,8 +26,10 @@ from flask import request
 from flask import session
 from flask import url_for
 from flask_login import current_user
+from flask_login import logout_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import default_exceptions
+from werkzeug.routing import IntegerConverter
 
 from geo_app.errors import RequestError
 
@@ -92,7 +96,10 @@ def safe_filename(name: str, default: str = "archivo") -> str:
 
 
 class IpThrottle:
-    """Failed logins per client address in a sliding window (memory of one process)."""
+    """Failures per key (a client address, or an account and address) in a sliding window.
+
+    Kept in the memory of one process: with several server workers each counts its own.
+    """
 
     def __init__(self, limit: int = 20, window_s: float = 900.0) -> None:
         self.limit, self.window_s = limit, window_s
@@ -125,6 +132,23 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path.endswith((".json", ".geojson"))
 
 
+def _to_login():
+    """Answer a request that needs a session: 401 in JSON, or the login page."""
+    if _wants_json():
+        return jsonify(error="Inicie sesión para usar este servicio."), 401
+    return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+
+
+def _session_expired() -> bool:
+    """End a signed-in session older than its lifetime, counted from login (absolute)."""
+    started = session.get("inicio", 0)
+    if time.time() - started <= current_app.permanent_session_lifetime.total_seconds():
+        return False
+    logout_user()  # using a session does not make it last longer
+    session.clear()
+    return True
+
+
 def _check_access():
     """Run before every request: account, role, forced password change, CSRF."""
     endpoint = request.endpoint
@@ -139,13 +163,13 @@ def _check_access():
     if getattr(view, "is_public", False):
         return None
     if not current_user.is_authenticated:
-        if _wants_json():
-            return jsonify(error="Inicie sesión para usar este servicio."), 401
-        return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+        return _to_login()
     roles = getattr(view, "allowed_roles", None)
     if roles is None:
         log.warning("endpoint %s declares no roles: refused", endpoint)
         abort(403, description="Esta página no tiene permisos declarados.")
+    if _session_expired():
+        return _to_login()
     changing_password = endpoint in {"accounts.account", "accounts.logout"}
     if current_user.must_change_password and not changing_password:
         return redirect(url_for("accounts.account"))
@@ -172,6 +196,9 @@ def _headers(response):
         "Permissions-Policy", "geolocation=(self), camera=(), microphone=()"
     )
     response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if not current_app.config.get("LOCAL_DEMO"):
+        # browsers ignore it over plain HTTP; over HTTPS it keeps them on HTTPS for a year
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if request.endpoint != "static":
         # personal data must never be stored by a browser or a proxy; a view that serves
         # public data only (`geo_app.web.revalidated`) sets its own policy
@@ -193,6 +220,9 @@ MESSAGES = {
 
 def _error_page(err: HTTPException):
     code = err.code or 500
+    if code >= 500:  # an unhandled exception, wrapped by Flask: log its trace
+        cause = getattr(err, "original_exception", None) or err
+        log.error("%s en %s %s: %s", code, request.method, request.url_rule or "?", _trace(cause))
     description = err.description if err.description != type(err).description else ""
     if code == 413:
         limit = current_app.config["MAX_CONTENT_LENGTH"]
@@ -211,7 +241,29 @@ def _request_error(err: RequestError):
     return _error_page(default_exceptions[err.status](description=str(err) or None))
 
 
-def _server_error(_err: Exception):
+class BoundedIntConverter(IntegerConverter):
+    """``<int:…>`` in URLs: at most 18 digits, so an id always fits a database integer.
+
+    A larger number is no match (404), never an overflow in the database (500).
+    """
+
+    def __init__(self, url_map, fixed_digits: int = 0, **bounds) -> None:
+        bounds.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, fixed_digits, **bounds)
+
+
+def _trace(err: BaseException) -> str:
+    """Describe an exception by its type and frames (file, line, function), not its message.
+
+    The message of a database error may quote the row's values (personal data).
+    """
+    frames = traceback.extract_tb(err.__traceback__)
+    where = " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in frames[::-1])
+    return f"{type(err).__module__}.{type(err).__name__} en {where}"
+
+
+def _server_error(err: Exception):
+    log.error("500 en %s %s: %s", request.method, request.url_rule or "?", _trace(err))
     message = "Error interno: no se guardó nada a medias. Reintente; si persiste, avise al equipo."
     if _wants_json():
         return jsonify(error=message), 500
@@ -219,14 +271,24 @@ def _server_error(_err: Exception):
 
 
 class RedactQueryStrings(logging.Filter):
-    """Drop query strings from access-log lines (a search may hold a name or a RUN)."""
+    """Drop query strings from access-log lines: the request's and the Referer's.
 
-    PATTERN = re.compile(r'("[A-Z]+ [^?" ]*)\?[^" ]*')
+    Searches no longer put names or RUNs in URLs (`cases.service.remember_search`);
+    this is the second line of defence, and it also reads the dev server's coloured
+    lines (ANSI escapes around the request line).
+    """
+
+    PATTERNS = (
+        re.compile(r'("(?:\x1b\[[0-9;]*m)*[A-Z]+ [^?" ]*)\?[^" \x1b]*'),
+        re.compile(r'((?:https?://|"/)[^?" ]*)\?[^" ]*'),
+    )
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record's message without query strings."""
         message = record.getMessage()
-        cleaned = self.PATTERN.sub(r"\1?…", message)
+        cleaned = message
+        for pattern in self.PATTERNS:
+            cleaned = pattern.sub(r"\1?…", cleaned)
         if cleaned != message:
             record.msg, record.args = cleaned, ()
         return True
@@ -234,6 +296,7 @@ class RedactQueryStrings(logging.Filter):
 
 def init_security(app: Flask) -> None:
     """Wire the access check, headers, error pages and log redaction into `app`."""
+    app.url_map.converters["int"] = BoundedIntConverter
     app.before_request(_check_access)
     app.after_request(_headers)
     app.register_error_handler(HTTPException, _error_page)
@@ -242,6 +305,9 @@ def init_security(app: Flask) -> None:
         app.register_error_handler(Exception, _server_error)
     app.extensions["revincula.ip_throttle"] = IpThrottle(
         app.config["LOGIN_IP_LIMIT"], app.config["LOGIN_IP_WINDOW_S"]
+    )
+    app.extensions["revincula.account_throttle"] = IpThrottle(
+        app.config["LOGIN_ACCOUNT_LIMIT"], app.config["LOGIN_ACCOUNT_WINDOW_S"]
     )
     for name in ("werkzeug", "gunicorn.access"):
         logger = logging.getLogger(name)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from dataclasses import dataclass
 
 from flask import Flask
+from flask import current_app
 from flask import session
 from flask_login import LoginManager
 from flask_login import UserMixin
@@ -12,11 +15,14 @@ from flask_login import login_user
 
 from geo_app.accounts.users import ROLES
 from geo_app.scope import Scope
+from geo_app.scope import weeks_back
 from geo_app.security import csrf_token
 from geo_app.store.models import User
 from geo_app.web import db_session
 
-__all__ = ["Account", "init_login", "start_session"]
+__all__ = ["SESSION_START", "Account", "init_login", "start_session"]
+
+SESSION_START = "inicio"
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,9 @@ class Account(UserMixin):
     @property
     def scope(self) -> Scope:
         """What this account may see."""
-        return Scope(self.username, self.role, self.comunas, self.gestor_code)
+        weeks = current_app.config["GESTOR_WEEKS_BACK"]
+        since = weeks_back(dt.date.today(), weeks) if self.role == "gestor" else None
+        return Scope(self.username, self.role, self.comunas, self.gestor_code, since)
 
 
 def _load_account(session_id: str) -> Account | None:
@@ -87,5 +95,6 @@ def start_session(account: Account) -> None:
     """Sign `account` in on a new session (and CSRF token): no session fixation."""
     session.clear()
     session.permanent = True
+    session[SESSION_START] = time.time()  # the absolute lifetime counts from here
     login_user(account)
     csrf_token()

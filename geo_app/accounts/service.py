@@ -5,18 +5,23 @@ Plain arguments, no Flask: the web views and the tests call the same functions.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from geo_app.accounts.users import BAD_LOGIN
 from geo_app.accounts.users import ROLES
 from geo_app.accounts.users import AccountError
 from geo_app.accounts.users import LoginRefusedError
 from geo_app.accounts.users import authenticate
 from geo_app.accounts.users import set_active
 from geo_app.accounts.users import set_password
+from geo_app.accounts.users import spend_hash as _spend_hash
 from geo_app.accounts.users import update_user
 from geo_app.audit import record
 from geo_app.errors import ConflictError
@@ -33,6 +38,8 @@ __all__ = [
     "accounts_page",
     "change_own_password",
     "edit_account",
+    "end_sessions",
+    "failed_username",
     "scope_of",
     "sign_in",
 ]
@@ -54,44 +61,104 @@ class LoginAttempt:
     status: int = 200
 
 
+def failed_username(session: Session, typed: str, key: bytes) -> str:
+    """How the audit log names a failed login: the account, or a keyed hash of what was typed.
+
+    A password typed into the username field must not be stored: text that is not an
+    account's name is kept only as ``?`` and 12 hex digits of HMAC-SHA256 under the
+    app's secret key (the same typo gives the same mark, and it cannot be reversed).
+    """
+    name = typed.strip().lower()
+    if name and session.scalar(select(User.id).where(User.username == name)) is not None:
+        return name
+    return "?" + hmac.new(key, typed.encode("utf-8"), hashlib.sha256).hexdigest()[:12]
+
+
 def sign_in(
-    session: Session, throttle: IpThrottle, username: str, password: str, *, ip: str
+    session: Session,
+    throttle: IpThrottle,
+    username: str,
+    password: str,
+    *,
+    ip: str,
+    account_throttle: IpThrottle | None = None,
+    key: bytes = b"",
 ) -> LoginAttempt:
     """Check a login and record it in the audit log, in the caller's transaction.
 
-    Refusals are returned, not raised, so that the failure count and the audit
-    entry are committed with the caller's transaction.
+    Two throttles, neither reset by a good login (so a valid account does not clear
+    a password spraying): `throttle` counts failures per address (answer 429), and
+    `account_throttle` per account name and address, which refuses that pair with the
+    same answer as a wrong password. A lockout is thus never account-wide: an attacker
+    locks only their own address out. Attempts refused by a throttle are not audited
+    (the log cannot be flooded); failed usernames are stored as `failed_username`.
+    Refusals are returned, not raised, so the audit entry is committed.
     """
+    pair = f"{username.strip().lower()}|{ip}"
     if throttle.blocked(ip):
-        record(session, None, "acceso", "ingreso_bloqueado", username=username, ip=ip)
         return LoginAttempt(None, THROTTLED, 429)
+    if account_throttle is not None and account_throttle.blocked(pair):
+        _spend_hash(password)  # the same time as a checked password
+        throttle.fail(ip)
+        return LoginAttempt(None, BAD_LOGIN, 401)
     try:
         user = authenticate(session, username, password)
     except LoginRefusedError as err:
         throttle.fail(ip)
-        record(session, None, "acceso", "ingreso_fallido", username=username, ip=ip)
+        if account_throttle is not None:
+            account_throttle.fail(pair)
+        name = failed_username(session, username, key)
+        record(session, None, "acceso", "ingreso_fallido", username=name, ip=ip)
         return LoginAttempt(None, str(err), 401)
     record(session, scope_of(user), "acceso", "ingreso", ip=ip)
-    throttle.reset(ip)
     return LoginAttempt(user)
 
 
+PASSWORD_THROTTLED = (
+    "Demasiados intentos con una contraseña actual incorrecta: espere 15 minutos antes de "
+    "volver a intentarlo."
+)
+
+
 def change_own_password(
-    session: Session, user_id: int, current: str, new: str, repeat: str
+    session: Session,
+    user_id: int,
+    current: str,
+    new: str,
+    repeat: str,
+    *,
+    throttle: IpThrottle | None = None,
 ) -> User:
-    """Change one's own password (its other sessions end).
+    """Change one's own password (its other sessions end); `new` must differ from `current`.
+
+    Wrong current passwords count in `throttle` under ``cuenta:<id>``; when it is used
+    up, the check is refused before the password is looked at.
 
     Raises
     ------
     AccountError
-        The two new passwords differ, `current` is wrong or `new` is too weak.
+        The two new passwords differ, `current` is wrong or throttled, `new` is too weak
+        or equals `current`.
     """
+    key = f"cuenta:{user_id}"
+    if throttle is not None and throttle.blocked(key):
+        raise AccountError(PASSWORD_THROTTLED)
     user = session.get(User, user_id)
     if new != repeat:
         msg = "Las dos contraseñas nuevas no coinciden."
         raise AccountError(msg)
-    set_password(user, new, current=current)
+    try:
+        set_password(user, new, current=current)
+    except AccountError as err:
+        if throttle is not None and "actual no es correcta" in str(err):
+            throttle.fail(key)
+        raise
     return user
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """End every session of an account on the server (its session ids stop being valid)."""
+    session.execute(update(User).where(User.id == user_id).values(auth_epoch=User.auth_epoch + 1))
 
 
 def accounts_page(session: Session, known_comunas: list[str]) -> dict:

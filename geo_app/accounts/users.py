@@ -32,6 +32,7 @@ from geo_app.store.models import User
 from geo_app.store.models import utcnow
 
 __all__ = [
+    "BAD_LOGIN",
     "LOCK_MINUTES",
     "MAX_FAILED_LOGINS",
     "ROLES",
@@ -42,6 +43,7 @@ __all__ = [
     "normalise_comunas",
     "set_active",
     "set_password",
+    "spend_hash",
     "update_user",
 ]
 
@@ -55,7 +57,10 @@ MAX_FAILED_LOGINS = 5
 LOCK_MINUTES = 15
 MIN_PASSWORD_LENGTH = 10
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,59}")
-BAD_LOGIN = "Usuario o contraseña incorrectos."
+BAD_LOGIN = (
+    "Usuario o contraseña incorrectos. Tras 5 intentos fallidos, este equipo debe esperar "
+    "15 minutos para volver a intentar con esa cuenta."
+)
 
 _hasher = PasswordHasher()
 # Verified when the user does not exist, so both cases take the same time.
@@ -206,6 +211,9 @@ def set_password(user: User, new: str, *, current: str | None = None) -> None:
         except (VerificationError, InvalidHashError) as err:
             msg = "La contraseña actual no es correcta."
             raise AccountError(msg) from err
+        if new == current:
+            msg = "La contraseña nueva debe ser distinta de la actual (o de la temporal)."
+            raise AccountError(msg)
     check_password(new, user.username)
     user.password_hash = hash_password(new)
     user.auth_epoch += 1
@@ -222,6 +230,12 @@ def set_active(user: User, active: bool) -> None:
     user.active = active
 
 
+def spend_hash(password: str) -> None:
+    """Verify `password` against a dummy hash: a refusal costs what a real check costs."""
+    with contextlib.suppress(VerificationError):
+        _hasher.verify(_DUMMY_HASH, password)
+
+
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC) if value and value.tzinfo is None else value
 
@@ -229,12 +243,15 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 def authenticate(
     session: Session, username: str, password: str, *, now: dt.datetime | None = None
 ) -> User:
-    """Return the user when the credentials are right; count failures and lock the account.
+    """Return the user when the credentials are right; count failures.
+
+    Every refusal has the same message and costs one password hash, whether the
+    account exists, is disabled or the password is wrong.
 
     Raises
     ------
     LoginRefusedError
-        With a Spanish message that never says whether the account exists.
+        With `BAD_LOGIN`, which never says whether the account exists.
     """
     now = now or utcnow()
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
@@ -242,32 +259,15 @@ def authenticate(
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
         raise LoginRefusedError(BAD_LOGIN)
-    locked_until = _aware(user.locked_until)
-    if locked_until and locked_until > now:
-        minutes = max(1, round((locked_until - now).total_seconds() / 60))
-        msg = (
-            f"Cuenta bloqueada por {MAX_FAILED_LOGINS} intentos fallidos: espere {minutes} "
-            "min o pida a un administrador que la desbloquee."
-        )
-        raise LoginRefusedError(msg)
     # Login bookkeeping is written with plain UPDATEs, not the version-checked ORM flush:
     # the same account signing in from two places at once must not conflict.
     row = update(User).where(User.id == user.id)
     try:
         _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError) as err:
-        failed = session.execute(
-            row.values(failed_logins=User.failed_logins + 1).returning(User.failed_logins)
-        ).scalar_one()
-        if failed >= MAX_FAILED_LOGINS:
-            session.execute(
-                row.values(locked_until=now + dt.timedelta(minutes=LOCK_MINUTES), failed_logins=0)
-            )
-            msg = (
-                f"Cuenta bloqueada por {LOCK_MINUTES} min tras {MAX_FAILED_LOGINS} intentos "
-                "fallidos."
-            )
-            raise LoginRefusedError(msg) from err
+        # counted for the accounts page; the lockout itself is per account and address
+        # (`geo_app.accounts.service.sign_in`), so no one can lock a user out from afar
+        session.execute(row.values(failed_logins=User.failed_logins + 1))
         raise LoginRefusedError(BAD_LOGIN) from err
     values = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
     if _hasher.check_needs_rehash(user.password_hash):

@@ -53,6 +53,17 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _account_throttle():
+    """Failures per account and address (logins) and per account (current password)."""
+    return current_app.extensions["revincula.account_throttle"]
+
+
+def _secret() -> bytes:
+    """Return the secret key as bytes (it keys the hash of failed user names)."""
+    key = current_app.secret_key
+    return key.encode("utf-8") if isinstance(key, str) else key
+
+
 def _back_to_users(message: str, category: str):
     flash(message, category)
     return redirect(url_for("accounts.users")), 303
@@ -72,8 +83,9 @@ def login():
     form, throttle = request.form, current_app.extensions["revincula.ip_throttle"]
     with db_session() as db, db.begin():
         attempt = service.sign_in(
-            db, throttle, form.get("usuario", "")[:60], form.get("clave", ""), ip=client_ip()
-        )
+            db, throttle, form.get("usuario", "")[:60], form.get("clave", ""), ip=client_ip(),
+            account_throttle=_account_throttle(), key=_secret(),
+        )  # fmt: skip
     if attempt.refusal:
         page = render_template("accounts/login.html", error=attempt.refusal, next=form.get("next"))
         return page, attempt.status
@@ -84,9 +96,10 @@ def login():
 @bp.post("/salir")
 @allow(*ALL_ROLES)
 def logout():
-    """Sign out."""
+    """Sign out: the account's sessions end on the server too (a copied cookie stops working)."""
     with db_session() as db, db.begin():
         audit(db, "acceso", "salida")
+        service.end_sessions(db, current_user.id)
     logout_user()
     session.clear()
     flash("Sesión cerrada.", "ok")
@@ -102,7 +115,8 @@ def account():
     current, new, repeat = (request.form.get(k, "") for k in ("actual", "nueva", "repetir"))
     try:
         with db_session() as db, db.begin():
-            user = service.change_own_password(db, current_user.id, current, new, repeat)
+            user = service.change_own_password(db, current_user.id, current, new, repeat,
+                                               throttle=_account_throttle())  # fmt: skip
             audit(db, "cuentas", "cambio_clave", target_id=user.username)
     except AccountError as err:
         flash(str(err), "error")

@@ -6,6 +6,7 @@ import getpass
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 
 from geo_app.cli_app import app_context
 
@@ -32,6 +33,8 @@ def _print_report(prepared) -> None:
         f"Nuevos: {len(prepared.new_runs)} · ya registrados: {len(prepared.updated_runs)} · "
         f"ya no están en la lista: {len(prepared.missing_runs)}"
     )
+    for shortfall in prepared.shortfalls:
+        click.echo(f"  ¿Lista completa o adición? {shortfall.sentence()} (use --lista).")
     summary = prepared.geocode_summary()
     if summary:
         total = sum(summary.values())
@@ -59,12 +62,22 @@ def _print_report(prepared) -> None:
     help="Guardar las filas rechazadas en este CSV.",
 )
 @click.option("--usuario", default=None, help="Quién importa (queda en el historial).")
-def import_file(path, period, solo_validas, dry_run, rechazadas, usuario) -> None:
+@click.option(
+    "--lista",
+    type=click.Choice(["completa", "adicion"]),
+    default=None,
+    help="«completa»: los estudiantes de sus establecimientos que no vienen se marcan «ya no "
+    "están en la lista»; «adicion»: no se marca a nadie. Obligatorio si el archivo trae "
+    "muchas menos filas que la lista anterior de algún establecimiento.",
+)
+def import_file(path, period, solo_validas, dry_run, rechazadas, usuario, lista) -> None:
     """Importa una lista de estudiantes (CSV o XLSX): todo o nada, salvo --solo-validas."""
+    from geo_app.audit import record
     from geo_app.cases.context import case_context
     from geo_app.cases.importing import ImportRejectedError
     from geo_app.cases.importing import apply_import
     from geo_app.cases.importing import prepare_import
+    from geo_app.store.models import Case
     from layers.intake import IntakeError
     from layers.intake import parse_period
     from layers.intake import rejected_rows_csv
@@ -98,7 +111,11 @@ def import_file(path, period, solo_validas, dry_run, rechazadas, usuario) -> Non
                         prepared,
                         only_valid=solo_validas,
                         actor=usuario or getpass.getuser(),
+                        list_mode=lista,
                     )
+                    ids = session.scalars(select(Case.id).where(Case.last_batch_id == batch.id))
+                    record(session, None, "cambiar", "importacion", target_id=batch.id,
+                           case_ids=ids.all(), username=usuario or getpass.getuser())  # fmt: skip
             except IntakeError as err:
                 raise click.ClickException(str(err)) from err
             except ImportRejectedError as err:
@@ -108,3 +125,7 @@ def import_file(path, period, solo_validas, dry_run, rechazadas, usuario) -> Non
             f"actualizados, {batch.n_unchanged} sin cambios, {batch.n_missing} ya no están en "
             f"la lista, {batch.n_rejected} filas rechazadas."
         )
+        if batch.report.get("demo_desactivadas"):
+            from geo_app.cases.uploads import DEMO_CLOSED
+
+            click.echo(DEMO_CLOSED.format(", ".join(batch.report["demo_desactivadas"])))

@@ -17,9 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import selectinload
 
+from geo_app.accounts.users import set_active
 from geo_app.cases.context import CaseContext
 from geo_app.cases.workflow import propose_from_attendance
 from geo_app.places.stored import current_geocoder
+from geo_app.scope import Scope
 from geo_app.store.models import Attendance
 from geo_app.store.models import Case
 from geo_app.store.models import Change
@@ -27,21 +29,27 @@ from geo_app.store.models import Contact
 from geo_app.store.models import HeaderMapping
 from geo_app.store.models import ImportBatch
 from geo_app.store.models import Student
+from geo_app.store.models import User
 from geo_app.store.models import utcnow
 from layers.classify import classify
 from layers.geocode import Location
 from layers.intake import HeaderMatch
 from layers.intake import IntakeResult
+from layers.intake import Issue
 from layers.intake import RawTable
 from layers.intake import match_headers
 from layers.intake import read_table
 from layers.intake import validate
 
 __all__ = [
+    "LIST_MODES",
     "ImportRejectedError",
     "Prepared",
+    "SchoolShortfall",
+    "ScopeIssue",
     "apply_import",
     "location_label",
+    "mapping_change",
     "prepare_import",
     "save_mapping",
     "set_location",
@@ -68,8 +76,58 @@ _STUDENT_FIELDS = (
 _DERIVED_FIELDS = ("category", "priority", "eligible_reinsercion", "eligible_aulas", "rezago")
 
 
+# How a file relates to the schools' previous lists: the complete list (students absent from
+# it are marked «ya no están en la lista») or an addition (no one is marked).
+LIST_MODES = ("completa", "adicion")
+# A file is "far short" of a school's previous list when it has less than this share of it.
+SHORTFALL_SHARE = 0.5
+OUT_OF_SCOPE_ROW = (
+    "Este RUN corresponde a un caso que su cuenta no puede cambiar: la fila no se importa. "
+    "Quítela, o pida a un administrador que la importe."
+)
+COMUNA_OUT_OF_SCOPE_ROW = (
+    "La comuna {value} está fuera del ámbito de su cuenta: la fila no se importa. Quítela, o "
+    "pida a un administrador que la importe."
+)
+
+
 class ImportRejectedError(ValueError):
     """The import was refused as a whole; nothing was stored."""
+
+
+class ScopeIssue(Issue):
+    """A row refused because the importing account may not create or change its case.
+
+    Its message says nothing of the stored record (not even that its name differs).
+    """
+
+    @property
+    def severity(self) -> str:
+        """Always ``"error"``: the row is not imported."""
+        return "error"
+
+
+@dataclass(frozen=True)
+class SchoolShortfall:
+    """A school whose rows in the file are far fewer than its previous list (issue 17 item 4).
+
+    `n_previous` counts the school's cases in the account's scope that were in the
+    latest list; `n_missing` those of them absent from the file.
+    """
+
+    rbd: int
+    name: str
+    n_file: int
+    n_previous: int
+    n_missing: int
+
+    def sentence(self) -> str:
+        """Spanish description with the numbers."""
+        return (
+            f"RBD {self.rbd} {self.name}: el archivo trae {self.n_file} fila(s) y su lista "
+            f"anterior tenía {self.n_previous} estudiante(s); si es la lista completa, "
+            f"{self.n_missing} quedarán marcados «ya no están en la lista»"
+        )
 
 
 @dataclass
@@ -87,6 +145,10 @@ class Prepared:
     updated_runs: list[int] = field(default_factory=list)
     missing_runs: list[int] = field(default_factory=list)
     locations: dict[int, Location] = field(default_factory=dict)  # row -> location
+    shortfalls: list[SchoolShortfall] = field(default_factory=list)
+    saved_mapping: HeaderMapping | None = None  # the account's saved mapping, if applied
+    scope_refused: list[int] = field(default_factory=list)  # rows refused for scope
+    updated_case_ids: list[int] = field(default_factory=list)  # for the audit log
 
     @property
     def can_import_all(self) -> bool:
@@ -103,9 +165,24 @@ class Prepared:
         return dict(Counter(loc.method for loc in self.locations.values()))
 
 
-def _known_names(session: Session) -> dict[int, str]:
-    rows = session.execute(select(Student.run, Student.given_names, Student.surnames))
+def _known_names(session: Session, scope: Scope | None) -> dict[int, str]:
+    """Return stored full names by RUN, only of cases `scope` may see (None = every case)."""
+    query = select(Student.run, Student.given_names, Student.surnames).join(
+        Case, Case.student_id == Student.id
+    )
+    if scope is not None:
+        query = scope.cases(query)
+    rows = session.execute(query)
     return {run: " ".join(p for p in (g, s) if p) for run, g, s in rows}
+
+
+def _saved_mapping(session: Session, signature: str, owner: str) -> HeaderMapping | None:
+    """Return the mapping `owner` saved for files with these headers ("" = command line)."""
+    return session.scalar(
+        select(HeaderMapping).where(
+            HeaderMapping.signature == signature, HeaderMapping.owner == owner
+        )
+    )
 
 
 def prepare_import(
@@ -118,10 +195,20 @@ def prepare_import(
     mapping: dict[str, str] | None = None,
     header_row: int | tuple[int, ...] | None = None,
     today: dt.date | None = None,
+    scope: Scope | None = None,
+    owner: str = "",
 ) -> Prepared:
     """Read and validate a file and compare it with the store; nothing is written.
 
-    A mapping saved earlier for the same headers is used when `mapping` is None.
+    `scope` is the importing account's (None: a command, every case). Only cases in
+    it are compared: a row matching a stored case outside it, or of a comuna outside
+    it, is refused with a `ScopeIssue` that reveals nothing of the stored record;
+    stored names are echoed only for cases in scope; «ya no están en la lista» and the
+    schools whose list the file falls far short of (`Prepared.shortfalls`) count only
+    cases in scope.
+
+    The mapping `owner` saved earlier for the same headers is used when `mapping` is
+    None (``prepared.saved_mapping`` says so, for the page to show it).
     `header_row` (row number, or two consecutive ones) overrides the header row that
     `read_table` finds; ``prepared.table.header_rows`` says which was used and
     ``prepared.table.head`` holds the file's first lines to choose another.
@@ -133,10 +220,9 @@ def prepare_import(
     """
     today = today or dt.date.today()
     table = read_table(data, filename, header_row=header_row)
+    saved = None
     if mapping is None:
-        saved = session.scalar(
-            select(HeaderMapping).where(HeaderMapping.signature == table.signature)
-        )
+        saved = _saved_mapping(session, table.signature, owner)
         mapping = saved.mapping if saved is not None else None
     match = match_headers(table.headers, mapping, rows=table.rows)
     result = validate(
@@ -144,7 +230,7 @@ def prepare_import(
         match,
         known_rbds=context.schools,
         known_comunas=context.comunas,
-        known_names=_known_names(session),
+        known_names=_known_names(session, scope),
         period=period,
         today=today,
     )
@@ -156,33 +242,37 @@ def prepare_import(
         result=result,
         period=period,
         today=today,
+        saved_mapping=saved,
     )
+    query = select(
+        Student.run,
+        Case.rbd,
+        Case.id,
+        Case.in_latest_list,
+        Case.geocode_method,
+        Case.address,
+        Case.sector,
+        Case.comuna,
+        Case.lon,
+        Case.lat,
+    ).join(Case, Case.student_id == Student.id)
+    existing = {row[0]: tuple(row[1:]) for row in session.execute(query)}
+    visible = existing
+    if scope is not None:
+        allowed = set(session.scalars(scope.cases(select(Case.id))))
+        visible = {run: old for run, old in existing.items() if old[1] in allowed}
+    _refuse_out_of_scope(prepared, context, scope, set(existing) - set(visible))
     runs = {r["run"] for r in result.records}
-    existing = {
-        row[0]: tuple(row[1:])
-        for row in session.execute(
-            select(
-                Student.run,
-                Case.rbd,
-                Case.id,
-                Case.in_latest_list,
-                Case.geocode_method,
-                Case.address,
-                Case.sector,
-                Case.comuna,
-                Case.lon,
-                Case.lat,
-            ).join(Case, Case.student_id == Student.id)
-        )
-    }
     prepared.new_runs = sorted(runs - set(existing))
     prepared.updated_runs = sorted(runs & set(existing))
-    file_rbds = {r["rbd"] for r in result.records}
+    prepared.updated_case_ids = sorted(visible[run][1] for run in prepared.updated_runs)
+    file_rbds = Counter(r["rbd"] for r in result.records)
     prepared.missing_runs = sorted(
         run
-        for run, (rbd, _, in_list, *_rest) in existing.items()
+        for run, (rbd, _, in_list, *_rest) in visible.items()
         if in_list and rbd in file_rbds and run not in runs
     )
+    prepared.shortfalls = _shortfalls(context, visible, file_rbds, prepared.missing_runs)
     geocoder = current_geocoder(session, context)  # bundled sources + the team's entries
     for record in result.records:
         old = existing.get(record["run"])
@@ -197,6 +287,52 @@ def prepare_import(
     return prepared
 
 
+def _refuse_out_of_scope(
+    prepared: Prepared, context: CaseContext, scope: Scope | None, hidden_runs: set[int]
+) -> None:
+    """Move to the rejected rows those the account may not import (in place).
+
+    A row is refused when its RUN is a stored case outside `scope` (the message says
+    nothing of that case) or when its comuna is outside the account's comunas.
+    """
+    result = prepared.result
+    if scope is None or scope.all_comunas or not result.records:
+        return
+    raw = dict(zip(prepared.table.row_numbers, prepared.table.rows, strict=True))
+    run_header = prepared.table.headers[prepared.match.columns["run"]]
+    kept = []
+    for record in result.records:
+        number, comuna = record["row"], _comuna_for(context, record)
+        if record["run"] in hidden_runs:
+            issue = ScopeIssue(number, run_header, "", "fuera_de_ambito", OUT_OF_SCOPE_ROW)
+        elif not scope.comuna_allowed(comuna):
+            shown = f"«{comuna}»" if comuna else "(sin comuna)"
+            message = COMUNA_OUT_OF_SCOPE_ROW.format(value=shown)
+            issue = ScopeIssue(number, "comuna", comuna, "comuna_fuera_de_ambito", message)
+        else:
+            kept.append(record)
+            continue
+        result.issues.append(issue)
+        result.rejected[number] = raw[number]
+        prepared.scope_refused.append(number)
+    result.records = kept
+    result.periods = dict(sorted(Counter(r["period"] for r in kept).items()))
+
+
+def _shortfalls(
+    context: CaseContext, visible: dict, file_rbds: Counter, missing_runs: list[int]
+) -> list[SchoolShortfall]:
+    """Schools whose rows in the file are less than `SHORTFALL_SHARE` of their previous list."""
+    previous = Counter(old[0] for old in visible.values() if old[2])
+    missing = Counter(visible[run][0] for run in missing_runs)
+    out = []
+    for rbd, n_file in sorted(file_rbds.items()):
+        if missing[rbd] and n_file < SHORTFALL_SHARE * previous[rbd]:
+            name = context.schools.get(rbd, {}).get("name", "")
+            out.append(SchoolShortfall(rbd, name, n_file, previous[rbd], missing[rbd]))
+    return out
+
+
 def _place_fields(record: dict) -> tuple[str, str, str]:
     return (record["address"], record["sector"], record["comuna"])
 
@@ -206,13 +342,31 @@ def _comuna_for(context: CaseContext, record: dict) -> str:
     return record["comuna"] or context.schools.get(record["rbd"], {}).get("comuna", "")
 
 
-def save_mapping(session: Session, table: RawTable, mapping: dict[str, str]) -> None:
-    """Remember a column mapping for files with the same headers."""
-    saved = session.scalar(select(HeaderMapping).where(HeaderMapping.signature == table.signature))
+def save_mapping(
+    session: Session, table: RawTable, mapping: dict[str, str], *, owner: str = ""
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Remember `owner`'s column mapping for files with the same headers.
+
+    Returns ``(before, after)``: the mapping saved before ({} if none) and the new one,
+    for the audit log. Another account's mappings are neither read nor changed.
+    """
+    saved = _saved_mapping(session, table.signature, owner)
     if saved is None:
-        session.add(HeaderMapping(signature=table.signature, mapping=dict(mapping)))
-    else:
-        saved.mapping = dict(mapping)
+        session.add(HeaderMapping(owner=owner, signature=table.signature, mapping=dict(mapping)))
+        return {}, dict(mapping)
+    before = dict(saved.mapping)
+    saved.mapping, saved.updated_at = dict(mapping), utcnow()
+    return before, dict(mapping)
+
+
+def mapping_change(before: dict[str, str], after: dict[str, str]) -> str:
+    """Describe a mapping change for the audit log: ``header: old → new`` (column names only)."""
+    changed = [
+        f"{header[:30]}: {before.get(header) or '-'} → {after.get(header) or '-'}"
+        for header in after
+        if before.get(header, "") != after.get(header, "")
+    ]
+    return "; ".join(changed) or "sin cambios"
 
 
 def _text(value: object) -> str | None:
@@ -257,6 +411,7 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
     actor: str = "",
     synthetic: bool = False,
     comunas: tuple[str, ...] = (),
+    list_mode: str | None = None,
 ) -> ImportBatch:
     """Store a prepared file: all rows, or only the valid ones when the user chose so.
 
@@ -264,12 +419,25 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
     back and nothing of the file remains. `comunas`, when given, are the only
     comunas the importing account may touch.
 
+    Real data (not `synthetic`) disables every active demo account first, in the same
+    transaction (``batch.report["demo_desactivadas"]`` names them); importing it with a
+    demo account is refused.
+
+    `list_mode` says what the file is for its schools: ``"completa"`` (their students
+    absent from it are marked «ya no están en la lista»), ``"adicion"`` (no one is
+    marked) or None: marked as for a complete list, unless the file falls far short of
+    some school's previous list (`Prepared.shortfalls`), when the import is refused
+    until the user says which (no one is ever dropped silently).
+
     Raises
     ------
     ImportRejectedError
         The file has errors and `only_valid` is False, the file itself is invalid,
-        or it holds cases of comunas outside `comunas`.
+        it holds cases of comunas outside `comunas`, or `list_mode` is needed and None.
     """
+    if list_mode not in (None, *LIST_MODES):
+        msg = f"Tipo de lista «{list_mode}» desconocido: elija «completa» o «adicion»."
+        raise ImportRejectedError(msg)
     result = prepared.result
     if result.file_errors:
         msg = "El archivo no se puede importar: " + " ".join(i.message for i in result.file_errors)
@@ -294,6 +462,15 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
                 "se importó nada. Quite esas filas o pida a un administrador que lo importe."
             )
             raise ImportRejectedError(msg)
+    demo_disabled = [] if synthetic else _close_demo_accounts(session, actor)
+    if prepared.shortfalls and list_mode is None:
+        msg = (
+            "Antes de marcar a alguien como «ya no están en la lista», diga si el archivo es la "
+            "lista completa de sus establecimientos o una adición. "
+            + "; ".join(s.sentence() for s in prepared.shortfalls)
+            + ". Si es una adición, no se marca a nadie."
+        )
+        raise ImportRejectedError(msg)
     batch = ImportBatch(
         actor=actor,
         filename=prepared.filename,
@@ -309,7 +486,11 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
         n_rows=result.n_rows,
         n_valid=len(result.records),
         n_rejected=len(result.rejected),
-        report=_report(prepared),
+        report={
+            **_report(prepared),
+            "lista": list_mode or "completa",
+            "demo_desactivadas": demo_disabled,
+        },
         geocode_summary=prepared.geocode_summary(),
     )
     session.add(batch)
@@ -413,7 +594,7 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
             returning.append(case)
     session.flush()
     propose_from_attendance(session, returning, actor=actor)
-    missing = set(prepared.missing_runs)
+    missing = set(prepared.missing_runs) if list_mode != "adicion" else set()
     if missing:
         for chunk in _chunks(sorted(missing)):
             for case in session.scalars(
@@ -425,6 +606,29 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
     batch.n_unchanged, batch.n_missing = counts["unchanged"], len(missing)
     session.flush()
     return batch
+
+
+def _close_demo_accounts(session: Session, actor: str) -> list[str]:
+    """Before real data comes in, disable the demo accounts (their passwords are published).
+
+    Returns the user names disabled (their sessions end).
+
+    Raises
+    ------
+    ImportRejectedError
+        `actor` is itself an active demo account: real data cannot be imported with it.
+    """
+    demo = list(session.scalars(select(User).where(User.demo, User.active).order_by(User.id)))
+    if any(user.username == actor for user in demo):
+        msg = (
+            "Está usando una cuenta de demostración, cuya contraseña es pública: con ella no se "
+            "importan datos reales. Cree una cuenta propia («revincula user add») e importe con "
+            "ella; al hacerlo, las cuentas de demostración se desactivan solas."
+        )
+        raise ImportRejectedError(msg)
+    for user in demo:
+        set_active(user, False)
+    return [user.username for user in demo]
 
 
 def set_location(context: CaseContext, case: Case, location: Location, now: dt.datetime) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from collections.abc import Mapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 
 from sqlalchemy import func
@@ -165,6 +167,38 @@ def _counts(session: Session, scope: Scope, column) -> dict:
     return {key: n for key, n in session.execute(query).all()}  # noqa: C416
 
 
+SEARCH_KEY = "busquedas"
+FILTER_KEYS = ("comuna", "isla", "rbd", "categoria", "elegible", "confianza", "en_lista")
+
+
+def remember_search(store: MutableMapping, form: Mapping[str, str]) -> dict[str, str]:
+    """Keep the typed search (a name or a RUN) in `store` (the session); return URL arguments.
+
+    The arguments hold the list's filters and, for the search, only a random id
+    (``b``): a name or a RUN never reaches a URL, a Referer or an access log. The
+    last 10 searches of the session are kept.
+    """
+    args = {k: form[k] for k in FILTER_KEYS if form.get(k)}
+    text = " ".join(form.get("q", "").split())[:100]
+    if text:
+        key = secrets.token_urlsafe(6)
+        searches = {**store.get(SEARCH_KEY, {}), key: text}
+        store[SEARCH_KEY] = dict(list(searches.items())[-10:])
+        args["b"] = key
+    return args
+
+
+def recall_search(store: Mapping, args: Mapping[str, str]) -> dict[str, str]:
+    """Return the list's filters with the search of id ``b`` put back as ``q``.
+
+    A ``q`` typed into the URL by hand is ignored (searches go through `remember_search`).
+    """
+    filters = {k: v for k, v in args.items() if k != "q"}
+    if filters.get("b"):
+        filters["q"] = store.get(SEARCH_KEY, {}).get(filters["b"], "")
+    return filters
+
+
 def case_list_page(
     session: Session,
     context: CaseContext,
@@ -218,6 +252,9 @@ def case_list_page(
         "page": page,
         "pages": pages,
         "chosen": chosen,
+        # the pager's links: the filters, and the search only by its id (never its text)
+        "link_args": {k: v for k, v in chosen.items() if k != "q"}
+        | ({"b": filters["b"]} if "q" in chosen and filters.get("b") else {}),
         "comunas": sorted(c for c in context.comunas if scope.comuna_allowed(c)),
         "islands": islands,
         "schools": schools,

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import os
 import re
 import secrets
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,15 +25,18 @@ from sqlalchemy.orm import Session
 from geo_app.cases.context import CaseContext
 from geo_app.cases.importing import Prepared
 from geo_app.cases.importing import apply_import
+from geo_app.cases.importing import mapping_change
 from geo_app.cases.importing import prepare_import
 from geo_app.cases.importing import save_mapping
 from geo_app.errors import NotFoundError
 from geo_app.scope import Scope
+from geo_app.store.models import Case
 from geo_app.store.models import ImportBatch
 from layers.intake import FIELDS
 from layers.intake import rejected_rows_csv
 
 __all__ = [
+    "DEMO_CLOSED",
     "PENDING_MAX_AGE_S",
     "PendingUploads",
     "batch_report",
@@ -41,9 +47,16 @@ __all__ = [
     "prepare_upload",
     "rejected_rows",
     "save_upload_mapping",
+    "start_sweeper",
 ]
 
-PENDING_MAX_AGE_S = 2 * 24 * 3600
+# An upload not confirmed within a working session (8 h) is deleted: it holds minors' data.
+PENDING_MAX_AGE_S = 8 * 3600
+log = logging.getLogger(__name__)
+DEMO_CLOSED = (
+    "Se desactivaron las cuentas de demostración ({}): sus contraseñas son públicas y la base "
+    "ya tiene datos reales. Un administrador puede reactivarlas en Administración › Usuarios."
+)
 GONE = "Esta carga ya fue importada o venció; suba el archivo de nuevo."
 
 
@@ -55,18 +68,22 @@ class PendingUploads:
 
     @classmethod
     def in_instance(cls, instance_path: str | Path) -> PendingUploads:
-        """Return the uploads of an instance, in its ``importaciones`` folder (made if needed)."""
+        """Return the uploads of an instance, in its ``importaciones`` folder (made 0700)."""
         folder = Path(instance_path) / "importaciones"
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.chmod(0o700)
         return cls(folder)
 
     def keep(self, data: bytes, filename: str, *, period: str | None, owner: str) -> str:
-        """Keep an upload aside (dropping stale ones first); return its token."""
+        """Keep an upload aside (dropping stale ones first); return its token.
+
+        Both files are created readable by the app's user only (0600).
+        """
         token = secrets.token_urlsafe(18)
-        self._drop_stale()
-        (self.folder / f"{token}.bin").write_bytes(data)
+        self.drop_stale()
         meta = {"filename": Path(filename).name, "period": period, "owner": owner}
-        (self.folder / f"{token}.json").write_text(json.dumps(meta), encoding="utf-8")
+        _write_private(self.folder / f"{token}.bin", data)
+        _write_private(self.folder / f"{token}.json", json.dumps(meta).encode("utf-8"))
         return token
 
     def read(self, token: str, *, owner: str) -> tuple[bytes, dict]:
@@ -92,8 +109,12 @@ class PendingUploads:
         (self.folder / f"{token}.bin").unlink(missing_ok=True)
         (self.folder / f"{token}.json").unlink(missing_ok=True)
 
-    def _drop_stale(self) -> None:
-        """Remove uploads never confirmed (checked when a new file arrives)."""
+    def drop_stale(self) -> int:
+        """Remove uploads never confirmed within `PENDING_MAX_AGE_S`; return how many.
+
+        Called when a new file arrives and by the app's sweeper thread (`start_sweeper`).
+        """
+        dropped = 0
         now = time.time()
         for old in self.folder.glob("*.bin"):
             try:
@@ -102,11 +123,44 @@ class PendingUploads:
                 continue
             if age > PENDING_MAX_AGE_S:
                 self.forget(old.stem)
+                dropped += 1
+        return dropped
 
 
-def import_history(session: Session, limit: int = 100) -> list[ImportBatch]:
-    """Return the latest imports, newest first."""
-    return list(session.scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(limit)))
+def _write_private(path: Path, data: bytes) -> None:
+    """Write `data` to a new file that only its owner may read (0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    path.chmod(0o600)  # also when the file existed with other permissions
+
+
+def start_sweeper(instance_path: str | Path, every_s: float = 600.0) -> threading.Thread:
+    """Sweep stale uploads now and every `every_s` seconds, in a daemon thread."""
+
+    def sweep() -> None:
+        while True:
+            try:
+                PendingUploads.in_instance(instance_path).drop_stale()
+            except OSError:  # a full or read-only disk must not stop the app
+                log.warning("no se pudieron borrar cargas vencidas", exc_info=False)
+            time.sleep(every_s)
+
+    thread = threading.Thread(target=sweep, name="revincula-barrido-cargas", daemon=True)
+    thread.start()
+    return thread
+
+
+def import_history(session: Session, scope: Scope, limit: int = 100) -> list[ImportBatch]:
+    """Return the latest imports the account may see, newest first.
+
+    An all-comunas account sees every import; a comuna-scoped one only its own
+    (an import's file may hold any comuna, so no other is shown).
+    """
+    query = select(ImportBatch).order_by(ImportBatch.id.desc()).limit(limit)
+    if not scope.all_comunas:
+        query = query.where(ImportBatch.actor == scope.username)
+    return list(session.scalars(query))
 
 
 def last_month(today: dt.date) -> str:
@@ -115,9 +169,18 @@ def last_month(today: dt.date) -> str:
 
 
 def prepare_upload(
-    session: Session, context: CaseContext, uploads: PendingUploads, token: str, *, owner: str
+    session: Session,
+    context: CaseContext,
+    uploads: PendingUploads,
+    token: str,
+    *,
+    scope: Scope,
+    use_saved_mapping: bool = True,
 ) -> Prepared:
-    """Validate `owner`'s upload `token` against the store (nothing is written).
+    """Validate the account's upload `token` against the cases in its scope (nothing is written).
+
+    The account's own saved mapping for these headers applies unless
+    `use_saved_mapping` is False (the page that shows it lets the user change it).
 
     Raises
     ------
@@ -126,8 +189,11 @@ def prepare_upload(
     layers.intake.IntakeError
         The file cannot be read as a table.
     """
-    data, meta = uploads.read(token, owner=owner)
-    return prepare_import(session, context, data, meta["filename"], period=meta.get("period"))
+    data, meta = uploads.read(token, owner=scope.username)
+    return prepare_import(
+        session, context, data, meta["filename"], period=meta.get("period"), scope=scope,
+        owner=scope.username, mapping=None if use_saved_mapping else {},
+    )  # fmt: skip
 
 
 def mapping_choices(prepared: Prepared) -> dict[str, str]:
@@ -141,33 +207,38 @@ def save_upload_mapping(
     uploads: PendingUploads,
     token: str,
     *,
-    owner: str,
+    scope: Scope,
     choices: Mapping[str, str],
-) -> None:
-    """Remember the user's column mapping for files with the upload's headers.
+) -> str:
+    """Remember the account's own column mapping for files with the upload's headers.
 
     `choices` maps ``col<index>`` to a field key of `layers.intake.FIELDS`
-    (anything else leaves that column unused).
+    (anything else leaves that column unused). Returns the change for the audit log
+    (`importing.mapping_change`).
 
     Raises
     ------
     NotFoundError, layers.intake.IntakeError
         As `prepare_upload`.
     """
-    data, meta = uploads.read(token, owner=owner)
-    prepared = prepare_import(session, context, data, meta["filename"])
+    data, meta = uploads.read(token, owner=scope.username)
+    prepared = prepare_import(session, context, data, meta["filename"], scope=scope, mapping={})
     mapping = {}
     for index, header in enumerate(prepared.table.headers):
         choice = choices.get(f"col{index}", "")
         mapping[header] = choice if choice in FIELDS else ""
-    save_mapping(session, prepared.table, mapping)
+    before, after = save_mapping(session, prepared.table, mapping, owner=scope.username)
+    return f"firma {prepared.table.signature[:12]}: " + mapping_change(before, after)
 
 
 def rejected_rows(
-    session: Session, context: CaseContext, uploads: PendingUploads, token: str, *, owner: str
+    session: Session, context: CaseContext, uploads: PendingUploads, token: str, *, scope: Scope
 ) -> tuple[Prepared, str]:
-    """Return the prepared upload and its rejected rows as CSV, each with its errors."""
-    prepared = prepare_upload(session, context, uploads, token, owner=owner)
+    """Return the prepared upload and its rejected rows as CSV, each with its errors.
+
+    The messages echo stored data only of cases in `scope` (see `prepare_import`).
+    """
+    prepared = prepare_upload(session, context, uploads, token, scope=scope)
     return prepared, rejected_rows_csv(prepared.table.headers, prepared.result)
 
 
@@ -177,18 +248,24 @@ def confirm_upload(
     uploads: PendingUploads,
     token: str,
     *,
-    owner: str,
+    scope: Scope,
     only_valid: bool,
-    comunas: tuple[str, ...],
-) -> ImportBatch:
-    """Import `owner`'s upload in the caller's transaction (see `apply_import`).
+    list_mode: str | None = None,
+) -> tuple[ImportBatch, list[int]]:
+    """Import the account's upload in the caller's transaction (see `apply_import`).
 
-    The upload stays until the caller forgets it after the commit.
+    Only rows the account may create or change are imported (the others are
+    refused by row in the preview). Returns the batch and the ids of the cases it
+    created or changed (for the audit log). The upload stays until the caller
+    forgets it after the commit.
     """
-    prepared = prepare_upload(session, context, uploads, token, owner=owner)
-    return apply_import(
-        session, context, prepared, only_valid=only_valid, actor=owner, comunas=comunas
-    )
+    prepared = prepare_upload(session, context, uploads, token, scope=scope)
+    batch = apply_import(
+        session, context, prepared, only_valid=only_valid, actor=scope.username,
+        comunas=scope.comunas, list_mode=list_mode or None,
+    )  # fmt: skip
+    touched = set(session.scalars(select(Case.id).where(Case.last_batch_id == batch.id)))
+    return batch, sorted(touched | set(prepared.updated_case_ids))
 
 
 def batch_report(session: Session, scope: Scope, batch_id: int, *, actor: str) -> ImportBatch:

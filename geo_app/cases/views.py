@@ -18,6 +18,7 @@ from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import session
 from flask import url_for
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -101,13 +102,21 @@ def _stage_settings() -> dict:
 def case_list() -> str:
     """Cases in the account's scope, highest priority first, with filters."""
     page = max(request.args.get("pagina", 1, type=int), 1)
+    filters = service.recall_search(session, request.args.to_dict())
     with db_session() as db, db.begin():
         found = service.case_list_page(
-            db, _context(), current_scope(), request.args.to_dict(), page, **_stage_settings()
+            db, _context(), current_scope(), filters, page, **_stage_settings()
         )
         ids = [c.id for c in found["cases"]]
         audit(db, "ver", "lista_casos", case_ids=ids, detail=found.pop("audit_detail"))
     return render_template("cases/cases.html", **found)
+
+
+@bp.post("/casos/buscar")
+@allow(*PEOPLE)
+def case_search():
+    """Keep the search on the server and show the list by its id (no name or RUN in URLs)."""
+    return redirect(url_for("cases.case_list", **service.remember_search(session, request.form)))
 
 
 @bp.get("/casos/<int:case_id>")
@@ -182,7 +191,8 @@ def cases_geojson() -> Response:
     """Located cases in scope for the map: no names, only category, priority and confidence."""
     with db_session() as db, db.begin():
         features = service.case_points(db, current_scope())
-        audit(db, "ver", "mapa_casos", n_records=len(features), detail="puntos sin nombres")
+        audit(db, "ver", "mapa_casos", case_ids=[f["properties"]["id"] for f in features],
+              detail="puntos sin nombres")  # fmt: skip
     body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
     return Response(body, mimetype="application/geo+json")
 
@@ -204,7 +214,7 @@ def cases_summary():
 def import_form() -> str:
     """Upload form and the history of imports."""
     with db_session() as db:
-        batches = uploads.import_history(db)
+        batches = uploads.import_history(db, current_scope())
     default_period = uploads.last_month(dt.date.today())
     return render_template("cases/import.html", batches=batches, default_period=default_period)
 
@@ -223,20 +233,27 @@ def import_upload():
         flash(f"Mes «{period_text}» no válido: use año-mes, por ejemplo 2026-08.", "error")
         return redirect(url_for("cases.import_form"))
     token = _uploads().keep(upload.read(), upload.filename, period=period, owner=current_actor())
+    with db_session() as db, db.begin():
+        audit(db, "subir", "archivo_importacion", target_id=token[:12])
     return redirect(url_for("cases.import_preview", token=token))
 
 
 @bp.get("/importar/<token>")
 @allow(*STAFF)
 def import_preview(token: str) -> str:
-    """Report of the validation, the changes it would make, and the confirm buttons."""
-    with db_session() as db:
+    """Report of the validation, the changes it would make, and the confirm buttons.
+
+    With ``?columnas=1`` the column mapping form is shown even when complete.
+    """
+    with db_session() as db, db.begin():
         try:
             prepared = uploads.prepare_upload(db, _context(), _uploads(), token,
-                                              owner=current_actor())  # fmt: skip
+                                              scope=current_scope())  # fmt: skip
         except IntakeError as err:
             return render_template("cases/import_preview.html", token=token, fatal=str(err)), 422
-    if not prepared.match.complete:
+        audit(db, "ver", "revision_importacion", target_id=token[:12],
+              case_ids=prepared.updated_case_ids)  # fmt: skip
+    if not prepared.match.complete or request.args.get("columnas"):
         current = uploads.mapping_choices(prepared)
         return render_template("cases/import_mapping.html", token=token, prepared=prepared,
                                fields=FIELDS, current=current)  # fmt: skip
@@ -251,9 +268,10 @@ def import_mapping(token: str):
     """Save the user's column mapping (reused for files with the same headers)."""
     try:
         with db_session() as db, db.begin():
-            uploads.save_upload_mapping(
-                db, _context(), _uploads(), token, owner=current_actor(), choices=request.form
+            change = uploads.save_upload_mapping(
+                db, _context(), _uploads(), token, scope=current_scope(), choices=request.form
             )
+            audit(db, "cambiar", "asignacion_columnas", target_id=token[:12], detail=change)
     except IntakeError as err:
         flash(str(err), "error")
         return redirect(url_for("cases.import_form"))
@@ -266,7 +284,7 @@ def import_rejected(token: str) -> Response:
     """Rejected rows with their errors, to fix in a spreadsheet and upload again."""
     with db_session() as db, db.begin():
         prepared, body = uploads.rejected_rows(db, _context(), _uploads(), token,
-                                               owner=current_actor())  # fmt: skip
+                                               scope=current_scope())  # fmt: skip
         audit(db, "exportar", "filas_rechazadas", target_id=token[:12],
               n_records=len(prepared.result.rejected))  # fmt: skip
     name = Path(prepared.filename).stem + "_rechazadas.csv"
@@ -296,13 +314,13 @@ def import_confirm(token: str):
     preview = url_for("cases.import_preview", token=token)
     try:
         with db_session() as db, db.begin():
-            batch = uploads.confirm_upload(
-                db, _context(), _uploads(), token, owner=current_actor(),
+            batch, case_ids = uploads.confirm_upload(
+                db, _context(), _uploads(), token, scope=current_scope(),
                 only_valid=request.form.get("solo_validas") == "1",
-                comunas=current_scope().comunas,
+                list_mode=request.form.get("lista"),
             )  # fmt: skip
             audit(db, "cambiar", "importacion", target_id=batch.id,
-                  n_records=batch.n_new + batch.n_updated)  # fmt: skip
+                  case_ids=case_ids)  # fmt: skip
     except (ImportRejectedError, IntakeError) as err:
         flash(str(err), "error")
         return redirect(preview)
@@ -313,6 +331,8 @@ def import_confirm(token: str):
         return redirect(preview), 303
     _uploads().forget(token)
     flash("Importación terminada.", "ok")
+    if batch.report.get("demo_desactivadas"):
+        flash(uploads.DEMO_CLOSED.format(", ".join(batch.report["demo_desactivadas"])), "ok")
     return redirect(url_for("cases.import_batch", batch_id=batch.id))
 
 

@@ -105,7 +105,9 @@ def seed_cases(app, folder: Path, *, seed: int, scale: float, echo: Callable = p
         (folder / name).write_bytes(data)
         with sessions() as session, session.begin():
             prepared = prepare_import(session, context, data, name, today=DEMO_TODAY)
-            batch = apply_import(session, context, prepared, actor=DEMO_ACTOR, synthetic=True)
+            batch = apply_import(
+                session, context, prepared, actor=DEMO_ACTOR, synthetic=True, list_mode="completa"
+            )  # each month of the demo is the complete list
             echo(
                 f"  {period}: {batch.n_valid} filas, {batch.n_new} nuevos, "
                 f"{batch.n_updated} actualizados, {batch.n_missing} ya no en la lista; "

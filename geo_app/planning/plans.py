@@ -486,14 +486,41 @@ def past_week_message(week: dt.date, today: dt.date) -> str:
     )
 
 
-def publish(session: Session, plan: PlanRow, actor: str, *, expected_version: int) -> None:
-    """Publish a computed plan; an earlier published plan of the same week is archived."""
+def _visiting_gestores(session: Session, plan_id: int) -> set[str]:
+    """Codes of the gestores with at least one visit in a plan."""
+    return set(session.scalars(select(PlanStop.gestor_code).where(PlanStop.plan_id == plan_id)))
+
+
+def publish(
+    session: Session,
+    plan: PlanRow,
+    actor: str,
+    *,
+    expected_version: int,
+    may_replace: Callable[[PlanRow], bool] | None = None,
+) -> None:
+    """Publish a computed plan; it replaces only published plans of its week it overlaps.
+
+    Two teams' plans for one week coexist when no gestor visits in both. A published
+    plan of the same week sharing a gestor is archived (the new one replaces it) when
+    `may_replace(other)` is true (None: always, for a command); otherwise publishing
+    is refused, naming the shared gestores, and nothing changes: one account cannot
+    empty another team's week.
+
+    Raises
+    ------
+    PlanEditConflictError
+        The plan changed since the page was loaded, is not computed, or shares a gestor
+        with a published plan of the week that `may_replace` refuses.
+    """
     if plan.version != expected_version:
         msg = "El plan cambió desde que abrió la página: recárguelo antes de publicar."
         raise PlanEditConflictError(msg)
     if plan.job_state != "listo" or plan.result is None:
         msg = "Solo se puede publicar un plan ya calculado."
         raise PlanEditConflictError(msg)
+    mine = _visiting_gestores(session, plan.id)
+    replaced = []
     for other in session.scalars(
         select(PlanRow).where(
             PlanRow.week_start == plan.week_start,
@@ -501,6 +528,18 @@ def publish(session: Session, plan: PlanRow, actor: str, *, expected_version: in
             PlanRow.id != plan.id,
         )
     ):
+        shared = mine & _visiting_gestores(session, other.id)
+        if not shared:
+            continue  # another team's plan for the week: it stays published
+        if may_replace is not None and not may_replace(other):
+            msg = (
+                f"No se publicó: {', '.join(sorted(shared))} ya tiene(n) visitas en un plan "
+                "publicado de esta semana que su cuenta no puede abrir (de otro equipo). Quite "
+                "a ese gestor de este plan, o pida a quien publicó el otro que lo libere."
+            )
+            raise PlanEditConflictError(msg)
+        replaced.append(other)
+    for other in replaced:
         other.status = "archivado"
     plan.status = "publicado"
     plan.published_at = utcnow()
@@ -509,13 +548,31 @@ def publish(session: Session, plan: PlanRow, actor: str, *, expected_version: in
 
 
 def published_day(session: Session, gestor_code: str, day: dt.date) -> tuple[PlanRow, dict] | None:
-    """Return the published plan and one gestor's day of it, or None."""
+    """Return the published plan and one gestor's day of it, or None.
+
+    Several teams' plans may be published for one week (see `publish`): the one
+    where the gestor has visits is chosen, else the latest published.
+    """
     monday = day - dt.timedelta(days=day.weekday())
-    plan = session.scalar(
-        select(PlanRow).where(PlanRow.week_start == monday, PlanRow.status == "publicado")
-    )
-    if plan is None or not plan.result:
+    plans = [
+        p
+        for p in session.scalars(
+            select(PlanRow)
+            .where(PlanRow.week_start == monday, PlanRow.status == "publicado")
+            .order_by(PlanRow.published_at.desc(), PlanRow.id.desc())
+        )
+        if p.result
+    ]
+    if not plans:
         return None
+    visiting = set(
+        session.scalars(
+            select(PlanStop.plan_id).where(
+                PlanStop.plan_id.in_([p.id for p in plans]), PlanStop.gestor_code == gestor_code
+            )
+        )
+    )
+    plan = next((p for p in plans if p.id in visiting), plans[0])
     for d in plan.result["dias"]:
         if d["gestor_id"] == gestor_code and d["dia"] == day.isoformat():
             return plan, d

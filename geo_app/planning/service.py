@@ -65,6 +65,7 @@ __all__ = [
     "replan_from_form",
     "retry_plan",
     "visit_move",
+    "visited_cases",
 ]
 
 STATUS_LABELS = {"borrador": "borrador", "publicado": "publicado", "archivado": "archivado"}
@@ -400,6 +401,18 @@ def plan_map(session: Session, scope: Scope, plan_id: int) -> list[dict]:
     return plan_features(result, colours(codes))
 
 
+def visited_cases(features: list[dict]) -> list[int]:
+    """Case ids of the visit points of `plan_map`'s features (for the audit log)."""
+    return sorted(
+        {
+            int(f["properties"]["visita_id"])
+            for f in features
+            if f["properties"].get("tipo") == "visita"
+            and str(f["properties"]["visita_id"]).isdigit()
+        }
+    )
+
+
 # --------------------------------------------------------------------------- changes
 
 
@@ -567,6 +580,8 @@ def publish_plan(
 ) -> PlanRow:
     """Publish a computed plan: each gestor sees their days (see `plans.publish`).
 
+    Only published plans the account may open are replaced; one of another team
+    that shares a gestor makes publishing fail with the reason.
     A plan whose week ended before `today` (default: the clock) is published
     only with `confirm_past` (the form's explicit confirmation).
 
@@ -586,7 +601,8 @@ def publish_plan(
             "«Publicar igual, la semana ya pasó» y vuelva a publicar."
         )
         raise PastWeekError(msg)
-    publish(session, plan, actor, expected_version=_version(version))
+    publish(session, plan, actor, expected_version=_version(version),
+            may_replace=lambda other: plan_in_scope(session, scope, other))  # fmt: skip
     return plan
 
 

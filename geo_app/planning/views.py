@@ -95,6 +95,7 @@ def plan_create():
             plan_id = service.create_plan_from_form(
                 db, current_scope(), model, form, actor=current_actor(), today=_today()
             )
+            audit(db, "cambiar", "crear_plan", target_id=plan_id)
     except service.PlanFormError as err:
         with db_session() as db:
             page = service.plan_list_page(db, current_scope(), _today())
@@ -127,8 +128,9 @@ def plan_state(plan_id: int):
 @allow(*STAFF)
 def plan_geojson(plan_id: int):
     """Return the stops and legs of a plan (case ids only, no names)."""
-    with db_session() as db:
+    with db_session() as db, db.begin():
         features = service.plan_map(db, current_scope(), plan_id)
+        audit(db, "ver", "mapa_plan", target_id=plan_id, case_ids=service.visited_cases(features))
     return jsonify(type="FeatureCollection", features=features)
 
 
@@ -143,6 +145,9 @@ def plan_move(plan_id: int):
             visit_id=form.get("visita", ""), target=form.get("destino", ""),
             version=form.get("version", ""), confirmed=form.get("confirmar_publicado") == "1",
         )  # fmt: skip
+        visit = form.get("visita", "")
+        audit(db, "cambiar", "mover_visita", target_id=plan_id,
+              case_ids=[int(visit)] if visit.isdigit() and ok else [])  # fmt: skip
     flash(message, "ok" if ok else "error")
     return _to_plan(plan_id)
 

@@ -6,6 +6,7 @@ SQLite file in the instance folder by default; PostgreSQL through
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
@@ -15,6 +16,7 @@ from sqlalchemy import Select
 from sqlalchemy import create_engine
 from sqlalchemy import event
 from sqlalchemy import func
+from sqlalchemy import make_url
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
@@ -40,8 +42,13 @@ class HistoryAppendOnlyError(RuntimeError):
 
 
 def make_engine(url: str) -> Engine:
-    """Engine for `url`; SQLite gets foreign keys on and a busy timeout."""
+    """Engine for `url`; SQLite gets foreign keys on, a busy timeout and a 0600 file.
+
+    The SQLite file holds minors' data: it is created readable by its owner only (its
+    journal files take the same permissions).
+    """
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -55,6 +62,18 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def _private_sqlite_file(url: str) -> None:
+    """Create the SQLite file of `url` with mode 0600, or restrict an existing one."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.exists() and path.parent.is_dir():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    if path.exists() and path.stat().st_uid == os.getuid():
+        path.chmod(0o600)
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Session factory (objects stay usable after commit)."""
     return sessionmaker(engine, expire_on_commit=False)
@@ -65,11 +84,14 @@ def paginate(
 ) -> tuple[list, int, int]:
     """Return page `page` (from 1) of an ordered `query`, the total and the page count.
 
-    Loader `options` apply to the rows only, not to the count.
+    A page below 1 or past the last is read as the first or the last (a huge number
+    from a URL never reaches the database). Loader `options` apply to the rows only.
     """
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    pages = max((total + size - 1) // size, 1)
+    page = min(max(page, 1), pages)
     rows = list(session.scalars(query.options(*options).limit(size).offset((page - 1) * size)))
-    return rows, total, max((total + size - 1) // size, 1)
+    return rows, total, pages
 
 
 def alembic_config(url: str) -> Config:

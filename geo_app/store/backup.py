@@ -14,7 +14,9 @@ import base64
 import datetime as dt
 import gzip
 import hashlib
+import hmac
 import json
+import os
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
@@ -70,11 +72,18 @@ def _decoder(column):
     return None
 
 
-def backup(engine: Engine, path: str | Path) -> dict[str, int]:
-    """Write every table to `path` from one consistent snapshot; return rows per table."""
+def backup(engine: Engine, path: str | Path, *, key: bytes | None = None) -> dict[str, int]:
+    """Write every table to `path` from one consistent snapshot; return rows per table.
+
+    The file is created readable by its owner only (0600). With `key` (the app's
+    secret key) the trailer also carries an HMAC-SHA256 of every line: `restore` with
+    the same key refuses a file edited afterwards (the SHA-256 alone can be recomputed
+    by whoever edits it, e.g. to rewrite the audit log).
+    """
     path = Path(path)
     tables = Base.metadata.sorted_tables
     digest = hashlib.sha256()
+    signature = hmac.new(key, digestmod=hashlib.sha256) if key else None
     counts: dict[str, int] = {}
     partial = path.with_name(path.name + ".parcial")
     options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name != "sqlite" else {}
@@ -89,8 +98,13 @@ def backup(engine: Engine, path: str | Path) -> dict[str, int]:
             "motor": engine.dialect.name,
             "tablas": counts,
         }
+        partial.unlink(missing_ok=True)
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         with gzip.open(partial, "wt", encoding="utf-8") as out:
-            out.write(json.dumps(header, ensure_ascii=False) + "\n")
+            first = json.dumps(header, ensure_ascii=False)
+            out.write(first + "\n")
+            if signature is not None:
+                signature.update(first.encode("utf-8"))
             for table in tables:
                 order = list(table.primary_key.columns)
                 for row in conn.execute(select(table).order_by(*order)).mappings():
@@ -100,16 +114,25 @@ def backup(engine: Engine, path: str | Path) -> dict[str, int]:
                         sort_keys=True,
                     )
                     digest.update(line.encode("utf-8"))
+                    if signature is not None:
+                        signature.update(line.encode("utf-8"))
                     out.write(line + "\n")
-            out.write(json.dumps({"fin": True, "sha256": digest.hexdigest()}) + "\n")
+            trailer = {"fin": True, "sha256": digest.hexdigest()}
+            if signature is not None:
+                trailer["hmac"] = signature.hexdigest()
+            out.write(json.dumps(trailer) + "\n")
     partial.replace(path)  # a backup interrupted half-way never looks like a good one
     return counts
 
 
-def _read(path: Path):
+def _read(path: Path, key: bytes | None = None):
+    signature = hmac.new(key, digestmod=hashlib.sha256) if key else None
     try:
         with gzip.open(path, "rt", encoding="utf-8") as source:
-            header = json.loads(source.readline())
+            first = source.readline()
+            header = json.loads(first)
+            if signature is not None:
+                signature.update(first.rstrip("\n").encode("utf-8"))
             if header.get("formato") != FORMAT:
                 msg = f"{path.name} no es un respaldo de Revincula ({FORMAT})."
                 raise BackupError(msg)
@@ -122,6 +145,8 @@ def _read(path: Path):
                     trailer = record
                     break
                 digest.update(line.rstrip("\n").encode("utf-8"))
+                if signature is not None:
+                    signature.update(line.rstrip("\n").encode("utf-8"))
                 rows.append((record["t"], record["r"]))
     except (OSError, EOFError, ValueError, KeyError) as err:
         msg = f"No se puede leer el respaldo {path.name}: {err}. ¿Está completo?"
@@ -130,6 +155,15 @@ def _read(path: Path):
         msg = (
             f"El respaldo {path.name} está incompleto o fue alterado (la suma SHA-256 no "
             "coincide): no se restauró nada. Use otro respaldo."
+        )
+        raise BackupError(msg)
+    if signature is not None and not hmac.compare_digest(
+        str(trailer.get("hmac", "")), signature.hexdigest()
+    ):
+        msg = (
+            f"El respaldo {path.name} no tiene la firma de esta instalación (sin firma, firmado "
+            "con otra clave o editado): no se restauró nada. Restáurelo con la misma clave "
+            "(REVINCULA_SECRET_KEY o el archivo instance/secret_key de donde se creó)."
         )
         raise BackupError(msg)
     return header, rows
@@ -141,17 +175,22 @@ def _drop_everything(engine: Engine) -> None:
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
-def restore(engine: Engine, url: str, path: str | Path, *, replace: bool = False) -> dict:
+def restore(
+    engine: Engine, url: str, path: str | Path, *, replace: bool = False, key: bytes | None = None
+) -> dict:
     """Load a backup into the database at `url`; return the header of the backup.
+
+    With `key`, the backup must carry the HMAC that `backup` wrote with that key.
 
     Raises
     ------
     BackupError
-        Unreadable, truncated or altered file, another schema revision, or a
-        non-empty target without `replace`. Nothing is changed in those cases.
+        Unreadable, truncated or altered file, a missing or wrong signature (with
+        `key`), another schema revision, or a non-empty target without `replace`.
+        Nothing is changed in those cases.
     """
     path = Path(path)
-    header, rows = _read(path)
+    header, rows = _read(path, key)
     head = head_revision(url)
     if header["revision"] != head:
         msg = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 
 import click
@@ -11,6 +12,20 @@ from geo_app.cli_app import app_context
 __all__ = ["cli"]
 
 cli = click.Group("store", help="Base de datos, respaldo y restauración.")
+
+
+def _key(app) -> bytes:
+    """Return the key that signs backups: the secret key (instance/secret_key by default)."""
+    key = app.config["SECRET_KEY"]
+    return key.encode("utf-8") if isinstance(key, str) else key
+
+
+def _audit(app, action: str, target: str, detail: str) -> None:
+    """Record a command in the audit log, named by the system user who ran it."""
+    from geo_app.audit import record
+
+    with app.extensions["revincula.db"]() as session, session.begin():
+        record(session, None, action, target, detail=detail, username=getpass.getuser())
 
 
 @cli.group()
@@ -30,11 +45,17 @@ def db_upgrade() -> None:
 @cli.command("backup")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def backup_command(output: Path) -> None:
-    """Respalda toda la base (casos, planes, cuentas, auditoría) en un archivo .jsonl.gz."""
+    """Respalda toda la base (casos, planes, cuentas, auditoría) en un .jsonl.gz firmado.
+
+    El archivo queda legible solo por su dueño y firmado (HMAC) con la clave de esta
+    instalación: la restauración rechaza un respaldo editado.
+    """
     from geo_app.store.backup import backup
 
     with app_context() as app:
-        counts = backup(app.extensions["revincula.engine"], output)
+        # audited first, so that the backup holds its own entry
+        _audit(app, "exportar", "respaldo", output.name)
+        counts = backup(app.extensions["revincula.engine"], output, key=_key(app))
     total = sum(counts.values())
     click.echo(f"Respaldo escrito en {output}: {total} filas en {len(counts)} tablas.")
     click.echo("Contiene datos personales: guárdelo cifrado y con acceso restringido.")
@@ -52,9 +73,10 @@ def restore_command(path: Path, replace: bool) -> None:
         try:
             header = restore(
                 app.extensions["revincula.engine"], app.config["DATABASE_URL"], path,
-                replace=replace,
+                replace=replace, key=_key(app),
             )  # fmt: skip
         except BackupError as err:
             raise click.ClickException(str(err)) from err
+        _audit(app, "cambiar", "restauracion", f"{path.name} creado {header['creado']}")
     total = sum(header["tablas"].values())
     click.echo(f"Restaurado {path.name} (creado {header['creado']}): {total} filas.")

@@ -234,14 +234,21 @@ class Change(Base):
 
 
 class HeaderMapping(Base):
-    """A column mapping chosen by a user for files with these headers, reused next time."""
+    """A column mapping one account chose for files with these headers, reused by it only.
+
+    `owner` is the account's user name ("" = saved before mappings had owners, or by
+    the command line); another account's mapping never applies to an import.
+    """
 
     __tablename__ = "header_mappings"
+    __table_args__ = (UniqueConstraint("owner", "signature"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    signature: Mapped[str] = mapped_column(String(32), unique=True)
+    owner: Mapped[str] = mapped_column(String(60), default="", server_default="")
+    signature: Mapped[str] = mapped_column(String(32))
     mapping: Mapped[dict] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 class GazetteerRow(Base):

@@ -120,6 +120,7 @@ POST = {
     "accounts.user_add": {"admin"},
     "accounts.user_edit": {"admin"},
     "cases.case_move": {"admin", "profesional", "gestor"},
+    "cases.case_search": {"admin", "profesional", "gestor"},
     "cases.import_upload": {"admin", "profesional"},
     "cases.import_mapping": {"admin", "profesional"},
     "cases.import_confirm": {"admin", "profesional"},

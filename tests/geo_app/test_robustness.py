@@ -320,5 +320,10 @@ def test_backup_and_restore_from_the_cli(pg_server_url, tmp_path, case_context):
         conn.execute(text("UPDATE cases SET comuna = 'Ancud', version = version + 1"))
     done = runner.invoke(main, ["restore", str(out), "--reemplazar"])
     assert done.exit_code == 0, done.output
-    assert _table_rows(engine) == original
+    restored = _table_rows(engine)
+    audit, before = restored.pop("audit_log"), original.pop("audit_log")
+    assert restored == original
+    # the backup holds its own audit entry, and the restore adds one (issue 25 item 11)
+    assert audit[: len(before)] == before
+    assert [row[5] for row in audit[len(before) :]] == ["respaldo", "restauracion"]
     engine.dispose()

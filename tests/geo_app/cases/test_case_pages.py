@@ -57,8 +57,11 @@ def test_upload_preview_confirm_and_browse(client):
     assert "Luis Gómez" in only_critical and "Ana Pérez" not in only_critical
     by_comuna = client.get("/casos?comuna=Castro").get_data(as_text=True)
     assert "Ana Pérez" in by_comuna and "Luis Gómez" not in by_comuna
-    by_search = client.get("/casos?q=7654321").get_data(as_text=True)
+    searched = client.post("/casos/buscar", data={"csrf": csrf(client), "q": "7654321"})
+    assert "7654321" not in searched.headers["Location"]  # the search stays on the server
+    by_search = client.get(searched.headers["Location"]).get_data(as_text=True)
     assert "Luis Gómez" in by_search and "Ana Pérez" not in by_search
+    assert "Ana Pérez" in client.get("/casos?q=7654321").get_data(as_text=True)  # q ignored
     case_id = re.search(r'href="/casos/(\d+)">12\.345', listing).group(1)
     detail = client.get(f"/casos/{case_id}").get_data(as_text=True)
     assert "2026-08" in detail and "Sector o localidad reconocido" in detail
