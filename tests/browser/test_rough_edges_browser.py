@@ -409,7 +409,9 @@ def test_the_admin_top_bar_is_one_line(markup_server, browser, width):
     page.goto(base + "/casos")
     bar = page.evaluate(
         """() => { const b = document.querySelector('.topbar');
-        const tops = Array.from(b.querySelectorAll('.mainnav a, .actor a, .actor button'))
+        const items = '.mainnav > a, .mainnav > details > summary, .actor a, .actor button';
+        const tops = Array.from(b.querySelectorAll(items))
+          .filter(e => e.offsetParent !== null)
           .map(e => Math.round(e.getBoundingClientRect().top));
         const nav = document.querySelector('.mainnav');
         return {height: b.getBoundingClientRect().height, tops: tops,
