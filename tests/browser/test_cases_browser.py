@@ -91,7 +91,9 @@ def test_a_mesa_sees_counts_by_comuna_and_never_a_case(seeded_server, browser):
     page.goto(base + "/")
     page.wait_for_function("() => window.revincula && window.revincula.cases", timeout=20_000)
     counts = page.evaluate("window.revincula.cases")
-    assert counts["agregado"] is True and counts["total"] > 0
+    # counts from 1 to k-1 and the cells that would give them back are reserved (issue 25.18):
+    # the published total of this small seeded caseload is 0 (all reserved) or at least k
+    assert counts["agregado"] is True and (counts["total"] == 0 or counts["total"] >= 10)
     assert page.locator(".aggregate-marker").count() == 2  # Castro and Dalcahue only
     assert page.locator(".case-marker:not(.sw)").count() == 0
     assert not any("api/casos.geojson" in url for url in requests)
