@@ -28,12 +28,22 @@ from collections.abc import Callable
 
 from flask import Flask
 
-__all__ = ["RUNNER", "queue", "resolve", "start", "submit"]
+__all__ = ["RUNNER", "join_all", "queue", "resolve", "start", "submit"]
 
 log = logging.getLogger(__name__)
 
 JOB_TIMEOUT_S = 3600  # a week's plan with many gestores stays well under an hour
 RUNNER = "geo_app.worker.run_job"  # what an RQ worker calls (named, so no import cycle)
+
+
+_THREADS: list[threading.Thread] = []  # jobs started in this process (see `join_all`)
+
+
+def join_all(timeout: float = 120.0) -> None:
+    """Wait for the jobs started in this process's threads (before closing its database)."""
+    for thread in list(_THREADS):
+        thread.join(timeout)
+    _THREADS[:] = [t for t in _THREADS if t.is_alive()]
 
 
 def start(name: str, job: Callable[..., object], *args: object) -> threading.Thread:
@@ -50,6 +60,7 @@ def start(name: str, job: Callable[..., object], *args: object) -> threading.Thr
             log.exception("background job %s failed", name)
 
     thread = threading.Thread(target=run, name=name, daemon=True)
+    _THREADS[:] = [t for t in _THREADS if t.is_alive()] + [thread]
     thread.start()
     log.info("background job %s started", name)
     return thread

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from geo_app.cases.service import EXPORT_HEADER
 from geo_app.cases.service import case_export_rows
+from geo_app.coverage.service import suppressed_label
 from geo_app.errors import InvalidRequestError
 from geo_app.errors import NotFoundError
 from geo_app.planning.output import STOPS_HEADER
@@ -47,6 +48,7 @@ from layers.intake import format_run
 from layers.nomina import NOMINA_COLUMNS
 from layers.nomina import nomina_rows
 from layers.privacy import DEFAULT_K
+from layers.privacy import SUPPRESSED
 from layers.privacy import protect
 from layers.territory import Territory
 from layers.workflow import load_workflow
@@ -290,7 +292,7 @@ def mesa_tables(db: Session, scope: Scope, territory: Territory, k: int = DEFAUL
 
     Comuna (of the school) × category, with row, column and grand totals, published
     through `layers.privacy.protect`: every count from 1 to k − 1 and enough other cells
-    are shown as ``*`` so that none can be recovered from the totals. No island table:
+    are shown as ``<k`` so that none can be recovered from the totals. No island table:
     linked with the comuna table, the many small islands (a handful of cases each) made
     the protection hide every cell of both on the demo caseload (4,947 cases), so
     islands stay inside their comuna. No rates (a rate times the public enrolment gives
@@ -318,7 +320,10 @@ def mesa_tables(db: Session, scope: Scope, territory: Territory, k: int = DEFAUL
         return {"tables": {}, "k": k, "synthetic": synthetic}
     protected = protect(micro, bands=bands, k=k)
     tables = {
-        name: protected.shown("casos", "comuna").rename_axis(title).reset_index()
+        name: protected.shown("casos", "comuna")
+        .replace(SUPPRESSED, suppressed_label(k))  # as on the Resumen and the coverage page
+        .rename_axis(title)
+        .reset_index()
         for name, title in MESA_TABLES.items()
     }
     return {"tables": tables, "k": k, "synthetic": synthetic}

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from geo_app import create_app
+from geo_app import jobs
 from geo_app.cli import main
 from geo_app.planning import plans as app_plans
 from geo_app.planning.gestores import GestorFileError
@@ -49,6 +50,7 @@ def app(db_url):
     config = {"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": db_url, "TODAY": MONDAY}
     app = create_app(config)
     yield app
+    jobs.join_all()  # a plan job still running would hold a connection past the dispose
     app.extensions["revincula.engine"].dispose()
 
 
