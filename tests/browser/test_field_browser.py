@@ -266,4 +266,7 @@ def test_an_expired_session_keeps_the_queue_until_the_same_gestora_logs_in(field
         page.wait_for_timeout(200)
     rows = stored(app)
     assert len(rows) == before + 1 and rows[-1].username == "gestora.castro"
-    assert page.evaluate("() => window.revinculaField.queue.all()") == []
+    # the server has stored it; the phone forgets it when the answer naming its UUID arrives
+    page.wait_for_function(
+        "() => window.revinculaField.queue.all().then(q => q.length === 0)", timeout=20_000
+    )
