@@ -67,6 +67,19 @@ def _queue(dist, heap, pos, size, v):
     return size
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _pop(dist, heap, pos, size):
+    """Remove the nearest node from the heap of `size` nodes; return it and the new size."""
+    u = heap[0]
+    size -= 1
+    if size > 0:
+        heap[0] = heap[size]
+        pos[heap[0]] = 0
+        _sift_down(dist, heap, pos, size)
+    pos[u] = -1
+    return u, size
+
+
 @njit(cache=True, nogil=True)
 def _search(indptr, indices, weights, source, start, limit, target_of, n_targets, dist, pred, leaf):
     """Dijkstra from `source` (initial time `start`) into `dist`; stop early when done.
@@ -92,12 +105,7 @@ def _search(indptr, indices, weights, source, start, limit, target_of, n_targets
         d = dist[u]
         if d > limit:
             break
-        size -= 1
-        if size > 0:
-            heap[0] = heap[size]
-            pos[heap[0]] = 0
-            _sift_down(dist, heap, pos, size)
-        pos[u] = -1
+        u, size = _pop(dist, heap, pos, size)
         settled[u] = True
         if target_of[u] >= 0:
             remaining -= 1
@@ -194,14 +202,8 @@ def _search_seeded(indptr, indices, weights, seeds, starts, target_of, n_targets
     size = _seed(dist, heap, pos, seeds, starts)
     remaining = n_targets
     while size > 0:
-        u = heap[0]
+        u, size = _pop(dist, heap, pos, size)
         d = dist[u]
-        size -= 1
-        if size > 0:
-            heap[0] = heap[size]
-            pos[heap[0]] = 0
-            _sift_down(dist, heap, pos, size)
-        pos[u] = -1
         settled[u] = True
         if target_of[u] >= 0:
             remaining -= 1

@@ -259,6 +259,36 @@ class _Static:
         return rows
 
 
+def journey_ends(model, origin, destination, depart_at, labels):
+    """Snap both ends of a journey for `model` (with ``snap``, ``approximate``, ``name``).
+
+    Shared by `TravelModel.journey` and the transit model's ``journey``.
+
+    Returns ``(a, b, base, refused)``: the snapped ends, the fields every `Journey` of
+    this question carries, and a `Journey` with the reason when an end is off the
+    network (else ``None``).
+
+    Raises
+    ------
+    RoutingInputError
+        When `depart_at` has no time zone.
+    """
+    depart_at = _require_time(depart_at)
+    a = model.snap([origin[0]], [origin[1]])
+    b = model.snap([destination[0]], [destination[1]])
+    base = {
+        "origin": labels[0],
+        "destination": labels[1],
+        "depart_at": depart_at,
+        "approximate": model.approximate,
+        "network": model.name,
+    }
+    if a.ok[0] and b.ok[0]:
+        return a, b, base, None
+    which, why = ("origen", a.reason[0]) if not a.ok[0] else ("destino", b.reason[0])
+    return a, b, base, Journey(**base, reason=f"{which} fuera de la red: {why}")
+
+
 @dataclass
 class TravelModel:
     """Static network + boat timetable; see the module docstring."""
@@ -708,19 +738,10 @@ class TravelModel:
         `on_foot` starts without a vehicle; `vehicle_at` is where a vehicle is
         parked (a pier): arriving there by boat, the journey continues driving.
         """
-        depart_at = _require_time(depart_at)
-        a = self.snap([origin[0]], [origin[1]])
-        b = self.snap([destination[0]], [destination[1]])
-        base = {
-            "origin": labels[0],
-            "destination": labels[1],
-            "depart_at": depart_at,
-            "approximate": self.approximate,
-            "network": self.name,
-        }
-        if not a.ok[0] or not b.ok[0]:
-            which, why = ("origen", a.reason[0]) if not a.ok[0] else ("destino", b.reason[0])
-            return Journey(**base, reason=f"{which} fuera de la red: {why}")
+        a, b, base, refused = journey_ends(self, origin, destination, depart_at, labels)
+        if refused is not None:
+            return refused
+        depart_at = base["depart_at"]
         start = WALK if on_foot else DRIVE
         pickup = self._pickup(vehicle_at)
         horizon = self.horizon_h * 3600

@@ -37,8 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from routing._dijkstra import _pop
 from routing._dijkstra import _queue
-from routing._dijkstra import _sift_down
 from routing._dijkstra import single_source
 from routing._geo import LAYERS
 from routing._geo import Places
@@ -132,13 +132,7 @@ def _multi_source(indptr, indices, weights, seed_node, seed_s, seed_label):
         if label[v] >= 0:
             size = _queue(dist, heap, pos, size, v)
     while size > 0:
-        u = heap[0]
-        size -= 1
-        if size > 0:
-            heap[0] = heap[size]
-            pos[heap[0]] = 0
-            _sift_down(dist, heap, pos, size)
-        pos[u] = -1
+        u, size = _pop(dist, heap, pos, size)
         settled[u] = True
         for e in range(indptr[u], indptr[u + 1]):
             v = indices[e]

@@ -70,6 +70,7 @@ from routing.model import TravelModel
 from routing.model import _line_length
 from routing.model import _require_time
 from routing.model import _when
+from routing.model import journey_ends
 
 __all__ = [
     "MODES",
@@ -736,19 +737,10 @@ class TransitModel:
                 vehicle_at=vehicle_at,
                 labels=labels,
             )
-        depart_at = _require_time(depart_at)
-        a = self.snap([origin[0]], [origin[1]])
-        b = self.snap([destination[0]], [destination[1]])
-        base = {
-            "origin": labels[0],
-            "destination": labels[1],
-            "depart_at": depart_at,
-            "approximate": self.approximate,
-            "network": self.name,
-        }
-        if not a.ok[0] or not b.ok[0]:
-            which, why = ("origen", a.reason[0]) if not a.ok[0] else ("destino", b.reason[0])
-            return Journey(**base, reason=f"{which} fuera de la red: {why}")
+        a, b, base, refused = journey_ends(self, origin, destination, depart_at, labels)
+        if refused is not None:
+            return refused
+        depart_at = base["depart_at"]
         access = self._point_walks(a, self.max_walk_s)
         egress = self._point_walks(b, self.max_walk_s)
         direct = float(self.model.network.times(a, b, _WALK)[0, 0])

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from geo_app.scope import Scope
 from geo_app.store.models import Case
 from geo_app.store.models import Student
+from layers.diagnosis import CATEGORY_ORDER
 
 __all__ = [
     "CATEGORY_ORDER",
@@ -31,15 +32,6 @@ __all__ = [
 
 DEFAULT_K = 10
 SMALL_COUNT = DEFAULT_K  # kept for callers; the setting SUPPRESSION_K rules
-CATEGORY_ORDER = (
-    "critica",
-    "grave",
-    "reiterada",
-    "sin_matricula",
-    "normal",
-    "destacada",
-    "sin_dato",
-)
 
 
 def hidden(n: int, k: int = DEFAULT_K) -> int | str:
