@@ -38,6 +38,7 @@ __all__ = [
     "current_actor",
     "current_scope",
     "db_session",
+    "download",
     "init_templates",
     "revalidated",
     "territory",
@@ -93,14 +94,17 @@ def revalidated(body: str, mimetype: str, etag: str) -> Response:
     return response
 
 
-def csv_download(body: str, filename: str, default: str = "archivo") -> Response:
-    """Return `body` as a UTF-8 CSV attachment under a safe `filename`."""
+def download(body: bytes, mimetype: str, filename: str, default: str = "archivo") -> Response:
+    """Return `body` as an attachment of type `mimetype` under a safe `filename`."""
     name = safe_filename(filename, default)
     return Response(
-        body.encode("utf-8"),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
+
+
+def csv_download(body: str, filename: str, default: str = "archivo") -> Response:
+    """Return `body` as a UTF-8 CSV attachment under a safe `filename`."""
+    return download(body.encode("utf-8"), "text/csv", filename, default)
 
 
 def _template_globals() -> dict:

@@ -196,6 +196,13 @@ class Diagnosis:
         }[name]
 
 
+def _attendance(db: Session, case_ids) -> pd.DataFrame:
+    """Monthly attendance of the cases `case_ids` (ids or a query of ids): case_id, period, pct."""
+    query = select(Attendance.case_id, Attendance.period, Attendance.pct)
+    rows = db.execute(query.where(Attendance.case_id.in_(case_ids))).all()
+    return pd.DataFrame(rows, columns=["case_id", "period", "pct"])
+
+
 def _case_frames(db: Session, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
     query = scope.cases(
         select(
@@ -210,15 +217,7 @@ def _case_frames(db: Session, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame,
                  "eligible_reinsercion", "eligible_aulas", "synthetic"],
     )  # fmt: skip
     cases["located"] = ~cases["method"].isin(FALLBACK_METHODS)
-    in_scope = scope.cases(select(Case.id))
-    attendance = pd.DataFrame(
-        db.execute(
-            select(Attendance.case_id, Attendance.period, Attendance.pct).where(
-                Attendance.case_id.in_(in_scope)
-            )
-        ).all(),
-        columns=["case_id", "period", "pct"],
-    )
+    attendance = _attendance(db, scope.cases(select(Case.id)))
     synthetic = bool(len(cases)) and bool(cases["synthetic"].all())
     return cases, attendance, synthetic
 
@@ -662,14 +661,7 @@ def nomina(
     columns = ["caso", "run", "nombres", "apellidos", "programa", "rbd", "establecimiento",
                "ingreso", "matricula", "cerrado", "motivo_cierre"]  # fmt: skip
     participants = pd.DataFrame(rows, columns=columns)
-    attendance = pd.DataFrame(
-        db.execute(
-            select(Attendance.case_id, Attendance.period, Attendance.pct).where(
-                Attendance.case_id.in_(list(found))
-            )
-        ).all(),
-        columns=["case_id", "period", "pct"],
-    )
+    attendance = _attendance(db, list(found))
     return nomina_rows(participants, attendance, on)
 
 

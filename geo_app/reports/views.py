@@ -16,10 +16,10 @@ from geo_app.reports import service
 from geo_app.security import PEOPLE
 from geo_app.security import STAFF
 from geo_app.security import allow
-from geo_app.security import safe_filename
 from geo_app.web import audit
 from geo_app.web import current_scope
 from geo_app.web import db_session
+from geo_app.web import download
 from geo_app.web import territory
 
 __all__ = ["bp"]
@@ -31,11 +31,6 @@ def _diagnosis(db) -> service.Diagnosis:
     since = service.parse_month(request.args.get("desde"), "desde")
     until = service.parse_month(request.args.get("hasta"), "hasta")
     return service.diagnosis(db, current_scope(), territory(), since, until)
-
-
-def _attachment(body: bytes, mimetype: str, filename: str) -> Response:
-    disposition = f'attachment; filename="{safe_filename(filename, "informe")}"'
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": disposition})
 
 
 @bp.get("/informes")
@@ -60,7 +55,7 @@ def diagnosis_pdf() -> Response:
         diag = _diagnosis(db)
         audit(db, "exportar", "diagnostico_pdf", n_records=diag.n_cases, detail="solo totales")
     html = render_template("reports/diagnosis_pdf.html", **service.page_context(diag))
-    return _attachment(service.pdf(html), "application/pdf", service.pdf_name(diag))
+    return download(service.pdf(html), "application/pdf", service.pdf_name(diag))
 
 
 @bp.get("/informes/tabla/<name>.<fmt>")
@@ -73,7 +68,7 @@ def diagnosis_table(name: str, fmt: str) -> Response:
     with db_session() as db, db.begin():
         body, mimetype = service.table_file(_diagnosis(db), name, fmt)
         audit(db, "exportar", "diagnostico_tabla", target_id=name, detail=fmt)
-    return _attachment(body, mimetype, f"diagnostico_{name}.{fmt}")
+    return download(body, mimetype, f"diagnostico_{name}.{fmt}")
 
 
 @bp.get("/casos/exportar.<fmt>")
@@ -85,7 +80,7 @@ def case_export(fmt: str) -> Response:
             db, case_context(current_app), current_scope(), request.args.to_dict(), fmt
         )
         audit(db, "exportar", "lista_casos", case_ids=ids, detail=fmt)
-    return _attachment(body, mimetype, f"casos.{fmt}")
+    return download(body, mimetype, f"casos.{fmt}")
 
 
 @bp.get("/informes/mesa/<name>.<fmt>")
@@ -95,7 +90,7 @@ def mesa_table(name: str, fmt: str) -> Response:
     with db_session() as db, db.begin():
         body, mimetype = service.mesa_table_file(db, current_scope(), territory(), name, fmt)
         audit(db, "exportar", "diagnostico_mesa", target_id=name, detail=fmt)
-    return _attachment(body, mimetype, f"diagnostico_mesa_{name}.{fmt}")
+    return download(body, mimetype, f"diagnostico_mesa_{name}.{fmt}")
 
 
 @bp.get("/informes/nomina")
@@ -108,7 +103,7 @@ def nomina_page():
         audit(db, "exportar" if "xlsx" in request.args else "ver", "nomina",
               case_ids=list(table["caso"]), detail=on.isoformat())  # fmt: skip
     if "xlsx" in request.args:
-        return _attachment(service.nomina_file(table), service.XLSX, f"nomina_{on}.xlsx")
+        return download(service.nomina_file(table), service.XLSX, f"nomina_{on}.xlsx")
     return render_template("reports/nomina.html", on=on, rows=table.to_dict("records"))
 
 
@@ -128,7 +123,7 @@ def plan_export(plan_id: int, fmt: str) -> Response:
     with db_session() as db, db.begin():
         body, mimetype = service.plan_file(db, current_scope(), plan_id, fmt)
         audit(db, "exportar", "plan", target_id=str(plan_id), detail=fmt)
-    return _attachment(body, mimetype, f"plan_{plan_id}.{fmt}")
+    return download(body, mimetype, f"plan_{plan_id}.{fmt}")
 
 
 @bp.get("/planificacion/<int:plan_id>/<gestor>/<day>.gpx")
@@ -139,4 +134,4 @@ def plan_gpx(plan_id: int, gestor: str, day: str) -> Response:
     with db_session() as db, db.begin():
         body = service.plan_gpx(db, current_scope(), plan_id, gestor, date)
         audit(db, "exportar", "ruta_gpx", target_id=f"{plan_id} {gestor} {day}")
-    return _attachment(body.encode("utf-8"), "application/gpx+xml", f"ruta_{gestor}_{day}.gpx")
+    return download(body.encode("utf-8"), "application/gpx+xml", f"ruta_{gestor}_{day}.gpx")
