@@ -39,7 +39,6 @@ from numba import njit
 
 from routing._dijkstra import _pop
 from routing._dijkstra import _queue
-from routing._dijkstra import single_source
 from routing._geo import LAYERS
 from routing._geo import Places
 
@@ -110,30 +109,30 @@ def _via_nodes(nodes: np.ndarray, seconds: np.ndarray, dist: np.ndarray, label=N
 
 
 @njit(cache=True)
-def _multi_source(indptr, indices, weights, seed_node, seed_s, seed_label):
+def _multi_source(indptr, indices, weights, seed_node, seed_s, seed_label, stop):
     """Dijkstra from many labelled seeds: (seconds, label of the nearest seed) per node.
 
     A tie keeps the lowest label, so each node gets the lowest-labelled seed
-    among those at exactly its distance.
+    among those at exactly its distance. When `stop` (bool per node) marks any
+    node, the search ends once all of them are settled and every node left
+    unsettled gets ``inf`` and -1; with no node marked it runs to the end.
     """
     n = indptr.shape[0] - 1
     dist = np.full(n, np.inf)
     label = np.full(n, -1, dtype=np.int64)
-    for i in range(seed_node.shape[0]):
-        v = seed_node[i]
-        if seed_s[i] < dist[v] or (seed_s[i] == dist[v] and seed_label[i] < label[v]):
-            dist[v] = seed_s[i]
-            label[v] = seed_label[i]
     heap = np.empty(n, dtype=np.int64)
     pos = np.full(n, -1, dtype=np.int64)
     settled = np.zeros(n, dtype=np.bool_)
-    size = 0
-    for v in range(n):
-        if label[v] >= 0:
-            size = _queue(dist, heap, pos, size, v)
+    size = _seed_labelled(dist, label, heap, pos, seed_node, seed_s, seed_label)
+    remaining = stop.sum()
+    early = remaining > 0
     while size > 0:
         u, size = _pop(dist, heap, pos, size)
         settled[u] = True
+        if stop[u]:
+            remaining -= 1
+            if remaining == 0:
+                break
         for e in range(indptr[u], indptr[u + 1]):
             v = indices[e]
             if settled[v]:
@@ -143,7 +142,98 @@ def _multi_source(indptr, indices, weights, seed_node, seed_s, seed_label):
                 dist[v] = nd
                 label[v] = label[u]
                 size = _queue(dist, heap, pos, size, v)
+    if early:
+        dist[~settled] = np.inf
+        label[~settled] = -1
     return dist, label
+
+
+@njit(cache=True)
+def _seed_labelled(dist, label, heap, pos, seed_node, seed_s, seed_label):
+    """Put the seeds in `dist`/`label` (lowest label on equal times) and queue them."""
+    for i in range(seed_node.shape[0]):
+        v = seed_node[i]
+        if seed_s[i] < dist[v] or (seed_s[i] == dist[v] and seed_label[i] < label[v]):
+            dist[v] = seed_s[i]
+            label[v] = seed_label[i]
+    size = 0
+    for v in range(dist.shape[0]):
+        if label[v] >= 0:
+            size = _queue(dist, heap, pos, size, v)
+    return size
+
+
+@dataclass(frozen=True)
+class _Attached:
+    """Snapped points as a graph search reads them (see `_attachments`).
+
+    ``rows``: positions of the snapped points in the `Places` given; ``places``:
+    those points; ``node`` and ``seconds``: ``(len(rows), 2)``, the nodes by
+    which each point is left (or reached) and the seconds to or from them.
+    """
+
+    rows: np.ndarray
+    places: Places
+    node: np.ndarray
+    seconds: np.ndarray
+
+
+def _attach(network, points: Places, layer: str, *, leaving: bool) -> _Attached:
+    rows = np.flatnonzero(points.ok)
+    subset = points if len(rows) == len(points) else points.take(rows)
+    node, seconds = _attachments(network, subset, layer, leaving=leaving)
+    return _Attached(rows, subset, node, seconds)
+
+
+@dataclass(frozen=True)
+class _Field:
+    """Seconds from every graph node to its nearest facility and that facility's index."""
+
+    dist: np.ndarray
+    label: np.ndarray
+    facilities: _Attached
+
+
+def _field(network, facilities: Places, layer: str, graph, stop_nodes=None) -> _Field:
+    """One multi-source search from `facilities` on the reversed `graph` of `layer`.
+
+    `stop_nodes` (optional) are the only nodes whose times are wanted: the
+    search stops once they are settled.
+    """
+    fac = _attach(network, facilities, layer, leaving=False)
+    indptr, indices, weights = graph
+    stop = np.zeros(len(indptr) - 1, dtype=np.bool_)
+    if stop_nodes is not None:
+        stop[np.asarray(stop_nodes, dtype=np.int64).ravel()] = True
+    usable = np.isfinite(fac.seconds.ravel())
+    dist, label = _multi_source(
+        indptr, indices, weights, fac.node.ravel()[usable], fac.seconds.ravel()[usable],
+        np.repeat(fac.rows, 2)[usable], stop,
+    )  # fmt: skip
+    return _Field(dist, label, fac)
+
+
+def _read(network, points: Places, at: _Attached, field: _Field, layer: str):
+    """Seconds to the nearest facility of `field` and its index, for each of `points`.
+
+    ``inf`` and -1 where none is reached; points and facilities on one edge
+    are also joined along it (lowest index on ties).
+    """
+    seconds = np.full(len(points), np.inf)
+    index = np.full(len(points), -1, dtype=np.int64)
+    if not len(at.rows) or not len(field.facilities.rows):
+        return seconds, index
+    best, best_label = _via_nodes(at.node, at.seconds, field.dist, field.label)
+    best_label = np.where(np.isfinite(best), best_label, -1)
+    fac_rows = field.facilities.rows
+    i, j, direct = network._same_edge(at.places, field.facilities.places, layer)
+    for a, b, t in zip(i.tolist(), j.tolist(), direct.tolist(), strict=True):
+        f = int(fac_rows[b])
+        if t < best[a] or (t == best[a] and (best_label[a] < 0 or f < best_label[a])):
+            best[a], best_label[a] = t, f
+    seconds[at.rows] = best
+    index[at.rows] = best_label
+    return seconds, index
 
 
 def static_nearest(
@@ -167,81 +257,194 @@ def static_nearest(
     (seconds, index)
         Arrays of ``len(points)``; ``inf`` and -1 where no facility is reached.
     """
-    seconds = np.full(len(points), np.inf)
-    index = np.full(len(points), -1, dtype=np.int64)
-    fac_ok = np.flatnonzero(facilities.ok)
-    pts_ok = np.flatnonzero(points.ok)
-    if not len(fac_ok) or not len(pts_ok):
-        return seconds, index
     if not _has_graph(network):
+        seconds = np.full(len(points), np.inf)
+        index = np.full(len(points), -1, dtype=np.int64)
+        fac_ok = np.flatnonzero(facilities.ok)
+        pts_ok = np.flatnonzero(points.ok)
+        if not len(fac_ok) or not len(pts_ok):
+            return seconds, index
         times = network.times(points.take(pts_ok), facilities.take(fac_ok), layer)
         best = np.argmin(times, axis=1)  # first index among equal times
         seconds[pts_ok] = times[np.arange(len(pts_ok)), best]
         index[pts_ok] = np.where(np.isfinite(seconds[pts_ok]), fac_ok[best], -1)
         return seconds, index
-    indptr, indices, weights = graph if graph is not None else _reverse_graph(network, layer)
-    fac = facilities.take(fac_ok)
-    fac_node, fac_s = _attachments(network, fac, layer, leaving=False)
-    usable = np.isfinite(fac_s.ravel())
-    dist, label = _multi_source(
-        indptr, indices, weights, fac_node.ravel()[usable], fac_s.ravel()[usable],
-        np.repeat(fac_ok, 2)[usable],
-    )  # fmt: skip
-    pts = points.take(pts_ok)
-    node, leave_s = _attachments(network, pts, layer, leaving=True)
-    best, best_label = _via_nodes(node, leave_s, dist, label)
-    best_label = np.where(np.isfinite(best), best_label, -1)
-    # points and facilities on one edge are also joined along it
-    i, j, direct = network._same_edge(pts, fac, layer)
-    for a, b, t in zip(i.tolist(), j.tolist(), direct.tolist(), strict=True):
-        f = int(fac_ok[b])
-        if t < best[a] or (t == best[a] and (best_label[a] < 0 or f < best_label[a])):
-            best[a], best_label[a] = t, f
-    seconds[pts_ok] = best
-    index[pts_ok] = best_label
-    return seconds, index
+    graph = graph if graph is not None else _reverse_graph(network, layer)
+    field = _field(network, facilities, layer, graph)
+    return _read(network, points, _attach(network, points, layer, leaving=True), field, layer)
 
 
 def static_times(network, points: Places, targets: Places, layer: str, *, graph=None) -> np.ndarray:
     """Return static seconds from many points to a few targets (points x targets).
 
-    On a street network this runs one full search per target on the reversed
-    graph, which beats one search per point when targets are few (boat terminals).
+    On a street network this runs one full search per distinct target on the
+    reversed graph, which beats one search per point when targets are few
+    (boat terminals).
     """
     if not _has_graph(network):
         return network.times(points, targets, layer)
-    out = np.full((len(points), len(targets)), np.inf)
-    pts_ok = np.flatnonzero(points.ok)
-    if not len(pts_ok):
+    graph = graph if graph is not None else _reverse_graph(network, layer)
+    return _times_to(network, _attach(network, points, layer, leaving=True), len(points),
+                     targets, layer, graph)  # fmt: skip
+
+
+def _times_to(network, at: _Attached, n_points: int, targets: Places, layer: str, graph):
+    out = np.full((n_points, len(targets)), np.inf)
+    if not len(at.rows):
         return out
-    indptr, indices, weights = graph if graph is not None else _reverse_graph(network, layer)
-    pts = points.take(pts_ok)
-    node, leave_s = _attachments(network, pts, layer, leaving=True)
+    indptr, indices, weights = graph
     t_node, t_s = _attachments(network, targets, layer, leaving=False)
-    for j in np.flatnonzero(targets.ok):
-        usable = np.isfinite(t_s[j])
-        if usable.all() and t_node[j, 0] == t_node[j, 1] and t_s[j, 0] == t_s[j, 1]:
-            dist, _ = single_source(
-                indptr, indices, weights, int(t_node[j, 0]), float(t_s[j, 0]), np.inf
-            )
-        else:
-            dist, _ = _multi_source(
-                indptr, indices, weights, t_node[j][usable], t_s[j][usable],
-                np.zeros(int(usable.sum()), dtype=np.int64),
-            )  # fmt: skip
-        out[pts_ok, j] = _via_nodes(node, leave_s, dist)[0]
-    i, j, direct = network._same_edge(pts, targets, layer)
-    rows = pts_ok[i]
+    ok = np.flatnonzero(targets.ok)
+    # targets attached the same way (two terminals on one pier) share one search
+    seeds, column = np.unique(np.column_stack([t_node[ok], t_s[ok]]), axis=0, return_inverse=True)
+    no_stop = np.zeros(len(indptr) - 1, dtype=np.bool_)
+    for s, seed in enumerate(seeds):
+        nodes, secs = seed[:2].astype(np.int64), seed[2:]
+        usable = np.isfinite(secs)
+        dist, _ = _multi_source(
+            indptr, indices, weights, nodes[usable], secs[usable],
+            np.zeros(int(usable.sum()), dtype=np.int64), no_stop,
+        )  # fmt: skip
+        times = _via_nodes(at.node, at.seconds, dist)[0]
+        for j in ok[column.ravel() == s]:
+            out[at.rows, j] = times
+    i, j, direct = network._same_edge(at.places, targets, layer)
+    rows = at.rows[i]
     out[rows, j] = np.minimum(out[rows, j], direct)
     return out
+
+
+@dataclass(frozen=True)
+class _Sailings:
+    """Boat departures within the horizon, grouped by the terminal they leave from.
+
+    Rows ``first[k]`` to ``last[k] - 1`` are the departures from terminal ``k``
+    in time order (``dep``, seconds after the departure time asked); row
+    ``last[k]`` stands for "no boat left" (``dep`` ``inf``). ``alight[r, board]``,
+    shape ``(layer, terminal)``, is the earliest time (seconds after the
+    departure asked) a traveller stepping off at each terminal and layer, for
+    one who boards on layer ``board`` the departure of row ``r`` or any later one
+    from the same terminal, further boats included. ``rows`` maps each origin and
+    terminal to the first row it can board, ``(origins, terminals)``.
+    """
+
+    first: np.ndarray
+    last: np.ndarray
+    dep: np.ndarray
+    alight: np.ndarray
+    rows: np.ndarray
+
+    @property
+    def boarded(self) -> np.ndarray:
+        """Terminals with at least one departure (the only ones worth boarding at)."""
+        return np.flatnonzero(self.last > self.first)
+
+
+def _sailings(model, to_terminals: np.ndarray, depart_at, horizon_s) -> _Sailings:
+    """Build `_Sailings` for origins `to_terminals` seconds away from each terminal.
+
+    The same boat rules as `TravelModel._search` (departures at least
+    ``boarding_margin_min`` after reaching the pier, FIFO arrivals per link,
+    a passenger-only boat leaves the vehicle behind, road times between
+    terminals), computed once per departure by a backward pass over the
+    departures (latest first), so that every origin then only looks up the
+    first departure it can catch at each terminal.
+    """
+    departures = model._departures(depart_at, horizon_s)
+    n_term = len(model.terminals)
+    parts: list[list[tuple]] = [[] for _ in range(n_term)]
+    for link, (dep, best, _rows) in zip(model.links, departures, strict=True):
+        n = len(dep)
+        parts[link.from_terminal].append(
+            (dep, best, np.full(n, link.to_terminal), np.full(n, link.passengers_only))
+        )
+    first = np.zeros(n_term, dtype=np.int64)
+    last = np.zeros(n_term, dtype=np.int64)
+    columns: list[list[np.ndarray]] = [[], [], [], []]
+    size = 0
+    for k, links in enumerate(parts):
+        cols = [np.concatenate([p[c] for p in links]) if links else np.zeros(0) for c in range(4)]
+        order = np.argsort(cols[0], kind="stable")
+        sentinel = (np.inf, np.inf, -1, False)
+        for c in range(4):
+            columns[c].append(np.append(cols[c][order], sentinel[c]))
+        first[k] = size
+        last[k] = size + len(order)
+        size = last[k] + 1
+    dep, arrive = np.concatenate(columns[0]), np.concatenate(columns[1])
+    to_term = np.concatenate(columns[2]).astype(np.int64)
+    walk_only = np.concatenate(columns[3]).astype(np.bool_)
+    tt = np.stack([model._terminal_times(DRIVE), model._terminal_times(WALK)])
+    margin = model.boarding_margin_min * 60.0
+    alight = _sailing_table(first, last, dep, arrive, to_term, walk_only, tt, margin)
+    rows = np.repeat(last[None, :], len(to_terminals), axis=0)
+    for k in np.flatnonzero(last > first):
+        segment = dep[first[k] : last[k] + 1]
+        rows[:, k] = first[k] + np.searchsorted(segment, to_terminals[:, k] + margin)
+    return _Sailings(first, last, dep, alight, rows)
+
+
+@njit(cache=True)
+def _sailing_table(first, last, dep, arrive, to_term, walk_only, tt, margin):  # noqa: C901
+    """`_Sailings.alight` by a backward pass over the departures (latest first).
+
+    A departure's row depends only on departures that leave strictly later
+    (the boat arrives after it leaves), which are done by then; each row ends
+    as the elementwise minimum with the next row of its terminal (a later
+    departure may be taken instead).
+    """
+    n_rows = dep.shape[0]
+    n_term = first.shape[0]
+    table = np.full((n_rows, 2, 2, n_term), np.inf)
+    order = np.argsort(dep, kind="mergesort")  # equal times keep row order
+    for pos in range(n_rows - 1, -1, -1):
+        r = order[pos]
+        b = to_term[r]
+        if b < 0:
+            continue  # "no boat left"
+        a = arrive[r]
+        for board in range(2):
+            off = 1 if walk_only[r] else board
+            out = table[r, board]
+            out[off, b] = a
+            for k in range(n_term):
+                t = tt[off, b, k]
+                if first[k] == last[k] or t == np.inf:
+                    continue
+                i = first[k] + np.searchsorted(dep[first[k] : last[k] + 1], a + t + margin)
+                later = table[i, off]
+                for layer in range(2):
+                    for j in range(n_term):
+                        if later[layer, j] < out[layer, j]:
+                            out[layer, j] = later[layer, j]
+        following = table[r + 1]
+        for board in range(2):
+            for layer in range(2):
+                for j in range(n_term):
+                    if following[board, layer, j] < table[r, board, layer, j]:
+                        table[r, board, layer, j] = following[board, layer, j]
+    return table
+
+
+_NONE = np.iinfo(np.int64).max  # "no facility" while taking minima of (time, index)
+
+
+def _lowest(seconds: np.ndarray, index: np.ndarray, axis: int):
+    """Minimum time along `axis` and the lowest index among those at that time."""
+    low = seconds.min(axis=axis)
+    tied = seconds == np.expand_dims(low, axis)
+    return low, np.where(tied, index, _NONE).min(axis=axis)
 
 
 class NearestSearch:
     """Nearest facility of any number of sets for a fixed list of origins.
 
-    The static part (origins to boat terminals) is computed once; the boat search
-    once per departure time; each facility set costs one multi-source search per
-    layer. See the module docstring.
+    The static part (origins to boat terminals) is computed once; the boats
+    once per departure time (`_sailings`); each facility set costs one
+    multi-source search from its facilities on the starting layer (read at the
+    origins and at the terminals) and, when a passenger-only boat can leave a
+    driver on foot, one search on the walk layer stopped at the terminals.
+    See the module docstring.
 
     Parameters
     ----------
@@ -258,43 +461,75 @@ class NearestSearch:
         self.origins = origins
         self.start = WALK if on_foot else DRIVE
         net = model.network
-        self._graphs = (
-            {layer: _reverse_graph(net, layer) for layer in LAYERS} if _has_graph(net) else {}
-        )
         start = LAYERS[self.start]
-        self._to_terminals = static_times(
-            net, origins, model.terminals, start, graph=self._graphs.get(start)
-        )
-        self._alight: dict[tuple, np.ndarray] = {}
+        # layers a traveller can step off a boat on: a walker never gets a vehicle
+        walk_boats = any(link.passengers_only for link in model.links)
+        self._off_layers = (WALK,) if on_foot else ((DRIVE, WALK) if walk_boats else (DRIVE,))
+        self._graphs: dict[str, tuple] = {}
+        self._at: dict[tuple, _Attached] = {}
+        if _has_graph(net):
+            self._graphs = {LAYERS[layer]: _reverse_graph(net, LAYERS[layer]) for layer in
+                            {self.start, *self._off_layers}}  # fmt: skip
+            self._at["origins"] = _attach(net, origins, start, leaving=True)
+            for layer in self._off_layers:
+                self._at[layer] = _attach(net, model.terminals, LAYERS[layer], leaving=True)
+            self._to_terminals = _times_to(net, self._at["origins"], len(origins),
+                                           model.terminals, start, self._graphs[start])  # fmt: skip
+        else:
+            self._to_terminals = static_times(net, origins, model.terminals, start)
+        self._sail: dict[tuple, _Sailings] = {}
         self._static: dict[object, tuple] = {}
+
+    def sailings(self, depart_at: dt.datetime, horizon_s: float) -> _Sailings:
+        """Return the boat part for these origins leaving at `depart_at` (cached)."""
+        key = (depart_at, horizon_s)
+        if key not in self._sail:
+            if len(self._sail) > 16:
+                self._sail.clear()
+            self._sail[key] = _sailings(self.model, self._to_terminals, depart_at, horizon_s)
+        return self._sail[key]
 
     def alight(self, depart_at: dt.datetime, horizon_s: float) -> np.ndarray:
         """Return the earliest seconds stepping off a boat, shape (layer, origin, terminal)."""
-        key = (depart_at, horizon_s)
-        if key not in self._alight:
-            if len(self._alight) > 16:
-                self._alight.clear()
-            self._alight[key] = _boat_search(self.model, self._to_terminals, self.start,
-                                             depart_at, horizon_s)  # fmt: skip
-        return self._alight[key]
+        sail = self.sailings(depart_at, horizon_s)
+        out = np.full((len(self.origins), 2, len(self.model.terminals)), np.inf)
+        for k in sail.boarded:
+            np.minimum(out, sail.alight[sail.rows[:, k], self.start], out=out)
+        return out.transpose(1, 0, 2)
 
     def _static_parts(self, facilities: Places, key) -> tuple:
+        """Return the static nearest of `facilities` from the origins and the terminals.
+
+        Returns ``((seconds, index), (seconds, index))``: the origins' arrays and
+        the terminals' arrays of shape (layer, terminal), ``inf`` and ``_NONE``
+        on a layer no boat leaves a traveller on.
+        """
         cache_key = key if key is not None else id(facilities)
         if key is not None and cache_key in self._static:
             return self._static[cache_key]
         net = self.model.network
+        terminals = self.model.terminals
+        n_term = len(terminals)
+        term_s = np.full((2, n_term), np.inf)
+        term_idx = np.full((2, n_term), _NONE, dtype=np.int64)
         start = LAYERS[self.start]
-        origin_part = static_nearest(
-            net, self.origins, facilities, start, graph=self._graphs.get(start)
-        )
-        terminal_part = [
-            static_nearest(
-                net, self.model.terminals, facilities, LAYERS[layer],
-                graph=self._graphs.get(LAYERS[layer]),
-            )
-            for layer in (DRIVE, WALK)
-        ]  # fmt: skip
-        parts = (origin_part, terminal_part)
+        if self._graphs:
+            field = _field(net, facilities, start, self._graphs[start])
+            origin_part = _read(net, self.origins, self._at["origins"], field, start)
+        else:
+            origin_part = static_nearest(net, self.origins, facilities, start)
+        for layer in self._off_layers if n_term else ():
+            name = LAYERS[layer]
+            if not self._graphs:
+                found = static_nearest(net, terminals, facilities, name)
+            else:
+                if layer != self.start:  # only the terminals' times are wanted
+                    stop = self._at[layer].node
+                    field = _field(net, facilities, name, self._graphs[name], stop)
+                found = _read(net, terminals, self._at[layer], field, name)
+            term_s[layer] = found[0]
+            term_idx[layer] = np.where(found[1] >= 0, found[1], _NONE)
+        parts = (origin_part, (term_s, term_idx))
         if key is not None:
             self._static[cache_key] = parts
         return parts
@@ -306,34 +541,38 @@ class NearestSearch:
 
         `horizon_s` caps the journey (seconds after `depart_at`); `key` (any
         hashable naming the set) lets the static part be reused across departures.
+        Ties between equally near facilities go to the lowest index.
         """
-        (seconds, index), terminal_part = self._static_parts(facilities, key)
+        (seconds, index), (term_s, term_idx) = self._static_parts(facilities, key)
         best = seconds.copy()
-        which = index.copy()
+        which = np.where(index >= 0, index, _NONE)
         if len(self.model.terminals) and len(self.origins):
-            alight = self.alight(depart_at, horizon_s)
-            for layer in (DRIVE, WALK):
-                d_s, d_idx = terminal_part[layer]
-                cand = alight[layer] + d_s[None, :]
-                low = cand.min(axis=1)
-                label = np.where(cand == low[:, None], d_idx[None, :], np.iinfo(np.int64).max)
-                label = label.min(axis=1)
-                better = (low < best) | ((low == best) & np.isfinite(low) & (label < which))
-                best[better] = low[better]
-                which[better] = label[better]
+            sail = self.sailings(depart_at, horizon_s)
+            # per departure row: best (time, facility) after boarding it on the start layer
+            cand = (sail.alight[:, self.start] + term_s[None]).reshape(len(sail.dep), -1)
+            row_s, row_idx = _lowest(cand, np.broadcast_to(term_idx.ravel(), cand.shape), 1)
+            for k in sail.boarded:
+                got_s, got_idx = row_s[sail.rows[:, k]], row_idx[sail.rows[:, k]]
+                better = (got_s < best) | ((got_s == best) & (got_idx < which))
+                best[better] = got_s[better]
+                which[better] = got_idx[better]
         late = ~(best <= horizon_s)
         best[late] = np.inf
-        which[late] = -1
+        which[late | (which == _NONE)] = -1
         return Nearest(best, which)
 
     def to_each(self, facilities: Places, depart_at: dt.datetime, horizon_s: float) -> np.ndarray:
         """Return seconds from every origin to each facility (origins x facilities), inf beyond."""
         net = self.model.network
         start = LAYERS[self.start]
-        out = static_times(net, self.origins, facilities, start, graph=self._graphs.get(start))
+        if self._graphs:
+            out = _times_to(net, self._at["origins"], len(self.origins), facilities, start,
+                            self._graphs[start])  # fmt: skip
+        else:
+            out = static_times(net, self.origins, facilities, start)
         if len(self.model.terminals) and len(self.origins):
             alight = self.alight(depart_at, horizon_s)
-            for layer in (DRIVE, WALK):
+            for layer in self._off_layers:
                 name = LAYERS[layer]
                 from_terms = static_times(
                     net, self.model.terminals, facilities, name, graph=self._graphs.get(name)
@@ -343,70 +582,6 @@ class NearestSearch:
                     np.minimum(out, alight[layer][:, k, None] + from_terms[k][None, :], out=out)
         out[~(out <= horizon_s)] = np.inf
         return out
-
-
-def _boat_search(model, to_terminals, start, depart_at, horizon_s) -> np.ndarray:
-    """`TravelModel._search` compiled, one origin at a time: the ``alight`` array only.
-
-    The same relaxation (boats FIFO by their best arrival from each departure on,
-    then road times between terminals, until nothing improves), written as loops
-    so that many origins (every node of a network) cost O(origins x terminals²).
-    """
-    departures = model._departures(depart_at, horizon_s)
-    n_links = len(model.links)
-    offsets = np.zeros(n_links + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum([len(d[0]) for d in departures])
-    dep = np.concatenate([d[0] for d in departures]) if n_links else np.zeros(0)
-    best = np.concatenate([d[1] for d in departures]) if n_links else np.zeros(0)
-    link_from = np.array([lk.from_terminal for lk in model.links], dtype=np.int64)
-    link_to = np.array([lk.to_terminal for lk in model.links], dtype=np.int64)
-    walk_only = np.array([lk.passengers_only for lk in model.links], dtype=np.bool_)
-    tt = np.stack([model._terminal_times(DRIVE), model._terminal_times(WALK)])
-    return _relax(
-        np.ascontiguousarray(to_terminals, dtype=np.float64), start, dep.astype(np.float64),
-        best.astype(np.float64), offsets, link_from, link_to, walk_only, tt,
-        model.boarding_margin_min * 60.0,
-    )  # fmt: skip
-
-
-@njit(cache=True)
-def _relax(to_terminals, start, dep, best, offsets, link_from, link_to, walk_only, tt, margin):  # noqa: C901
-    n_orig, n_term = to_terminals.shape
-    n_links = link_from.shape[0]
-    alight = np.full((2, n_orig, n_term), np.inf)
-    ready = np.full((2, n_term), np.inf)
-    for i in range(n_orig):
-        ready[:, :] = np.inf
-        ready[start, :] = to_terminals[i]
-        for _ in range(n_links + 1):
-            changed = False
-            for li in range(n_links):
-                lo, hi = offsets[li], offsets[li + 1]
-                if lo == hi:
-                    continue
-                for layer in range(2):
-                    r = ready[layer, link_from[li]]
-                    if r == np.inf:
-                        continue
-                    idx = lo + np.searchsorted(dep[lo:hi], r + margin)
-                    if idx >= hi:
-                        continue
-                    to_layer = 1 if walk_only[li] else layer
-                    if best[idx] < alight[to_layer, i, link_to[li]]:
-                        alight[to_layer, i, link_to[li]] = best[idx]
-                        changed = True
-            if not changed:
-                break
-            for layer in range(2):
-                for j in range(n_term):
-                    a = alight[layer, i, j]
-                    if a == np.inf:
-                        continue
-                    for k in range(n_term):
-                        cand = a + tt[layer, j, k]
-                        if cand < ready[layer, k]:
-                            ready[layer, k] = cand
-    return alight
 
 
 def pair_times(
