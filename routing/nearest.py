@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
 from routing._dijkstra import _pop
 from routing._dijkstra import _queue
@@ -96,7 +98,7 @@ def _via_nodes(nodes: np.ndarray, seconds: np.ndarray, dist: np.ndarray, label=N
     """Best of a point's two nodes: seconds (and label, lowest on ties) per point."""
     cand = seconds + dist[nodes]
     if label is None:
-        return cand.min(axis=1), None
+        return np.minimum(cand[:, 0], cand[:, 1]), None
     labels = label[nodes]
     second = (cand[:, 1] < cand[:, 0]) | (
         (cand[:, 1] == cand[:, 0])
@@ -109,13 +111,15 @@ def _via_nodes(nodes: np.ndarray, seconds: np.ndarray, dist: np.ndarray, label=N
 
 
 @njit(cache=True)
-def _multi_source(indptr, indices, weights, seed_node, seed_s, seed_label, stop):
+def _multi_source(indptr, indices, weights, seed_node, seed_s, seed_label, stop, bound):
     """Dijkstra from many labelled seeds: (seconds, label of the nearest seed) per node.
 
     A tie keeps the lowest label, so each node gets the lowest-labelled seed
     among those at exactly its distance. When `stop` (bool per node) marks any
     node, the search ends once all of them are settled and every node left
     unsettled gets ``inf`` and -1; with no node marked it runs to the end.
+    A node settled later than ``bound[v]`` seconds is not expanded (nodes
+    reached only through it keep a time too long, or ``inf``).
     """
     n = indptr.shape[0] - 1
     dist = np.full(n, np.inf)
@@ -133,6 +137,8 @@ def _multi_source(indptr, indices, weights, seed_node, seed_s, seed_label, stop)
             remaining -= 1
             if remaining == 0:
                 break
+        if dist[u] > bound[u]:
+            continue
         for e in range(indptr[u], indptr[u + 1]):
             v = indices[e]
             if settled[v]:
@@ -194,21 +200,25 @@ class _Field:
     facilities: _Attached
 
 
-def _field(network, facilities: Places, layer: str, graph, stop_nodes=None) -> _Field:
+def _field(
+    network, facilities: Places, layer: str, graph, stop_nodes=None, limit: float = np.inf
+) -> _Field:
     """One multi-source search from `facilities` on the reversed `graph` of `layer`.
 
     `stop_nodes` (optional) are the only nodes whose times are wanted: the
-    search stops once they are settled.
+    search stops once they are settled. Times above `limit` are not exact
+    (too long, or ``inf``).
     """
     fac = _attach(network, facilities, layer, leaving=False)
     indptr, indices, weights = graph
-    stop = np.zeros(len(indptr) - 1, dtype=np.bool_)
+    n = len(indptr) - 1
+    stop = np.zeros(n, dtype=np.bool_)
     if stop_nodes is not None:
         stop[np.asarray(stop_nodes, dtype=np.int64).ravel()] = True
     usable = np.isfinite(fac.seconds.ravel())
     dist, label = _multi_source(
         indptr, indices, weights, fac.node.ravel()[usable], fac.seconds.ravel()[usable],
-        np.repeat(fac.rows, 2)[usable], stop,
+        np.repeat(fac.rows, 2)[usable], stop, np.full(n, float(limit)),
     )  # fmt: skip
     return _Field(dist, label, fac)
 
@@ -288,25 +298,38 @@ def static_times(network, points: Places, targets: Places, layer: str, *, graph=
                      targets, layer, graph)  # fmt: skip
 
 
-def _times_to(network, at: _Attached, n_points: int, targets: Places, layer: str, graph):
+def _times_to(network, at: _Attached, n_points: int, targets: Places, layer: str, graph,
+              budget=None, head_start=None):  # fmt: skip
+    """Seconds from the attached points to each target (points x targets).
+
+    With `budget` (seconds per graph node) and `head_start` (seconds per
+    target), the search towards target ``j`` does not go past a node ``v`` whose
+    time to it exceeds ``budget[v] - head_start[j]``: points behind such nodes
+    get a time that is too long (or ``inf``), which is harmless when the caller
+    only wants times that beat the budget (see `NearestSearch._static_parts`).
+    """
     out = np.full((n_points, len(targets)), np.inf)
     if not len(at.rows):
         return out
     indptr, indices, weights = graph
+    n = len(indptr) - 1
     t_node, t_s = _attachments(network, targets, layer, leaving=False)
     ok = np.flatnonzero(targets.ok)
     # targets attached the same way (two terminals on one pier) share one search
     seeds, column = np.unique(np.column_stack([t_node[ok], t_s[ok]]), axis=0, return_inverse=True)
-    no_stop = np.zeros(len(indptr) - 1, dtype=np.bool_)
+    column = column.ravel()
+    no_stop = np.zeros(n, dtype=np.bool_)
     for s, seed in enumerate(seeds):
         nodes, secs = seed[:2].astype(np.int64), seed[2:]
         usable = np.isfinite(secs)
+        same = ok[column == s]
+        bound = np.full(n, np.inf) if budget is None else budget - head_start[same].min()
         dist, _ = _multi_source(
             indptr, indices, weights, nodes[usable], secs[usable],
-            np.zeros(int(usable.sum()), dtype=np.int64), no_stop,
+            np.zeros(int(usable.sum()), dtype=np.int64), no_stop, bound,
         )  # fmt: skip
         times = _via_nodes(at.node, at.seconds, dist)[0]
-        for j in ok[column.ravel() == s]:
+        for j in same:
             out[at.rows, j] = times
     i, j, direct = network._same_edge(at.places, targets, layer)
     rows = at.rows[i]
@@ -324,15 +347,22 @@ class _Sailings:
     shape ``(layer, terminal)``, is the earliest time (seconds after the
     departure asked) a traveller stepping off at each terminal and layer, for
     one who boards on layer ``board`` the departure of row ``r`` or any later one
-    from the same terminal, further boats included. ``rows`` maps each origin and
-    terminal to the first row it can board, ``(origins, terminals)``.
+    from the same terminal, further boats included.
     """
 
     first: np.ndarray
     last: np.ndarray
     dep: np.ndarray
     alight: np.ndarray
-    rows: np.ndarray
+    margin_s: float
+
+    def row(self, k: int, ready_s: np.ndarray) -> np.ndarray:
+        """First row of terminal `k` a traveller standing there at `ready_s` can board.
+
+        ``inf`` (never there) gives the "no boat left" row.
+        """
+        segment = self.dep[self.first[k] : self.last[k] + 1]
+        return self.first[k] + np.searchsorted(segment, ready_s + self.margin_s)
 
     @property
     def boarded(self) -> np.ndarray:
@@ -340,8 +370,8 @@ class _Sailings:
         return np.flatnonzero(self.last > self.first)
 
 
-def _sailings(model, to_terminals: np.ndarray, depart_at, horizon_s) -> _Sailings:
-    """Build `_Sailings` for origins `to_terminals` seconds away from each terminal.
+def _sailings(model, depart_at, horizon_s) -> _Sailings:
+    """Build the `_Sailings` of `model` leaving at `depart_at`.
 
     The same boat rules as `TravelModel._search` (departures at least
     ``boarding_margin_min`` after reaching the pier, FIFO arrivals per link,
@@ -377,11 +407,7 @@ def _sailings(model, to_terminals: np.ndarray, depart_at, horizon_s) -> _Sailing
     tt = np.stack([model._terminal_times(DRIVE), model._terminal_times(WALK)])
     margin = model.boarding_margin_min * 60.0
     alight = _sailing_table(first, last, dep, arrive, to_term, walk_only, tt, margin)
-    rows = np.repeat(last[None, :], len(to_terminals), axis=0)
-    for k in np.flatnonzero(last > first):
-        segment = dep[first[k] : last[k] + 1]
-        rows[:, k] = first[k] + np.searchsorted(segment, to_terminals[:, k] + margin)
-    return _Sailings(first, last, dep, alight, rows)
+    return _Sailings(first, last, dep, alight, margin)
 
 
 @njit(cache=True)
@@ -429,6 +455,41 @@ def _sailing_table(first, last, dep, arrive, to_term, walk_only, tt, margin):  #
 _NONE = np.iinfo(np.int64).max  # "no facility" while taking minima of (time, index)
 
 
+def _improve(best, which, board, alight, term_s, term_idx) -> None:
+    """Lower `best`/`which` (in place) with the boats: step off, then to the nearest facility.
+
+    `board` maps a terminal to (origins, the first departure row each can
+    board there); `alight` is (row, terminal) stepping-off seconds on one layer
+    and `term_s`/`term_idx` the static nearest facility from each terminal on
+    that layer. Ties keep the lowest facility index.
+    """
+    cand = alight + term_s[None, :]
+    row_s, row_idx = _lowest(cand, np.broadcast_to(term_idx, cand.shape), 1)
+    for there, rows in board.values():
+        got_s, got_idx = row_s[rows], row_idx[rows]
+        now_s, now_idx = best[there], which[there]
+        better = (got_s < now_s) | ((got_s == now_s) & (got_idx < now_idx))
+        best[there[better]] = got_s[better]
+        which[there[better]] = got_idx[better]
+
+
+def _useful_limits(best, board, alight) -> np.ndarray:
+    """Longest time from each terminal to a facility that could still improve some origin.
+
+    An origin that steps off at terminal x at ``alight`` only gains from a
+    facility less than ``best - alight`` away from x; the limit of x is the
+    largest such gap (a little over it, so rounding never cuts off a tie),
+    ``-inf`` when no origin steps off at x on this layer.
+    """
+    limits = np.full(alight.shape[1], -np.inf)
+    for there, rows in board.values():
+        off = alight[rows]
+        gap = np.where(np.isfinite(off), best[there][:, None] - off, -np.inf)
+        if gap.size:
+            np.maximum(limits, gap.max(axis=0), out=limits)
+    return np.where(np.isfinite(limits), limits * (1 + 1e-9) + 1e-6, limits)
+
+
 def _lowest(seconds: np.ndarray, index: np.ndarray, axis: int):
     """Minimum time along `axis` and the lowest index among those at that time."""
     low = seconds.min(axis=axis)
@@ -439,12 +500,13 @@ def _lowest(seconds: np.ndarray, index: np.ndarray, axis: int):
 class NearestSearch:
     """Nearest facility of any number of sets for a fixed list of origins.
 
-    The static part (origins to boat terminals) is computed once; the boats
-    once per departure time (`_sailings`); each facility set costs one
-    multi-source search from its facilities on the starting layer (read at the
-    origins and at the terminals) and, when a passenger-only boat can leave a
-    driver on foot, one search on the walk layer stopped at the terminals.
-    See the module docstring.
+    The boats are worked out once per departure time (`_sailings`); each
+    facility set costs one multi-source search from its facilities on the
+    starting layer (read at the origins and at the terminals), when a
+    passenger-only boat can leave a driver on foot one search on the walk
+    layer stopped at the terminals, and one search per boat terminal towards
+    it that stops where the terminal cannot beat the nearest facility by road
+    (`_static_parts`). See the module docstring.
 
     Parameters
     ----------
@@ -465,44 +527,74 @@ class NearestSearch:
         # layers a traveller can step off a boat on: a walker never gets a vehicle
         walk_boats = any(link.passengers_only for link in model.links)
         self._off_layers = (WALK,) if on_foot else ((DRIVE, WALK) if walk_boats else (DRIVE,))
+        # a boat from terminal k arrives at least this long after reaching k
+        self._head_start = np.full(len(model.terminals), np.inf)
+        for link in model.links:
+            crossing = min(s.crossing_min for s in link.services) * 60.0
+            k = link.from_terminal
+            margin = model.boarding_margin_min * 60.0
+            self._head_start[k] = min(self._head_start[k], margin + crossing)
         self._graphs: dict[str, tuple] = {}
-        self._at: dict[tuple, _Attached] = {}
+        self._at: dict[object, _Attached] = {}
         if _has_graph(net):
             self._graphs = {LAYERS[layer]: _reverse_graph(net, LAYERS[layer]) for layer in
                             {self.start, *self._off_layers}}  # fmt: skip
             self._at["origins"] = _attach(net, origins, start, leaving=True)
             for layer in self._off_layers:
                 self._at[layer] = _attach(net, model.terminals, LAYERS[layer], leaving=True)
-            self._to_terminals = _times_to(net, self._at["origins"], len(origins),
-                                           model.terminals, start, self._graphs[start])  # fmt: skip
-        else:
-            self._to_terminals = static_times(net, origins, model.terminals, start)
+        self._full: np.ndarray | None = None
         self._sail: dict[tuple, _Sailings] = {}
         self._static: dict[object, tuple] = {}
+        self._walked: dict[object, tuple] = {}
+        self._lands: np.ndarray | None = None
+
+    def _to_terminals(self, budget=None) -> np.ndarray:
+        """Seconds from every origin to every terminal on the starting layer.
+
+        With `budget` (the start-layer seconds to the nearest facility per graph
+        node) a terminal's time is exact only where it can beat the budget.
+        """
+        net = self.model.network
+        start = LAYERS[self.start]
+        if budget is None and self._full is not None:
+            return self._full
+        if self._graphs:
+            times = _times_to(net, self._at["origins"], len(self.origins), self.model.terminals,
+                              start, self._graphs[start], budget, self._head_start)  # fmt: skip
+        else:
+            times = static_times(net, self.origins, self.model.terminals, start)
+        if budget is None:
+            self._full = times
+        return times
 
     def sailings(self, depart_at: dt.datetime, horizon_s: float) -> _Sailings:
-        """Return the boat part for these origins leaving at `depart_at` (cached)."""
+        """Return the boat part leaving at `depart_at` (cached)."""
         key = (depart_at, horizon_s)
         if key not in self._sail:
             if len(self._sail) > 16:
                 self._sail.clear()
-            self._sail[key] = _sailings(self.model, self._to_terminals, depart_at, horizon_s)
+            self._sail[key] = _sailings(self.model, depart_at, horizon_s)
         return self._sail[key]
 
     def alight(self, depart_at: dt.datetime, horizon_s: float) -> np.ndarray:
         """Return the earliest seconds stepping off a boat, shape (layer, origin, terminal)."""
         sail = self.sailings(depart_at, horizon_s)
+        to_terminals = self._to_terminals()
         out = np.full((len(self.origins), 2, len(self.model.terminals)), np.inf)
         for k in sail.boarded:
-            np.minimum(out, sail.alight[sail.rows[:, k], self.start], out=out)
+            np.minimum(out, sail.alight[sail.row(k, to_terminals[:, k]), self.start], out=out)
         return out.transpose(1, 0, 2)
 
     def _static_parts(self, facilities: Places, key) -> tuple:
         """Return the static nearest of `facilities` from the origins and the terminals.
 
-        Returns ``((seconds, index), (seconds, index))``: the origins' arrays and
-        the terminals' arrays of shape (layer, terminal), ``inf`` and ``_NONE``
-        on a layer no boat leaves a traveller on.
+        Returns ``((seconds, index), (seconds, index), to_terminals)``: the
+        origins' arrays; the terminals' arrays of shape (layer, terminal),
+        ``inf`` and ``_NONE`` on a layer no boat leaves a traveller on (and, on
+        a street network, on the walk layer of a driver: `_walk_from_terminals`); the
+        origins' seconds to each terminal where a boat from it could beat the
+        nearest facility by road (a boat from terminal k arrives at least
+        ``_head_start[k]`` after reaching it, so only those are needed).
         """
         cache_key = key if key is not None else id(facilities)
         if key is not None and cache_key in self._static:
@@ -516,20 +608,23 @@ class NearestSearch:
         if self._graphs:
             field = _field(net, facilities, start, self._graphs[start])
             origin_part = _read(net, self.origins, self._at["origins"], field, start)
+            # a little over the road time, so rounding never cuts off a boat that ties it
+            budget = field.dist * (1 + 1e-9) + 1e-6
+            to_terminals = self._to_terminals(budget) if n_term else None
         else:
             origin_part = static_nearest(net, self.origins, facilities, start)
+            to_terminals = self._to_terminals() if n_term else None
         for layer in self._off_layers if n_term else ():
             name = LAYERS[layer]
             if not self._graphs:
                 found = static_nearest(net, terminals, facilities, name)
-            else:
-                if layer != self.start:  # only the terminals' times are wanted
-                    stop = self._at[layer].node
-                    field = _field(net, facilities, name, self._graphs[name], stop)
+            elif layer == self.start:
                 found = _read(net, terminals, self._at[layer], field, name)
+            else:
+                continue  # on foot after a driver's lancha: `_walk_from_terminals`, as needed
             term_s[layer] = found[0]
             term_idx[layer] = np.where(found[1] >= 0, found[1], _NONE)
-        parts = (origin_part, (term_s, term_idx))
+        parts = (origin_part, (term_s, term_idx), to_terminals)
         if key is not None:
             self._static[cache_key] = parts
         return parts
@@ -543,23 +638,67 @@ class NearestSearch:
         hashable naming the set) lets the static part be reused across departures.
         Ties between equally near facilities go to the lowest index.
         """
-        (seconds, index), (term_s, term_idx) = self._static_parts(facilities, key)
+        (seconds, index), (term_s, term_idx), to_terminals = self._static_parts(facilities, key)
         best = seconds.copy()
         which = np.where(index >= 0, index, _NONE)
         if len(self.model.terminals) and len(self.origins):
             sail = self.sailings(depart_at, horizon_s)
-            # per departure row: best (time, facility) after boarding it on the start layer
-            cand = (sail.alight[:, self.start] + term_s[None]).reshape(len(sail.dep), -1)
-            row_s, row_idx = _lowest(cand, np.broadcast_to(term_idx.ravel(), cand.shape), 1)
+            board = {}  # terminal -> (origins that reach it in time to matter, first row)
             for k in sail.boarded:
-                got_s, got_idx = row_s[sail.rows[:, k]], row_idx[sail.rows[:, k]]
-                better = (got_s < best) | ((got_s == best) & (got_idx < which))
-                best[better] = got_s[better]
-                which[better] = got_idx[better]
+                there = np.flatnonzero(to_terminals[:, k] < np.inf)
+                board[k] = (there, sail.row(k, to_terminals[there, k]))
+            for layer in self._off_layers:
+                alight = sail.alight[:, self.start, layer]
+                if self._graphs and layer != self.start:
+                    limits = _useful_limits(best, board, alight)
+                    if not (limits > 0).any():
+                        continue
+                    term_s, term_idx = self._walk_from_terminals(facilities, key, limits)
+                _improve(best, which, board, alight, term_s[layer], term_idx[layer])
         late = ~(best <= horizon_s)
         best[late] = np.inf
         which[late | (which == _NONE)] = -1
         return Nearest(best, which)
+
+    def _walk_from_terminals(self, facilities: Places, key, limits: np.ndarray) -> tuple:
+        """Walk seconds from each terminal to the nearest facility, exact up to `limits`.
+
+        Returns arrays of shape (layer, terminal) like `_static_parts` with the
+        walk row filled; a terminal farther on foot than its limit (or with a
+        limit <= 0) gets a longer time or ``inf``. One search from the
+        facilities, stopped once the terminals that matter are settled, and
+        skipping terminals on land no facility is on. Cached per set.
+        """
+        cache_key = key if key is not None else id(facilities)
+        cached = self._walked.get(cache_key)
+        if key is not None and cached is not None and (limits <= cached[0]).all():
+            return cached[1]
+        net = self.model.network
+        at = self._at[WALK]
+        fac = _attach(net, facilities, "walk", leaving=False)
+        lands = self._walk_land()
+        wanted = (limits > 0) & np.isin(lands[at.node], lands[fac.node]).any(axis=1)
+        term_s = np.full((2, len(limits)), np.inf)
+        term_idx = np.full((2, len(limits)), _NONE, dtype=np.int64)
+        if wanted.any():
+            limit = float(limits[wanted].max())
+            graph = self._graphs["walk"]
+            field = _field(net, facilities, "walk", graph, at.node[wanted], limit)
+            found = _read(net, self.model.terminals, at, field, "walk")
+            term_s[WALK] = np.where(wanted, found[0], np.inf)
+            term_idx[WALK] = np.where(wanted & (found[1] >= 0), found[1], _NONE)
+        if key is not None:
+            self._walked[cache_key] = (np.where(wanted, limits, -np.inf), (term_s, term_idx))
+        return term_s, term_idx
+
+    def _walk_land(self) -> np.ndarray:
+        """Return the connected piece of the walk graph of every node (computed once)."""
+        if self._lands is None:
+            indptr, indices, weights = self._graphs["walk"]
+            n = len(indptr) - 1
+            graph = csr_matrix((weights, indices, indptr), shape=(n, n))
+            self._lands = connected_components(graph, directed=True, connection="weak")[1]
+        return self._lands
 
     def to_each(self, facilities: Places, depart_at: dt.datetime, horizon_s: float) -> np.ndarray:
         """Return seconds from every origin to each facility (origins x facilities), inf beyond."""
