@@ -31,6 +31,7 @@ there.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -119,7 +120,8 @@ def _multi_source(indptr, indices, weights, seed_node, seed_s, seed_label, stop,
     node, the search ends once all of them are settled and every node left
     unsettled gets ``inf`` and -1; with no node marked it runs to the end.
     A node settled later than ``bound[v]`` seconds is not expanded (nodes
-    reached only through it keep a time too long, or ``inf``).
+    reached only through it keep a time too long, or ``inf``). Also returns
+    the settled nodes in the order settled.
     """
     n = indptr.shape[0] - 1
     dist = np.full(n, np.inf)
@@ -130,9 +132,13 @@ def _multi_source(indptr, indices, weights, seed_node, seed_s, seed_label, stop,
     size = _seed_labelled(dist, label, heap, pos, seed_node, seed_s, seed_label)
     remaining = stop.sum()
     early = remaining > 0
+    done = np.empty(n, dtype=np.int64)
+    count = 0
     while size > 0:
         u, size = _pop(dist, heap, pos, size)
         settled[u] = True
+        done[count] = u
+        count += 1
         if stop[u]:
             remaining -= 1
             if remaining == 0:
@@ -151,7 +157,7 @@ def _multi_source(indptr, indices, weights, seed_node, seed_s, seed_label, stop,
     if early:
         dist[~settled] = np.inf
         label[~settled] = -1
-    return dist, label
+    return dist, label, done[:count]
 
 
 @njit(cache=True)
@@ -182,6 +188,21 @@ class _Attached:
     places: Places
     node: np.ndarray
     seconds: np.ndarray
+    _by_node: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
+
+    def near(self, nodes: np.ndarray) -> np.ndarray:
+        """Positions (into ``rows``) of the points attached to any of `nodes`, sorted."""
+        if not self._by_node:
+            flat = self.node.ravel()
+            order = np.argsort(flat, kind="stable")
+            self._by_node["nodes"] = flat[order]
+            self._by_node["points"] = order // 2
+        sorted_nodes, points = self._by_node["nodes"], self._by_node["points"]
+        lo = np.searchsorted(sorted_nodes, nodes, side="left")
+        hi = np.searchsorted(sorted_nodes, nodes, side="right")
+        count = hi - lo
+        picks = np.repeat(lo - np.cumsum(count) + count, count) + np.arange(count.sum())
+        return np.unique(points[picks])
 
 
 def _attach(network, points: Places, layer: str, *, leaving: bool) -> _Attached:
@@ -216,7 +237,7 @@ def _field(
     if stop_nodes is not None:
         stop[np.asarray(stop_nodes, dtype=np.int64).ravel()] = True
     usable = np.isfinite(fac.seconds.ravel())
-    dist, label = _multi_source(
+    dist, label, _ = _multi_source(
         indptr, indices, weights, fac.node.ravel()[usable], fac.seconds.ravel()[usable],
         np.repeat(fac.rows, 2)[usable], stop, np.full(n, float(limit)),
     )  # fmt: skip
@@ -324,13 +345,15 @@ def _times_to(network, at: _Attached, n_points: int, targets: Places, layer: str
         usable = np.isfinite(secs)
         same = ok[column == s]
         bound = np.full(n, np.inf) if budget is None else budget - head_start[same].min()
-        dist, _ = _multi_source(
+        dist, _, reached = _multi_source(
             indptr, indices, weights, nodes[usable], secs[usable],
             np.zeros(int(usable.sum()), dtype=np.int64), no_stop, bound,
         )  # fmt: skip
-        times = _via_nodes(at.node, at.seconds, dist)[0]
+        # only the points attached to a node reached (few, when the search was cut short)
+        near = at.near(reached) if len(reached) < n // 4 else np.arange(len(at.rows))
+        times = _via_nodes(at.node[near], at.seconds[near], dist)[0]
         for j in same:
-            out[at.rows, j] = times
+            out[at.rows[near], j] = times
     i, j, direct = network._same_edge(at.places, targets, layer)
     rows = at.rows[i]
     out[rows, j] = np.minimum(out[rows, j], direct)
