@@ -126,7 +126,8 @@ def parse_hhmm(value: str) -> int | None:
 
 def parse_days(value: str) -> frozenset[int] | None:
     """Return weekday numbers (Monday 0) of ``"lu,ma,mi"`` or ``"lu-vi"``; None if invalid."""
-    text = normalize_text(value).replace(" a ", "-")
+    # normalize_text turns "-" into a space: mark ranges as " a " first
+    text = normalize_text(str(value).replace("-", " a ")).replace(" a ", "-")
     if not text:
         return None
     days: set[int] = set()

@@ -327,7 +327,8 @@ def _times_to(network, at: _Attached, n_points: int, targets: Places, layer: str
     target), the search towards target ``j`` does not go past a node ``v`` whose
     time to it exceeds ``budget[v] - head_start[j]``: points behind such nodes
     get a time that is too long (or ``inf``), which is harmless when the caller
-    only wants times that beat the budget (see `NearestSearch._static_parts`).
+    only wants times that beat the budget (see `NearestSearch._static_parts`);
+    a target with an infinite head start (no boat leaves from it) is not searched.
     """
     out = np.full((n_points, len(targets)), np.inf)
     if not len(at.rows):
@@ -344,7 +345,12 @@ def _times_to(network, at: _Attached, n_points: int, targets: Places, layer: str
         nodes, secs = seed[:2].astype(np.int64), seed[2:]
         usable = np.isfinite(secs)
         same = ok[column == s]
-        bound = np.full(n, np.inf) if budget is None else budget - head_start[same].min()
+        if budget is None:
+            bound = np.full(n, np.inf)
+        elif np.isfinite(head_start[same].min()):
+            bound = budget - head_start[same].min()
+        else:
+            continue  # no boat leaves from there: nobody needs the time to it
         dist, _, reached = _multi_source(
             indptr, indices, weights, nodes[usable], secs[usable],
             np.zeros(int(usable.sum()), dtype=np.int64), no_stop, bound,
