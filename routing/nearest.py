@@ -513,7 +513,8 @@ def _useful_limits(best, board, alight) -> np.ndarray:
     limits = np.full(alight.shape[1], -np.inf)
     for there, rows in board.values():
         off = alight[rows]
-        gap = np.where(np.isfinite(off), best[there][:, None] - off, -np.inf)
+        stepped = np.isfinite(off)
+        gap = np.where(stepped, best[there][:, None] - np.where(stepped, off, 0.0), -np.inf)
         if gap.size:
             np.maximum(limits, gap.max(axis=0), out=limits)
     return np.where(np.isfinite(limits), limits * (1 + 1e-9) + 1e-6, limits)
