@@ -8,16 +8,36 @@ same decomposition)::
 
 where ``S`` is the static road time and ``alight(o, k, L)`` the earliest time
 ``o`` can step off a boat at terminal ``k`` on layer ``L`` (vehicle or on foot).
-``alight`` does not depend on the facility, so the nearest facility of a set
-needs, besides one boat search shared by every set:
 
-* ``min_f S(o, f)`` for every origin, and
-* ``D_L(k) = min_f S_L(k, f)`` for every terminal,
+**Boats, once per departure time** (`_sailings`): every departure within the
+horizon, grouped by the terminal it leaves from and sorted by time, gets the
+earliest stepping-off time at every terminal and layer for a traveller who
+boards it (or a later one from there), further boats included. A backward pass
+over the departures, latest first, computes it: a boat arrives after it leaves,
+so what follows a departure only depends on later ones. The rules are those of
+`TravelModel._search` (boarding margin, FIFO arrivals per link, a
+passenger-only boat leaves the vehicle behind, road times between terminals).
+An origin then only looks up, at each terminal, the first departure it can
+catch (``numpy.searchsorted``): no per-origin boat search.
 
-both given by **one multi-source Dijkstra** per layer from all facilities on the
-reversed road graph (or a dense matrix on a network without a graph, such as
-`ApproximateNetwork`). The result equals, to rounding, the minimum over a
-forward per-origin search to every facility (tests check it).
+**Static part, once per facility set**: one multi-source Dijkstra from all the
+facilities on the reversed road graph of the starting layer gives
+``min_f S(o, f)`` at every origin and ``D(k) = min_f S(k, f)`` at every
+terminal. A boat from terminal k cannot arrive before ``margin + crossing``
+after reaching k, so the search towards each terminal stops where that head
+start already loses to the nearest facility by road, which on most networks
+leaves very little to search. When a passenger-only boat can leave a driver on
+foot, one more search on the walk layer gives ``D_walk(k)``, only as far as it
+can still improve some origin. On a network without a graph (such as
+`ApproximateNetwork`) the static times come from dense matrices. The result
+equals the old per-origin relaxation exactly and, to rounding, the minimum
+over a forward per-origin search to every facility (tests and
+``bench/coverage.py`` check both).
+
+The compiled multi-source Dijkstra is ours (numba) rather than
+``scipy.sparse.csgraph.dijkstra(min_only=True)``: scipy does not break ties by
+the lowest facility index, and with a labelling pass added to do so it measured
+1.5-2 times slower on the Malta network.
 
 Ties between equally near facilities go to the lowest facility index, in the
 graph search and when terminals are combined, so the same input always gives
