@@ -700,46 +700,59 @@ class NearestSearch:
             for layer in self._off_layers:
                 alight = sail.alight[:, self.start, layer]
                 if self._graphs and layer != self.start:
-                    limits = _useful_limits(best, board, alight)
-                    if not (limits > 0).any():
-                        continue
-                    term_s, term_idx = self._walk_from_terminals(facilities, key, limits)
-                _improve(best, which, board, alight, term_s[layer], term_idx[layer])
+                    self._walk_from_terminals(facilities, key, best, which, board, alight)
+                else:
+                    _improve(best, which, board, alight, term_s[layer], term_idx[layer])
         late = ~(best <= horizon_s)
         best[late] = np.inf
         which[late | (which == _NONE)] = -1
         return Nearest(best, which)
 
-    def _walk_from_terminals(self, facilities: Places, key, limits: np.ndarray) -> tuple:
-        """Walk seconds from each terminal to the nearest facility, exact up to `limits`.
+    def _walk_from_terminals(self, facilities, key, best, which, board, alight) -> None:
+        """Improve `best`/`which` with the origins that step off a boat on foot as drivers.
 
-        Returns arrays of shape (layer, terminal) like `_static_parts` with the
-        walk row filled; a terminal farther on foot than its limit (or with a
-        limit <= 0) gets a longer time or ``inf``. One search from the
-        facilities, stopped once the terminals that matter are settled, and
-        skipping terminals on land no facility is on. Cached per set.
+        Needs the walk seconds ``D(x)`` from terminal x to the nearest facility,
+        but only where some origin could still gain: below ``best - alight``
+        (`_useful_limits`). One search from the facilities on the walk layer
+        up to the largest finite such limit, stopped once the terminals that
+        matter are settled, gives ``D(x)`` exactly where ``D(x)`` is within the
+        limit and proves it longer elsewhere; the improvement is applied, which
+        shrinks the limits, and the search is repeated only for terminals whose
+        limit is still beyond what is known (an origin with nothing reached yet
+        has no finite limit: searched last, without one). Terminals on land no
+        facility is on are never searched. What is known is kept per set.
         """
+        n_term = alight.shape[1]
         cache_key = key if key is not None else id(facilities)
-        cached = self._walked.get(cache_key)
-        if key is not None and cached is not None and (limits <= cached[0]).all():
-            return cached[1]
+        state = self._walked.get(cache_key) if key is not None else None
+        if state is None:
+            # seconds to the nearest facility on foot (inf: unknown or none), known up to
+            state = {"s": np.full(n_term, np.inf), "idx": np.full(n_term, _NONE, np.int64),
+                     "known": np.full(n_term, -np.inf), "fac": None}  # fmt: skip
+            if key is not None:
+                self._walked[cache_key] = state
         net = self.model.network
         at = self._at[WALK]
-        fac = _attach(net, facilities, "walk", leaving=False)
-        lands = self._walk_land()
-        wanted = (limits > 0) & np.isin(lands[at.node], lands[fac.node]).any(axis=1)
-        term_s = np.full((2, len(limits)), np.inf)
-        term_idx = np.full((2, len(limits)), _NONE, dtype=np.int64)
-        if wanted.any():
-            limit = float(limits[wanted].max())
+        if state["fac"] is None:
+            fac = _attach(net, facilities, "walk", leaving=False)
+            lands = self._walk_land()
+            state["fac"] = np.isin(lands[at.node], lands[fac.node]).any(axis=1)
+        _improve(best, which, board, alight, state["s"], state["idx"])
+        for _ in range(n_term + 1):
+            limits = _useful_limits(best, board, alight)
+            need = state["fac"] & (limits > 0) & (limits > state["known"])
+            if not need.any():
+                return
+            finite = need & np.isfinite(limits)
+            limit = float(limits[finite].max()) if finite.any() else np.inf
             graph = self._graphs["walk"]
-            field = _field(net, facilities, "walk", graph, at.node[wanted], limit)
-            found = _read(net, self.model.terminals, at, field, "walk")
-            term_s[WALK] = np.where(wanted, found[0], np.inf)
-            term_idx[WALK] = np.where(wanted & (found[1] >= 0), found[1], _NONE)
-        if key is not None:
-            self._walked[cache_key] = (np.where(wanted, limits, -np.inf), (term_s, term_idx))
-        return term_s, term_idx
+            field = _field(net, facilities, "walk", graph, at.node[need], limit)
+            found_s, found_idx = _read(net, self.model.terminals, at, field, "walk")
+            exact = need & (found_s <= limit)
+            state["s"][exact] = found_s[exact]
+            state["idx"][exact] = np.where(found_idx[exact] >= 0, found_idx[exact], _NONE)
+            state["known"][need] = np.maximum(state["known"][need], limit)
+            _improve(best, which, board, alight, state["s"], state["idx"])
 
     def _walk_land(self) -> np.ndarray:
         """Return the connected piece of the walk graph of every node (computed once)."""
