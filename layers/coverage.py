@@ -53,6 +53,7 @@ __all__ = [
     "MODE_LABELS",
     "NOT_TODAY",
     "SANTIAGO",
+    "TRANSIT",
     "AddedDeparture",
     "AddedService",
     "Coverage",

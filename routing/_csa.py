@@ -234,7 +234,7 @@ def pair_scan(
     eg_s,
     direct,
 ):
-    """Return the arrival (window seconds) of journeys ``src[p] -> dst[p]`` leaving at ``t_starts[p]``.
+    """Return the arrival (window seconds) of journeys ``src[p] -> dst[p]`` from ``t_starts[p]``.
 
     `access` is A x S walking seconds from each start point to the stops
     (``inf`` beyond the walk limit), `eg_*` a CSR by end point of (stop,

@@ -202,4 +202,3 @@ class TransitNearestSearch:
         out[ok] = arrive - t0
         out[~(out <= horizon_s)] = np.inf
         return out
-

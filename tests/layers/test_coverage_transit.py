@@ -1,4 +1,4 @@
-"""Coverage in the mode «transporte público» (`layers.coverage.Coverage`, mode ``transporte_publico``).
+"""Coverage in the mode «transporte público» (`layers.coverage.Coverage`).
 
 The hand-made Chiloé case of `tests.routing.transit_chiloe` (walking 1 m/s in
 straight lines; bus R1 Castro -> Mocopulli -> Dalcahue Plaza; the Dalcahue -

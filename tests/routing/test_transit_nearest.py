@@ -120,9 +120,7 @@ def test_journeys_each_at_its_own_time_equal_single_journeys(transit):
     assert got[:2] == pytest.approx([4800.0, 10800.0], abs=0.01)
     for i, start in enumerate(starts):
         leave = t0 + np.timedelta64(int(start), "s").item()
-        j = transit.journey(
-            (a.lon[i], a.lat[i]), (b.lon[i], b.lat[i]), leave, labels=("a", "b")
-        )
+        j = transit.journey((a.lon[i], a.lat[i]), (b.lon[i], b.lat[i]), leave, labels=("a", "b"))
         expected = start + j.travel_time_s if j.reachable else np.inf
         if np.isfinite(expected) and expected <= DAY_S:
             assert got[i] == pytest.approx(expected, abs=1e-6)
