@@ -213,6 +213,8 @@ MAX_ISOCHRONE_MIN = 240
 def mode_isochrone(pick, mode: str, origin: str, minutes: str, depart: str) -> dict:
     """Return the area reachable from `origin` within `minutes` as a GeoJSON Feature (WGS84).
 
+    Coordinates are rounded to 5 decimals (about 1 m).
+
     `pick(mode)` returns ``(model, on_foot)`` (`geo_app.travel.mode_model`); in
     «transporte público» the area grows along the buses, colectivos and boats
     taken (`routing.transit.TransitModel.isochrone`). Properties: ``minutos``,
@@ -225,6 +227,7 @@ def mode_isochrone(pick, mode: str, origin: str, minutes: str, depart: str) -> d
         Unknown mode, «transporte público» with no timetable stored (the reason
         says so), an unknown place, a bad time, or minutes not in 1..240.
     """
+    import shapely
     from shapely.geometry import mapping
 
     from routing.transit import MODES
@@ -243,10 +246,11 @@ def mode_isochrone(pick, mode: str, origin: str, minutes: str, depart: str) -> d
     except RoutingInputError as err:
         raise InvalidRequestError(str(err)) from err
     area = model.isochrone((lon, lat), budget, when, on_foot=on_foot)
+    outline = shapely.transform(area.geometry, lambda xy: np.round(xy, 5))  # ~1 m
     note = getattr(model, "service_note", None)
     return {
         "type": "Feature",
-        "geometry": mapping(area.geometry),
+        "geometry": mapping(outline),
         "properties": {
             "minutos": budget,
             "salida": when.isoformat(timespec="minutes"),
