@@ -6,7 +6,9 @@ Prints, measured in this same run (median of 3 after a warm-up):
   + 300 synthetic case points on school locations) to the nearest service of
   every type at one departure (Tuesday 08:00, on foot and by boat), with the
   static part computed from scratch ("cold") and reused ("warm"); a what-if
-  recount (a posta added on Isla Chaulinec);
+  recount (a posta added on Isla Chaulinec); the same in the mode «transporte
+  público» with the demo's entered bus line (Castro - Dalcahue, `supuesto`) and
+  the boats, as a ratio to the on-foot figure;
 * Malta OpenStreetMap network (16.5k nodes): every node to the nearest of each
   of 5 facility sets at 08:00 with the Gozo ferries' waits, against networkx
   ``multi_source_dijkstra_path_length`` on the same graph with ferries as fixed
@@ -114,6 +116,45 @@ def chiloe() -> None:
     print(
         f"  qué pasa si (posta agregada): {whatif_s:.3f} s (meta ≤ 1 s); {moved} orígenes mejoran"
     )
+    chiloe_transit(model, origins, services, after, cold_s, warm_s)
+
+
+def chiloe_transit(model, origins, services, after, foot_cold_s, foot_warm_s) -> None:
+    from geo_app.demo.seed import DEMO_LINES
+    from geo_app.demo.seed import DEMO_STOPS
+    from routing.lines import parse_lines
+    from routing.transit import TransitModel
+
+    feed = parse_lines(DEMO_STOPS, DEMO_LINES, name="lineas-demo")
+    start = time.perf_counter()
+    transit = TransitModel(model, [feed])
+    coverage = Coverage(transit, origins, mode="transporte_publico")
+    setup_s = time.perf_counter() - start
+
+    def cold():
+        coverage.search._static.clear()
+        coverage.search._alight.clear()
+        return coverage.nearest(services, TUESDAY_8)
+
+    cold_s, table = timed(cold)
+    warm_s, _ = timed(lambda: coverage.nearest(services, TUESDAY_8))
+    whatif_s, _ = timed(lambda: coverage.nearest(after, TUESDAY_8, types=["posta"]))
+    trip_s, trips = timed(lambda: coverage.round_trip(services, "posta", TUESDAY_8), repeat=1)
+    n_types = table["service_type"].nunique()
+    print(
+        f"Chiloé, transporte público (línea de demostración Castro–Dalcahue + barcos): "
+        f"{len(transit.stop_ids)} paradas, {len(transit.trip_ids)} viajes"
+    )
+    print(f"  preparar modelo y orígenes (caminatas a paradas): {setup_s:.2f} s")
+    print(
+        f"  {n_types} tipos, desde cero: {cold_s:.2f} s (meta ≤ 2 s; "
+        f"{cold_s / foot_cold_s:.1f}× a pie y en lancha)"
+    )
+    print(f"  {n_types} tipos, caminatas reutilizadas: {warm_s:.2f} s "
+          f"({warm_s / foot_warm_s:.1f}× a pie)")  # fmt: skip
+    print(f"  qué pasa si (posta agregada): {whatif_s:.3f} s (meta ≤ 1 s)")
+    print(f"  ida y vuelta en el día a la posta (todos los orígenes): {trip_s:.2f} s, "
+          f"{int(trips['same_day'].sum())} de {len(trips)} vuelven el mismo día")  # fmt: skip
 
 
 def malta() -> None:

@@ -43,11 +43,17 @@ from routing.boats import BoatService
 from routing.boats import Timetable
 from routing.nearest import NearestSearch
 from routing.nearest import pair_times
+from routing.transit import NO_TRANSIT_REASON
+from routing.transit import TransitModel
+from routing.transit import TransitUnavailableError
+from routing.transit_nearest import TransitNearestSearch
 
 __all__ = [
     "DEFAULT_BANDS_MIN",
+    "MODE_LABELS",
     "NOT_TODAY",
     "SANTIAGO",
+    "TRANSIT",
     "AddedDeparture",
     "AddedService",
     "Coverage",
@@ -70,6 +76,13 @@ SANTIAGO = ZoneInfo("America/Santiago")
 DEFAULT_BANDS_MIN: tuple[int, ...] = (15, 30, 60, 120)
 NOT_TODAY = "no se llega hoy"
 WEIGHTS = ("cases", "enrolment", "population")
+TRANSIT = "transporte_publico"
+# How every figure names its travel mode (keys of `routing.transit.MODES`).
+MODE_LABELS: dict[str, str] = {
+    "vehiculo": "en vehículo (y barco)",
+    "a_pie": "a pie y en lancha",
+    TRANSIT: "en transporte público (a pie, bus o colectivo y lancha)",
+}
 DAY_NAMES = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
 
 
@@ -128,8 +141,20 @@ class Coverage:
         Origin table (`layers.origins`): ``origin_id`` and WGS84 points.
     on_foot
         True: on foot and by boat (no vehicle); False: by vehicle (and boat).
+        Ignored when `mode` is given.
+    mode
+        A key of `routing.transit.MODES`: ``vehiculo``, ``a_pie`` (on foot and
+        by boat) or ``transporte_publico`` (walk, buses, colectivos and boats;
+        `model` must then be a `routing.transit.TransitModel`).
     bands_min
         Band edges in minutes.
+
+    Raises
+    ------
+    routing.transit.TransitUnavailableError
+        ``transporte_publico`` with a model that has no public transport timetable.
+    ValueError
+        An unknown mode.
     """
 
     def __init__(
@@ -138,16 +163,27 @@ class Coverage:
         origins: gpd.GeoDataFrame,
         *,
         on_foot: bool = False,
+        mode: str | None = None,
         bands_min: tuple[int, ...] = DEFAULT_BANDS_MIN,
     ) -> None:
         start = time.perf_counter()
+        self.mode = mode or ("a_pie" if on_foot else "vehiculo")
+        if self.mode not in MODE_LABELS:
+            msg = f"Modo {self.mode!r} desconocido; use {', '.join(MODE_LABELS)}."
+            raise ValueError(msg)
+        if self.mode == TRANSIT and not isinstance(model, TransitModel):
+            raise TransitUnavailableError(NO_TRANSIT_REASON)
         self.model = model
         self.origins = origins.reset_index(drop=True)
-        self.on_foot = on_foot
+        self.on_foot = self.mode != "vehiculo"
         self.bands_min = tuple(bands_min)
         points = self.origins.geometry.to_crs(4326)
         self.places = model.snap(points.x.to_numpy(), points.y.to_numpy())
-        self.search = NearestSearch(model, self.places, on_foot=on_foot)
+        if self.mode == TRANSIT:
+            self.search = TransitNearestSearch(model, self.places)
+        else:
+            base = model.model if isinstance(model, TransitModel) else model
+            self.search = NearestSearch(base, self.places, on_foot=self.on_foot)
         log.info(
             "coverage origins=%d snapped=%d in %.2f s",
             len(self.origins),
@@ -163,7 +199,7 @@ class Coverage:
     @property
     def mode_label(self) -> str:
         """The travel mode in Spanish, as every figure must say."""
-        return "a pie y en lancha" if self.on_foot else "en vehículo (y barco)"
+        return MODE_LABELS[self.mode]
 
     # -- facilities ------------------------------------------------------------
     def _facilities(self, services: gpd.GeoDataFrame, service_type: str, day: dt.date):
@@ -238,6 +274,7 @@ class Coverage:
             reasons[missing] = f"no hay {label} con ubicación que atienda el {day}"
             return reasons
         week = self.search.nearest(facilities, t0, 8 * 86400.0, key=key)
+        vehicles = "bus, colectivo ni barco" if self.mode == TRANSIT else "barco"
         for i in np.flatnonzero(missing):
             if not self.places.ok[i]:
                 reasons[i] = f"origen fuera de la red: {self.places.reason[i]}"
@@ -245,13 +282,16 @@ class Coverage:
                 arrive = t0 + dt.timedelta(seconds=float(week.travel_time_s[i]))
                 arrive = arrive.astimezone(SANTIAGO)
                 reasons[i] = (
-                    f"{NOT_TODAY}: no hay barco a tiempo; se llega el "
+                    f"{NOT_TODAY}: no hay {vehicles} a tiempo; se llega el "
                     f"{DAY_NAMES[arrive.weekday()]} a las {arrive:%H:%M}"
                 )
             else:
                 reasons[i] = (
                     "sin conexión por camino ni por barco en una semana "
                     "(ninguna línea del horario de barcos llega a ese lugar)"
+                    if self.mode != TRANSIT
+                    else "sin conexión a pie, en bus, colectivo ni barco en una semana "
+                    "(ninguna línea cargada llega a ese lugar)"
                 )
         return reasons
 
@@ -320,9 +360,13 @@ class Coverage:
         )
 
     def _home(self, facilities, o_idx, f_idx, leave_s, t0, horizon) -> np.ndarray:
+        if self.mode == TRANSIT:
+            return self.search.pair_times(
+                facilities.take(f_idx), self.places.take(o_idx), leave_s, t0, horizon
+            )
         start_layer = np.full(len(o_idx), 1 if self.on_foot else 0, dtype=np.int64)
         home, _ = pair_times(
-            self.model,
+            self.search.model,
             facilities.take(f_idx),
             self.places.take(o_idx),
             leave_s,
@@ -357,7 +401,8 @@ class Coverage:
         reasons[reached_any & ~in_hours] = (
             f"se llega, pero no con {stay / 60:.0f} min dentro del horario de atención"
         )
-        reasons[in_hours & ~same_day] = "no se vuelve a casa el mismo día (último barco)"
+        last = "último bus o barco" if self.mode == TRANSIT else "último barco"
+        reasons[in_hours & ~same_day] = f"no se vuelve a casa el mismo día ({last})"
         ids = rows["service_id"].to_numpy()
         return pd.DataFrame(
             {
@@ -675,7 +720,11 @@ def apply_scenario(  # noqa: C901 - one check per kind of change, all reported a
         out = pd.concat([out, gpd.GeoDataFrame(added, crs=4326)], ignore_index=True)
     if extra_boats:
         boats: tuple[BoatService, ...] = (*timetable.services, *extra_boats)
-        model = dataclasses.replace(model, timetable=Timetable(boats, timetable.suspensions))
+        extended = Timetable(boats, timetable.suspensions)
+        if isinstance(model, TransitModel):
+            model = model.with_timetable(extended)
+        else:
+            model = dataclasses.replace(model, timetable=extended)
     return out, model
 
 

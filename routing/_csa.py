@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 from numba import prange
 
-__all__ = ["matrix_scan", "scan"]
+__all__ = ["matrix_scan", "pair_scan", "scan"]
 
 BOARD, ALIGHT, BOAT = 1, 2, 4
 
@@ -207,4 +207,82 @@ def matrix_scan(
                 if t < best:
                     best = t
             out[o, d] = best
+    return out
+
+
+@njit(cache=True, parallel=True)
+def pair_scan(
+    dep,
+    arr,
+    frm,
+    to,
+    inst,
+    flags,
+    n_inst,
+    t_starts,
+    limit,
+    src,
+    dst,
+    access,
+    fp_ptr,
+    fp_to,
+    fp_s,
+    transfer_slack,
+    boat_slack,
+    eg_ptr,
+    eg_stop,
+    eg_s,
+    direct,
+):
+    """Return the arrival (window seconds) of journeys ``src[p] -> dst[p]`` from ``t_starts[p]``.
+
+    `access` is A x S walking seconds from each start point to the stops
+    (``inf`` beyond the walk limit), `eg_*` a CSR by end point of (stop,
+    walking seconds), `direct` A x B walking seconds. One scan per journey, in
+    parallel, stopped at the best arrival found (``inf``: none by `limit`).
+    """
+    n_pairs = src.shape[0]
+    n_stops = access.shape[1]
+    out = np.empty(n_pairs)
+    for p in prange(n_pairs):
+        t_start = t_starts[p]
+        o, d = src[p], dst[p]
+        ready_bus = np.empty(n_stops)
+        ready_boat = np.empty(n_stops)
+        egress = np.full(n_stops, np.inf)
+        for s in range(n_stops):
+            ready_bus[s] = t_start + access[o, s]
+            ready_boat[s] = ready_bus[s] + boat_slack
+        for k in range(eg_ptr[d], eg_ptr[d + 1]):
+            if eg_s[k] < egress[eg_stop[k]]:
+                egress[eg_stop[k]] = eg_s[k]
+        alight = np.full(n_stops, np.inf)
+        walked = np.full(n_stops, np.inf)
+        alight_conn = np.full(n_stops, -1, dtype=np.int64)
+        walked_from = np.full(n_stops, -1, dtype=np.int64)
+        board_conn = np.full(n_inst, -1, dtype=np.int64)
+        out[p] = scan(
+            dep,
+            arr,
+            frm,
+            to,
+            inst,
+            flags,
+            t_start,
+            limit,
+            ready_bus,
+            ready_boat,
+            fp_ptr,
+            fp_to,
+            fp_s,
+            transfer_slack,
+            boat_slack,
+            egress,
+            t_start + direct[o, d],
+            alight,
+            alight_conn,
+            walked,
+            walked_from,
+            board_conn,
+        )
     return out

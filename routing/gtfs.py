@@ -35,6 +35,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,8 @@ __all__ = [
     "OPEN_START",
     "GtfsError",
     "TransitFeed",
+    "disjoint_ids",
+    "prefixed",
     "read_gtfs",
     "route_kind",
     "timetable_feed",
@@ -912,6 +915,65 @@ def _hms(seconds) -> list[str]:
     return [f"{int(s) // 3600:02d}:{int(s) % 3600 // 60:02d}:{int(s) % 60:02d}" for s in seconds]
 
 
+_ID_COLUMNS: dict[str, tuple[str, ...]] = {
+    "stop_id": ("stops", "stop_times"),
+    "route_id": ("routes", "trips", "sources"),
+    "trip_id": ("trips", "stop_times", "frequencies"),
+    "service_id": ("trips", "calendar", "calendar_dates"),
+}
+
+
+def _feed_ids(feed: TransitFeed) -> dict[str, set]:
+    return {
+        column: {v for table in tables for v in getattr(feed, table)[column]}
+        for column, tables in _ID_COLUMNS.items()
+    }
+
+
+def prefixed(feed: TransitFeed, prefix: str) -> TransitFeed:
+    """Return `feed` with every stop, route, trip and service id prefixed by `prefix`."""
+    changes = {}
+    for column, tables in _ID_COLUMNS.items():
+        for table in tables:
+            df = changes.get(table, getattr(feed, table)).copy()
+            df[column] = prefix + df[column].astype(str)
+            changes[table] = df
+    return replace(feed, **changes)
+
+
+def disjoint_ids(feeds: list[TransitFeed], renamable: set[str]) -> list[TransitFeed]:
+    """Return `feeds` with the ids of the `renamable` ones (by name) made unique.
+
+    A renamable feed that shares any stop, route, trip or service id with an
+    earlier feed gets all its ids prefixed with ``"<name>:"`` (`prefixed`), so
+    that merging the feeds into one GTFS (`write_gtfs`) keeps every trip on its
+    own calendar. The other feeds are returned unchanged.
+    """
+    taken: dict[str, set] = {column: set() for column in _ID_COLUMNS}
+    out = []
+    for feed in feeds:
+        ids = _feed_ids(feed)
+        if feed.name in renamable and any(ids[c] & taken[c] for c in ids):
+            feed = prefixed(feed, f"{feed.name}:")
+            ids = _feed_ids(feed)
+        for column in taken:
+            taken[column] |= ids[column]
+        out.append(feed)
+    return out
+
+
+def _clashes(feeds: list[TransitFeed]) -> list[str]:
+    seen: dict[str, dict] = {column: {} for column in _ID_COLUMNS}
+    clashes = []
+    for feed in feeds:
+        for column, values in _feed_ids(feed).items():
+            for value in sorted(values & seen[column].keys())[:3]:
+                clashes.append(f"`{column}` {value!r} ({seen[column][value]} y {feed.name})")
+            for value in values:
+                seen[column].setdefault(value, feed.name)
+    return clashes
+
+
 def write_gtfs(
     feeds: list[TransitFeed],
     path: str | Path,
@@ -920,22 +982,35 @@ def write_gtfs(
     valid_to: dt.date,
     publisher: str = "Revincula",
 ) -> Path:
-    """Write `feeds` (e.g. the territory's boats and entered lines) as one GTFS zip.
+    """Write `feeds` (the territory's boats, entered lines, imported GTFS) as one GTFS zip.
 
-    Calendars are clipped to ``valid_from..valid_to`` (GTFS needs dates; the
-    boat timetable has none). Assumed lines carry ``revincula_supuesto=1`` in
-    routes.txt and every value's source goes to ``revincula_fuentes.txt``
-    (extra file and column, ignored by other GTFS readers).
+    Calendars without dates (boats and entered lines run from `OPEN_START` to
+    `OPEN_END`) are clipped to ``valid_from..valid_to``, with their exceptions;
+    dated calendars (imported GTFS) keep their own dates and exceptions, so the
+    export re-imports to the same journeys. ``feed_info.txt`` spans both.
+    Assumed lines carry ``revincula_supuesto=1`` in routes.txt and every
+    value's source goes to ``revincula_fuentes.txt`` (extra file and column,
+    ignored by other GTFS readers); a line without sources of its own gets the
+    source of its feed (field ``horario``).
 
     Raises
     ------
     RoutingInputError
-        If two feeds use the same id for different stops, lines, trips or services.
+        If two feeds use the same id for stops, lines, trips or services
+        (`disjoint_ids` renames them first where that is allowed).
     """
     import gtfs_kit
 
     if valid_to < valid_from:
         msg = f"`valid_to`={valid_to} es anterior a `valid_from`={valid_from}."
+        raise RoutingInputError(msg)
+    clashes = _clashes(feeds)
+    if clashes:
+        msg = (
+            "No se puede exportar: hay ids repetidos entre los horarios ("
+            + ", ".join(clashes[:6])
+            + "); cambie el id de la línea o parada ingresada."
+        )
         raise RoutingInputError(msg)
     parts = {
         k: []
@@ -953,33 +1028,36 @@ def write_gtfs(
     for feed in feeds:
         for key in parts:
             parts[key].append(getattr(feed, key))
+        described = set(feed.sources["route_id"])
+        parts["sources"].append(
+            pd.DataFrame(
+                {
+                    "route_id": [r for r in feed.routes["route_id"] if r not in described],
+                    "field": "horario",
+                    "source": f"GTFS {feed.name}: {feed.source}",
+                }
+            )
+        )
     merged = {k: pd.concat(v, ignore_index=True) if v else None for k, v in parts.items()}
-    clashes = [
-        f"`{column}` {value!r}"
-        for key, column in (
-            ("stops", "stop_id"),
-            ("routes", "route_id"),
-            ("trips", "trip_id"),
-            ("calendar", "service_id"),
-        )
-        for value in merged[key].loc[merged[key][column].duplicated(), column].unique()[:3]
-    ]
-    if clashes:
-        msg = (
-            "No se puede exportar: hay ids repetidos entre los horarios ("
-            + ", ".join(clashes)
-            + "); cambie el id de la línea o parada ingresada."
-        )
-        raise RoutingInputError(msg)
     calendar = merged["calendar"].copy()
-    calendar["start_date"] = [max(d, valid_from) for d in calendar["start_date"]]
-    calendar["end_date"] = [min(d, valid_to) for d in calendar["end_date"]]
+    undated = np.array(
+        [a == OPEN_START and b == OPEN_END
+         for a, b in zip(calendar["start_date"], calendar["end_date"], strict=True)],
+        dtype=bool,
+    )  # fmt: skip
+    calendar["start_date"] = np.where(undated, valid_from, calendar["start_date"])
+    calendar["end_date"] = np.where(undated, valid_to, calendar["end_date"])
     for day in WEEKDAYS:
         calendar[day] = calendar[day].astype(int)
-    calendar = calendar[calendar["start_date"] <= calendar["end_date"]]
     calendar_dates = merged["calendar_dates"]
-    in_window = [valid_from <= d <= valid_to for d in calendar_dates["date"]]
-    calendar_dates = calendar_dates[np.asarray(in_window, dtype=bool)].copy()
+    clipped = set(calendar.loc[undated, "service_id"])
+    keep = [
+        sid not in clipped or valid_from <= d <= valid_to
+        for sid, d in zip(calendar_dates["service_id"], calendar_dates["date"], strict=True)
+    ]
+    calendar_dates = calendar_dates[np.asarray(keep, dtype=bool)].copy()
+    dates = [*calendar["start_date"], *calendar["end_date"], *calendar_dates["date"]]
+    feed_start, feed_end = min([valid_from, *dates]), max([valid_to, *dates])
     calendar_dates["date"] = [d.strftime("%Y%m%d") for d in calendar_dates["date"]]
     calendar["start_date"] = [d.strftime("%Y%m%d") for d in calendar["start_date"]]
     calendar["end_date"] = [d.strftime("%Y%m%d") for d in calendar["end_date"]]
@@ -1040,8 +1118,8 @@ def write_gtfs(
                 "feed_publisher_name": [publisher],
                 "feed_publisher_url": ["https://example.invalid/revincula"],
                 "feed_lang": ["es"],
-                "feed_start_date": [valid_from.strftime("%Y%m%d")],
-                "feed_end_date": [valid_to.strftime("%Y%m%d")],
+                "feed_start_date": [feed_start.strftime("%Y%m%d")],
+                "feed_end_date": [feed_end.strftime("%Y%m%d")],
             }
         ),
     )

@@ -640,8 +640,14 @@ class TransitModel:
         The boats' trips are rebuilt from the suspended timetable; the other
         feeds and the parameters are kept.
         """
+        return self.with_timetable(self.model.timetable.with_suspensions(tuple(suspensions)))
+
+    def with_timetable(self, timetable) -> TransitModel:
+        """Return this model with another boat `timetable` (`routing.boats.Timetable`).
+
+        The boats' trips are rebuilt from it; the other feeds and the parameters are kept.
+        """
         feeds, boats = self._given
-        timetable = self.model.timetable.with_suspensions(tuple(suspensions))
         base = replace(self.model, timetable=timetable)
         return TransitModel(base, feeds, params=self.params, boats=boats)
 

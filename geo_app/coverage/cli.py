@@ -30,18 +30,20 @@ _TYPES_HELP = "; ".join(f"{key}: {label}" for key, (label, _) in SERVICE_TYPES.i
 @click.option("--at", "at", default="", help="Salida «AAAA-MM-DD HH:MM» (hora de Chile); "
               "por omisión el próximo martes 08:00.")  # fmt: skip
 @click.option("--a-pie", "on_foot", is_flag=True, help="A pie y en lancha (sin vehículo).")
+@click.option("--transporte-publico", "transit", is_flag=True,
+              help="A pie, en bus o colectivo y en lancha, con los horarios cargados "
+              "(revincula transit import); sin horarios de buses no está disponible.")  # fmt: skip
 @click.option("--agregar", "added", multiple=True,
               help="Agregar un servicio del tipo en «lat,lon» (repetible; escenario).")  # fmt: skip
 @click.option("-o", "--salida", "output", type=click.Path(file_okay=False, path_type=Path),
               default=Path("cobertura"), show_default=True,
               help="Carpeta donde escribir tiempos.csv y bandas.csv.")  # fmt: skip
-def coverage(service_type, at, on_foot, added, output) -> None:
+def coverage(service_type, at, on_foot, transit, added, output) -> None:
     """Tiempo al servicio más cercano desde cada origen (casos, celdas H3, zonas, escuelas)."""
     from geo_app.coverage.runs import all_origins
     from geo_app.coverage.service import next_tuesday
     from geo_app.coverage.services import registry
-    from geo_app.travel import app_model
-    from layers.coverage import AddedService
+    from geo_app.travel import mode_model
     from layers.coverage import Coverage
     from layers.coverage import Scenario
     from layers.coverage import apply_scenario
@@ -56,20 +58,17 @@ def coverage(service_type, at, on_foot, added, output) -> None:
     except ValueError as err:
         msg = f"--at «{at}» no es válido; use «AAAA-MM-DD HH:MM» (ej. 2026-03-10 08:00)."
         raise click.BadParameter(msg) from err
-    points = []
-    for text in added:
-        try:
-            lat, lon = (float(v) for v in text.split(","))
-        except ValueError as err:
-            msg = f"--agregar «{text}» no es un punto; use «lat,lon» (ej. -42.64,-73.28)."
-            raise click.BadParameter(msg) from err
-        points.append(AddedService(service_type, lon=lon, lat=lat, name=f"agregado {text}"))
+    mode = _mode(on_foot=on_foot, transit=transit)
+    points = _added(service_type, added)
     with app_context() as app:
         territory = app.extensions["revincula.territory"]
         with app.extensions["revincula.db"]() as session:
             services = registry(session, territory)
             origins = all_origins(session, territory)
-        model = app_model(app)
+        try:
+            model, _ = mode_model(app, mode)
+        except ValueError as err:  # transporte público without a bus or colectivo timetable
+            raise click.ClickException(str(err)) from err
         if points:
             try:
                 services, model = apply_scenario(
@@ -77,9 +76,9 @@ def coverage(service_type, at, on_foot, added, output) -> None:
                 )
             except ValueError as err:
                 raise click.ClickException(str(err)) from err
-        times = Coverage(model, origins, on_foot=on_foot).nearest(
-            services, when, types=[service_type]
-        )
+        coverage = Coverage(model, origins, mode=mode)
+        times = coverage.nearest(services, when, types=[service_type])
+        note = model.service_note(when.date()) if transit else ""
     output.mkdir(parents=True, exist_ok=True)
     table = times.merge(origins.drop(columns="geometry"), on="origin_id")
     table = table[table["kind"] != "caso"]  # cases only as counts
@@ -105,11 +104,14 @@ def coverage(service_type, at, on_foot, added, output) -> None:
             "population": "poblacion",
         }
     ).to_csv(output / "bandas.csv", index=False)
-    mode = "a pie y en lancha" if on_foot else "en vehículo (y barco)"
     label = SERVICE_TYPES[service_type][0]
-    click.echo(f"{label} · salida {when:%Y-%m-%d %H:%M} · {mode}")
+    click.echo(f"{label} · salida {when:%Y-%m-%d %H:%M} · {coverage.mode_label}")
     if model.approximate:
         click.echo("Red aproximada: tiempos por tierra estimados (supuestos).")
+    if transit:
+        click.echo(f"Horarios: {model.source}.")
+        if note:
+            click.echo(note)
     summary = counts.groupby("band", observed=True, sort=False)[
         ["cases", "enrolment", "population"]
     ].sum()
@@ -117,3 +119,24 @@ def coverage(service_type, at, on_foot, added, output) -> None:
     for band, row in summary.iterrows():
         click.echo(f"{band:<30} {row.cases:>7} {row.enrolment:>10} {row.population:>10}")
     click.echo(f"Escrito en {output}/: tiempos.csv, bandas.csv")
+
+
+def _mode(*, on_foot: bool, transit: bool) -> str:
+    if on_foot and transit:
+        msg = "Use --a-pie o --transporte-publico, no los dos."
+        raise click.UsageError(msg)
+    return "transporte_publico" if transit else "a_pie" if on_foot else "vehiculo"
+
+
+def _added(service_type: str, added) -> list:
+    from layers.coverage import AddedService
+
+    points = []
+    for text in added:
+        try:
+            lat, lon = (float(v) for v in text.split(","))
+        except ValueError as err:
+            msg = f"--agregar «{text}» no es un punto; use «lat,lon» (ej. -42.64,-73.28)."
+            raise click.BadParameter(msg) from err
+        points.append(AddedService(service_type, lon=lon, lat=lat, name=f"agregado {text}"))
+    return points

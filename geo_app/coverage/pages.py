@@ -21,12 +21,15 @@ from layers.coverage import Scenario
 from layers.coverage import band_labels
 from layers.intake import IntakeError
 from layers.services import SERVICE_TYPES
+from routing.transit import MODES
+from routing.transit import NO_TRANSIT_REASON
 from routing.transit import mode_options
 
 __all__ = [
     "change_service",
     "compare_page",
     "coverage_page",
+    "default_mode",
     "import_upload",
     "run_json",
     "run_services",
@@ -35,28 +38,28 @@ __all__ = [
     "start_whatif",
 ]
 
-MODE_KEYS = {"vehiculo": "vehiculo", "a_pie": "a_pie"}
-
 
 def _modes(app) -> list[dict]:
-    """Travel modes of the form; public transport is never offered for coverage yet.
+    """Travel modes of the form (`routing.transit.mode_options`).
 
-    Without a feed the reason is `routing.transit.NO_TRANSIT_REASON`; with one,
-    that the nearest-service search does not take buses (journeys do).
+    «Transporte público» is offered when a bus or colectivo timetable is stored;
+    otherwise it is shown disabled with `routing.transit.NO_TRANSIT_REASON`.
     """
     from geo_app.travel import transit_or_none
 
-    options = mode_options(None)
-    loaded = transit_or_none(app) is not None
+    options = mode_options(transit_or_none(app) if app is not None else None)
     for option in options:
         if option["modo"] == "a_pie":
             option["etiqueta"] = "A pie y en lancha"
-        if option["modo"] == "transporte_publico" and loaded:
-            option["motivo"] = (
-                "La cobertura aún no calcula con transporte público: la búsqueda del servicio "
-                "más cercano usa caminos y barcos. El viaje puntual del mapa sí usa los buses."
-            )
+        if option["modo"] == "transporte_publico":
+            option["etiqueta"] = "Transporte público (a pie, bus o colectivo y lancha)"
     return options
+
+
+def default_mode(modes: list[dict]) -> str:
+    """Return the families' default mode: public transport when a timetable is loaded."""
+    transit = next(m for m in modes if m["modo"] == "transporte_publico")
+    return "transporte_publico" if transit["disponible"] else "a_pie"
 
 
 def coverage_page(
@@ -66,15 +69,16 @@ def coverage_page(
     run = service.run_or_404(session, run_id) if run_id else None
     params = run.params if run else {}
     salida = params.get("salida", "")
+    modes = _modes(app)
     context = {
         "types": [(key, label) for key, (label, _) in SERVICE_TYPES.items()],
-        "modes": _modes(app),
+        "modes": modes,
         "thresholds": DEFAULT_BANDS_MIN,
         "form": {
             "tipo": params.get("tipo", "posta"),
             "fecha": salida[:10] or service.next_tuesday(today).isoformat(),
             "hora": salida[11:16] or "08:00",
-            "modo": "a_pie" if params.get("a_pie", True) else "vehiculo",
+            "modo": service.run_mode(params) if run else default_mode(modes),
             "umbral": params.get("umbral", 60),
         },
         "recent": service.recent_runs(session),
@@ -97,24 +101,34 @@ def coverage_page(
 
 
 def start_run(session: Session, form: service.RunForm, *, actor: str, scenario: dict | None = None,
-              scenario_id: int | None = None) -> int:  # fmt: skip
+              scenario_id: int | None = None, app=None) -> int:  # fmt: skip
     """Check the form and store a run waiting for its job; return its id.
+
+    With `app`, «transporte público» is refused when no timetable is stored
+    (without it, the job fails with the same reason).
 
     Raises
     ------
     InvalidRequestError
-        In Spanish, for a type, date, hour, mode or threshold that is not valid.
+        In Spanish, for a type, date, hour, mode or threshold that is not valid, or
+        public transport with no timetable (`routing.transit.NO_TRANSIT_REASON`).
     """
-    if form.modo not in {"a_pie", "vehiculo"}:
-        msg = "Elija el modo «vehículo» o «a pie y barco»; transporte público no está disponible."
+    if form.modo not in MODES:
+        msg = "Elija el modo: " + ", ".join(f"«{label}»" for label in MODES.values()) + "."
         raise InvalidRequestError(msg)
+    if (
+        app is not None
+        and form.modo == "transporte_publico"
+        and default_mode(_modes(app)) != "transporte_publico"
+    ):
+        raise InvalidRequestError(NO_TRANSIT_REASON)
     if not form.umbral.isdigit():
         msg = "El umbral debe ser 15, 30, 60 o 120 minutos."
         raise InvalidRequestError(msg)
     service.beyond_bands(int(form.umbral), band_labels())
     when = service.parse_departure(form.fecha, form.hora)
     try:
-        params = RunParams.build(form.tipo, when, on_foot=form.modo == "a_pie",
+        params = RunParams.build(form.tipo, when, mode=form.modo,
                                  threshold=int(form.umbral),
                                  suggest=bool(form.sugerir))  # fmt: skip
     except ValueError as err:
@@ -168,7 +182,7 @@ def start_whatif(session: Session, territory, run_id: int, form, *, actor: str) 
         tipo=params["tipo"],
         fecha=params["salida"][:10],
         hora=params["salida"][11:16],
-        modo="a_pie" if params["a_pie"] else "vehiculo",
+        modo=service.run_mode(params),
         umbral=str(params.get("umbral", 60)),
     )
     return start_run(session, run_form, actor=actor, scenario=spec,
@@ -250,8 +264,10 @@ def compare_page(session: Session, territory, scope: Scope, a: int | None, b: in
         msg = "Elija dos cálculos para comparar."
         raise InvalidRequestError(msg)
     first, second = _finished(session, a), _finished(session, b)
-    same = ("tipo", "salida", "a_pie")
-    if any(first.params[key] != second.params[key] for key in same):
+    same = ("tipo", "salida")
+    if any(first.params[key] != second.params[key] for key in same) or service.run_mode(
+        first.params
+    ) != service.run_mode(second.params):
         msg = "Solo se comparan cálculos del mismo tipo de servicio, día, hora y modo."
         raise InvalidRequestError(msg)
     joined = dict(second.result)

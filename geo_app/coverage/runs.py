@@ -1,7 +1,9 @@
 """Coverage computed as a background job (`geo_app.jobs`), its progress in its row.
 
 A run takes one service type, a departure (local America/Santiago date and
-hour) and a mode (vehicle, or on foot and by boat), and optionally a what-if
+hour) and a travel mode (``vehiculo``; ``a_pie``: on foot and by boat;
+``transporte_publico``: walk, buses, colectivos and boats, from the stored
+timetables, `geo_app.travel.transit_model`), and optionally a what-if
 scenario (`layers.coverage.Scenario`). It computes the minutes from every
 origin (the cases of the latest list, the H3 cells over the land, the Censo
 2017 urban zones and the schools with their enrolment; `layers.origins`) to
@@ -27,10 +29,14 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from geo_app import jobs
+from geo_app.coverage.service import run_mode
 from geo_app.coverage.services import registry
 from geo_app.store.models import Case
 from geo_app.store.models import CoverageRun
 from geo_app.travel import app_model
+from geo_app.travel import transit_or_none
+from layers.coverage import MODE_LABELS
+from layers.coverage import TRANSIT
 from layers.coverage import Coverage
 from layers.coverage import Scenario
 from layers.coverage import apply_scenario
@@ -58,7 +64,10 @@ log = logging.getLogger(__name__)
 
 
 class RunParams(dict):
-    """Parameters of a run as stored: ``tipo``, ``salida`` (local ISO), ``a_pie``, ``umbral``."""
+    """Parameters of a run as stored.
+
+    ``tipo``, ``salida`` (local ISO), ``modo``, ``a_pie`` (no vehicle), ``umbral``, ``sugerir``.
+    """
 
     @classmethod
     def build(
@@ -66,20 +75,30 @@ class RunParams(dict):
         service_type: str,
         when: dt.datetime,
         *,
-        on_foot: bool,
+        on_foot: bool = True,
+        mode: str | None = None,
         threshold: int = 60,
         suggest: bool = False,
     ) -> RunParams:
-        """Check and return the parameters (Spanish `ValueError` when wrong)."""
+        """Check and return the parameters (Spanish `ValueError` when wrong).
+
+        `mode` is a key of `routing.transit.MODES`; without it, `on_foot` picks
+        ``a_pie`` or ``vehiculo``.
+        """
         if service_type not in SERVICE_TYPES:
             msg = f"Tipo de servicio desconocido {service_type!r}; use uno de: " + ", ".join(
                 SERVICE_TYPES
             )
             raise ValueError(msg)
+        mode = mode or ("a_pie" if on_foot else "vehiculo")
+        if mode not in MODE_LABELS:
+            msg = f"Modo de viaje {mode!r} desconocido; use uno de: {', '.join(MODE_LABELS)}."
+            raise ValueError(msg)
         return cls(
             tipo=service_type,
             salida=when.replace(tzinfo=None).isoformat(timespec="minutes"),
-            a_pie=bool(on_foot),
+            modo=mode,
+            a_pie=mode != "vehiculo",
             umbral=int(threshold),
             sugerir=bool(suggest),
         )
@@ -133,16 +152,21 @@ def create_run(
 def compute(model, territory: Territory, services, origins, params: dict, progress) -> dict:
     """Compute one run's aggregated result (see the module docstring for its content).
 
+    `model` answers the run's mode: a `routing.transit.TransitModel` for
+    ``transporte_publico`` (`run_model`).
+
     Raises
     ------
     ValueError
-        In Spanish, for a scenario that cannot be applied (`apply_scenario`).
+        In Spanish, for a scenario that cannot be applied (`apply_scenario`), or
+        ``transporte_publico`` without a timetable (`routing.transit.NO_TRANSIT_REASON`).
     """
     when = local_time(dt.datetime.fromisoformat(params["salida"]))
     service_type = params["tipo"]
     bands = band_labels()
     progress(0.1, "uniendo los orígenes a la red")
-    coverage = Coverage(model, origins, on_foot=params["a_pie"])
+    mode = run_mode(params)
+    coverage = Coverage(model, origins, mode=mode)
     progress(0.3, "calculando tiempos al servicio más cercano")
     times = coverage.nearest(services, when, types=[service_type])
     result = _summary(times, origins)
@@ -154,7 +178,7 @@ def compute(model, territory: Territory, services, origins, params: dict, progre
         after_services, after_model = apply_scenario(services, model, scenario, territory)
         after_cov = coverage
         if after_model is not model:
-            after_cov = Coverage(after_model, origins, on_foot=params["a_pie"])
+            after_cov = Coverage(after_model, origins, mode=mode)
         after = after_cov.nearest(after_services, when, types=[service_type])
         before = result
         result = _summary(after, origins)
@@ -167,7 +191,9 @@ def compute(model, territory: Territory, services, origins, params: dict, progre
     of_type = services[services["service_type"] == service_type]
     result.update(
         bands=bands,
-        modo="a pie y en lancha" if params["a_pie"] else "en vehículo (y barco)",
+        modo=coverage.mode_label,
+        modo_clave=mode,
+        transporte=_transit_facts(model, when) if mode == TRANSIT else None,
         red_aproximada=bool(model.approximate),
         fuente_red=model.source,
         horario_barcos_supuesto=sorted({s.line_id for s in model.timetable.services if s.assumed}),
@@ -180,6 +206,36 @@ def compute(model, territory: Territory, services, origins, params: dict, progre
         },
     )
     return result
+
+
+def _transit_facts(model, when: dt.datetime) -> dict:
+    """Return what a «transporte público» run rests on: timetables, assumed lines, limits."""
+    routes = model.route_assumed
+    return {
+        "horarios": [f"{f.name} ({f.source})" for f in model.feeds if f.has_land_transport],
+        "lineas_supuestas": sorted(
+            {
+                str(n)
+                for n, k, a in zip(model.route_names, model.route_kinds, routes, strict=True)
+                if a and k != "barco"
+            }
+        ),
+        "caminata_max_min": model.params.max_walk_min,
+        "transbordo_max_min": model.params.max_transfer_walk_min,
+        "margen_transbordo_min": model.params.transfer_slack_min,
+        "aviso": model.service_note(when.date()),
+    }
+
+
+def run_model(app, params: dict):
+    """Return the travel model answering a run's mode.
+
+    `geo_app.travel.transit_model` for ``transporte_publico`` (the app's model when
+    no timetable is stored: the run then fails with the reason), else `app_model`.
+    """
+    if run_mode(params) == TRANSIT:
+        return transit_or_none(app) or app_model(app)
+    return app_model(app)
 
 
 SUGGESTION_COUNT = 3
@@ -323,10 +379,11 @@ def coverage_job(app, run_id: int) -> None:
         run = session.get(CoverageRun, run_id)
         if run is None or run.job_state == "listo":
             return
+        params = dict(run.params)
     run_coverage(
         sessions,
         app.extensions["revincula.territory"],
-        app_model(app),
+        run_model(app, params),
         run_id,
         int(app.config.get("SUPPRESSION_K", 10)),
     )

@@ -43,6 +43,7 @@ __all__ = [
     "cells_geojson",
     "gap_rows",
     "parse_departure",
+    "run_mode",
     "run_or_404",
     "run_tables",
     "services_geojson",
@@ -344,6 +345,19 @@ class RunForm:
     sugerir: str = ""
 
 
+def run_mode(params: dict) -> str:
+    """Return the travel mode (a key of `routing.transit.MODES`) of stored run parameters.
+
+    Runs stored before the ``modo`` key have only ``a_pie``.
+    """
+    return params.get("modo") or ("a_pie" if params.get("a_pie", True) else "vehiculo")
+
+
+# Short names of the modes in the list of recent runs.
+RUN_MODES = {"vehiculo": "vehículo", "a_pie": "a pie y barco",
+             "transporte_publico": "transporte público"}  # fmt: skip
+
+
 def next_tuesday(today: dt.date) -> dt.date:
     """Return the form's default day: the next Tuesday (a school day with boats)."""
     return today + dt.timedelta(days=(1 - today.weekday()) % 7 or 7)
@@ -357,7 +371,7 @@ def recent_runs(session: Session, limit: int = 12) -> list[dict]:
             "id": r.id,
             "tipo": type_label(r.params["tipo"]) if r.params["tipo"] in SERVICE_TYPES else "",
             "salida": r.params["salida"].replace("T", " "),
-            "modo": "a pie y barco" if r.params["a_pie"] else "vehículo",
+            "modo": RUN_MODES[run_mode(r.params)],
             "escenario": (r.params.get("escenario") or {}).get("name", ""),
             "estado": r.job_state,
         }
@@ -374,6 +388,7 @@ def job_state(session: Session, run_id: int) -> dict:
 def labels(result: dict) -> list[str]:
     """Provenance and approximation labels every figure of the run rests on."""
     out = [f"Modo: {result['modo']}. Salida: el día y la hora elegidos (hora de Chile)."]
+    out += transit_labels(result.get("transporte"))
     if result["red_aproximada"]:
         out.append(
             "Red aproximada: los tiempos por tierra son estimaciones (línea recta × factor), "
@@ -399,6 +414,28 @@ def labels(result: dict) -> list[str]:
         f"{origins.get('zona', 0)} zonas urbanas (Censo 2017) y "
         f"{origins.get('escuela', 0)} establecimientos (matrícula Mineduc 2025)."
     )
+    return out
+
+
+def transit_labels(facts: dict | None) -> list[str]:
+    """Labels of a «transporte público» run: its timetables, assumed lines, walking limits."""
+    if not facts:
+        return []
+    out = [
+        "Transporte público según los horarios cargados: "
+        + "; ".join(facts["horarios"])
+        + f". Caminata de hasta {facts['caminata_max_min']:g} min a una parada y desde ella, "
+        f"hasta {facts['transbordo_max_min']:g} min entre paradas al transbordar y "
+        f"{facts['margen_transbordo_min']:g} min para cambiar de bus (supuestos; ver Transporte)."
+    ]
+    if facts["lineas_supuestas"]:
+        out.append(
+            "Horario supuesto en las líneas de bus o colectivo "
+            + ", ".join(facts["lineas_supuestas"])
+            + " (algún dato del horario no tiene fuente)."
+        )
+    if facts["aviso"]:
+        out.append(facts["aviso"])
     return out
 
 

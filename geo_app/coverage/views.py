@@ -68,7 +68,8 @@ def run_create():
     """Start a coverage computation in the background."""
     try:
         with db_session() as db, db.begin():
-            run_id = pages.start_run(db, _form(request.form), actor=current_actor())
+            run_id = pages.start_run(db, _form(request.form), actor=current_actor(),
+                                     app=current_app)  # fmt: skip
     except InvalidRequestError as err:
         flash(str(err), "error")
         return redirect(url_for("coverage.page"))

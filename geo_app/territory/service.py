@@ -33,6 +33,7 @@ __all__ = [
     "layer_geojson",
     "map_config",
     "map_counts",
+    "mode_isochrone",
     "mode_journey",
 ]
 
@@ -144,6 +145,14 @@ def map_config(settings: Mapping, scope: Scope, territory: Territory | None = No
     }
 
 
+def _departure(depart: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(depart.strip())
+    except ValueError as err:
+        msg = "Fecha y hora de salida no válidas; use AAAA-MM-DD HH:MM."
+        raise InvalidRequestError(msg) from err
+
+
 def journey(model: TravelModel, origin: str, destination: str, depart: str, *, on_foot: bool):
     """Return one journey as JSON-ready data, with its description and the network's source.
 
@@ -158,11 +167,7 @@ def journey(model: TravelModel, origin: str, destination: str, depart: str, *, o
     if not origin.strip() or not destination.strip():
         msg = "Indique origen (desde) y destino (hasta)."
         raise InvalidRequestError(msg)
-    try:
-        when = dt.datetime.fromisoformat(depart.strip())
-    except ValueError as err:
-        msg = "Fecha y hora de salida no válidas; use AAAA-MM-DD HH:MM."
-        raise InvalidRequestError(msg) from err
+    when = _departure(depart)
     try:
         a = model.find_place(origin)
         b = model.find_place(destination)
@@ -188,13 +193,77 @@ def mode_journey(pick, mode: str, origin: str, destination: str, depart: str) ->
     """
     from routing.transit import MODES
 
-    try:
-        model, on_foot = pick(mode)
-    except RoutingInputError as err:
-        raise InvalidRequestError(str(err)) from err
+    model, on_foot = _pick(pick, mode)
     body = journey(model, origin, destination, depart, on_foot=on_foot)
     body["modo"], body["modo_etiqueta"] = mode, MODES[mode]
     return body
+
+
+def _pick(pick, mode: str):
+    try:
+        return pick(mode)
+    except RoutingInputError as err:
+        raise InvalidRequestError(str(err)) from err
+
+
+# Longest isochrone the map draws (minutes); longer ones cover the territory and take seconds.
+MAX_ISOCHRONE_MIN = 240
+
+
+def mode_isochrone(pick, mode: str, origin: str, minutes: str, depart: str) -> dict:
+    """Return the area reachable from `origin` within `minutes` as a GeoJSON Feature (WGS84).
+
+    Coordinates are rounded to 5 decimals (about 1 m).
+
+    `pick(mode)` returns ``(model, on_foot)`` (`geo_app.travel.mode_model`); in
+    «transporte público» the area grows along the buses, colectivos and boats
+    taken (`routing.transit.TransitModel.isochrone`). Properties: ``minutos``,
+    ``salida``, ``desde``, ``modo``, ``modo_etiqueta``, ``barcos`` and ``lineas``
+    used, ``red_aproximada``, ``fuente_red`` and ``aviso`` (no bus that day).
+
+    Raises
+    ------
+    InvalidRequestError
+        Unknown mode, «transporte público» with no timetable stored (the reason
+        says so), an unknown place, a bad time, or minutes not in 1..240.
+    """
+    import shapely
+    from shapely.geometry import mapping
+
+    from routing.transit import MODES
+
+    model, on_foot = _pick(pick, mode)
+    try:
+        budget = float(minutes)
+    except ValueError:
+        budget = -1.0
+    if not 1 <= budget <= MAX_ISOCHRONE_MIN:
+        msg = f"Los minutos deben ser un número entre 1 y {MAX_ISOCHRONE_MIN} (ej. 60)."
+        raise InvalidRequestError(msg)
+    when = _departure(depart)
+    try:
+        lon, lat, name = model.find_place(origin)
+    except RoutingInputError as err:
+        raise InvalidRequestError(str(err)) from err
+    area = model.isochrone((lon, lat), budget, when, on_foot=on_foot)
+    outline = shapely.transform(area.geometry, lambda xy: np.round(xy, 5))  # ~1 m
+    note = getattr(model, "service_note", None)
+    return {
+        "type": "Feature",
+        "geometry": mapping(outline),
+        "properties": {
+            "minutos": budget,
+            "salida": when.isoformat(timespec="minutes"),
+            "desde": name,
+            "modo": mode,
+            "modo_etiqueta": MODES[mode],
+            "barcos": list(area.boats),
+            "lineas": list(area.lines),
+            "red_aproximada": bool(area.approximate),
+            "fuente_red": model.source,
+            "aviso": note(when.date()) if note and mode == "transporte_publico" else "",
+        },
+    }
 
 
 @cache

@@ -74,6 +74,22 @@ def journey():
     return jsonify(body)
 
 
+@bp.get("/api/alcance")
+@allow(*ALL_ROLES)
+def isochrone():
+    """Return the area reachable from ``desde`` in ``minutos`` leaving at ``salida`` (GeoJSON).
+
+    ``modo``: vehiculo (default), a_pie or transporte_publico.
+    """
+    args = request.args
+    app = current_app._get_current_object()
+    body = service.mode_isochrone(
+        lambda m: mode_model(app, m), args.get("modo") or "vehiculo",
+        args.get("desde", ""), args.get("minutos", ""), args.get("salida", ""),
+    )  # fmt: skip
+    return jsonify(body)
+
+
 @bp.get("/resumen")
 @allow(*ALL_ROLES)
 def summary() -> str:

@@ -94,10 +94,16 @@ def transit_lines(stops: Path, lines: Path) -> None:
 
 @transit.command("export")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--desde", "valid_from", default=None, help="Inicio de vigencia (hoy por defecto).")
-@click.option("--hasta", "valid_to", default=None, help="Fin de vigencia (un año por defecto).")
+@click.option("--desde", "valid_from", default=None,
+              help="Inicio de vigencia de barcos y líneas ingresadas (hoy).")  # fmt: skip
+@click.option("--hasta", "valid_to", default=None,
+              help="Fin de vigencia de barcos y líneas ingresadas (un año).")  # fmt: skip
 def transit_export(output: Path, valid_from: str | None, valid_to: str | None) -> None:
-    """Exporta los barcos del territorio y las líneas ingresadas como un GTFS válido."""
+    """Exporta los barcos del territorio, las líneas ingresadas y los GTFS importados como un GTFS.
+
+    Los barcos y las líneas ingresadas (días de la semana, sin fechas) valen de --desde a
+    --hasta; los GTFS importados conservan sus propias fechas.
+    """
     from geo_app.errors import RequestError
     from geo_app.transit.service import export_feed
 
@@ -119,10 +125,13 @@ def transit_export(output: Path, valid_from: str | None, valid_to: str | None) -
                 )
         except RequestError as err:
             _fail(err)
+    imported = counts["gtfs_importados"]
     click.echo(
         f"GTFS escrito en {output}: {counts['lineas_barco']} líneas de barco, "
-        f"{counts['lineas_ingresadas']} líneas ingresadas, {counts['viajes']} viajes, "
-        f"vigente del {start} al {end}."
+        f"{counts['lineas_ingresadas']} líneas ingresadas, "
+        f"{counts['lineas_importadas']} líneas de {len(imported)} GTFS importados"
+        + (f" ({', '.join(imported)}, con sus propias fechas)" if imported else "")
+        + f", {counts['viajes']} viajes; barcos y líneas ingresadas vigentes del {start} al {end}."
     )
 
 

@@ -33,6 +33,7 @@ from geo_app.travel import stored_feeds
 from layers.territory import Territory
 from routing import RoutingInputError
 from routing.gtfs import TransitFeed
+from routing.gtfs import disjoint_ids
 from routing.gtfs import read_gtfs
 from routing.gtfs import timetable_feed
 from routing.gtfs import write_gtfs
@@ -237,28 +238,36 @@ def export_feed(
     valid_from: dt.date,
     valid_to: dt.date,
 ) -> dict:
-    """Write the territory's boats and the entered lines as one GTFS zip at `path`.
+    """Write the territory's boats, the entered lines and the imported GTFS as one GTFS zip.
 
-    Calendars run from `valid_from` to `valid_to` (the boat timetable and the
-    entered lines have days of the week, no dates); each value's source goes to
-    ``revincula_fuentes.txt`` and assumed lines carry ``revincula_supuesto=1``
-    (see `routing.gtfs.write_gtfs`). Returns the counts of what was written.
+    The boat timetable and the entered lines have days of the week, no dates:
+    their calendars run from `valid_from` to `valid_to`. The imported feeds keep
+    their own dates, and their ids are prefixed with ``"<feed name>:"`` where
+    they clash with those of the boats, the entered lines or an earlier feed
+    (`routing.gtfs.disjoint_ids`), so the file re-imports to the same journeys.
+    Each value's source goes to ``revincula_fuentes.txt`` (an imported line's
+    is its feed's) and assumed lines carry ``revincula_supuesto=1`` (see
+    `routing.gtfs.write_gtfs`). Returns the counts of what was written.
 
     Raises
     ------
     InvalidRequestError
         Bad dates, or an entered id that clashes with a boat's.
     """
-    feeds = [timetable_feed(territory.timetable, source="horario de barcos del territorio")]
-    entered = [f for f in stored_feeds(session) if f.name == ENTERED_LINES]
-    feeds += entered
+    boats = timetable_feed(territory.timetable, source="horario de barcos del territorio")
+    stored = stored_feeds(session)
+    entered = [f for f in stored if f.name == ENTERED_LINES]
+    imported = [f for f in stored if f.name != ENTERED_LINES]
+    feeds = disjoint_ids([boats, *entered, *imported], {f.name for f in imported})
     try:
         write_gtfs(feeds, path, valid_from=valid_from, valid_to=valid_to)
     except RoutingInputError as err:
         raise InvalidRequestError(str(err)) from err
     return {
-        "lineas_barco": len(feeds[0].routes),
+        "lineas_barco": len(boats.routes),
         "lineas_ingresadas": len(entered[0].routes) if entered else 0,
+        "gtfs_importados": [f.name for f in imported],
+        "lineas_importadas": sum(len(f.routes) for f in imported),
         "viajes": sum(len(f.trips) for f in feeds),
         "paradas": sum(len(f.stops) for f in feeds),
     }

@@ -362,6 +362,39 @@
     });
   }
 
+  // Isochrone: the area reachable from "desde" within "minutos" in the chosen mode.
+  var isoButton = document.getElementById("isochrone-button");
+  if (form && isoButton) {
+    isoButton.addEventListener("click", function () {
+      var data = new FormData(form);
+      var params = new URLSearchParams();
+      ["desde", "minutos", "modo"].forEach(function (k) { if (data.get(k)) { params.set(k, data.get(k)); } });
+      params.set("salida", String(data.get("salida") || "").replace("T", " "));
+      out.textContent = "Calculando el área alcanzable…";
+      fetch("api/alcance?" + params.toString()).then(function (r) {
+        return r.json().then(function (body) { return { ok: r.ok, body: body }; });
+      }).then(function (res) {
+        journeyLayer.clearLayers();
+        var b = res.body;
+        if (!res.ok) { out.innerHTML = '<p class="error">' + esc(b.error) + "</p>"; return; }
+        var p = b.properties;
+        var area = L.geoJSON(b, { style: { color: "#7c3aed", weight: 2, fillOpacity: 0.2 } }).addTo(journeyLayer);
+        var html = p.red_aproximada
+          ? '<p class="badge">red aproximada: área estimada, no calculada sobre caminos</p>'
+          : "";
+        html += '<p id="isochrone-summary">' + esc(p.modo_etiqueta) + ": área alcanzable en " + esc(p.minutos) +
+          " min desde " + esc(p.desde) + " saliendo " + esc(p.salida.replace("T", " ")) + ".";
+        if (p.lineas.length) { html += " Buses y colectivos: " + esc(p.lineas.join(", ")) + "."; }
+        if (p.barcos.length) { html += " Barcos: " + esc(p.barcos.join(", ")) + "."; }
+        html += "</p>";
+        if (p.aviso) { html += '<p class="warn">' + esc(p.aviso) + "</p>"; }
+        out.innerHTML = html;
+        map.fitBounds(area.getBounds(), { maxZoom: 12 });
+        state.isochrone = p;
+      }).catch(function (err) { out.textContent = "Error: " + err; });
+    });
+  }
+
   Promise.all([comunasP, islasP, schoolsP, healthP, boatsP]).then(function () {
     state.ready = true;
     document.body.setAttribute("data-map-ready", "1");

@@ -70,6 +70,7 @@ GET = {
     "territory.index": row(S, A, A, A, A),
     "territory.layer_geojson": row(R, A, A, A, A),
     "territory.journey": row(R, A, A, A, A),
+    "territory.isochrone": row(R, A, A, A, A),
     "territory.summary": row(S, A, A, A, A),
     "territory.summary_geojson": row(R, A, A, A, A),
     "cases.case_list": row(S, A, A, A, L),
@@ -337,6 +338,8 @@ def test_every_route_for_every_role(world, role):
         url = _url(app, rule, values)
         if rule.endpoint == "territory.journey":
             url += "?desde=Castro&hasta=Achao&salida=2026-03-10T08:00"
+        if rule.endpoint == "territory.isochrone":
+            url += "?desde=Castro&minutos=30&salida=2026-03-10T08:00"
         if method == "GET":
             response = client.get(url)
             expected = GET[rule.endpoint][role]

@@ -7,6 +7,7 @@ Synthetic cases (see conftest); SQLite and PostgreSQL.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 
@@ -207,7 +208,8 @@ def test_bad_form_is_refused_in_spanish(cov_app):
     assert "no es válida; use HH:MM" in response.get_data(as_text=True)
     bad = {**FORM, "modo": "transporte_publico", "csrf": csrf(mesa)}
     response = mesa.post("/cobertura", data=bad, follow_redirects=True)
-    assert "transporte público no está disponible" in response.get_data(as_text=True)
+    text = html.unescape(response.get_data(as_text=True))
+    assert "«transporte público» no está disponible" in text and "no inventa horarios" in text
 
 
 def test_where_to_add_next_ranks_public_sites_and_hides_gains_from_the_mesa(cov_app):

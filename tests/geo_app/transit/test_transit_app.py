@@ -339,7 +339,8 @@ def test_cli_import_export_and_route(app, db_url, tmp_path, monkeypatch):
     )  # fmt: skip
     assert exported.exit_code == 0, exported.output
     assert "1 líneas ingresadas" in exported.output
-    assert read_gtfs(out).summary()["lineas_por_tipo"]["bus"] == 1
+    assert "1 líneas de 1 GTFS importados (buses-chiloe, con sus propias fechas)" in exported.output
+    assert read_gtfs(out).summary()["lineas_por_tipo"]["bus"] == 2  # entered and imported
     info = runner.invoke(main, ["transit", "info"])
     assert '"nombre": "lineas-ingresadas"' in info.output
     removed = runner.invoke(main, ["transit", "remove", "buses-chiloe"])
