@@ -9,8 +9,6 @@ The home is node 0, the posta node 4, on foot.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -33,7 +31,8 @@ from tests.routing.handbuilt import row
 
 def _origins() -> gpd.GeoDataFrame:
     x, y = node(0)
-    return gpd.GeoDataFrame({"origin_id": ["casa"]}, geometry=gpd.points_from_xy([x], [y]), crs=4326)
+    points = gpd.points_from_xy([x], [y])
+    return gpd.GeoDataFrame({"origin_id": ["casa"]}, geometry=points, crs=4326)
 
 
 def _posta(days="lu,ma,mi,ju,vi", opens="08:30", closes="17:00") -> gpd.GeoDataFrame:
@@ -158,13 +157,15 @@ def test_summarise_week_of_a_place_never_reached():
 def test_places_lacking_several_services_at_once():
     # island X: three origins; posta 20, 70, 90 min (median 70 > 60), opd never reached
     # (median inf > 120), escuela 10, 10, 200 (median 10). Island Y: posta 30 (within).
+    per_origin = {
+        "x1": (20, np.nan, 10),
+        "x2": (70, np.nan, 10),
+        "x3": (90, 500, 200),
+        "y1": (30, 200, 5),
+    }
+    types = ("posta", "proteccion_infancia", "escuela")
     times = pd.DataFrame(
-        [
-            (o, t, m)
-            for o, ms in {"x1": (20, np.nan, 10), "x2": (70, np.nan, 10),
-                          "x3": (90, 500, 200), "y1": (30, 200, 5)}.items()  # fmt: skip
-            for t, m in zip(("posta", "proteccion_infancia", "escuela"), ms, strict=True)
-        ],
+        [(o, t, m) for o, ms in per_origin.items() for t, m in zip(types, ms, strict=True)],
         columns=["origin_id", "service_type", "minutes"],
     )
     origins = pd.DataFrame(
