@@ -354,7 +354,10 @@ class Coverage:
         reasons[reached_any & ~in_hours] = (
             f"se llega, pero no con {stay / 60:.0f} min dentro del horario de atención"
         )
-        reasons[in_hours & ~same_day] = "no se vuelve a casa el mismo día (último barco)"
+        reasons[in_hours & ~same_day] = (
+            "no se vuelve a casa el mismo día (no hay barco de vuelta a tiempo, o la vuelta "
+            "termina después de medianoche)"
+        )
         ids = rows["service_id"].to_numpy()
         return pd.DataFrame(
             {
@@ -717,7 +720,7 @@ def apply_scenario(  # noqa: C901 - one check per kind of change, all reported a
         if not template:
             problems.append(
                 f"salida agregada {i}: la línea «{dep.line_id}» no sale de «{dep.origin}» "
-                "(no existe ese tramo en el horario de barcos); elija uno de la lista."
+                "(no existe ese tramo en el horario de barcos)."
             )
         if minute is None:
             problems.append(

@@ -201,7 +201,7 @@ def gap_rows(
     layer = layers[-1]
     bands = result.get("bands") or band_labels()
     beyond = beyond_bands(threshold, bands)
-    cells = _cells_in_scope(result["celdas"], scope)
+    cells = cells_in_scope(result["celdas"], scope)
     per_island: dict[str, list] = {}
     for minutes, band, _comuna, island, _reason in cells.values():
         island = groups.get(island, island)
@@ -233,7 +233,8 @@ def gap_rows(
     return sorted(rows, key=rank)
 
 
-def _cells_in_scope(cells: dict, scope: Scope) -> dict:
+def cells_in_scope(cells: dict, scope: Scope) -> dict:
+    """Return the run's cells ``{h3: [minutes, band, comuna, island, reason]}`` in the scope."""
     if scope.all_comunas:
         return cells
     return {h: v for h, v in cells.items() if v[2] in scope.comunas}
@@ -242,13 +243,17 @@ def _cells_in_scope(cells: dict, scope: Scope) -> dict:
 def cells_geojson(result: dict, scope: Scope, *, before: bool = False) -> dict:
     """H3 cells of the run as GeoJSON polygons (WGS84): band, minutes, reason, comuna, island.
 
-    Cells are places, not people: no count is attached.
+    Also ``ida_vuelta`` and ``semana``: the same-day round trip and the week of
+    the cell as Spanish text (`geo_app.coverage.trips.cell_texts`). Cells are
+    places, not people: no count is attached.
     """
-    cells = result.get("celdas_antes") if before else result["celdas"]
+    from geo_app.coverage.trips import cell_texts
+
+    stored = result.get("celdas_antes") if before else result["celdas"]
+    cells = cells_in_scope(stored or {}, scope)
+    texts = cell_texts(result, list(cells), before=before)
     features = []
-    for cell, (minutes, band, comuna, island, reason) in _cells_in_scope(
-        cells or {}, scope
-    ).items():
+    for cell, (minutes, band, comuna, island, reason) in cells.items():
         ring = [[round(lng, 5), round(lat, 5)] for lat, lng in h3.cell_to_boundary(cell)]
         ring.append(ring[0])
         features.append(
@@ -262,6 +267,7 @@ def cells_geojson(result: dict, scope: Scope, *, before: bool = False) -> dict:
                     "comuna": comuna,
                     "isla": island,
                     "motivo": reason,
+                    **texts[cell],
                 },
             }
         )
@@ -423,8 +429,13 @@ def run_payload(
 
     ``tablas``: ``[{valor, capa, tabla, columns, rows}]``; ``diferencias`` (a
     what-if: after − before where both counts are published, else ``<k``);
-    ``brechas``; ``etiquetas``; ``exactas`` (True for staff).
+    ``brechas``; ``etiquetas``; ``exactas`` (True for staff); ``ida_vuelta``
+    (per island: one departure, same-day round trip, the week;
+    `geo_app.coverage.trips.trip_rows`) and ``carencias`` (places lacking
+    several services; `trips.multi_gap_rows`).
     """
+    from geo_app.coverage import trips
+
     result = run.result
     threshold = threshold or int(run.params.get("umbral", 60))
     tables = run_tables(run.id, result, scope, k, territory)
@@ -444,6 +455,10 @@ def run_payload(
         "diferencias": [],
         "brechas": gap_rows(run.id, result, scope, k, threshold, territory),
         "sugerencias": _suggestions_for(result, scope),
+        "ida_vuelta": trips.trip_rows(result, scope, territory),
+        "estadia_min": (result.get("ida_vuelta") or {}).get("estadia_min"),
+        "dias_semana": (result.get("semana") or {}).get("dias", []),
+        "carencias": trips.multi_gap_rows(run.id, result, scope, k, territory),
     }
     for value, title in VALUES.items():
         for (layer, table), frame in tables.get(value, {}).items():

@@ -79,7 +79,7 @@ def test_round_trip_refusals_say_why():
     # 520 min there (open until 20:00): leave 17:13:20, pier B 17:26:40, no boat back
     late = cov.round_trip(_posta(closes="20:00"), "posta", at("07:30"), stay_min=520).iloc[0]
     assert late["leave_at"] == _local("17:13:20")
-    assert not late["same_day"] and "último barco" in late["reason"]
+    assert not late["same_day"] and "no hay barco de vuelta a tiempo" in late["reason"]
     # leaving at 10:30 the pier is reached at 10:56:40, after the last boat out
     gone = cov.round_trip(_posta(), "posta", at("10:30")).iloc[0]
     assert not gone["same_day"] and "no se llega hoy" in gone["reason"]
