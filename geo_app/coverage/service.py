@@ -450,7 +450,7 @@ def run_payload(
         "reserva": None if sees_exact(scope) else suppressed_label(k),
         "capas": tables["_layers"],
         "escenario": run.params.get("escenario"),
-        "etiquetas": labels(result),
+        "etiquetas": labels(result) + _scenario_labels(run.params.get("escenario")),
         "tablas": [],
         "diferencias": [],
         "brechas": gap_rows(run.id, result, scope, k, threshold, territory),
@@ -470,6 +470,15 @@ def run_payload(
     if len(tables["_layers"]) == 2:
         out["diferencias"] = _differences(tables, k, sees_exact(scope))
     return out
+
+
+def _scenario_labels(scenario: dict | None) -> list[str]:
+    """Say that a what-if's sailings are hypothetical (they are not in any timetable)."""
+    return [
+        f"Salida de barco hipotética (escenario, no está en el horario): línea {d['line_id']} "
+        f"desde {d['origin']} a las {d['at']} ({d['days']}), con el barco y el cruce del tramo."
+        for d in (scenario or {}).get("add_departures", ())
+    ]
 
 
 def _suggestions_for(result: dict, scope: Scope) -> list[dict]:
