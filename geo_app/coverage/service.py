@@ -22,6 +22,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from geo_app.coverage import trips
 from geo_app.errors import InvalidRequestError
 from geo_app.errors import NotFoundError
 from geo_app.scope import Scope
@@ -247,11 +248,9 @@ def cells_geojson(result: dict, scope: Scope, *, before: bool = False) -> dict:
     the cell as Spanish text (`geo_app.coverage.trips.cell_texts`). Cells are
     places, not people: no count is attached.
     """
-    from geo_app.coverage.trips import cell_texts
-
     stored = result.get("celdas_antes") if before else result["celdas"]
     cells = cells_in_scope(stored or {}, scope)
-    texts = cell_texts(result, list(cells), before=before)
+    texts = trips.cell_texts(result, list(cells), before=before)
     features = []
     for cell, (minutes, band, comuna, island, reason) in cells.items():
         ring = [[round(lng, 5), round(lat, 5)] for lat, lng in h3.cell_to_boundary(cell)]
@@ -434,11 +433,10 @@ def run_payload(
     `geo_app.coverage.trips.trip_rows`) and ``carencias`` (places lacking
     several services; `trips.multi_gap_rows`).
     """
-    from geo_app.coverage import trips
-
     result = run.result
     threshold = threshold or int(run.params.get("umbral", 60))
     tables = run_tables(run.id, result, scope, k, territory)
+    places = _places(result, scope, territory)
     out = {
         "corrida": run.id,
         "tipo": run.params["tipo"],
@@ -455,10 +453,12 @@ def run_payload(
         "diferencias": [],
         "brechas": gap_rows(run.id, result, scope, k, threshold, territory),
         "sugerencias": _suggestions_for(result, scope),
-        "ida_vuelta": trips.trip_rows(result, scope, territory),
+        "ida_vuelta": trips.trip_rows(result, places),
         "estadia_min": (result.get("ida_vuelta") or {}).get("estadia_min"),
         "dias_semana": (result.get("semana") or {}).get("dias", []),
-        "carencias": trips.multi_gap_rows(run.id, result, scope, k, territory),
+        "carencias": trips.multi_gap_rows(
+            result, places, _island_totals(tables), exact=sees_exact(scope)
+        ),
     }
     for value, title in VALUES.items():
         for (layer, table), frame in tables.get(value, {}).items():
@@ -469,6 +469,28 @@ def run_payload(
             )
     if len(tables["_layers"]) == 2:
         out["diferencias"] = _differences(tables, k, sees_exact(scope))
+    return out
+
+
+def _places(result: dict, scope: Scope, territory) -> dict[str, list[str]]:
+    """Place (island; grouped as in the mesa's island table) -> its H3 cells in the scope."""
+    groups = island_groups(territory) if territory is not None and not sees_exact(scope) else {}
+    out: dict[str, list[str]] = {}
+    for cell, (_m, _b, _comuna, island, _r) in cells_in_scope(result["celdas"], scope).items():
+        out.setdefault(groups.get(island, island), []).append(cell)
+    return out
+
+
+def _island_totals(tables: dict) -> dict[str, dict[str, str]]:
+    """Place -> value -> its row total in the run's published island table (last layer)."""
+    if not tables["_layers"]:
+        return {}
+    layer = tables["_layers"][-1]
+    out: dict[str, dict[str, str]] = {}
+    for value in VALUES:
+        frame = tables[value][(layer, "isla")]
+        for place in frame.index:
+            out.setdefault(place, {})[value] = str(frame.at[place, TOTAL])
     return out
 
 

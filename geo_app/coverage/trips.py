@@ -1,7 +1,8 @@
 """What a role sees of a run's same-day round trip, week and multi-service gaps (no Flask).
 
 All three rest on the H3 cells of the run (places, not people; `geo_app.coverage.runs.trips`
-and `runs.lacking` store them):
+and `runs.lacking` store them); `geo_app.coverage.service.run_payload` gives them the places
+of the account's scope and the published island totals:
 
 * `trip_rows`: per island (the mesa's island grouping, `service.island_groups`),
   the typical cell (lower median) at the one departure, the cells from which a
@@ -22,12 +23,9 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from geo_app.coverage import service
-from geo_app.scope import Scope
 from layers.coverage import NOT_TODAY
 from layers.coverage import multi_gaps
 from layers.coverage import summarise_week
-from layers.privacy import TOTAL
 from layers.services import SERVICE_TYPES
 
 __all__ = ["cell_texts", "multi_gap_rows", "trip_rows", "week_text"]
@@ -73,20 +71,11 @@ def week_text(row) -> str:
     )
 
 
-def _places(result: dict, scope: Scope, territory) -> dict[str, list[str]]:
-    """Place (island, grouped for the mesa) -> its H3 cells in the scope."""
-    exact = service.sees_exact(scope)
-    groups = service.island_groups(territory) if territory is not None and not exact else {}
-    out: dict[str, list[str]] = {}
-    for cell, (_m, _b, _comuna, island, _r) in service.cells_in_scope(
-        result["celdas"], scope
-    ).items():
-        out.setdefault(groups.get(island, island), []).append(cell)
-    return out
+def trip_rows(result: dict, places: dict[str, list[str]]) -> list[dict]:
+    """Per place: one departure, the same-day round trip and the week of its typical cell.
 
-
-def trip_rows(result: dict, scope: Scope, territory) -> list[dict]:
-    """Per island: one departure, the same-day round trip and the week of its typical cell.
+    `places` maps each place (island, grouped for the mesa) to its H3 cells in
+    the account's scope.
 
     Each row: ``place``, ``cells``; ``minutes`` (typical cell at the chosen
     departure, None = not reached today) and ``reason`` (the commonest reason
@@ -104,7 +93,7 @@ def trip_rows(result: dict, scope: Scope, territory) -> list[dict]:
     before = (result.get("ida_vuelta_antes") or {}).get("celdas")
     week, names = result["semana"]["celdas"], result["semana"]["dias"]
     rows = []
-    for place, cells in _places(result, scope, territory).items():
+    for place, cells in places.items():
         cells = [c for c in cells if c in trips]
         if not cells:
             continue
@@ -143,14 +132,17 @@ def trip_rows(result: dict, scope: Scope, territory) -> list[dict]:
     return sorted(rows, key=lambda r: (-(r["cells"] - r["same_day"]) / r["cells"], r["place"]))
 
 
-def multi_gap_rows(run_id: int, result: dict, scope: Scope, k: int, territory) -> dict:
+def multi_gap_rows(
+    result: dict, places: dict[str, list[str]], totals: dict[str, dict[str, str]], *, exact: bool
+) -> dict:
     """Places whose typical cell lacks at least two types of service at once.
 
     A place lacks a type when the median minutes of its cells to the nearest
     service of the type exceed the run's threshold (or that median cell is not
-    reached today); `layers.coverage.multi_gaps`. Counts are the place's row
-    totals of the published island table of the run (``<k`` where hidden
-    there), so they follow the same suppression as every other mesa table.
+    reached today); `layers.coverage.multi_gaps`. `places` as in `trip_rows`;
+    `totals`: place -> value -> the place's row total in the published island
+    table of the run (``<k`` where hidden there), so the counts follow the same
+    suppression as every other mesa table; `exact`: staff (ranked by cases).
 
     Returns
     -------
@@ -171,7 +163,7 @@ def multi_gap_rows(run_id: int, result: dict, scope: Scope, k: int, territory) -
         tipos=[SERVICE_TYPES[t][0] for t in types],
         sin_servicios=[SERVICE_TYPES[t][0] for t in spec["sin_servicios"]],
     )
-    place_of = {c: p for p, cells in _places(result, scope, territory).items() for c in cells}
+    place_of = {c: p for p, cells in places.items() for c in cells}
     ids = [c for c in place_of if c in spec["celdas"]]
     if not ids or not types:
         return out
@@ -188,17 +180,13 @@ def multi_gap_rows(run_id: int, result: dict, scope: Scope, k: int, territory) -
          "cases": 0, "enrolment": 0, "population": 0}
     )  # fmt: skip
     table = multi_gaps(times, places, dict.fromkeys(types, spec["umbral"]))
-    tables = service.run_tables(run_id, result, scope, k, territory)
-    layer = tables["_layers"][-1] if tables["_layers"] else None
     for row in table.itertuples(index=False):
         entry = {"place": row.place, "lacking": int(row.lacking), "of": len(types),
                  "types": row.types}  # fmt: skip
-        for value in service.VALUES:
-            frame = tables.get(value, {}).get((layer, "isla"))
-            present = frame is not None and row.place in frame.index
-            entry[value] = str(frame.at[row.place, TOTAL]) if present else "0"
+        for value in ("cases", "enrolment", "population"):
+            entry[value] = totals.get(row.place, {}).get(value, "0")
         out["rows"].append(entry)
-    if service.sees_exact(scope):
+    if exact:
         out["rows"].sort(key=lambda r: (-r["lacking"], -int(r["cases"]), r["place"]))
     return out
 
