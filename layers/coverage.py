@@ -580,6 +580,7 @@ def multi_gaps(
     )
     rows["filled"] = rows["minutes"].fillna(np.inf)
     median = rows.groupby([by, "service_type"])["filled"].median().unstack()
+    median = median[[t for t in thresholds_min if t in median.columns]]  # the order given
     limits = pd.Series(thresholds_min).reindex(median.columns)
     lacking = median.gt(limits, axis=1)
     totals = origins.groupby(by)[list(WEIGHTS)].sum()

@@ -182,7 +182,8 @@ def test_places_lacking_several_services_at_once():
     assert table["place"].tolist() == ["X"]  # Y lacks only the OPD (200 > 120)
     row_x = table.iloc[0]
     assert row_x["lacking"] == 2 and row_x["cases"] == 6
-    assert "Posta" in row_x["types"] and "Escuela" not in row_x["types"]
+    # the types in the order given, by their Spanish labels
+    assert row_x["types"] == "Posta de salud rural, OLN u OPD (protección de la niñez)"
     assert multi_gaps(times, origins, limits, at_least=1)["place"].tolist() == ["X", "Y"]
 
 
