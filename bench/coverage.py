@@ -6,7 +6,9 @@ Prints, measured in this same run (median of 3 after a warm-up):
   + 300 synthetic case points on school locations) to the nearest service of
   every type at one departure (Tuesday 08:00, on foot and by boat), with the
   static part computed from scratch ("cold") and reused ("warm"); a what-if
-  recount (a posta added on Isla Chaulinec); the same in the mode «transporte
+  recount (a posta added on Isla Chaulinec); the same-day round trip, the week
+  (Monday to Friday) and a what-if sailing for one type, as ratios to one
+  departure of that type; the same in the mode «transporte
   público» with the demo's entered bus line (Castro - Dalcahue, `supuesto`) and
   the boats, as a ratio to the on-foot figure;
 * Malta OpenStreetMap network (16.5k nodes): every node to the nearest of each
@@ -39,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from _nearest_before import NearestSearchBefore  # noqa: E402  (bench/, beside this file)
 
+from layers.coverage import AddedDeparture  # noqa: E402
 from layers.coverage import AddedService  # noqa: E402
 from layers.coverage import Coverage  # noqa: E402
 from layers.coverage import Scenario  # noqa: E402
@@ -116,6 +119,21 @@ def chiloe() -> None:
     print(
         f"  qué pasa si (posta agregada): {whatif_s:.3f} s (meta ≤ 1 s); {moved} orígenes mejoran"
     )
+    one_s, _ = timed(lambda: coverage.nearest(services, TUESDAY_8, types=["posta"]))
+    trip_s, trip = timed(lambda: coverage.round_trip(services, "posta", TUESDAY_8))
+    week_s, _ = timed(lambda: coverage.week(services, TUESDAY_8, types=["posta"]))
+    sailing = Scenario("", add_departures=(AddedDeparture("achao-alao", "Achao", "17:00"),))
+    sailing_s, _ = timed(lambda: _with_sailing(services, model, origins, sailing))
+    print(f"  posta, una salida (base de las razones): {one_s:.3f} s")
+    print(
+        f"  ida y vuelta en el día (posta, 60 min allí): {trip_s:.2f} s "
+        f"({trip_s / one_s:.0f}× una salida); {int(trip['same_day'].sum())} orígenes vuelven"
+    )
+    print(f"  semana (posta, lunes a viernes): {week_s:.2f} s ({week_s / one_s:.0f}× una salida)")
+    print(
+        f"  qué pasa si (salida de barco agregada: modelo, orígenes y posta de nuevo): "
+        f"{sailing_s:.2f} s ({sailing_s / one_s:.0f}× una salida)"
+    )
     chiloe_transit(model, origins, services, after, cold_s, warm_s)
 
 
@@ -155,6 +173,11 @@ def chiloe_transit(model, origins, services, after, foot_cold_s, foot_warm_s) ->
     print(f"  qué pasa si (posta agregada): {whatif_s:.3f} s (meta ≤ 1 s)")
     print(f"  ida y vuelta en el día a la posta (todos los orígenes): {trip_s:.2f} s, "
           f"{int(trips['same_day'].sum())} de {len(trips)} vuelven el mismo día")  # fmt: skip
+
+
+def _with_sailing(services, model, origins, scenario):
+    after, after_model = apply_scenario(services, model, scenario)
+    return Coverage(after_model, origins, on_foot=True).nearest(after, TUESDAY_8, types=["posta"])
 
 
 def malta() -> None:

@@ -68,6 +68,7 @@ __all__ = [
     "multi_gaps",
     "round_minutes",
     "suggest_sites",
+    "summarise_week",
 ]
 
 log = logging.getLogger(__name__)
@@ -345,11 +346,7 @@ class Coverage:
             if len(o_idx):
                 home = self._home(facilities, o_idx, f_idx, start[o_idx, f_idx] + stay, t0, horizon)
                 done[o_idx, f_idx] = True
-                better = (home < best_home[o_idx]) | (
-                    (home == best_home[o_idx]) & (f_idx < best_f[o_idx])
-                )
-                best_home[o_idx[better]] = home[better]
-                best_f[o_idx[better]] = f_idx[better]
+                _keep_best(best_home, best_f, o_idx, f_idx, home)
             if round_number == 0:
                 # any other service whose stay ends before the best home time could do better
                 rest = feasible & ~done & (start + stay < best_home[:, None])
@@ -401,8 +398,11 @@ class Coverage:
         reasons[reached_any & ~in_hours] = (
             f"se llega, pero no con {stay / 60:.0f} min dentro del horario de atención"
         )
-        last = "último bus o barco" if self.mode == TRANSIT else "último barco"
-        reasons[in_hours & ~same_day] = f"no se vuelve a casa el mismo día ({last})"
+        last = "bus o barco" if self.mode == TRANSIT else "barco"
+        reasons[in_hours & ~same_day] = (
+            f"no se vuelve a casa el mismo día (no hay {last} de vuelta a tiempo, o la vuelta "
+            "termina después de medianoche)"
+        )
         ids = rows["service_id"].to_numpy()
         return pd.DataFrame(
             {
@@ -441,6 +441,28 @@ class Coverage:
             (NaN = not reached), ``days_reached``, ``days``, ``best_day``,
             ``worst_day`` (Spanish day names).
         """
+        minutes, names, base = self.week_minutes(services, depart_at, types=types,
+                                                 weekdays=weekdays)  # fmt: skip
+        summary = summarise_week(minutes, names)
+        return pd.concat([base.reset_index(drop=True), summary], axis=1)
+
+    def week_minutes(
+        self,
+        services: gpd.GeoDataFrame,
+        depart_at: dt.datetime,
+        *,
+        types: list[str] | None = None,
+        weekdays: str = "lu,ma,mi,ju,vi",
+    ) -> tuple[np.ndarray, list[str], pd.DataFrame]:
+        """Minutes to the nearest service on each of `weekdays`, at the hour of `depart_at`.
+
+        Returns
+        -------
+        tuple
+            ``(minutes, names, keys)``: minutes is ``(rows, days)`` float (NaN =
+            not reached that day), names the Spanish day names of the columns,
+            keys the ``origin_id, service_type`` of each row (as `nearest`).
+        """
         t0 = local_time(depart_at)
         monday = t0.date() - dt.timedelta(days=t0.weekday())
         chosen = sorted(parse_days(weekdays) or range(5))
@@ -450,22 +472,60 @@ class Coverage:
             when = dt.datetime.combine(day, t0.time(), tzinfo=SANTIAGO)
             table = self.nearest(services, when, types=types)
             per_day.append(table["minutes"].to_numpy())
-        filled = np.where(np.isnan(np.column_stack(per_day)), np.inf, np.column_stack(per_day))
-        ordered = np.sort(filled, axis=1)
-        names = np.array([DAY_NAMES[d] for d in chosen])
-        base = table[["origin_id", "service_type"]].copy()
+        keys = table[["origin_id", "service_type"]].copy()
+        return np.column_stack(per_day), [DAY_NAMES[d] for d in chosen], keys
 
-        def finite(values):
-            return np.where(np.isfinite(values), values, np.nan)
 
-        base["best_min"] = finite(ordered[:, 0])
-        base["median_min"] = finite(ordered[:, (len(chosen) - 1) // 2])
-        base["worst_min"] = finite(ordered[:, -1])
-        base["days_reached"] = np.isfinite(filled).sum(axis=1)
-        base["days"] = len(chosen)
-        base["best_day"] = names[np.argmin(filled, axis=1)]
-        base["worst_day"] = names[np.argmax(filled, axis=1)]
-        return base
+def summarise_week(minutes: np.ndarray, names: list[str]) -> pd.DataFrame:
+    """Best, median and worst of each row of a ``(rows, days)`` minutes matrix.
+
+    NaN (not reached that day) counts as the worst; the median is the lower
+    middle day, so it is "not reached" (NaN) when that day is not reached. The
+    best and worst day are the first such day in the order given; with no day
+    reached both are "". Pure function.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``best_min, median_min, worst_min`` (NaN = not reached),
+        ``days_reached``, ``days``, ``best_day``, ``worst_day``.
+    """
+    minutes = np.asarray(minutes, dtype=float).reshape(len(minutes), len(names))
+    filled = np.where(np.isnan(minutes), np.inf, minutes)
+    ordered = np.sort(filled, axis=1)
+    reached = np.isfinite(filled).sum(axis=1)
+    labels = np.array(names, dtype=object)
+
+    def finite(values):
+        return np.where(np.isfinite(values), values, np.nan)
+
+    return pd.DataFrame(
+        {
+            "best_min": finite(ordered[:, 0]),
+            "median_min": finite(ordered[:, (len(names) - 1) // 2]),
+            "worst_min": finite(ordered[:, -1]),
+            "days_reached": reached,
+            "days": len(names),
+            "best_day": np.where(reached > 0, labels[np.argmin(filled, axis=1)], ""),
+            "worst_day": np.where(reached > 0, labels[np.argmax(filled, axis=1)], ""),
+        }
+    )
+
+
+def _keep_best(best_home, best_f, o_idx, f_idx, home) -> None:
+    """Keep, per origin, the candidate home earliest (in place); ties keep the lowest index.
+
+    An origin may have several candidates: the best of them is compared with the
+    current best. A feasible visit is kept even when no way home is found (inf).
+    """
+    order = np.lexsort((f_idx, home, o_idx))
+    o_s, h_s, f_s = o_idx[order], home[order], f_idx[order]
+    first = np.r_[True, o_s[1:] != o_s[:-1]]
+    o1, h1, f1 = o_s[first], h_s[first], f_s[first]
+    current = np.where(best_f[o1] < 0, np.iinfo(np.int64).max, best_f[o1])
+    better = (h1 < best_home[o1]) | ((h1 == best_home[o1]) & (f1 < current))
+    best_home[o1[better]] = h1[better]
+    best_f[o1[better]] = f1[better]
 
 
 # -- tables ----------------------------------------------------------------------
@@ -565,6 +625,7 @@ def multi_gaps(
     )
     rows["filled"] = rows["minutes"].fillna(np.inf)
     median = rows.groupby([by, "service_type"])["filled"].median().unstack()
+    median = median[[t for t in thresholds_min if t in median.columns]]  # the order given
     limits = pd.Series(thresholds_min).reindex(median.columns)
     lacking = median.gt(limits, axis=1)
     totals = origins.groupby(by)[list(WEIGHTS)].sum()
@@ -651,8 +712,16 @@ def apply_scenario(  # noqa: C901 - one check per kind of change, all reported a
     for i, extra in enumerate(scenario.add_services, start=1):
         if extra.service_type not in SERVICE_TYPES:
             problems.append(f"servicio agregado {i}: tipo {extra.service_type!r} desconocido.")
-        if parse_hhmm(extra.opens) is None or parse_hhmm(extra.closes) is None:
-            problems.append(f"servicio agregado {i}: las horas deben ser HH:MM.")
+        opens, closes = parse_hhmm(extra.opens), parse_hhmm(extra.closes)
+        if opens is None or closes is None:
+            problems.append(
+                f"servicio agregado {i}: las horas «{extra.opens}» y «{extra.closes}» deben "
+                "ser HH:MM (ej. 08:30 y 17:00)."
+            )
+        elif closes <= opens:
+            problems.append(
+                f"servicio agregado {i}: cierra ({extra.closes}) antes de abrir ({extra.opens})."
+            )
         if parse_days(extra.days) is None:
             problems.append(f"servicio agregado {i}: días no válidos (ej. «lu,mi,vi»).")
         if territory is not None:
@@ -696,11 +765,18 @@ def apply_scenario(  # noqa: C901 - one check per kind of change, all reported a
         minute, days = parse_hhmm(dep.at), parse_days(dep.days)
         if not template:
             problems.append(
-                f"salida agregada {i}: la línea {dep.line_id!r} no sale de {dep.origin!r}."
+                f"salida agregada {i}: la línea «{dep.line_id}» no sale de «{dep.origin}» "
+                "(no existe ese tramo en el horario de barcos)."
             )
-        elif minute is None or days is None:
-            problems.append(f"salida agregada {i}: hora HH:MM y días (ej. «lu,mi») requeridos.")
-        else:
+        if minute is None:
+            problems.append(
+                f"salida agregada {i}: la hora «{dep.at}» no es válida; use HH:MM (ej. 16:30)."
+            )
+        if days is None:
+            problems.append(
+                f"salida agregada {i}: los días «{dep.days}» no son válidos (ej. «lu,mi,vi»)."
+            )
+        if template and minute is not None and days is not None:
             extra_boats.append(
                 dataclasses.replace(
                     template[0],

@@ -16,6 +16,7 @@ from geo_app.scope import Scope
 from geo_app.store.models import CoverageRun
 from geo_app.store.models import CoverageScenario
 from layers.coverage import DEFAULT_BANDS_MIN
+from layers.coverage import AddedDeparture
 from layers.coverage import AddedService
 from layers.coverage import Scenario
 from layers.coverage import band_labels
@@ -30,6 +31,7 @@ __all__ = [
     "compare_page",
     "coverage_page",
     "default_mode",
+    "departure_links",
     "import_upload",
     "run_json",
     "run_services",
@@ -89,8 +91,12 @@ def coverage_page(
         "bands": band_labels(),
         "unlocated": [],
         "removable": [],
+        "links": [],
     }
     if run is not None and run.job_state == "listo":
+        from geo_app.travel import app_model
+
+        context["links"] = departure_links(app_model(app).timetable)
         context["payload"] = service.run_payload(run, scope, k=k, territory=territory)
         services = store.registry(session, territory)
         context["unlocated"] = service.unlocated_services(services, run.params["tipo"])
@@ -144,18 +150,33 @@ def _float(text: str, what: str) -> float:
         raise InvalidRequestError(msg) from None
 
 
-def start_whatif(session: Session, territory, run_id: int, form, *, actor: str) -> int:
+def departure_links(timetable) -> list[tuple[str, str]]:
+    """Boat links a departure can be added to: ``("line_id|origin", Spanish label)``, sorted."""
+    seen = {}
+    for boat in timetable.services:
+        key = f"{boat.line_id}|{boat.origin}"
+        seen.setdefault(key, f"{boat.line_name}: {boat.origin} → {boat.destination} "
+                             f"({boat.summary()})")  # fmt: skip
+    return sorted(seen.items(), key=lambda p: p[1])
+
+
+def start_whatif(session: Session, territory, run_id: int, form, *, actor: str,
+                 model=None) -> int:  # fmt: skip
     """Store a what-if run on top of run `run_id` (its parameters, plus the changes).
 
     The form may give ``agregar`` ("lat,lon", from a click or typed) with
-    ``nombre`` and ``dias``; ``quitar`` (service ids); ``nombre_escenario`` to
-    save the scenario; or ``escenario`` (a saved scenario's id) to apply it.
+    ``nombre``, ``dias``, ``abre`` and ``cierra`` (a service, or an itinerant
+    round on some days and hours); ``quitar`` (service ids); ``salida_tramo``
+    ("line_id|terminal") with ``salida_hora`` and ``salida_dias`` (an added
+    boat departure, checked against `model`'s timetable); ``nombre_escenario``
+    to save the scenario; or ``escenario`` (a saved scenario's id) to apply it.
 
     Raises
     ------
     InvalidRequestError
         In Spanish: nothing to change, a point that is not "lat,lon", a point
-        at sea (`layers.coverage.apply_scenario`'s checks), a name in use.
+        at sea, hours that are not HH:MM, a boat link that does not exist
+        (`layers.coverage.apply_scenario`'s checks), a name in use.
     """
     base = service.run_or_404(session, run_id)
     params = {k: v for k, v in base.params.items() if k != "escenario"}
@@ -168,7 +189,7 @@ def start_whatif(session: Session, territory, run_id: int, form, *, actor: str) 
             raise NotFoundError(msg)
         spec, scenario_id = saved.spec, saved.id
     else:
-        spec = _scenario_from_form(session, territory, form, params["tipo"]).to_dict()
+        spec = _scenario_from_form(session, territory, form, params["tipo"], model).to_dict()
         name = form.get("nombre_escenario", "").strip()
         if name:
             if session.query(CoverageScenario).filter_by(name=name).first() is not None:
@@ -189,7 +210,8 @@ def start_whatif(session: Session, territory, run_id: int, form, *, actor: str) 
                              scenario_id=scenario_id)  # fmt: skip
 
 
-def _scenario_from_form(session: Session, territory, form, service_type: str) -> Scenario:
+def _scenario_from_form(session: Session, territory, form, service_type: str,
+                        model=None) -> Scenario:  # fmt: skip
     added = []
     point = form.get("agregar", "").strip()
     if point:
@@ -208,25 +230,57 @@ def _scenario_from_form(session: Session, territory, form, service_type: str) ->
                 lat=lat,
                 name=form.get("nombre", "").strip() or "servicio agregado",
                 days=form.get("dias", "").strip() or "lu,ma,mi,ju,vi",
+                opens=form.get("abre", "").strip() or "08:30",
+                closes=form.get("cierra", "").strip() or "17:00",
             )
         )
     removed = tuple(r for r in form.getlist("quitar") if r) if hasattr(form, "getlist") else ()
+    departures = _departures_from_form(form)
     scenario = Scenario(
         name=form.get("nombre_escenario", "").strip(),
         add_services=tuple(added),
         remove_service_ids=removed,
+        add_departures=departures,
     )
-    if not added and not removed:
-        msg = "El escenario no cambia nada: agregue un servicio (clic o coordenadas) o quite uno."
+    if not added and not removed and not departures:
+        msg = (
+            "El escenario no cambia nada: agregue un servicio (clic o coordenadas), quite uno "
+            "o agregue una salida de barco."
+        )
         raise InvalidRequestError(msg)
-    # the computation's own checks (a point at sea, days, services to remove), before storing
+    # the computation's own checks (a point at sea, hours, days, services to remove, boat
+    # links), before storing; the timetable is the one the job will use
     from layers.coverage import apply_scenario
 
+    checked = model if model is not None else _NoBoats()
+    if departures and model is None:
+        msg = "No se pueden revisar salidas de barco sin el horario de barcos."
+        raise InvalidRequestError(msg)
     try:
-        apply_scenario(store.registry(session, territory), _NoBoats(), scenario, territory)
+        apply_scenario(store.registry(session, territory), checked, scenario, territory)
     except ValueError as err:
         raise InvalidRequestError(str(err)) from err
     return scenario
+
+
+def _departures_from_form(form) -> tuple[AddedDeparture, ...]:
+    """Read the added departure: ``salida_tramo``, ``salida_hora``, ``salida_dias``.
+
+    ``salida_tramo`` is ``"line_id|terminal"``; none when tramo and hour are blank.
+    """
+    link = form.get("salida_tramo", "").strip()
+    hour = form.get("salida_hora", "").strip()
+    if not link and not hour:
+        return ()
+    if not link:
+        msg = f"Eligió la hora «{hour}» para una salida de barco, pero no el tramo; elija uno."
+        raise InvalidRequestError(msg)
+    if not hour:
+        msg = "Falta la hora de la salida de barco agregada; escriba HH:MM (ej. 16:30)."
+        raise InvalidRequestError(msg)
+    line_id, _, origin = link.partition("|")
+    days = form.get("salida_dias", "").strip() or "lu,ma,mi,ju,vi"
+    return (AddedDeparture(line_id=line_id, origin=origin, at=hour, days=days),)
 
 
 class _NoBoats:

@@ -56,8 +56,11 @@ __all__ = [
     "compute",
     "coverage_job",
     "create_run",
+    "hhmm",
+    "lacking",
     "run_coverage",
     "start_run_job",
+    "trips",
 ]
 
 log = logging.getLogger(__name__)
@@ -171,9 +174,12 @@ def compute(model, territory: Territory, services, origins, params: dict, progre
     times = coverage.nearest(services, when, types=[service_type])
     result = _summary(times, origins)
     result["micro_antes"] = None
+    progress(0.4, "ida y vuelta en el día y la semana (lunes a viernes)")
+    result.update(trips(coverage, services, origins, service_type, when))
+    last_cov, last_services = coverage, services
     scenario_spec = params.get("escenario")
     if scenario_spec:
-        progress(0.6, "aplicando el escenario")
+        progress(0.5, "aplicando el escenario")
         scenario = Scenario.from_dict(scenario_spec)
         after_services, after_model = apply_scenario(services, model, scenario, territory)
         after_cov = coverage
@@ -184,6 +190,14 @@ def compute(model, territory: Territory, services, origins, params: dict, progre
         result = _summary(after, origins)
         result["micro_antes"] = before["micro"]
         result["celdas_antes"] = before["celdas"]
+        progress(0.6, "ida y vuelta y semana con el escenario")
+        result.update(trips(after_cov, after_services, origins, service_type, when))
+        result["ida_vuelta_antes"] = before["ida_vuelta"]
+        result["semana_antes"] = before["semana"]
+        last_cov, last_services = after_cov, after_services
+    progress(0.7, "lugares sin varios servicios a la vez")
+    result["carencias"] = lacking(last_cov, last_services, origins, when,
+                                  int(params.get("umbral", 60)))  # fmt: skip
     if params.get("sugerir"):
         progress(0.8, "buscando dónde agregar un servicio (5 días de la semana)")
         result["sugerencias"] = _suggestions(coverage, services, origins, params, when)
@@ -236,6 +250,88 @@ def run_model(app, params: dict):
     if run_mode(params) == TRANSIT:
         return transit_or_none(app) or app_model(app)
     return app_model(app)
+
+
+STAY_MIN = 60.0  # minutes at the service for the same-day round trip (issue 19 default)
+
+
+def _cell_rows(origins: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    cells = (origins["kind"] == "celda").to_numpy()
+    return cells, origins.loc[cells, "h3_cell"].to_numpy()
+
+
+def trips(coverage, services, origins, service_type: str, when: dt.datetime) -> dict:
+    """Same-day round trip and the week of every H3 cell (places, not people).
+
+    Returns
+    -------
+    dict
+        ``ida_vuelta``: ``{"estadia_min", "celdas": {cell: [same_day, "HH:MM"
+        home or None, reason]}}`` (`layers.coverage.Coverage.round_trip`, a
+        stay of `STAY_MIN` minutes within the service's hours); ``semana``:
+        ``{"dias": [day names], "celdas": {cell: [minutes or None per day]}}``
+        (`Coverage.week_minutes`, the same hour Monday to Friday of the week).
+    """
+    cells, ids = _cell_rows(origins)
+    trip = coverage.round_trip(services, service_type, when, stay_min=STAY_MIN)[cells]
+    minutes, names, _ = coverage.week_minutes(services, when, types=[service_type])
+    minutes = minutes[cells]
+    return {
+        "ida_vuelta": {
+            "estadia_min": int(STAY_MIN),
+            "celdas": {
+                cell: [bool(same), hhmm(home), reason]
+                for cell, same, home, reason in zip(
+                    ids, trip["same_day"], trip["home_at"], trip["reason"], strict=True
+                )
+            },
+        },
+        "semana": {
+            "dias": names,
+            "celdas": {
+                cell: [None if np.isnan(m) else int(m) for m in row]
+                for cell, row in zip(ids, minutes, strict=True)
+            },
+        },
+    }
+
+
+def hhmm(when) -> str | None:
+    """Local clock time to the nearest minute (``"HH:MM"``), None for NaT."""
+    if pd.isna(when):
+        return None
+    return pd.Timestamp(when).round("min").strftime("%H:%M")
+
+
+def lacking(coverage, services, origins, when: dt.datetime, threshold: int) -> dict:
+    """Minutes from every H3 cell to the nearest service of every type that has one located.
+
+    For `layers.coverage.multi_gaps` on the page (places lacking several
+    services at once), at `threshold` minutes for every type.
+
+    Returns
+    -------
+    dict
+        ``{"umbral", "tipos": [types evaluated], "sin_servicios": [types with no
+        usable service, not evaluated], "celdas": {cell: [minutes or None per
+        type]}}``.
+    """
+    usable = services[services["usable"]]
+    types = [t for t in SERVICE_TYPES if (usable["service_type"] == t).any()]
+    missing = [t for t in SERVICE_TYPES if t not in types]
+    cells, ids = _cell_rows(origins)
+    table = coverage.nearest(services, when, types=types)
+    wide = table.pivot(index="origin_id", columns="service_type", values="minutes")
+    wide = wide.reindex(origins.loc[cells, "origin_id"])[types].to_numpy()
+    return {
+        "umbral": int(threshold),
+        "tipos": types,
+        "sin_servicios": missing,
+        "celdas": {
+            cell: [None if np.isnan(m) else int(m) for m in row]
+            for cell, row in zip(ids, wide, strict=True)
+        },
+    }
 
 
 SUGGESTION_COUNT = 3

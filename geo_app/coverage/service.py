@@ -22,6 +22,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from geo_app.coverage import trips
 from geo_app.errors import InvalidRequestError
 from geo_app.errors import NotFoundError
 from geo_app.scope import Scope
@@ -202,7 +203,7 @@ def gap_rows(
     layer = layers[-1]
     bands = result.get("bands") or band_labels()
     beyond = beyond_bands(threshold, bands)
-    cells = _cells_in_scope(result["celdas"], scope)
+    cells = cells_in_scope(result["celdas"], scope)
     per_island: dict[str, list] = {}
     for minutes, band, _comuna, island, _reason in cells.values():
         island = groups.get(island, island)
@@ -234,7 +235,8 @@ def gap_rows(
     return sorted(rows, key=rank)
 
 
-def _cells_in_scope(cells: dict, scope: Scope) -> dict:
+def cells_in_scope(cells: dict, scope: Scope) -> dict:
+    """Return the run's cells ``{h3: [minutes, band, comuna, island, reason]}`` in the scope."""
     if scope.all_comunas:
         return cells
     return {h: v for h, v in cells.items() if v[2] in scope.comunas}
@@ -243,13 +245,15 @@ def _cells_in_scope(cells: dict, scope: Scope) -> dict:
 def cells_geojson(result: dict, scope: Scope, *, before: bool = False) -> dict:
     """H3 cells of the run as GeoJSON polygons (WGS84): band, minutes, reason, comuna, island.
 
-    Cells are places, not people: no count is attached.
+    Also ``ida_vuelta`` and ``semana``: the same-day round trip and the week of
+    the cell as Spanish text (`geo_app.coverage.trips.cell_texts`). Cells are
+    places, not people: no count is attached.
     """
-    cells = result.get("celdas_antes") if before else result["celdas"]
+    stored = result.get("celdas_antes") if before else result["celdas"]
+    cells = cells_in_scope(stored or {}, scope)
+    texts = trips.cell_texts(result, list(cells), before=before)
     features = []
-    for cell, (minutes, band, comuna, island, reason) in _cells_in_scope(
-        cells or {}, scope
-    ).items():
+    for cell, (minutes, band, comuna, island, reason) in cells.items():
         ring = [[round(lng, 5), round(lat, 5)] for lat, lng in h3.cell_to_boundary(cell)]
         ring.append(ring[0])
         features.append(
@@ -263,6 +267,7 @@ def cells_geojson(result: dict, scope: Scope, *, before: bool = False) -> dict:
                     "comuna": comuna,
                     "isla": island,
                     "motivo": reason,
+                    **texts[cell],
                 },
             }
         )
@@ -460,11 +465,15 @@ def run_payload(
 
     ``tablas``: ``[{valor, capa, tabla, columns, rows}]``; ``diferencias`` (a
     what-if: after − before where both counts are published, else ``<k``);
-    ``brechas``; ``etiquetas``; ``exactas`` (True for staff).
+    ``brechas``; ``etiquetas``; ``exactas`` (True for staff); ``ida_vuelta``
+    (per island: one departure, same-day round trip, the week;
+    `geo_app.coverage.trips.trip_rows`) and ``carencias`` (places lacking
+    several services; `trips.multi_gap_rows`).
     """
     result = run.result
     threshold = threshold or int(run.params.get("umbral", 60))
     tables = run_tables(run.id, result, scope, k, territory)
+    places = _places(result, scope, territory)
     out = {
         "corrida": run.id,
         "tipo": run.params["tipo"],
@@ -476,11 +485,17 @@ def run_payload(
         "reserva": None if sees_exact(scope) else suppressed_label(k),
         "capas": tables["_layers"],
         "escenario": run.params.get("escenario"),
-        "etiquetas": labels(result),
+        "etiquetas": labels(result) + _scenario_labels(run.params.get("escenario")),
         "tablas": [],
         "diferencias": [],
         "brechas": gap_rows(run.id, result, scope, k, threshold, territory),
         "sugerencias": _suggestions_for(result, scope),
+        "ida_vuelta": trips.trip_rows(result, places),
+        "estadia_min": (result.get("ida_vuelta") or {}).get("estadia_min"),
+        "dias_semana": (result.get("semana") or {}).get("dias", []),
+        "carencias": trips.multi_gap_rows(
+            result, places, _island_totals(tables), exact=sees_exact(scope)
+        ),
     }
     for value, title in VALUES.items():
         for (layer, table), frame in tables.get(value, {}).items():
@@ -492,6 +507,37 @@ def run_payload(
     if len(tables["_layers"]) == 2:
         out["diferencias"] = _differences(tables, k, sees_exact(scope))
     return out
+
+
+def _places(result: dict, scope: Scope, territory) -> dict[str, list[str]]:
+    """Place (island; grouped as in the mesa's island table) -> its H3 cells in the scope."""
+    groups = island_groups(territory) if territory is not None and not sees_exact(scope) else {}
+    out: dict[str, list[str]] = {}
+    for cell, (_m, _b, _comuna, island, _r) in cells_in_scope(result["celdas"], scope).items():
+        out.setdefault(groups.get(island, island), []).append(cell)
+    return out
+
+
+def _island_totals(tables: dict) -> dict[str, dict[str, str]]:
+    """Place -> value -> its row total in the run's published island table (last layer)."""
+    if not tables["_layers"]:
+        return {}
+    layer = tables["_layers"][-1]
+    out: dict[str, dict[str, str]] = {}
+    for value in VALUES:
+        frame = tables[value][(layer, "isla")]
+        for place in frame.index:
+            out.setdefault(place, {})[value] = str(frame.at[place, TOTAL])
+    return out
+
+
+def _scenario_labels(scenario: dict | None) -> list[str]:
+    """Say that a what-if's sailings are hypothetical (they are not in any timetable)."""
+    return [
+        f"Salida de barco hipotética (escenario, no está en el horario): línea {d['line_id']} "
+        f"desde {d['origin']} a las {d['at']} ({d['days']}), con el barco y el cruce del tramo."
+        for d in (scenario or {}).get("add_departures", ())
+    ]
 
 
 def _suggestions_for(result: dict, scope: Scope) -> list[dict]:

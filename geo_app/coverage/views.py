@@ -25,6 +25,7 @@ from geo_app.errors import InvalidRequestError
 from geo_app.security import ALL_ROLES
 from geo_app.security import STAFF
 from geo_app.security import allow
+from geo_app.travel import app_model
 from geo_app.web import audit
 from geo_app.web import current_actor
 from geo_app.web import current_scope
@@ -80,11 +81,12 @@ def run_create():
 @bp.post("/cobertura/<int:run_id>/escenario")
 @allow(*ALL_ROLES)
 def whatif(run_id: int):
-    """Start a what-if on a run: add a service (point), remove one; optionally saved with a name."""
+    """Start a what-if: add a service or round, remove one, add a sailing; optionally named."""
     try:
         with db_session() as db, db.begin():
             new_id = pages.start_whatif(db, territory(), run_id, request.form,
-                                        actor=current_actor())  # fmt: skip
+                                        actor=current_actor(),
+                                        model=app_model(current_app))  # fmt: skip
     except InvalidRequestError as err:
         flash(str(err), "error")
         return _to_run(run_id)

@@ -47,7 +47,9 @@
       onEachFeature: function (f, l) {
         var p = f.properties;
         l.bindPopup(esc(p.comuna) + " · " + esc(p.isla) + "<br>" +
-          (p.minutos === null ? esc(p.motivo || "no se llega hoy") : p.minutos + " min") + " (" + esc(p.banda) + ")");
+          (p.minutos === null ? esc(p.motivo || "no se llega hoy") : p.minutos + " min") + " (" + esc(p.banda) + ")" +
+          (p.ida_vuelta ? "<br>Ida y vuelta en el día: " + esc(p.ida_vuelta) : "") +
+          (p.semana ? "<br>Semana: " + esc(p.semana) : ""));
       }
     }).addTo(map);
     ready.cells = data.features.length;

@@ -1,7 +1,8 @@
 """Real headless Chromium: the mesa opens /cobertura, runs «posta rural, a pie y en lancha,
-martes 08:00», sees the bands on H3 cells, the protected tables and the gaps, adds a posta
-on Isla Chaulinec by clicking the map and sees before and after. Screenshots at 1366×900
-and 390×844 in build/screenshots/.
+martes 08:00», sees the bands on H3 cells, the protected tables and the gaps, the
+same-day round trip and the week per island and the places lacking several services;
+adds a posta on Isla Chaulinec by clicking the map and a 17:00 sailing to it, and sees
+before and after. Screenshots at 1366×900 and 390×844 in build/screenshots/.
 """
 
 from __future__ import annotations
@@ -69,6 +70,16 @@ def test_mesa_runs_coverage_sees_protected_counts_and_a_whatif(coverage_server, 
     page.screenshot(path=str(SCREENSHOTS / "cobertura.png"))
     page.locator("#gaps").screenshot(path=str(SCREENSHOTS / "cobertura_brechas.png"))
     page.locator(".side-by-side").first.screenshot(path=str(SCREENSHOTS / "cobertura_tablas.png"))
+    # the same-day round trip and the week per island; places lacking several services
+    assert page.locator("#trips tbody tr").count() >= 3
+    assert "de lunes a viernes" in page.locator("#trips-note").inner_text()
+    assert page.locator("#multi-gaps tbody tr").count() >= 1
+    gap_counts = page.eval_on_selector_all(
+        "#multi-gaps tbody td:nth-child(4)", "cells => cells.map(c => c.innerText)"
+    )
+    assert not any(re.fullmatch(r"[1-9]", c) for c in gap_counts)  # protected like the tables
+    page.locator("#trips").screenshot(path=str(SCREENSHOTS / "cobertura_ida_vuelta.png"))
+    page.locator("#multi-gaps").screenshot(path=str(SCREENSHOTS / "cobertura_carencias.png"))
     # a posta on Isla Chaulinec, by clicking the map at its point
     page.evaluate("() => window.revincula.coverageMap.setView([-42.6439, -73.2784], 12)")
     page.wait_for_timeout(400)
@@ -78,6 +89,9 @@ def test_mesa_runs_coverage_sees_protected_counts_and_a_whatif(coverage_server, 
     point = page.input_value("#whatif-point")
     assert point.startswith("-42.6") and ",-73.2" in point
     page.fill("#whatif-form input[name=nombre_escenario]", "Posta en Chaulinec")
+    # and a later sailing back to the island, in the same scenario
+    page.select_option("#whatif-link", "achao-chaulinec|Achao")
+    page.fill("#whatif-boat-time", "17:00")
     page.click("#whatif-form button[type=submit]")
     page.wait_for_load_state("networkidle")
     flashes = page.locator(".flash.error")
@@ -90,6 +104,11 @@ def test_mesa_runs_coverage_sees_protected_counts_and_a_whatif(coverage_server, 
         path=str(SCREENSHOTS / "cobertura_escenario_tablas.png")
     )
     page.locator("#diff-isla").screenshot(path=str(SCREENSHOTS / "cobertura_diferencia.png"))
+    changes = page.locator("#scenario-changes").inner_text()
+    assert "Salida de barco agregada: línea achao-chaulinec desde Achao a las 17:00" in changes
+    assert "→" in page.locator("#trips tbody").inner_text()  # before → after
+    page.locator("#whatif").screenshot(path=str(SCREENSHOTS / "cobertura_quesi.png"))
+    page.locator("#trips").screenshot(path=str(SCREENSHOTS / "cobertura_ida_vuelta_escenario.png"))
     # downloads answer (CSV and XLSX)
     for link in ("#export-csv", "#export-xlsx"):
         href = page.get_attribute(link, "href")
