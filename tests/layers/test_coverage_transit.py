@@ -109,7 +109,10 @@ def test_same_day_round_trip_comes_home_on_the_bus(transit, origins, services):
         services, "posta", at(10, "06:50"), stay_min=60, home_by=dt.time(16, 30)
     )
     assert not late["same_day"].iloc[0]
-    assert late["reason"].iloc[0] == "no se vuelve a casa el mismo día (último bus o barco)"
+    assert late["reason"].iloc[0] == (
+        "no se vuelve a casa el mismo día (no hay bus o barco de vuelta a tiempo, "
+        "o la vuelta termina después de medianoche)"
+    )
 
 
 def test_week_best_typical_and_worst_day(transit, origins, services):
