@@ -14,10 +14,8 @@ Prints, measured in this same run (median of 3 after a warm-up):
 * Malta OpenStreetMap network (16.5k nodes): every node to the nearest of each
   of 5 facility sets at 08:00 with the Gozo ferries' waits, against networkx
   ``multi_source_dijkstra_path_length`` on the same graph with ferries as fixed
-  edges (static times, the reference) and against the search as it was before
-  the boats' backward pass (``bench/_nearest_before.py``, same answers), and the
-  exactness check on 200 origins against a forward per-origin search to every
-  facility.
+  edges (static times, the reference), and the exactness check on 200 origins
+  against a forward per-origin search to every facility.
 
 Run: ``python bench/coverage.py``.
 """
@@ -38,8 +36,6 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-from _nearest_before import NearestSearchBefore  # noqa: E402  (bench/, beside this file)
 
 from layers.coverage import AddedDeparture  # noqa: E402
 from layers.coverage import AddedService  # noqa: E402
@@ -196,16 +192,7 @@ def malta() -> None:
         search = NearestSearch(model, origins)
         return [search.nearest(f, TUESDAY_8, horizon) for f in facilities]
 
-    def before():
-        search = NearestSearchBefore(model, origins)
-        return [search.nearest(f, TUESDAY_8, horizon) for f in facilities]
-
     ours_s, results = timed(ours)
-    before_s, old_results = timed(before)
-    same_as_before = all(
-        np.array_equal(a.travel_time_s, b.travel_time_s) and np.array_equal(a.facility, b.facility)
-        for a, b in zip(results, old_results, strict=True)
-    )
     # networkx reference: static drive graph plus vehicle ferries as fixed edges, reversed
     layer = net._layers["drive"]
     graph = nx.DiGraph()
@@ -241,11 +228,6 @@ def malta() -> None:
     print(f"  Revincula NearestSearch (todo incluido): {ours_s:.3f} s (meta ≤ 0,3 s)")
     print(f"  networkx multi_source_dijkstra (estático, 5 conjuntos): {nx_s:.3f} s")
     print(f"  razón networkx / Revincula: {nx_s / ours_s:.1f}× (meta ≥ 5×)")
-    print(
-        f"  búsqueda anterior (barcos origen por origen): {before_s:.3f} s; "
-        f"razón anterior / actual: {before_s / ours_s:.1f}×; "
-        f"mismas respuestas (tiempos y servicio): {'sí' if same_as_before else 'NO'}"
-    )
     print(f"  exactitud en 200 orígenes × 5 conjuntos: diferencia máxima {worst:.2e} s")
 
 
