@@ -94,6 +94,17 @@ class PendingUploads:
         NotFoundError
             A malformed token, an upload already imported or stale, or someone else's.
         """
+        meta = self.meta(token, owner=owner)
+        return (self.folder / f"{token}.bin").read_bytes(), meta
+
+    def meta(self, token: str, *, owner: str) -> dict:
+        """Return the metadata of `owner`'s upload `token` (``filename``, ``period``, ``owner``).
+
+        Raises
+        ------
+        NotFoundError
+            As `read` (the bytes are not read).
+        """
         if not re.fullmatch(r"[A-Za-z0-9_-]{16,64}", token):
             raise NotFoundError
         data_path, meta_path = self.folder / f"{token}.bin", self.folder / f"{token}.json"
@@ -102,7 +113,7 @@ class PendingUploads:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         if meta.get("owner") != owner:  # an upload is only seen by whoever sent it
             raise NotFoundError(GONE)
-        return data_path.read_bytes(), meta
+        return meta
 
     def forget(self, token: str) -> None:
         """Delete an upload (after it was imported)."""
