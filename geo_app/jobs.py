@@ -54,6 +54,7 @@ __all__ = [
     "ensure",
     "job_state",
     "join_all",
+    "owner_scope",
     "progress",
     "queue",
     "resolve",
@@ -158,6 +159,7 @@ INTERRUPTED = (
     "El trabajo se interrumpió (¿se reinició el servidor o el trabajador?) y no guardó nada. "
     "Pulse «Reintentar»."
 )
+NO_ACCOUNT = "La cuenta que pidió este trabajo ya no está activa: no se hizo nada."
 UNEXPECTED = (
     "Falló por un error interno ({}); no se guardó nada. Pulse «Reintentar»; si vuelve a fallar, "
     "avise al administrador con la hora."
@@ -234,6 +236,24 @@ def progress(done: int, total: int, message: str = "") -> None:
     run = _CURRENT.get()
     if run is not None:
         run.progress(done, total, message)
+
+
+def owner_scope(app: Flask, owner: str):
+    """Return the `geo_app.scope.Scope` of the account `owner`, read when its job runs.
+
+    Raises
+    ------
+    JobError
+        The account no longer exists or was deactivated (nothing is done for it).
+    """
+    from geo_app.accounts.service import scope_of
+    from geo_app.store.models import User
+
+    with app.extensions["revincula.db"]() as session:
+        user = session.scalar(select(User).where(User.username == owner))
+        if user is None or not user.active:
+            raise JobError(NO_ACCOUNT)
+        return scope_of(user)
 
 
 def _now() -> dt.datetime:

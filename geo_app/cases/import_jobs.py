@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from geo_app import jobs
-from geo_app.accounts.service import scope_of
 from geo_app.audit import record
 from geo_app.cases.context import case_context
 from geo_app.cases.importing import ImportRejectedError
@@ -31,9 +30,7 @@ from geo_app.cases.uploads import confirm_upload
 from geo_app.cases.uploads import mapping_choices
 from geo_app.cases.uploads import prepare_upload
 from geo_app.errors import NotFoundError
-from geo_app.scope import Scope
 from geo_app.store.models import JobRow
-from geo_app.store.models import User
 from layers.intake import IntakeError
 
 __all__ = [
@@ -59,7 +56,6 @@ CONCURRENT = (
     "Otra importación cambió los mismos casos al mismo tiempo; no se guardó nada de este "
     "archivo. Pulse «Reintentar»."
 )
-NO_ACCOUNT = "La cuenta que pidió este trabajo ya no está activa: no se hizo nada."
 
 
 def _key(kind: str, token: str) -> str:
@@ -108,15 +104,6 @@ def start_store(
                        params=params, retry=True)  # fmt: skip
 
 
-def _scope(app: Flask, owner: str) -> Scope:
-    """Return the job's account scope, read now (an account closed meanwhile does nothing)."""
-    with app.extensions["revincula.db"]() as session:
-        user = session.scalar(select(User).where(User.username == owner))
-        if user is None or not user.active:
-            raise jobs.JobError(NO_ACCOUNT)
-        return scope_of(user)
-
-
 def review_job(app: Flask, job_id: int, attempt: int) -> None:
     """Review an upload (thread or RQ worker): its `review_summary` becomes the job's result."""
     with app.app_context():
@@ -124,7 +111,7 @@ def review_job(app: Flask, job_id: int, attempt: int) -> None:
 
 
 def _review(app: Flask, run: jobs.JobRun) -> dict:
-    scope = _scope(app, run.owner)
+    scope = jobs.owner_scope(app, run.owner)
     uploads = PendingUploads.in_instance(app.instance_path)
     run.progress(0, 0, "Leyendo, validando y ubicando las filas")
     try:
@@ -212,7 +199,7 @@ def store_job(app: Flask, job_id: int, attempt: int) -> None:
 
 
 def _store(app: Flask, run: jobs.JobRun) -> None:
-    scope = _scope(app, run.owner)
+    scope = jobs.owner_scope(app, run.owner)
     uploads = PendingUploads.in_instance(app.instance_path)
     params, token = run.params, run.params["token"]
     run.progress(0, params.get("n_rows", 0), "Revisando y guardando las filas")

@@ -630,6 +630,6 @@ class JobRow(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     params: Mapped[dict] = mapped_column(JSON, default=dict)
     result: Mapped[dict | None] = mapped_column(JSON)
-    output: Mapped[bytes | None] = mapped_column(LargeBinary)
+    output: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

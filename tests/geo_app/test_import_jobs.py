@@ -212,3 +212,30 @@ def test_a_job_runs_once_per_attempt(thread_app):
     import_jobs.store_job(thread_app, row.id, row.attempt)  # delivered again
     import_jobs.store_job(thread_app, row.id, row.attempt + 1)  # an attempt that never was
     assert _count(thread_app, ImportBatch) == 1
+
+
+def test_the_diagnosis_pdf_is_made_by_a_worker_and_downloaded_by_its_owner(rq_app):
+    client = login(rq_app.test_client(), rq_app)
+    token = _upload(client, HEADER + ANA + LUIS)  # (the diagnosis of no case at all fails)
+    work(rq_app, burst=True, fork=False)
+    _confirm(client, token)
+    work(rq_app, burst=True, fork=False)
+    asked = client.get("/informes/diagnostico.pdf?desde=2026-07&hasta=2026-08")
+    job_page = asked.headers["Location"]
+    assert "/informes/trabajo/" in job_page
+    assert 'data-state="en_cola"' in client.get(job_page).get_data(as_text=True)
+    other = login(rq_app.test_client(), rq_app, "profesional")
+    assert other.get(job_page).status_code == 404  # a report is its owner's
+    work(rq_app, burst=True, fork=False)
+    pdf = client.get(job_page)
+    assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    assert "diagnostico_territorial_2026-07_2026-08.pdf" in pdf.headers["Content-Disposition"]
+
+
+def test_a_report_for_reversed_months_fails_in_spanish_and_retries(thread_app):
+    client = login(thread_app.test_client(), thread_app)
+    job_page = client.get("/informes/diagnostico.pdf?desde=2026-08&hasta=2026-07")
+    jobs.join_all()
+    page = client.get(job_page.headers["Location"]).get_data(as_text=True)
+    assert "No se pudo hacer el informe PDF" in page and "inviértalos" in page
+    assert "Reintentar" in page
