@@ -364,8 +364,8 @@ def run_tracked(app: Flask, job_id: int, attempt: int, work: Callable[[JobRun], 
                 run.finish(session, result or {})
     except JobError as err:
         _fail(run, str(err))
-    except Exception as err:
-        log.exception("job %s (attempt %s) failed", job_id, attempt)
+    except Exception as err:  # no traceback: database errors quote the rows' values
+        log.error("job %s (attempt %s) failed: %s", job_id, attempt, type(err).__name__)
         _fail(run, UNEXPECTED.format(type(err).__name__))
     finally:
         _CURRENT.reset(token)

@@ -13,6 +13,8 @@ The storing itself is `geo_app.cases.uploads.confirm_upload` (`importing.apply_i
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 from sqlalchemy import delete
 from sqlalchemy import select
@@ -46,12 +48,17 @@ __all__ = [
     "token_job",
 ]
 
+log = logging.getLogger(__name__)
 REVIEW = "importar_revision"
 STORE = "importar_guardar"
 TARGETS = {
     REVIEW: "geo_app.cases.import_jobs:review_job",
     STORE: "geo_app.cases.import_jobs:store_job",
 }
+FAILED = (
+    "La importación falló y no se guardó nada (se deshizo completa). El archivo sigue cargado: "
+    "pulse «Importar» o «Reintentar»."
+)
 CONCURRENT = (
     "Otra importación cambió los mismos casos al mismo tiempo; no se guardó nada de este "
     "archivo. Pulse «Reintentar»."
@@ -230,4 +237,7 @@ def _store(app: Flask, run: jobs.JobRun) -> None:
         raise jobs.JobError(GONE) from err
     except StaleDataError as err:
         raise jobs.JobError(CONCURRENT) from err
+    except Exception as err:  # a fault while saving: all rolled back, the upload kept
+        log.error("import job %s failed: %s", run.job_id, type(err).__name__)  # no data
+        raise jobs.JobError(FAILED) from err
     uploads.forget(token)  # stored: the minors' data leave the instance folder

@@ -369,7 +369,8 @@ def import_confirm(token: str):
     state = jobs.wait(current_app, job_id, handle)
     if state["estado"] == "fallido":  # refused or failed: nothing stored, the upload kept
         flash(state["error"], "error")
-        return redirect(url_for("cases.import_preview", token=token))
+        back = redirect(url_for("cases.import_preview", token=token))
+        return (back, 303) if state["error"] == import_jobs.FAILED else back
     if state["estado"] == "listo":  # a small file: straight to its report
         return import_stored(token)
     return redirect(url_for("cases.import_stored", token=token))
@@ -382,6 +383,7 @@ def import_stored(token: str):
     with db_session() as db:
         row = import_jobs.token_job(db, import_jobs.STORE, token, current_actor())
     if row is None:
+        _uploads().meta(token, owner=current_actor())  # 404 if gone or someone else's
         return redirect(url_for("cases.import_preview", token=token))
     if jobs.job_state(row)["estado"] != "listo":
         return _job_page(token, import_jobs.STORE, row)
