@@ -231,10 +231,13 @@ _CURRENT: contextvars.ContextVar[JobRun | None] = contextvars.ContextVar("job", 
 def progress(done: int, total: int, message: str = "") -> None:
     """Record progress of the tracked job running in this context (no-op outside one).
 
-    Code deep in a job (an import's store loop) may call it every few thousand rows.
+    Code deep in a job (an import's store loop) may call it every few thousand rows,
+    even inside its own write transaction: the row is written in another one. On SQLite
+    nothing is recorded (that transaction holds the database's only write lock, so the
+    write would wait for it); the page then shows the job's phase.
     """
     run = _CURRENT.get()
-    if run is not None:
+    if run is not None and run.app.extensions["revincula.engine"].dialect.name != "sqlite":
         run.progress(done, total, message)
 
 

@@ -239,3 +239,30 @@ def test_a_report_for_reversed_months_fails_in_spanish_and_retries(thread_app):
     page = client.get(job_page.headers["Location"]).get_data(as_text=True)
     assert "No se pudo hacer el informe PDF" in page and "inviértalos" in page
     assert "Reintentar" in page
+
+
+def _probe_job(app, job_id: int, attempt: int) -> None:
+    """A job that reports 3 of 10 rows from deep inside, then returns what its row said."""
+
+    def body(run):
+        jobs.progress(3, 10, "Probando")
+        with app.extensions["revincula.db"]() as session:
+            row = session.get(JobRow, run.job_id)
+            return {"visto": [row.done, row.total, row.message]}
+
+    jobs.run_tracked(app, job_id, attempt, body)
+
+
+def test_code_inside_a_job_reports_its_rows(thread_app):
+    target = "tests.geo_app.test_import_jobs:_probe_job"
+    job_id, handle = jobs.ensure(thread_app, "prueba", "prueba:1", target, owner="", params={})
+    state = jobs.wait(thread_app, job_id, handle, seconds=60)
+    assert state["estado"] == "listo"
+    with thread_app.extensions["revincula.db"]() as session:
+        seen = session.get(JobRow, job_id).result["visto"]
+    if thread_app.extensions["revincula.engine"].dialect.name == "sqlite":
+        assert seen == [0, 0, "En curso"]  # not written: see jobs.progress
+    else:
+        assert seen == [3, 10, "Probando"]
+    assert jobs.ensure(thread_app, "prueba", "prueba:1", target, owner="", params={})[1] is None
+    jobs.progress(1, 1)  # outside a job: nothing to record, no error

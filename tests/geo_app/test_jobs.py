@@ -1,6 +1,7 @@
 """Long work on RQ workers: a plan queued in a real Redis, computed by a real worker, once.
 
-Uses the Redis at 127.0.0.1 (REVINCULA_TEST_REDIS to change it) with a queue of its own;
+Uses the Redis at 127.0.0.1, database 15 (REVINCULA_TEST_REDIS to change it: a team's queue
+in database 0 is never touched), with a queue of its own per test;
 skipped when no Redis answers unless REVINCULA_REQUIRE_REDIS=1 (set by `make test`).
 """
 
@@ -19,7 +20,7 @@ from geo_app.store.models import PlanRow
 from geo_app.worker import work
 from tests.accounts import login
 
-REDIS_URL = os.environ.get("REVINCULA_TEST_REDIS", "redis://127.0.0.1:6379/0")
+REDIS_URL = os.environ.get("REVINCULA_TEST_REDIS", "redis://127.0.0.1:6379/15")
 
 pytestmark = pytest.mark.enable_socket
 
