@@ -34,6 +34,7 @@ from geo_app.cases.uploads import prepare_upload
 from geo_app.errors import NotFoundError
 from geo_app.store.models import JobRow
 from layers.intake import IntakeError
+from layers.intake import rejected_rows_csv
 
 __all__ = [
     "REVIEW",
@@ -112,12 +113,16 @@ def start_store(
 
 
 def review_job(app: Flask, job_id: int, attempt: int) -> None:
-    """Review an upload (thread or RQ worker): its `review_summary` becomes the job's result."""
+    """Review an upload (thread or RQ worker).
+
+    Its `review_summary` becomes the job's result and its rejected rows (CSV with the
+    errors, `layers.intake.rejected_rows_csv`) the job's output.
+    """
     with app.app_context():
         jobs.run_tracked(app, job_id, attempt, lambda run: _review(app, run))
 
 
-def _review(app: Flask, run: jobs.JobRun) -> dict:
+def _review(app: Flask, run: jobs.JobRun) -> None:
     scope = jobs.owner_scope(app, run.owner)
     uploads = PendingUploads.in_instance(app.instance_path)
     run.progress(0, 0, "Leyendo, validando y ubicando las filas")
@@ -133,7 +138,14 @@ def _review(app: Flask, run: jobs.JobRun) -> dict:
         raise jobs.JobError(GONE) from err
     n_rows = prepared.result.n_rows
     run.progress(n_rows, n_rows, "Revisión lista")
-    return review_summary(prepared)
+    rejected = (
+        rejected_rows_csv(prepared.table.headers, prepared.result)
+        if prepared.result.rejected
+        else ""
+    )
+    with app.extensions["revincula.db"]() as session, session.begin():
+        run.finish(session, review_summary(prepared), output=rejected.encode("utf-8") or None,
+                   message="Revisión lista")  # fmt: skip
 
 
 def review_summary(prepared: Prepared) -> dict:

@@ -33,6 +33,7 @@ from geo_app.scope import Scope
 from geo_app.store.models import Case
 from geo_app.store.models import ImportBatch
 from layers.intake import FIELDS
+from layers.intake import RawTable
 from layers.intake import rejected_rows_csv
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "mapping_choices",
     "prepare_upload",
     "rejected_rows",
+    "save_headers_mapping",
     "save_upload_mapping",
     "start_sweeper",
 ]
@@ -234,12 +236,25 @@ def save_upload_mapping(
     """
     data, meta = uploads.read(token, owner=scope.username)
     prepared = prepare_import(session, context, data, meta["filename"], scope=scope, mapping={})
+    return save_headers_mapping(session, prepared.table.headers, owner=scope.username,
+                                choices=choices)  # fmt: skip
+
+
+def save_headers_mapping(
+    session: Session, headers: list[str], *, owner: str, choices: Mapping[str, str]
+) -> str:
+    """Remember `owner`'s column mapping for files with these `headers` (no file is read).
+
+    `choices` as in `save_upload_mapping` (the review job already read the headers).
+    Returns the change for the audit log.
+    """
+    table = RawTable(headers=list(headers), rows=[], row_numbers=[], kind="")  # its signature
     mapping = {}
-    for index, header in enumerate(prepared.table.headers):
+    for index, header in enumerate(table.headers):
         choice = choices.get(f"col{index}", "")
         mapping[header] = choice if choice in FIELDS else ""
-    before, after = save_mapping(session, prepared.table, mapping, owner=scope.username)
-    return f"firma {prepared.table.signature[:12]}: " + mapping_change(before, after)
+    before, after = save_mapping(session, table, mapping, owner=owner)
+    return f"firma {table.signature[:12]}: " + mapping_change(before, after)
 
 
 def rejected_rows(

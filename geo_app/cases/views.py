@@ -321,12 +321,23 @@ def import_retry(token: str):
 @bp.post("/importar/<token>/columnas")
 @allow(*STAFF)
 def import_mapping(token: str):
-    """Save the user's column mapping (reused for files with the same headers); review again."""
+    """Save the user's column mapping (reused for files with the same headers); review again.
+
+    The headers come from the review job (the file is read again only without one).
+    """
+    actor = current_actor()
+    _uploads().meta(token, owner=actor)  # 404 if gone or someone else's
     try:
         with db_session() as db, db.begin():
-            change = uploads.save_upload_mapping(
-                db, _context(), _uploads(), token, scope=current_scope(), choices=request.form
-            )
+            review = import_jobs.token_job(db, import_jobs.REVIEW, token, actor)
+            if review is not None and review.state == "listo":
+                change = uploads.save_headers_mapping(
+                    db, review.result["headers"], owner=actor, choices=request.form
+                )
+            else:
+                change = uploads.save_upload_mapping(
+                    db, _context(), _uploads(), token, scope=current_scope(), choices=request.form
+                )
             import_jobs.forget_review(db, token)
             audit(db, "cambiar", "asignacion_columnas", target_id=token[:12], detail=change)
     except IntakeError as err:
@@ -338,14 +349,23 @@ def import_mapping(token: str):
 @bp.get("/importar/<token>/rechazadas.csv")
 @allow(*STAFF)
 def import_rejected(token: str) -> Response:
-    """Rejected rows with their errors, to fix in a spreadsheet and upload again."""
+    """Rejected rows with their errors, to fix in a spreadsheet and upload again.
+
+    Written by the review job (the file is read again only without one).
+    """
+    actor = current_actor()
+    _uploads().meta(token, owner=actor)  # 404 if gone or someone else's
     with db_session() as db, db.begin():
-        prepared, body = uploads.rejected_rows(db, _context(), _uploads(), token,
-                                               scope=current_scope())  # fmt: skip
-        audit(db, "exportar", "filas_rechazadas", target_id=token[:12],
-              n_records=len(prepared.result.rejected))  # fmt: skip
-    name = Path(prepared.filename).stem + "_rechazadas.csv"
-    return csv_download(body, name, "rechazadas.csv")
+        review = import_jobs.token_job(db, import_jobs.REVIEW, token, actor)
+        if review is not None and review.state == "listo" and review.output is not None:
+            body, filename = review.output.decode("utf-8"), review.result["filename"]
+            n_rejected = review.result["n_rejected"]
+        else:
+            prepared, body = uploads.rejected_rows(db, _context(), _uploads(), token,
+                                                   scope=current_scope())  # fmt: skip
+            filename, n_rejected = prepared.filename, len(prepared.result.rejected)
+        audit(db, "exportar", "filas_rechazadas", target_id=token[:12], n_records=n_rejected)
+    return csv_download(body, Path(filename).stem + "_rechazadas.csv", "rechazadas.csv")
 
 
 @bp.post("/importar/<token>/confirmar")
