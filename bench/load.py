@@ -172,7 +172,8 @@ class User(threading.Thread):
             self.log.append(("motivo", 0.0, f"revisión {review}"))
             return False
         url = f"{self.base}/importar/{token}/confirmar"
-        done = self.http.post(url, data={"csrf": self.token()}, timeout=60, allow_redirects=False)
+        form = {"csrf": self.token(), "lista": "adicion"}  # a few students added to a school
+        done = self.http.post(url, data=form, timeout=60, allow_redirects=False)
         where = done.headers.get("Location", "")
         if done.status_code == 302 and "/importar/lote/" in where:
             return True
