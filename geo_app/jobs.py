@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from dataclasses import field
 
 from flask import Flask
+from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -62,6 +63,7 @@ __all__ = [
     "run_tracked",
     "start",
     "submit",
+    "sweep",
     "wait",
 ]
 
@@ -401,6 +403,20 @@ def wait(app: Flask, job_id: int, handle, seconds: float | None = None) -> dict:
         if state["estado"] in ENDED or time.monotonic() >= deadline:
             return state
         time.sleep(0.05)
+
+
+def sweep(app: Flask, kinds: tuple[str, ...], max_age_s: float) -> int:
+    """Delete the jobs of `kinds` with no news for `max_age_s` (their results and files).
+
+    For jobs whose result holds personal data (an import's review echoes the file's
+    cells) or a file nobody fetched; returns how many rows were deleted.
+    """
+    cutoff = _now() - dt.timedelta(seconds=max_age_s)
+    with _real(app).extensions["revincula.db"]() as session, session.begin():
+        gone = session.execute(
+            delete(JobRow).where(JobRow.kind.in_(kinds), JobRow.updated_at < cutoff)
+        )
+        return gone.rowcount
 
 
 def revive(app: Flask, job_id: int, targets: dict[str, str], after_s: float = 10.0) -> bool:

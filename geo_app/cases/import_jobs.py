@@ -27,6 +27,7 @@ from geo_app.cases.context import case_context
 from geo_app.cases.importing import ImportRejectedError
 from geo_app.cases.importing import Prepared
 from geo_app.cases.uploads import GONE
+from geo_app.cases.uploads import PENDING_MAX_AGE_S
 from geo_app.cases.uploads import PendingUploads
 from geo_app.cases.uploads import confirm_upload
 from geo_app.cases.uploads import mapping_choices
@@ -46,6 +47,7 @@ __all__ = [
     "start_review",
     "start_store",
     "store_job",
+    "sweep_jobs",
     "token_job",
 ]
 
@@ -64,6 +66,17 @@ CONCURRENT = (
     "Otra importación cambió los mismos casos al mismo tiempo; no se guardó nada de este "
     "archivo. Pulse «Reintentar»."
 )
+
+
+def sweep_jobs(app: Flask) -> int:
+    """Delete reviews and PDF reports untouched for `PENDING_MAX_AGE_S` (8 h); return how many.
+
+    A review echoes the file's cells (minors' data) and lives as long as its upload; a
+    report's PDF is fetched at once or made again.
+    """
+    from geo_app.reports.report_jobs import REPORT
+
+    return jobs.sweep(app, (REVIEW, REPORT), PENDING_MAX_AGE_S)
 
 
 def _key(kind: str, token: str) -> str:
@@ -243,6 +256,7 @@ def _store(app: Flask, run: jobs.JobRun) -> None:
                 .values(total=batch.n_valid)  # rows stored: the final count
             )
             run.finish(session, result, message="Importación terminada")
+            forget_review(session, token)  # it echoed the file's cells: not kept
     except (ImportRejectedError, IntakeError) as err:
         raise jobs.JobError(str(err)) from err
     except NotFoundError as err:

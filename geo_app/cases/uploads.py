@@ -15,11 +15,13 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from geo_app.cases.context import CaseContext
@@ -148,14 +150,21 @@ def _write_private(path: Path, data: bytes) -> None:
     path.chmod(0o600)  # also when the file existed with other permissions
 
 
-def start_sweeper(instance_path: str | Path, every_s: float = 600.0) -> threading.Thread:
-    """Sweep stale uploads now and every `every_s` seconds, in a daemon thread."""
+def start_sweeper(
+    instance_path: str | Path, every_s: float = 600.0, also: Callable[[], object] | None = None
+) -> threading.Thread:
+    """Sweep stale uploads now and every `every_s` seconds, in a daemon thread.
+
+    `also` is called on each round too (the app's stale import reviews and reports).
+    """
 
     def sweep() -> None:
         while True:
             try:
                 PendingUploads.in_instance(instance_path).drop_stale()
-            except OSError:  # a full or read-only disk must not stop the app
+                if also is not None:
+                    also()
+            except (OSError, SQLAlchemyError):  # a full disk or a database down: try later
                 log.warning("no se pudieron borrar cargas vencidas", exc_info=False)
             time.sleep(every_s)
 

@@ -268,3 +268,21 @@ def test_code_inside_a_job_reports_its_rows(thread_app):
         assert seen == [3, 10, "Probando"]
     assert jobs.ensure(thread_app, "prueba", "prueba:1", target, owner="", params={})[1] is None
     jobs.progress(1, 1)  # outside a job: nothing to record, no error
+
+
+def test_reviews_echoing_minors_data_do_not_outlive_their_upload(thread_app):
+    client = login(thread_app.test_client(), thread_app)
+    stored, pending = _upload(client, HEADER + ANA), _upload(client, HEADER + LUIS)
+    jobs.join_all()
+    _confirm(client, stored)
+    jobs.join_all()
+    sessions = thread_app.extensions["revincula.db"]
+    with sessions() as session:
+        assert import_jobs.token_job(session, import_jobs.REVIEW, stored, "admin.prueba") is None
+        assert import_jobs.token_job(session, import_jobs.REVIEW, pending, "admin.prueba")
+    assert import_jobs.sweep_jobs(thread_app) == 0  # a fresh review stays
+    with sessions() as session, session.begin():  # nine hours later
+        session.execute(update(JobRow).values(updated_at=dt.datetime.now(dt.UTC)
+                                              - dt.timedelta(hours=9)))  # fmt: skip
+    assert import_jobs.sweep_jobs(thread_app) == 1  # the pending review; the store stays
+    assert _count(thread_app, JobRow) == 1
