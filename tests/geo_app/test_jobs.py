@@ -50,7 +50,8 @@ def app(db_url, redis_queue_name):
     from tests.geo_app.planning.test_planning_app import MONDAY
 
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": db_url, "TODAY": MONDAY,
-                      "REDIS_URL": REDIS_URL, "JOB_QUEUE": redis_queue_name})  # fmt: skip
+                      "REDIS_URL": REDIS_URL, "JOB_QUEUE": redis_queue_name,
+                      "JOB_WAIT_S": 0})  # fmt: skip
     yield app
     app.extensions["revincula.engine"].dispose()
 
@@ -95,7 +96,9 @@ def _client_with_cases_and_gestores(app, rows: bytes):
     data = {"csrf": token, "mes": "2026-08", "archivo": (io.BytesIO(rows), "l.csv")}
     preview = client.post("/importar", data=data, content_type="multipart/form-data")
     key = preview.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+    work(app, burst=True, fork=False)  # the import's review and store are RQ jobs too
     client.post(f"/importar/{key}/confirmar", data={"csrf": token, "solo_validas": "0"})
+    work(app, burst=True, fork=False)
     found = read_gestores_csv(GESTORES.encode(), app_model(app).find_place)
     with app.extensions["revincula.db"]() as session, session.begin():
         save_gestores(session, found, synthetic=True)
