@@ -34,6 +34,7 @@ from geo_app.security import PEOPLE
 from geo_app.security import STAFF
 from geo_app.security import allow
 from geo_app.security import client_ip
+from geo_app.store.models import JobRow
 from geo_app.store.models import utcnow
 from geo_app.web import audit
 from geo_app.web import csv_download
@@ -268,8 +269,10 @@ def import_preview(token: str):
         job_id, handle = import_jobs.start_review(current_app, token, current_actor())
         jobs.wait(current_app, job_id, handle)
         with db_session() as db:
-            row = import_jobs.token_job(db, import_jobs.REVIEW, token, current_actor())
-    if row is None or jobs.job_state(row)["estado"] != "listo":
+            row = db.get(JobRow, job_id)
+        if row is None:  # its mapping changed again meanwhile
+            return redirect(url_for("cases.import_preview", token=token))
+    if jobs.job_state(row)["estado"] != "listo":
         return _job_page(token, import_jobs.REVIEW, row)
     review = row.result
     with db_session() as db, db.begin():
