@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from zoneinfo import ZoneInfo
 
 import altair as alt
 import gpxpy.gpx
@@ -33,9 +34,13 @@ from geo_app.planning.service import plan_in_scope
 from geo_app.scope import Scope
 from geo_app.store.models import Attendance
 from geo_app.store.models import Case
+from geo_app.store.models import GestorRow
 from geo_app.store.models import PlanRow
 from geo_app.store.models import StageChange
 from geo_app.store.models import Student
+from geo_app.store.models import VisitRecord
+from layers.activity import Activity
+from layers.activity import team_activity as activity_tables
 from layers.diagnosis import CATEGORY_ORDER
 from layers.diagnosis import MIN_ENROLMENT_FOR_RANK
 from layers.diagnosis import NO_SCHOOL
@@ -50,7 +55,9 @@ from layers.nomina import nomina_rows
 from layers.privacy import DEFAULT_K
 from layers.privacy import SUPPRESSED
 from layers.privacy import protect
+from layers.services import SERVICE_TYPES
 from layers.territory import Territory
+from layers.visits import load_visit_rules
 from layers.workflow import load_workflow
 
 __all__ = [
@@ -67,6 +74,7 @@ __all__ = [
     "team_activity",
 ]
 
+LOCAL_TZ = ZoneInfo("America/Santiago")
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 FALLBACK_METHODS = ("escuela", "sin_ubicacion")
 # Same colours as the map and the lists (static/css/app.css).
@@ -107,17 +115,28 @@ COLUMN_NAMES = {
     "vuelven": "Vuelven",
     "salen": "Salen de la lista",
     "categoria": "Categoría",
-}
-# Leg kinds of routing.model.Leg grouped as the activity table counts them (transit
-# rides and anything new count under "otro" and are not shown as driving or walking).
-LEG_KINDS = {
-    "conducir": "conduce",
-    "caminar": "a_pie",
-    "barco": "barco",
-    "espera": "espera",
-    "bus": "bus",
-    "colectivo": "bus",
-    "tren": "bus",
+    "semana": "Semana ISO",
+    "lunes": "Lunes",
+    "gestor": "Gestor",
+    "dias": "Días planificados",
+    "visitas_plan": "Visitas planificadas",
+    "visitas_hechas": "Visitas registradas",
+    "del_plan": "Planificadas y registradas",
+    "contacto": "Con contacto",
+    "sin_contacto": "Sin contacto",
+    "ubicacion": "Dirección errónea o mudanza",
+    "con_barreras": "Con barreras",
+    "derivaciones": "Derivaciones",
+    "conduce_h": "Conduciendo (h, plan)",
+    "a_pie_h": "A pie (h, plan)",
+    "barco_h": "En barco (h, plan)",
+    "bus_h": "En bus o colectivo (h, plan)",
+    "espera_h": "Esperando (h, plan)",
+    "km": "Km (plan)",
+    "cruces": "Cruces en barco (plan)",
+    "barrera": "Barrera",
+    "visitas": "Visitas",
+    "servicio": "Servicio",
 }
 TABLES = {
     "comunas": "Por comuna del establecimiento",
@@ -125,6 +144,9 @@ TABLES = {
     "establecimientos": "Por establecimiento",
     "flujo": "Entradas y salidas de la lista, mes a mes",
     "tendencia": "Casos por mes y categoría",
+    "actividad": "Actividad del equipo por semana y gestor",
+    "barreras": "Barreras encontradas por semana y gestor",
+    "derivaciones": "Derivaciones por tipo de servicio",
 }
 
 
@@ -181,6 +203,7 @@ class Diagnosis:
     trend: pd.DataFrame
     n_cases: int
     synthetic: bool
+    activity: Activity
     generated_at: dt.datetime = field(
         default_factory=lambda: dt.datetime.now().replace(microsecond=0)
     )
@@ -193,6 +216,9 @@ class Diagnosis:
             "establecimientos": self.by_school,
             "flujo": self.flow,
             "tendencia": self.trend,
+            "actividad": self.activity.weekly,
+            "barreras": self.activity.barriers,
+            "derivaciones": self.activity.referrals,
         }[name]
 
 
@@ -256,6 +282,7 @@ def diagnosis(
         trend=category_trend(attendance, since, until),
         n_cases=int(cases["in_latest_list"].sum()) if len(cases) else 0,
         synthetic=synthetic,
+        activity=team_activity(db, scope, since, until),
     )
 
 
@@ -273,6 +300,48 @@ def page_context(diag: Diagnosis) -> dict:
         "records": {name: _display(diag.table(name)).to_dict("records") for name in TABLES},
         "top_schools": _display(diag.top_schools).to_dict("records"),
         "top_islands": _display(diag.top_islands).to_dict("records"),
+        **activity_context(diag.activity),
+    }
+
+
+ACTIVITY_VISIT_COLS = (
+    "semana",
+    "gestor",
+    "dias",
+    "visitas_plan",
+    "visitas_hechas",
+    "del_plan",
+    "contacto",
+    "sin_contacto",
+    "ubicacion",
+    "con_barreras",
+    "derivaciones",
+)
+ACTIVITY_TIME_COLS = ("semana", "gestor", "conduce_h", "a_pie_h", "barco_h", "bus_h",
+                      "espera_h", "km", "cruces")  # fmt: skip
+
+
+def activity_context(activity: Activity) -> dict:
+    """Return what the activity section shows.
+
+    The weekly table split in two (visits; planned times), and the barriers and
+    referrals summed over the weeks and gestores.
+    """
+    weekly = _display(activity.weekly).to_dict("records")
+    totals = {}
+    for name, table, key, count in (("barreras", activity.barriers, "barrera", "visitas"),
+                                    ("derivaciones", activity.referrals, "servicio",
+                                     "derivaciones")):  # fmt: skip
+        summed = table.groupby(key, as_index=False)[count].sum() if len(table) else table
+        summed = summed.sort_values([count, key], ascending=[False, True]) if len(table) else summed
+        totals[name] = _display(summed[[key, count]]).to_dict("records")
+    return {
+        "activity_rows": weekly,
+        "activity_visit_cols": [COLUMN_NAMES[c] for c in ACTIVITY_VISIT_COLS],
+        "activity_time_cols": [COLUMN_NAMES[c] for c in ACTIVITY_TIME_COLS],
+        "barrier_totals": totals["barreras"],
+        "referral_totals": totals["derivaciones"],
+        "columns": COLUMN_NAMES,
     }
 
 
@@ -399,6 +468,14 @@ def _display(df: pd.DataFrame) -> pd.DataFrame:
         out["tasa_grave"] = out["tasa_grave"].round(1)
     if "categoria" in out:
         out["categoria"] = out["categoria"].map(CATEGORY_NAMES)
+    if "barrera" in out:
+        labels = {k: v[0] for k, v in load_visit_rules().barriers.items()}
+        out["barrera"] = out["barrera"].map(lambda k: labels.get(k, k))
+    if "servicio" in out:
+        labels = {k: v[0] for k, v in SERVICE_TYPES.items()} | {"otro": "Otro (solo nombre)"}
+        out["servicio"] = out["servicio"].map(lambda k: labels.get(k, k))
+    if "lunes" in out:
+        out["lunes"] = out["lunes"].map(str)
     out = out.astype(object).where(out.notna(), None)  # NaN / NA → None (an empty cell)
     return out.rename(columns=COLUMN_NAMES)
 
@@ -474,64 +551,79 @@ def pdf(html: str) -> bytes:
     return HTML(string=html).write_pdf()
 
 
-def _published_plans(db: Session, week: dt.date | None) -> list[PlanRow]:
+def _published_plans(db: Session, since: str | None) -> list[PlanRow]:
     query = select(PlanRow).where(PlanRow.status == "publicado", PlanRow.result.is_not(None))
-    if week is not None:
-        query = query.where(PlanRow.week_start == week)
+    if since is not None:  # a week that ends in or after the first month
+        query = query.where(PlanRow.week_start >= dt.date.fromisoformat(f"{since}-01")
+                            - dt.timedelta(days=6))  # fmt: skip
     return list(db.scalars(query.order_by(PlanRow.week_start)))
+
+
+def _in_months(day: dt.date | str, since: str | None, until: str | None) -> bool:
+    month = str(day)[:7]
+    return (since is None or month >= since) and (until is None or month <= until)
+
+
+def team_activity(
+    db: Session, scope: Scope, since: str | None = None, until: str | None = None
+) -> Activity:
+    """Team activity per ISO week and gestor (`layers.activity.team_activity`).
+
+    Planned days of the published plans (a gestor account: only its own) and the visit
+    records of the cases in `scope`, for the days in the months [`since`, `until`]
+    (``AAAA-MM``; ``None`` = no bound). Gestor names come from the gestores list; a
+    record made by a staff account counts under that account's user name.
+    """
+    days = [
+        day
+        for plan in _published_plans(db, since)
+        for day in plan.result.get("dias", [])
+        if _day_allowed(scope, day) and _in_months(day["dia"], since, until)
+    ]
+    names = dict(db.execute(select(GestorRow.code, GestorRow.name)).all())
+    query = select(
+        VisitRecord.uuid, VisitRecord.corrects, VisitRecord.case_id, VisitRecord.gestor_code,
+        VisitRecord.username, VisitRecord.device_at, VisitRecord.outcome, VisitRecord.barriers,
+        VisitRecord.referral,
+    ).where(VisitRecord.case_id.in_(scope.cases(select(Case.id))))  # fmt: skip
+    if scope.role == "gestor":
+        query = query.where(VisitRecord.gestor_code == scope.gestor_code)
+    rows = []
+    for uuid, corrects, case_id, code, user, at, outcome, barriers, referral in db.execute(query):
+        day = _local_day(at)
+        if not _in_months(day, since, until):
+            continue
+        rows.append({
+            "uuid": uuid, "corrects": corrects, "case_id": case_id,
+            "gestor_id": code or f"cuenta:{user}",
+            "gestor": names.get(code, code) if code else f"{user} (equipo)",
+            "day": day, "outcome": outcome, "barriers": list(barriers or []),
+            "referral_type": (referral or {}).get("tipo") or ("otro" if referral else ""),
+        })  # fmt: skip
+    columns = ["uuid", "corrects", "case_id", "gestor_id", "gestor", "day", "outcome",
+               "barriers", "referral_type"]  # fmt: skip
+    visits = pd.DataFrame(rows, columns=columns)
+    kinds = {key: kind for key, (_, _, kind) in load_visit_rules().outcomes.items()}
+    return activity_tables(days, visits, kinds)
+
+
+def plans_synthetic(db: Session) -> bool:
+    """Return True when the store holds students and all are synthetic (the demo)."""
+    flags = set(db.scalars(select(Student.synthetic).distinct()))
+    return flags == {True}
+
+
+def _local_day(at: dt.datetime) -> dt.date:
+    """Return the Chilean calendar day of a stored UTC time (naive values are UTC)."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    return at.astimezone(LOCAL_TZ).date()
 
 
 def _day_allowed(scope: Scope, day: dict) -> bool:
     if scope.role == "gestor":
         return day["gestor_id"] == scope.gestor_code
     return True
-
-
-def team_activity(db: Session, scope: Scope, week: dt.date | None = None) -> pd.DataFrame:
-    """Planned work per gestor and week from the published plans.
-
-    Columns: ``semana`` (Monday), ``gestor``, ``dias``, ``visitas`` (planned),
-    ``conduce_h``, ``a_pie_h``, ``barco_h``, ``bus_h`` (bus or colectivo), ``espera_h``
-    (hours by kind of leg, from the
-    plans' simulated legs), ``km`` (road kilometres driven or walked), ``cruces`` (boat
-    legs). These are *planned* figures (the simulation with the boat timetable), not
-    measured ones.
-    """
-    rows = []
-    for plan in _published_plans(db, week):
-        for day in plan.result.get("dias", []):
-            if not _day_allowed(scope, day):
-                continue
-            legs = [leg for s in day["paradas"] for leg in s["tramos"]] + day.get("regreso", [])
-            seconds = {
-                "conduce": 0.0, "a_pie": 0.0, "barco": 0.0, "bus": 0.0, "espera": 0.0, "otro": 0.0,
-            }  # fmt: skip
-            metres = 0.0
-            crossings = 0
-            for leg in legs:
-                kind = LEG_KINDS.get(leg["tipo"], "otro")
-                seconds[kind] = seconds.get(kind, 0.0) + (leg.get("duracion_s") or 0)
-                if kind in ("conduce", "a_pie"):
-                    metres += leg.get("distancia_m") or 0
-                crossings += leg["tipo"] == "barco"
-            rows.append(
-                {
-                    "semana": plan.week_start.isoformat(),
-                    "gestor": day["gestor"],
-                    "dias": 1,
-                    "visitas": len(day["paradas"]),
-                    **{f"{k}_h": v / 3600 for k, v in seconds.items() if k != "otro"},
-                    "km": metres / 1000,
-                    "cruces": crossings,
-                }
-            )
-    columns = ["semana", "gestor", "dias", "visitas", "conduce_h", "a_pie_h", "barco_h",
-               "bus_h", "espera_h", "km", "cruces"]  # fmt: skip
-    if not rows:
-        return pd.DataFrame(columns=columns)
-    df = pd.DataFrame(rows)
-    out = df.groupby(["semana", "gestor"], as_index=False).sum(numeric_only=True)
-    return out[columns].round({c: 1 for c in columns if c.endswith("_h") or c == "km"})
 
 
 def _visible_plan(db: Session, scope: Scope, plan_id: int) -> PlanRow:

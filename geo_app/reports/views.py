@@ -110,10 +110,16 @@ def nomina_page():
 @bp.get("/informes/actividad")
 @allow(*STAFF)
 def activity_page() -> str:
-    """Show planned work per gestor and week (visits, hours by kind of leg, km, boats)."""
-    with db_session() as db:
-        table = service.team_activity(db, current_scope())
-    return render_template("reports/activity.html", rows=table.to_dict("records"))
+    """Show the team's activity per gestor and ISO week (plans against visit records)."""
+    since = service.parse_month(request.args.get("desde"), "desde")
+    until = service.parse_month(request.args.get("hasta"), "hasta")
+    with db_session() as db, db.begin():
+        activity = service.team_activity(db, current_scope(), since, until)
+        audit(db, "ver", "actividad", detail="solo totales")
+        synthetic = service.plans_synthetic(db)
+    return render_template("reports/activity.html", since=since, until=until,
+                           tables=service.TABLES, synthetic=synthetic,
+                           **service.activity_context(activity))  # fmt: skip
 
 
 @bp.get("/planificacion/<int:plan_id>/exportar.<fmt>")
