@@ -20,9 +20,12 @@ import gpxpy.gpx
 import pandas as pd
 import vl_convert
 from openpyxl import Workbook
+from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from geo_app.cases.counts import CATEGORY_ORDER as SUMMARY_CATEGORIES
+from geo_app.cases.counts import by_comuna
 from geo_app.cases.service import EXPORT_HEADER
 from geo_app.cases.service import case_export_rows
 from geo_app.coverage.service import suppressed_label
@@ -33,6 +36,7 @@ from geo_app.planning.output import stops_rows
 from geo_app.planning.service import plan_in_scope
 from geo_app.scope import Scope
 from geo_app.store.models import Attendance
+from geo_app.store.models import AuditEntry
 from geo_app.store.models import Case
 from geo_app.store.models import GestorRow
 from geo_app.store.models import PlanRow
@@ -51,6 +55,9 @@ from layers.diagnosis import top_rates
 from layers.export import safe_row
 from layers.intake import format_run
 from layers.nomina import NOMINA_COLUMNS
+from layers.nomina import Due
+from layers.nomina import deliveries
+from layers.nomina import due_dates
 from layers.nomina import nomina_rows
 from layers.privacy import DEFAULT_K
 from layers.privacy import SUPPRESSED
@@ -514,6 +521,30 @@ def rows_file(header: list[str], rows, fmt: str, sheet: str) -> tuple[bytes, str
     raise ReportInputError(msg)
 
 
+def summary_file(db: Session, scope: Scope, k: int, fmt: str) -> tuple[bytes, str]:
+    """Return the Resumen (`geo_app.cases.counts.by_comuna`) as csv or xlsx, with a total row.
+
+    For a mesa the counts are the protected ones of the page (``<k``) and no total row is
+    added (its sums would give hidden counts back; the page shows none either).
+
+    Raises
+    ------
+    ReportInputError
+        Unknown `fmt`.
+    """
+    mesa = scope.role == "mesa"
+    rows = by_comuna(db, scope, suppress=mesa, k=k)
+    keys = ["comuna", "total", "ubicados", *SUMMARY_CATEGORIES]
+    header = ["Comuna del domicilio", "Total", "Ubicados",
+              *(CATEGORY_NAMES.get(c, c) for c in SUMMARY_CATEGORIES)]  # fmt: skip
+    table = [[r[key] for key in keys] for r in rows]
+    if mesa:
+        table = [[suppressed_label(k) if v == SUPPRESSED else v for v in row] for row in table]
+    elif table:
+        table.append(["Total", *(sum(r[key] for r in rows) for key in keys[1:])])
+    return rows_file(header, table, fmt, "resumen")
+
+
 def table_file(diag: Diagnosis, name: str, fmt: str) -> tuple[bytes, str]:
     """One diagnosis table (`TABLES`) as ``csv`` or ``xlsx`` bytes, with its mimetype.
 
@@ -755,6 +786,63 @@ def nomina(
     participants = pd.DataFrame(rows, columns=columns)
     attendance = _attendance(db, list(found))
     return nomina_rows(participants, attendance, on)
+
+
+@dataclass
+class NominaSchedule:
+    """When the nóminas are due: the project's start, where it comes from, the list."""
+
+    start: dt.date | None
+    start_source: str
+    dues: list[Due]
+
+    @property
+    def late(self) -> list[Due]:
+        """The nóminas flagged late (due and not delivered, or delivered after the date)."""
+        return [d for d in self.dues if d.late]
+
+
+def project_start(db: Session, setting: str) -> tuple[dt.date | None, str]:
+    """Return the project's first day and where it comes from (Spanish, for the page).
+
+    `setting` is ``PROJECT_START`` (``REVINCULA_PROJECT_START``, AAAA-MM-DD); when
+    empty, the first day of the month of the earliest list imported; ``None`` when no
+    list was imported yet.
+
+    Raises
+    ------
+    ReportInputError
+        When the setting is not a date.
+    """
+    setting = str(setting or "").strip()
+    if setting:
+        try:
+            return dt.date.fromisoformat(setting), "configuración REVINCULA_PROJECT_START"
+        except ValueError as err:
+            msg = (f"REVINCULA_PROJECT_START «{setting}» no es una fecha: use año-mes-día, "
+                   "por ejemplo 2026-03-01.")  # fmt: skip
+            raise ReportInputError(msg) from err
+    first = db.scalar(select(func.min(Attendance.period)))
+    if first is None:
+        return None, "aún no hay listas importadas"
+    return dt.date.fromisoformat(f"{first}-01"), f"mes de la primera lista importada ({first})"
+
+
+def nomina_schedule(db: Session, setting: str, today: dt.date) -> NominaSchedule:
+    """Return the nóminas due from the project's start up to `today` and the next one.
+
+    Delivered: the days the nómina was downloaded as XLSX (audit entries «exportar
+    nomina», from the page or ``revincula report nomina``), folded by
+    `layers.nomina.deliveries`; due dates and late flags by `layers.nomina.due_dates`.
+    """
+    start, source = project_start(db, setting)
+    if start is None:
+        return NominaSchedule(None, source, [])
+    times = db.scalars(
+        select(AuditEntry.at).where(AuditEntry.action == "exportar", AuditEntry.target == "nomina")
+    )
+    delivered = deliveries([_local_day(t) for t in times])
+    return NominaSchedule(start, source, due_dates(start, delivered, today))
 
 
 def nomina_file(table: pd.DataFrame) -> bytes:
