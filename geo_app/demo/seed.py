@@ -214,7 +214,7 @@ DEMO_OUTCOMES = {
     "se_mudo": 0.04,
     "rechaza": 0.08,
 }
-DEMO_REFERRALS = ("cesfam", "oln", "escuela_slep", "municipio")
+DEMO_REFERRALS = ("cesfam", "proteccion_infancia", "salud_mental", "escuela_slep")
 
 
 def demo_visit_records(result: dict, *, seed: int, done_share: float = 0.8) -> dict:
