@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import re
 from collections.abc import Mapping
@@ -293,6 +294,12 @@ def diagnosis(
     )
 
 
+# The PDF's island and school tables (the long ones): the counts that make the rate and
+# where the cases are; every column is in the page and in the CSV/XLSX files.
+COMPACT_AREA_COLUMNS = ("area", "matricula", "casos", "critica", "grave", "reiterada",
+                        "sin_matricula", "tasa_grave", "ubicados", "rezago_2")  # fmt: skip
+
+
 def page_context(diag: Diagnosis) -> dict:
     """Return what the page and the PDF templates show: the diagnosis, charts, labels."""
     return {
@@ -304,6 +311,7 @@ def page_context(diag: Diagnosis) -> dict:
         "categories": CATEGORY_ORDER,
         "min_enrolment": MIN_ENROLMENT_FOR_RANK,
         "area_cols": [COLUMN_NAMES[c] for c in diag.by_comuna.columns],
+        "compact_cols": [COLUMN_NAMES[c] for c in COMPACT_AREA_COLUMNS],
         "records": {name: _display(diag.table(name)).to_dict("records") for name in TABLES},
         "top_schools": _display(diag.top_schools).to_dict("records"),
         "top_islands": _display(diag.top_islands).to_dict("records"),
@@ -424,7 +432,18 @@ def mesa_table_file(
 
 
 def _svg(chart: alt.TopLevelMixin, label: str) -> str:
-    svg = vl_convert.vegalite_to_svg(chart.to_json())
+    return _spec_svg(chart.to_json(), label)
+
+
+@functools.lru_cache(maxsize=64)
+def _spec_svg(spec: str, label: str) -> str:
+    """Draw a Vega-Lite spec (its data inline) to SVG; the same spec is drawn once.
+
+    The spec holds the data, so a cached drawing is never stale: the page and then its
+    PDF, or the same period viewed again, reuse it (vl-convert takes about a second per
+    chart on the shared test machine).
+    """
+    svg = vl_convert.vegalite_to_svg(spec)
     return svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
 
 
