@@ -25,6 +25,7 @@ barriers and referrals come from the records the gestores sent.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -178,10 +179,9 @@ def team_activity(
         merged["gestor"] = merged["gestor"].fillna(merged["gestor_v"])
     for column in numeric:
         merged[column] = merged[column].fillna(0) if column in merged else 0
-    hits = pd.Series([0] * len(merged), index=merged.index)
-    for week, gestor, _ in hit:
-        hits[(merged["semana"] == week) & (merged["gestor_id"] == gestor)] += 1
-    merged["del_plan"] = hits
+    hits = Counter((week, gestor) for week, gestor, _ in hit)
+    pairs = zip(merged["semana"], merged["gestor_id"], strict=True)
+    merged["del_plan"] = [hits.get(pair, 0) for pair in pairs]
     ints = [c for c in numeric if not c.endswith("_h") and c != "km"]
     merged[ints] = merged[ints].astype(int)
     merged = merged.round({c: 1 for c in numeric if c.endswith("_h") or c == "km"})

@@ -230,11 +230,25 @@ class Diagnosis:
         }[name]
 
 
+def _frame(db: Session, query, columns: list[str]) -> pd.DataFrame:
+    """Run a query of plain columns and return its rows as a DataFrame with `columns`.
+
+    Rows come straight from the driver's cursor as tuples: building a frame from
+    600,000 SQLAlchemy rows cost seconds (row processing, and pandas probing each row).
+    So no type processing: SQLite gives booleans as 0/1 (callers compare with ``True``
+    or cast), numbers and text as they are; use it only for such columns.
+    """
+    result = db.connection().execute(query)
+    rows = result.cursor.fetchall() if result.cursor is not None else []
+    result.close()
+    return pd.DataFrame.from_records(rows, columns=columns)
+
+
 def _attendance(db: Session, case_ids) -> pd.DataFrame:
     """Monthly attendance of the cases `case_ids` (ids or a query of ids): case_id, period, pct."""
     query = select(Attendance.case_id, Attendance.period, Attendance.pct)
-    rows = db.execute(query.where(Attendance.case_id.in_(case_ids))).all()
-    return pd.DataFrame(rows, columns=["case_id", "period", "pct"])
+    query = query.where(Attendance.case_id.in_(case_ids))
+    return _frame(db, query, ["case_id", "period", "pct"])
 
 
 def _case_frames(db: Session, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
@@ -244,12 +258,11 @@ def _case_frames(db: Session, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame,
             Case.rezago, Case.eligible_reinsercion, Case.eligible_aulas, Student.synthetic,
         ).join(Student)
     )  # fmt: skip
-    rows = db.execute(query).all()
-    cases = pd.DataFrame(
-        rows,
-        columns=["case_id", "rbd", "category", "in_latest_list", "method", "rezago",
-                 "eligible_reinsercion", "eligible_aulas", "synthetic"],
-    )  # fmt: skip
+    cases = _frame(db, query, ["case_id", "rbd", "category", "in_latest_list", "method",
+                               "rezago", "eligible_reinsercion", "eligible_aulas",
+                               "synthetic"])  # fmt: skip
+    cases["in_latest_list"] = cases["in_latest_list"].astype(bool)
+    cases["synthetic"] = cases["synthetic"].astype(bool)
     cases["located"] = ~cases["method"].isin(FALLBACK_METHODS)
     attendance = _attendance(db, scope.cases(select(Case.id)))
     synthetic = bool(len(cases)) and bool(cases["synthetic"].all())
