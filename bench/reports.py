@@ -122,7 +122,12 @@ def main() -> None:
     app = create_app({"TESTING": True, "SECRET_KEY": "b", "DATABASE_URL": "sqlite://"})
     base_s, _ = timed(baseline)
     tables_s, diag = timed(tables)
-    charts_s, _ = timed(lambda: service.charts(diag))
+
+    def drawn():  # first drawing: the cache of drawings emptied (a repeat view reuses them)
+        service._spec_svg.cache_clear()
+        return service.charts(diag)
+
+    charts_s, _ = timed(drawn)
 
     def page():
         from flask import render_template
@@ -135,11 +140,11 @@ def main() -> None:
     print(f"línea base (groupby comuna × categoría): {base_s * 1000:8.1f} ms")
     for label, seconds in (
         ("tablas del diagnóstico", tables_s),
-        ("gráficos (Altair → SVG con vl-convert)", charts_s),
+        ("gráficos (Altair → SVG, sin caché)", charts_s),
         ("página completa (gráficos + plantilla)", tables_s + page_s),
         ("PDF (WeasyPrint)", pdf_s),
     ):
-        print(f"{label:40s} {seconds * 1000:8.1f} ms  ({seconds / base_s:6.1f}× la línea base)")
+        print(f"{label:46s} {seconds * 1000:8.1f} ms  ({seconds / base_s:6.1f}× la línea base)")
     print(f"PDF: {len(body) // 1024} KB. Metas (issue 21): página ≤ 1 s, PDF ≤ 10 s.")
     if args.server:
         server(cases, attendance, base_s)
@@ -221,11 +226,11 @@ def server(cases: pd.DataFrame, attendance: pd.DataFrame, base_s: float) -> None
             assert response.status_code == 200, response.status_code
             return response
 
-        page_s, _ = timed(lambda: get("/informes"))
+        page_s, _ = timed(lambda: get("/informes"))  # the charts' drawings cached after warm-up
         pdf_s, _ = timed(lambda: get("/informes/diagnostico.pdf"), repeat=1)
-        for label, seconds in (("servidor: GET /informes", page_s),
+        for label, seconds in (("servidor: GET /informes (gráficos en caché)", page_s),
                                ("servidor: GET /informes/diagnostico.pdf", pdf_s)):  # fmt: skip
-            print(f"{label:40s} {seconds * 1000:8.1f} ms  ({seconds / base_s:6.1f}× la línea base)")
+            print(f"{label:46s} {seconds * 1000:8.1f} ms  ({seconds / base_s:6.1f}× la línea base)")
         app.extensions["revincula.engine"].dispose()
 
 
