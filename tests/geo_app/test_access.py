@@ -100,6 +100,7 @@ GET = {
     "reports.report_job": row(S, N, N, L, L),  # job 1 is an import's review, not a report
     "reports.report_job_state": row(R, N, N, L, L),
     "reports.mesa_table": row(S, A, A, L, A),
+    "reports.summary_export": row(S, A, A, A, A),  # as the Resumen page; a mesa: protected
     "reports.activity_page": row(S, A, A, L, L),
     "reports.nomina_page": row(S, A, A, L, L),
     "reports.case_export": row(S, A, A, L, L),
