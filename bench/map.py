@@ -36,6 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -78,6 +80,7 @@ def seed(app, cases: int) -> int:
     from geo_app.cases.context import case_context
     from geo_app.cases.importing import apply_import
     from geo_app.cases.importing import prepare_import
+    from layers.synthetic import SyntheticCaseload
     from layers.synthetic import generate_caseload
     from layers.synthetic import monthly_file
 
@@ -89,8 +92,18 @@ def seed(app, cases: int) -> int:
         return located
     context = case_context(app)
     start = time.perf_counter()
-    caseload = generate_caseload(context.territory, context.geocoder, seed=42,
-                                 scale=cases / CASES_AT_SCALE_1, today=TODAY)  # fmt: skip
+    # One seed gives at most the SLEP schools' enrolment (~21,000 at scale ≥ 8); larger
+    # caseloads (a national deployment's size) stack caseloads of further seeds, RUNs
+    # kept distinct: synthetic volume on this territory, not a plausible province.
+    parts, total, seed_n = [], 0, 42
+    while total < cases:
+        part = generate_caseload(context.territory, context.geocoder, seed=seed_n,
+                                 scale=(cases - total) / CASES_AT_SCALE_1, today=TODAY)  # fmt: skip
+        parts.append(part.students)
+        total += len(part)
+        seed_n += 1
+    students = pd.concat(parts, ignore_index=True).drop_duplicates("run").head(cases)
+    caseload = SyntheticCaseload(students=students, seed=42)
     data = monthly_file(caseload, "2026-08", 0)
     with sessions() as session, session.begin():
         prepared = prepare_import(session, context, data, "sintetica.csv", today=TODAY)

@@ -90,6 +90,7 @@ def h3_counts(
     groups: Sequence[str],
     flags: Mapping[str, Sequence[bool]],
     resolution: int,
+    weights: Sequence[int] | None = None,
 ) -> list[CellCount]:
     """Count points per H3 cell at `resolution`, with counts per group and per flag.
 
@@ -103,6 +104,9 @@ def h3_counts(
         Flag name → one bool per point (set ones counted per cell in `CellCount.flagged`).
     resolution
         H3 resolution, 0 to 15.
+    weights
+        How many points each entry stands for (e.g. rows grouped by place and label in
+        SQL); None = one each.
 
     Returns
     -------
@@ -117,22 +121,25 @@ def h3_counts(
         range (``h3`` raises its own ``H3ResDomainError``/``H3LatLngDomainError``,
         subclasses of ValueError).
     """
-    lengths = {len(lon), len(lat), len(groups), *(len(f) for f in flags.values())}
+    weights = np.ones(len(lon), dtype=np.int64) if weights is None else np.asarray(weights)
+    lengths = {len(lon), len(lat), len(groups), len(weights), *(len(f) for f in flags.values())}
     if len(lengths) > 1:
-        msg = f"lon, lat, groups and flags differ in length: {sorted(lengths)}"
+        msg = f"lon, lat, groups, weights and flags differ in length: {sorted(lengths)}"
         raise ValueError(msg)
     if not len(lon):
         return []
     cells = [h3.latlng_to_cell(y, x, resolution) for x, y in zip(lon, lat, strict=True)]
     keys, which = np.unique(np.asarray(cells), return_inverse=True)
-    totals = np.bincount(which, minlength=len(keys))
+    totals = np.bincount(which, weights=weights, minlength=len(keys))
     marked = {
-        name: np.bincount(which, weights=np.asarray(f, dtype=float), minlength=len(keys))
+        name: np.bincount(
+            which, weights=np.where(np.asarray(f, dtype=bool), weights, 0), minlength=len(keys)
+        )  # fmt: skip
         for name, f in flags.items()
     }
     labels, label_of = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
     per_label = np.zeros((len(keys), len(labels)), dtype=np.int64)
-    np.add.at(per_label, (which, label_of), 1)
+    np.add.at(per_label, (which, label_of), weights)
     out = []
     for k, cell in enumerate(keys.tolist()):
         lat_c, lon_c = h3.cell_to_latlng(cell)

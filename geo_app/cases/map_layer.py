@@ -39,7 +39,7 @@ from geo_app.store.models import Case
 from geo_app.store.models import Student
 from layers.clusters import h3_counts
 from layers.clusters import resolution_for_zoom
-from layers.geocode import confidence
+from layers.geocode import CONFIDENCE
 
 __all__ = [
     "DEFAULT_ZOOM",
@@ -59,6 +59,7 @@ POINTS_ZOOM = 15  # a town's centre on a laptop screen (≈ 2 × 1 km)
 SMALL_VIEW_DEG = 0.25  # ≈ 28 km of latitude: a small view is smaller than this a side
 FORMAT = "casos-grupos-1"  # part of every ETag: a change of the answer's shape renews them
 BBOX_HELP = "oeste,sur,este,norte en grados WGS84, por ejemplo -74.4,-43.5,-72.6,-41.7"
+LOW_BELOW = dict(CONFIDENCE)["media"]  # a score under this is a low-confidence place
 M_PER_DEG_LAT = 111_320.0  # metres per degree of latitude (mean; spherical approximation)
 
 
@@ -192,9 +193,11 @@ def cluster_layer(session: Session, scope: Scope, view: MapView) -> dict:
     of them are synthetic) and ``fuente``.
     """
     resolution = view.resolution
-    query = _located(
-        scope, Case.lon, Case.lat, Case.category, Case.geocode_score, Student.synthetic
-    ).join(Student)
+    # cases at one place with the same category and flags come as one row with a count
+    # (locality points hold many): fewer rows to read and to index
+    low = Case.geocode_score < LOW_BELOW
+    columns = (Case.lon, Case.lat, Case.category, low, Student.synthetic)
+    query = _located(scope, *columns, func.count()).join(Student).group_by(*columns)
     if view.bbox is not None:
         pad = 3 * h3.average_hexagon_edge_length(resolution, "m") / M_PER_DEG_LAT
         west, south, east, north = view.bbox
@@ -202,10 +205,9 @@ def cluster_layer(session: Session, scope: Scope, view: MapView) -> dict:
         pad_lon = pad / max(math.cos(math.radians(min(widest, 89.0))), 0.01)
         query = query.where(in_bbox((west - pad_lon, south - pad, east + pad_lon, north + pad)))
     rows = session.execute(query).all()
-    flags = {"baja": [confidence(r[3]) == "baja" for r in rows], "sintetico": [r[4] for r in rows]}
-    cells = h3_counts(
-        [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], flags, resolution
-    )
+    lon, lat, category, low_flag, synthetic, count = zip(*rows, strict=True) if rows else [()] * 6
+    flags = {"baja": low_flag, "sintetico": synthetic}
+    cells = h3_counts(lon, lat, category, flags, resolution, weights=count)
     if view.bbox is not None:
         west, south, east, north = view.bbox
         cells = [

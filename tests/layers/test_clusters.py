@@ -51,3 +51,13 @@ def test_resolution_follows_the_zoom():
     assert resolution_for_zoom(0) == 2 and resolution_for_zoom(24) == 11  # clamped
     # nearer the equator a pixel covers more ground: coarser cells at the same zoom
     assert resolution_for_zoom(9, lat=0.0) <= resolution_for_zoom(9, lat=-42.0)
+
+
+def test_weighted_rows_count_as_many_points():
+    # rows grouped by place in SQL: Castro 2 critical (one low-confidence row of 1) + 1 grave
+    lon, lat = zip(*CASTRO, strict=True)
+    cells = h3_counts(lon, lat, ["critica", "critica", "grave"],
+                      {"baja": [False, True, False]}, 5, weights=[1, 1, 4])  # fmt: skip
+    assert len(cells) == 1
+    assert cells[0].n == 6 and cells[0].by_group == {"critica": 2, "grave": 4}
+    assert cells[0].flagged == {"baja": 1}
