@@ -134,7 +134,7 @@ def h3_counts(
     marked = {
         name: np.bincount(
             which, weights=np.where(np.asarray(f, dtype=bool), weights, 0), minlength=len(keys)
-        )  # fmt: skip
+        )
         for name, f in flags.items()
     }
     labels, label_of = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
