@@ -2,7 +2,9 @@
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("map-config").textContent);
-  var map = L.map("map", { zoomSnap: 0.5, minZoom: 6, maxZoom: 18 }).setView([-42.6, -73.75], 9);
+  var map = L.map("map", { zoomSnap: 0.5, minZoom: 6, maxZoom: 18 });
+  // The comunas' bounds from the page: the first view is known before any layer arrives.
+  if (config.bounds) { map.fitBounds(config.bounds, { padding: [10, 10] }); } else { map.setView([-42.6, -73.75], 9); }
   map.attributionControl.setPrefix("Leaflet");
   var state = { map: map, loaded: {}, layers: {}, errors: [] };
   window.revincula = state;
@@ -360,7 +362,7 @@
       clearTimeout(caseTimer);
       caseTimer = setTimeout(loadCases, 150);
     });
-    comunasP.then(loadCases, loadCases);  // the first view is the comunas' bounds
+    if (config.bounds) { loadCases(); } else { comunasP.then(loadCases, loadCases); }  // the first view
   }
 
   // Legend: collapsible (closed at first on screens where it would cover the territory), and
