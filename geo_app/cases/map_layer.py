@@ -180,6 +180,12 @@ def survey(session: Session, scope: Scope, view: MapView) -> Survey:
     return Survey(hashlib.sha256(text.encode()).hexdigest()[:32], row[0], int(row[4] or 0))
 
 
+def etag(found: Survey, view: MapView) -> str:
+    """Tag of the counts `cluster_layer` gives for `view` at the data version `found`."""
+    text = f"{found.version}-{view.resolution}-{view.bbox}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def cluster_layer(session: Session, scope: Scope, view: MapView) -> dict:
     """Count located cases in `scope` per H3 cell meeting `view`; GeoJSON (WGS84).
 

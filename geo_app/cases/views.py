@@ -6,7 +6,6 @@ Blueprint "cases".
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 from pathlib import Path
@@ -202,10 +201,8 @@ def cases_geojson() -> Response:
     with db_session() as db, db.begin():
         found = map_layer.survey(db, scope, view)
         if found.in_view > current_app.config["MAP_POINT_LIMIT"] and not view.small:
-            etag = f"{found.version}-{view.resolution}-{view.bbox}"
-            etag = hashlib.sha256(etag.encode()).hexdigest()[:32]
             layer = lambda: json.dumps(map_layer.cluster_layer(db, scope, view))  # noqa: E731
-            return revalidated(layer, "application/geo+json", etag)
+            return revalidated(layer, "application/geo+json", map_layer.etag(found, view))
         features = service.case_points(db, scope, view.bbox)
         audit(db, "ver", "mapa_casos", case_ids=[f["properties"]["id"] for f in features],
               detail="puntos sin nombres")  # fmt: skip

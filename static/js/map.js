@@ -317,7 +317,7 @@
           return (caseLabels[c] || c) + " " + p.por_categoria[c];
         });
         var title = p.n.toLocaleString("es-CL") + " casos en esta zona" +
-          (data.sinteticos ? " (sintéticos)" : "") + ": " + parts.join(", ") +
+          (data.sinteticos === data.total ? " (sintéticos)" : (data.sinteticos ? " (algunos sintéticos)" : "")) + ": " + parts.join(", ") +
           (p.baja ? "; " + p.baja + " con ubicación poco segura" : "") + ". Clic para acercar.";
         var size = p.n < 100 ? 30 : (p.n < 1000 ? 38 : 46);
         var marker = L.marker([f.geometry.coordinates[1], f.geometry.coordinates[0]], {
