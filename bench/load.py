@@ -162,9 +162,11 @@ class User(threading.Thread):
         self.log.append((kind, time.perf_counter() - start, ok))
 
     def login(self) -> bool:
-        page = self.http.get(self.base + "/ingresar", timeout=30)
+        page = self.http.get(self.base + "/ingresar", timeout=120)
         form = {"csrf": _csrf(page.text), "usuario": "carga", "clave": PASSWORD}
-        done = self.http.post(self.base + "/ingresar", data=form, timeout=30, allow_redirects=False)
+        done = self.http.post(
+            self.base + "/ingresar", data=form, timeout=120, allow_redirects=False
+        )
         self.csrf = None
         return done.status_code == 302
 
@@ -209,8 +211,14 @@ class User(threading.Thread):
         return False
 
     def run(self) -> None:
-        signed_in = self.login()
-        self.start_line.wait()  # every user signed in: the clock starts (logins not timed)
+        try:
+            signed_in = self.login()
+        except requests.RequestException:
+            signed_in = False
+        try:
+            self.start_line.wait()  # every user signed in: the clock starts (logins not timed)
+        except threading.BrokenBarrierError:
+            signed_in = False
         if not signed_in:
             self.log.append(("ingreso", 0.0, False))
             return
