@@ -157,9 +157,17 @@ class User(threading.Thread):
         start = time.perf_counter()
         try:
             ok = call()
-        except requests.RequestException:
+        except requests.RequestException as err:
             ok = False
+            self.log.append(("motivo", 0.0, f"{kind}: {type(err).__name__}"))
         self.log.append((kind, time.perf_counter() - start, ok))
+
+    def page(self, kind: str, url: str) -> bool:
+        """GET `url`; anything but 200 is an error, with its status noted."""
+        status = self.http.get(url, timeout=60).status_code
+        if status != 200:
+            self.log.append(("motivo", 0.0, f"{kind}: HTTP {status}"))
+        return status == 200
 
     def login(self) -> bool:
         page = self.http.get(self.base + "/ingresar", timeout=120)
@@ -177,15 +185,15 @@ class User(threading.Thread):
 
     def map_layer(self) -> bool:
         url = f"{self.base}/api/casos.geojson?{self.view}"
-        return self.http.get(url, timeout=60).status_code == 200
+        return self.page("mapa", url)
 
     def case_list(self) -> bool:
         page = self.rng.randint(1, 20)
-        return self.http.get(f"{self.base}/casos?pagina={page}", timeout=60).status_code == 200
+        return self.page("lista", f"{self.base}/casos?pagina={page}")
 
     def case_detail(self) -> bool:
         case_id = self.rng.choice(self.case_ids)
-        return self.http.get(f"{self.base}/casos/{case_id}", timeout=60).status_code == 200
+        return self.page("ficha", f"{self.base}/casos/{case_id}")
 
     def import_list(self) -> bool:
         self.round = getattr(self, "round", 0) + 1
