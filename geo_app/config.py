@@ -85,6 +85,10 @@ DEFAULTS: dict[str, Any] = {
     # seguimiento fall due (Res. Ex. 3101, 2020); empty = the first day of the month of
     # the earliest list imported.
     "PROJECT_START": "",
+    # The map's case layer sends every point of a view holding at most this many located
+    # cases, else counts per H3 cell (geo_app.cases.map_layer); bounds the points sent at
+    # once (a point is ~230 bytes of GeoJSON) and drawn by Leaflet.markercluster.
+    "MAP_POINT_LIMIT": 2000,
     # Redis for the job queue (RQ): empty = jobs run in a thread of the web process.
     # Plain REDIS_URL in the environment is honoured too. Run `revincula worker` beside it.
     "REDIS_URL": "",

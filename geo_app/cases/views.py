@@ -23,6 +23,7 @@ from flask import url_for
 
 from geo_app import jobs
 from geo_app.cases import import_jobs
+from geo_app.cases import map_layer
 from geo_app.cases import service
 from geo_app.cases import uploads
 from geo_app.cases import workflow
@@ -41,6 +42,7 @@ from geo_app.web import csv_download
 from geo_app.web import current_actor
 from geo_app.web import current_scope
 from geo_app.web import db_session
+from geo_app.web import revalidated
 from layers.intake import FIELDS
 from layers.intake import IntakeError
 from layers.intake import parse_period
@@ -189,13 +191,26 @@ def case_undo_gps(case_id: int):
 @bp.get("/api/casos.geojson")
 @allow(*PEOPLE)
 def cases_geojson() -> Response:
-    """Located cases in scope for the map: no names, only category, priority and confidence."""
+    """Case layer of the map for the view ``?bbox=oeste,sur,este,norte&zoom=z`` (optional).
+
+    Points (no names; ``no-store``, audited) when the view holds at most
+    ``MAP_POINT_LIMIT`` located cases in scope or is small (zoomed in), else counts per
+    H3 cell (revalidated by ETag); see `geo_app.cases.map_layer`.
+    """
+    view = map_layer.parse_view(request.args)
+    scope = current_scope()
     with db_session() as db, db.begin():
-        features = service.case_points(db, current_scope())
+        found = map_layer.survey(db, scope, view)
+        if found.in_view > current_app.config["MAP_POINT_LIMIT"] and not view.small:
+            layer = lambda: json.dumps(map_layer.cluster_layer(db, scope, view))  # noqa: E731
+            return revalidated(layer, "application/geo+json", map_layer.etag(found, view))
+        features = service.case_points(db, scope, view.bbox)
         audit(db, "ver", "mapa_casos", case_ids=[f["properties"]["id"] for f in features],
               detail="puntos sin nombres")  # fmt: skip
-    body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
-    return Response(body, mimetype="application/geo+json")
+    layer = {"type": "FeatureCollection", "modo": "puntos", "total": len(features),
+             "completo": view.bbox is None or found.in_view == found.in_scope,
+             "features": features}  # fmt: skip
+    return Response(json.dumps(layer, ensure_ascii=False), mimetype="application/geo+json")
 
 
 @bp.get("/api/casos/resumen")
