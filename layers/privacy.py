@@ -14,7 +14,15 @@ band table, each with row totals, band totals and a grand total; the band totals
 and the grand total are the same cells in both tables, and the totals by comuna,
 by island and overall do not depend on the layer (each origin is counted once
 per layer), so they are suppressed alike in every layer. Primary and
-complementary cells look the same (`SUPPRESSED`). Percentages are published only
+complementary cells look the same (`SUPPRESSED`). A hidden zero needs no protection
+(zeros are published wherever they are not hidden and name no one).
+
+A mesa keeps every table it is given, so patterns must agree between runs: the
+totals are protected first from the totals alone (they are the same for every
+service type and every what-if of the same origins), then each layer in turn
+with the earlier ones fixed and the later ones unseen. The first layer of a
+what-if («antes») thus gets exactly the pattern of the run without it, and a
+run of another service type the same totals pattern. Percentages are published only
 for a published count over a published denominator of at least k; a what-if
 difference only between two published counts.
 
@@ -198,26 +206,57 @@ def protect(
     primary = (cells.values >= 1) & (cells.values < k)
     aliases = _aliases(cells)
     hidden = primary.copy()
-    # a small count must be wide; a complementary cell only must not come out exactly
-    needed = np.where(primary, protection, 1.0)
+    # a small count must be wide; a complementary cell only must not come out exactly; a
+    # hidden zero needs nothing (zeros are published wherever they are not hidden, and a
+    # zero in a row whose published total is 0 cannot be widened: insisting hid everything)
+    needed = np.where(primary, protection, np.where(cells.values > 0, 1.0, 0.0))
+    layer_of = np.array([key[0] for key in cells.keys], dtype=object)
+    shared = layer_of == ""
+    # 1. the totals (the same in every layer, every service type and every what-if of these
+    #    origins) get their pattern from the totals alone, audited as if no layer were published
+    _complete(cells, hidden, needed, aliases, k, free=shared, unpublished=~shared)
+    # 2. then each layer in turn, its totals and the earlier layers fixed, the later ones unseen:
+    #    the first layer's pattern is the one the run without the what-if publishes
+    for n, layer in enumerate(cells.layers):
+        later = np.isin(layer_of, cells.layers[n + 1 :])
+        _complete(cells, hidden, needed, aliases, k, free=layer_of == layer, unpublished=later)
+    return _tables(cells, hidden, k)
+
+
+def _complete(
+    cells: _Cells,
+    hidden: np.ndarray,
+    needed: np.ndarray,
+    aliases: list[np.ndarray],
+    k: int,
+    *,
+    free: np.ndarray,
+    unpublished: np.ndarray,
+) -> None:
+    """Hide cells among `free` until every hidden cell outside `unpublished` is wide enough.
+
+    The attacker is assumed to know every cell that is neither hidden nor
+    `unpublished`. Changes `hidden` in place. Always succeeds: hiding every
+    `free` cell gives back the intervals of the previous stage.
+    """
     strong = np.zeros(len(cells.keys), dtype=bool)  # audited wide with the current pattern
     while True:
+        view = hidden | unpublished
         # one complementary cell at a time, then audit again: a partner added for one
         # weak cell often protects others too (hiding all partners at once over-suppresses)
         weak = None
-        for cell in np.flatnonzero(hidden & ~strong):
-            lo, hi = cells.interval(cell, hidden)
+        for cell in np.flatnonzero(hidden & ~strong & ~unpublished):
+            lo, hi = cells.interval(cell, view)
             if hi - lo < needed[cell]:
                 weak, weak_width = cell, hi - lo
                 break
             strong[cell] = True  # hiding more cells only widens its interval
         if weak is None:
-            break
-        partner = _partner(cells, weak, hidden, k, weak_width)
+            return
+        partner = _partner(cells, weak, view, k, weak_width, allowed=free, enough=needed[weak])
         if partner is None:
-            break  # everything is hidden: no cell can be narrowed
+            return  # every free cell is hidden: the previous stage's intervals hold
         hidden[aliases[partner]] = True
-    return _tables(cells, hidden, k)
 
 
 def _aliases(cells: _Cells) -> list[np.ndarray]:
@@ -237,7 +276,16 @@ def _aliases(cells: _Cells) -> list[np.ndarray]:
     return out
 
 
-def _partner(cells: _Cells, cell: int, hidden: np.ndarray, k: int, width: float) -> int | None:
+def _partner(
+    cells: _Cells,
+    cell: int,
+    hidden: np.ndarray,
+    k: int,
+    width: float,
+    *,
+    allowed: np.ndarray,
+    enough: float,
+) -> int | None:
     """Complementary cell for `cell`, whose feasible interval is now `width` wide.
 
     Candidates: published cells sharing its row or band in its table, and
@@ -245,8 +293,9 @@ def _partner(cells: _Cells, cell: int, hidden: np.ndarray, k: int, width: float)
     cell and the island row that overlaps it). They are tried in order of
     preference — non-zero (a zero hides little), not a total (totals are what a
     mesa needs most), at least `k` (a smaller partner leaves a small count little
-    room), smallest — and the first one that widens the interval is taken (else
-    the first in order); ties go to the first key.
+    room), smallest — and the first one that alone makes the interval `enough`
+    wide is taken, else the one that widens it most (else the first in order);
+    ties go to the first key. Only `allowed` cells are candidates.
     """
     layer, table, label, band = cells.keys[cell]
     members = set(cells.members[cell])
@@ -258,7 +307,7 @@ def _partner(cells: _Cells, cell: int, hidden: np.ndarray, k: int, width: float)
 
     options = []
     for n, (other_layer, other_table, other_label, other_band) in enumerate(cells.keys):
-        if hidden[n]:
+        if hidden[n] or not allowed[n]:
             continue
         same_table = other_table in (table, "") or table == ""
         same_layer = other_layer in (layer, "") or layer == ""
@@ -266,17 +315,20 @@ def _partner(cells: _Cells, cell: int, hidden: np.ndarray, k: int, width: float)
         if shares_line or not members.isdisjoint(cells.members[n]):
             options.append(rank(n))
     if not options:  # its row and band are all hidden: any published cell (layers are linked)
-        options = [rank(n) for n in range(len(cells.keys)) if not hidden[n]]
+        options = [rank(n) for n in range(len(cells.keys)) if not hidden[n] and allowed[n]]
     if not options:
         return None
     options.sort()
+    best, best_width = options[0][-1], width
     for option in options[:MAX_TRIES]:
         trial = hidden.copy()
         trial[option[-1]] = True
         lo, hi = cells.interval(cell, trial)
-        if hi - lo > width:
-            return option[-1]
-    return options[0][-1]
+        if hi - lo >= enough:
+            return option[-1]  # this one alone protects the cell
+        if hi - lo > best_width:
+            best, best_width = option[-1], hi - lo
+    return best
 
 
 def _tables(cells: _Cells, hidden: np.ndarray, k: int) -> Protected:

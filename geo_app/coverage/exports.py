@@ -31,7 +31,8 @@ def table_rows(payload: dict) -> list[list[str]]:
     ]
     if payload["reserva"]:
         rows.append(
-            [f"Cifras de 1 a {payload['reserva'][1:]} y las que permitirían deducirlas se muestran "
+            [f"Cifras de 1 a {int(payload['reserva'][1:]) - 1} y las que permitirían deducirlas "
+             "se muestran "
              f"como «{payload['reserva']}» (reserva estadística con supresión complementaria)."]
         )  # fmt: skip
     for table in [*payload["tablas"], *payload["diferencias"]]:

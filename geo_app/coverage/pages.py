@@ -10,6 +10,7 @@ from geo_app.coverage import service
 from geo_app.coverage import services as store
 from geo_app.coverage.runs import RunParams
 from geo_app.coverage.runs import create_run
+from geo_app.errors import ConflictError
 from geo_app.errors import InvalidRequestError
 from geo_app.errors import NotFoundError
 from geo_app.scope import Scope
@@ -32,9 +33,11 @@ __all__ = [
     "coverage_page",
     "default_mode",
     "departure_links",
+    "edit_service_form",
     "import_upload",
     "run_json",
     "run_services",
+    "save_service_edit",
     "services_page",
     "start_run",
     "start_whatif",
@@ -384,3 +387,69 @@ def change_service(session: Session, territory, form, *, actor: str) -> tuple[st
     except InvalidRequestError as err:
         return str(err), False
     return "Acción desconocida.", False
+
+
+def _form_values(row) -> dict[str, str]:
+    """Return a stored service as the edit form's fields (`store.FORM_COLUMNS`)."""
+    return {
+        "nombre": row.name,
+        "tipo": row.service_type,
+        "lat": "" if row.lat is None else f"{row.lat:.6f}",
+        "lon": "" if row.lon is None else f"{row.lon:.6f}",
+        "direccion": row.address,
+        "comuna": row.comuna_name,
+        "dias": row.days,
+        "abre": row.opens,
+        "cierra": row.closes,
+    }
+
+
+def edit_service_form(session: Session, service_id: str) -> dict:
+    """Context of a service's edit page: its fields and the version the form was read at.
+
+    Raises
+    ------
+    NotFoundError
+        Not an imported or hand-added service.
+    InvalidRequestError
+        A service of the official sources (retire it and add a new one instead).
+    """
+    row = store.own_service(session, service_id)
+    return {
+        "service": row,
+        "values": _form_values(row),
+        "version": row.version,
+        "types": store.type_options(),
+        "saved": None,
+    }
+
+
+def save_service_edit(session: Session, territory, service_id: str, form, *,
+                      actor: str) -> tuple[dict | None, str, int]:  # fmt: skip
+    """Save an edit from the edit page; never over another person's newer save.
+
+    Returns ``(None, message, 200)`` when saved, else ``(context, message, status)``
+    to show the form again with what the person typed (nothing is lost): 400 for
+    a field to fix, 409 when someone else saved the service after the form was
+    read (the context then also holds the values now stored, and the new version
+    to save against once the person has looked at them).
+    """
+    fields = {key: form.get(key, "").strip() for key in store.FORM_COLUMNS}
+    version = form.get("version", "")
+    try:
+        row = store.edit_service(
+            session, territory, service_id, store.ServiceForm(**fields),
+            expected_version=int(version) if version.isdigit() else -1, actor=actor,
+        )  # fmt: skip
+    except (InvalidRequestError, ConflictError) as err:
+        current = store.own_service(session, service_id)
+        conflict = isinstance(err, ConflictError)
+        context = {
+            "service": current,
+            "values": fields,
+            "version": current.version if conflict else (int(version) if version.isdigit() else -1),
+            "types": store.type_options(),
+            "saved": _form_values(current) if conflict else None,
+        }
+        return context, str(err), 409 if conflict else 400
+    return None, f"Servicio «{row.name}» guardado.", 200

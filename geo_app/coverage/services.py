@@ -37,6 +37,7 @@ __all__ = [
     "base_registry",
     "edit_service",
     "import_services",
+    "own_service",
     "registry",
     "retire_service",
     "stored_services",
@@ -237,6 +238,23 @@ def add_service(
     )
     session.add(row)
     session.flush()
+    return row
+
+
+def own_service(session: Session, service_id: str) -> CoverageService:
+    """Return an imported or hand-added service (the only ones edited in place).
+
+    Raises
+    ------
+    NotFoundError
+        No such stored service.
+    InvalidRequestError
+        A service of the official sources: retire it and add a new one instead.
+    """
+    row = _own(session, service_id)
+    if row.origin == "fuente":
+        msg = "Un servicio de las fuentes oficiales no se edita; retírelo y agregue uno nuevo."
+        raise InvalidRequestError(msg)
     return row
 
 

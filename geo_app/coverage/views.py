@@ -18,13 +18,17 @@ from flask import request
 from flask import url_for
 
 from geo_app.coverage import exports
+from geo_app.coverage import mapfiles
+from geo_app.coverage import maps
 from geo_app.coverage import pages
 from geo_app.coverage import service
 from geo_app.coverage.runs import start_run_job
 from geo_app.errors import InvalidRequestError
+from geo_app.errors import NotFoundError
 from geo_app.security import ALL_ROLES
 from geo_app.security import STAFF
 from geo_app.security import allow
+from geo_app.security import safe_filename
 from geo_app.travel import app_model
 from geo_app.web import audit
 from geo_app.web import current_actor
@@ -142,6 +146,67 @@ def run_export(run_id: int, fmt: str) -> Response:
     return exports.download(payload, fmt)
 
 
+@bp.get("/cobertura/<int:run_id>/mapa.<fmt>")
+@allow(*ALL_ROLES)
+def run_map(run_id: int, fmt: str):
+    """Return the run's map as ``html`` (self-contained, folium) or ``geojson``.
+
+    ``pdf`` and ``png`` (A4) are made by a job: this starts it (or reuses a
+    file already made for this audience) and redirects to its progress page.
+    """
+    scope = current_scope()
+    if fmt in mapfiles.PRINT_FORMATS:
+        with db_session() as db, db.begin():
+            file_id, new = mapfiles.request_print(db, run_id, fmt, scope, k=_k(),
+                                                  actor=current_actor())  # fmt: skip
+            audit(db, "exportar", "cobertura", target_id=run_id, detail=f"mapa.{fmt}")
+        if new:
+            mapfiles.start_print_job(current_app._get_current_object(), file_id)
+        return redirect(url_for("coverage.map_file_page", run_id=run_id, file_id=file_id))
+    if fmt not in {"html", "geojson"}:
+        msg = "Formato de mapa desconocido: use mapa.html, mapa.geojson, mapa.pdf o mapa.png."
+        raise NotFoundError(msg)
+    with db_session() as db, db.begin():
+        data = mapfiles.map_data(db, territory(), scope, run_id, k=_k())
+        audit(db, "exportar", "cobertura", target_id=run_id, detail=f"mapa.{fmt}")
+    name = f"cobertura-{run_id}-{data['payload']['tipo']}-mapa.{fmt}"
+    headers = {"Content-Disposition": f'attachment; filename="{safe_filename(name, "mapa")}"'}
+    if fmt == "html":
+        return Response(maps.html_map(data), mimetype="text/html", headers=headers)
+    return Response(maps.dumps(maps.map_geojson(data)), mimetype="application/geo+json",
+                    headers=headers)  # fmt: skip
+
+
+@bp.get("/cobertura/<int:run_id>/mapa/<int:file_id>")
+@allow(*ALL_ROLES)
+def map_file_page(run_id: int, file_id: int) -> str:
+    """Progress of a printable map's job, then its download link."""
+    with db_session() as db:
+        state = mapfiles.file_state(db, run_id, file_id, current_scope())
+    return render_template("coverage/map_file.html", run_id=run_id, file_id=file_id, state=state)
+
+
+@bp.get("/api/cobertura/<int:run_id>/mapa/<int:file_id>/estado")
+@allow(*ALL_ROLES)
+def map_file_state(run_id: int, file_id: int):
+    """Job state of a printable map (for the progress bar)."""
+    with db_session() as db:
+        return jsonify(mapfiles.file_state(db, run_id, file_id, current_scope()))
+
+
+@bp.get("/cobertura/<int:run_id>/mapa/<int:file_id>/descargar")
+@allow(*ALL_ROLES)
+def map_file_download(run_id: int, file_id: int) -> Response:
+    """Return the finished A4 map (PDF or PNG)."""
+    with db_session() as db, db.begin():
+        content, fmt = mapfiles.file_content(db, run_id, file_id, current_scope())
+        audit(db, "exportar", "cobertura", target_id=run_id, detail=f"mapa.{fmt} descargado")
+    name = safe_filename(f"cobertura-{run_id}-mapa.{fmt}", "mapa")
+    mimetype = "application/pdf" if fmt == "pdf" else "image/png"
+    return Response(content, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+
 @bp.get("/cobertura/comparar")
 @allow(*ALL_ROLES)
 def compare() -> str:
@@ -184,3 +249,28 @@ def services_change():
             audit(db, "cambiar", "servicios", target_id=request.form.get("id", ""), detail=message)
     flash(message, "ok" if ok else "error")
     return redirect(url_for("coverage.services_page"))
+
+
+@bp.get("/cobertura/servicios/<service_id>/editar")
+@allow(*STAFF)
+def service_edit(service_id: str) -> str:
+    """Edit form of an imported or hand-added service (with the version it was read at)."""
+    with db_session() as db:
+        context = pages.edit_service_form(db, service_id)
+    return render_template("coverage/service_edit.html", **context)
+
+
+@bp.post("/cobertura/servicios/<service_id>/editar")
+@allow(*STAFF)
+def service_save(service_id: str):
+    """Save an edit (audited); a stale or bad form is shown again with what was typed."""
+    with db_session() as db, db.begin():
+        context, message, status = pages.save_service_edit(
+            db, territory(), service_id, request.form, actor=current_actor()
+        )
+        if context is None:
+            audit(db, "cambiar", "servicios", target_id=service_id, detail=message)
+    if context is None:
+        flash(message, "ok")
+        return redirect(url_for("coverage.services_page"))
+    return render_template("coverage/service_edit.html", error=message, **context), status

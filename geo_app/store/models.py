@@ -551,6 +551,29 @@ class CoverageRun(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class CoverageMapFile(Base):
+    """A printable map (PDF or PNG) of a coverage run, made by a background job.
+
+    ``scope_key`` says for whom it was drawn (``exacto`` for staff, ``mesa`` and
+    its comunas otherwise): a file is only handed to accounts with the same key.
+    """
+
+    __tablename__ = "coverage_map_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("coverage_runs.id", ondelete="CASCADE"))
+    fmt: Mapped[str] = mapped_column(String(8))
+    scope_key: Mapped[str] = mapped_column(String(400))
+    suppression_k: Mapped[int] = mapped_column(Integer, default=10)
+    job_state: Mapped[str] = mapped_column(String(20), default="en_cola")
+    job_progress: Mapped[float] = mapped_column(Float, default=0.0)
+    job_message: Mapped[str] = mapped_column(String(300), default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_by: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class TransitFeedRow(Base):
     """An imported GTFS feed: the zip as received, its provenance and a summary.
 

@@ -2,6 +2,18 @@
    boat lines on our own polygons (no tiles); a click on the map fills the what-if point. */
 (function () {
   "use strict";
+  var file = document.getElementById("map-file");
+  if (file && (file.dataset.state === "en_cola" || file.dataset.state === "calculando")) {
+    var pollFile = function () {  // a printable map's job: progress, then the page with its link
+      fetch(file.dataset.stateUrl).then(function (r) { return r.json(); }).then(function (s) {
+        if (s.estado === "listo" || s.estado === "fallido") { window.location.reload(); return; }
+        document.getElementById("map-file-progress").value = s.progreso;
+        document.getElementById("map-file-message").textContent = s.mensaje;
+        setTimeout(pollFile, 800);
+      }).catch(function () { setTimeout(pollFile, 3000); });
+    };
+    setTimeout(pollFile, 400);
+  }
   var page = document.getElementById("coverage");
   if (!page) { return; }
   var state = page.dataset.state;

@@ -115,6 +115,11 @@ GET = {
     "coverage.run_cells": row(R, N, N, N, N),
     "coverage.run_services": row(R, N, N, N, N),
     "coverage.run_export": row(S, N, N, N, N),
+    "coverage.run_map": row(S, N, N, N, N),
+    "coverage.map_file_page": row(S, N, N, N, N),
+    "coverage.map_file_state": row(R, N, N, N, N),
+    "coverage.map_file_download": row(S, N, N, N, N),
+    "coverage.service_edit": row(S, N, N, F, F),  # no such service; staff only
     "transit.export_gtfs": row(S, A, A, L, L),
 }
 # POST: roles allowed (anything but 401/403/500 is fine for them: the walk sends empty
@@ -151,6 +156,7 @@ POST = {
     "coverage.whatif": {"admin", "profesional", "gestor", "mesa"},
     "coverage.services_import": {"admin", "profesional"},
     "coverage.services_change": {"admin", "profesional"},
+    "coverage.service_save": {"admin", "profesional"},
 }
 
 
@@ -246,6 +252,8 @@ def world(tmp_path_factory):
             "day": first_day,
             "run_id": 1,
             "job_id": 1,
+            "file_id": 1,
+            "service_id": "no-existe",
         },
     }
     app.extensions["revincula.engine"].dispose()

@@ -127,7 +127,7 @@ def test_no_suppressed_cell_can_be_recovered_from_the_linked_tables():
         value = exact[(layer, table)].at[label, band]
         if 1 <= value < k:  # a small count: its interval is at least k wide
             assert width >= k, (layer, table, label, band, value, width)
-        else:  # a complementary cell never comes out exactly
+        elif value > 0:  # a complementary cell never comes out exactly (a zero may)
             assert width >= 1, (layer, table, label, band, value, width)
     # every small count is hidden, in every table
     for key, table in exact.items():
@@ -143,3 +143,31 @@ def test_percentages_need_a_published_denominator_of_at_least_k():
         assert (shares.to_numpy()[hidden.to_numpy()] == SUPPRESSED).all()
         small_total = (protected.tables[key][TOTAL] < protected.k).to_numpy()
         assert (shares.to_numpy()[small_total] == SUPPRESSED).all()
+
+
+def test_patterns_agree_between_the_run_its_whatif_and_another_type():
+    """A mesa keeps every table: the same counts must be hidden alike wherever they appear."""
+    k = 10
+    both = _micro(5)
+    before = both[both["layer"] == "antes"]
+    alone = protect(before, bands=band_labels(), k=k)
+    whatif = protect(both, bands=band_labels(), k=k)
+    for table in ("comuna", "isla"):
+        assert alone.suppressed[("antes", table)].equals(whatif.suppressed[("antes", table)])
+    # another service type over the same origins: a different split, the same totals
+    other = both[both["layer"] == "después"].assign(layer="otro")
+    other_protected = protect(other, bands=band_labels(), k=k)
+    for table in ("comuna", "isla"):
+        ours = whatif.suppressed[("antes", table)][TOTAL]
+        assert ours.equals(other_protected.suppressed[("otro", table)][TOTAL])
+    # combined: the run alone and its what-if, read together, narrow nothing
+    combined = _attack(whatif, both, k)
+    for (layer, table, label, band), width in combined.items():
+        value = whatif.tables[(layer, table)].at[label, band]
+        need = k if 1 <= value < k else (1 if value else 0)
+        assert width >= need, (layer, table, label, band, value, width)
+    complementary = sum(
+        int((whatif.suppressed[key] & ~((t >= 1) & (t < k))).to_numpy().sum())
+        for key, t in whatif.tables.items()
+    )
+    assert complementary < sum(int((t >= 0).to_numpy().sum()) for t in whatif.tables.values()) / 3

@@ -155,7 +155,8 @@ def _assert_nothing_recovered(app, mesa, staff, run_id):
         for band, v in zip(t["columns"], r["cells"], strict=True)
     }
     for layer, table, label, band, lo, hi in attacked:
-        assert hi - lo >= 1, (layer, table, label, band, lo, hi)  # never comes out exactly
+        # never comes out exactly (a hidden zero may: it names no one, see layers.privacy)
+        assert hi - lo >= 1 or hi < 0.5, (layer, table, label, band, lo, hi)
         if table == "comuna":
             value = truth[(layer, label, band)]
             assert lo <= value <= hi
