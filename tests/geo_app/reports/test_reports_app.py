@@ -354,8 +354,8 @@ def test_team_activity_by_hand_on_the_page_pdf_and_files(app, client, tmp_path):
     assert ("<td>2026-W11</td><td>Gestora Castro (sintética)</td><td>1</td><td>2</td><td>2</td>"
             "<td>2</td><td>2</td><td>0</td><td>0</td><td>1</td><td>1</td>") in visits  # fmt: skip
     times = page.split('id="tabla-actividad-tiempos"')[1].split("</table>")[0]
-    assert ("<td>1.5</td><td>0.2</td><td>0.5</td><td>0.0</td><td>0.0</td><td>45.5</td>"
-            "<td>1</td>") in times  # fmt: skip
+    assert ("<td>1,5</td><td>0,2</td><td>0,5</td><td>0,0</td><td>0,0</td><td>45,5</td>"
+            "<td>1</td>") in times  # es-CL decimal commas  # fmt: skip
     barriers = page.split('id="tabla-barreras"')[1].split("</table>")[0]
     assert "<td>Trabajo (propio o en el hogar)</td><td>1</td>" in barriers
     assert "<td>CESFAM o CECOSF</td><td>1</td>" in page.split('id="tabla-derivaciones"')[1]
