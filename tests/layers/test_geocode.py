@@ -569,11 +569,11 @@ def test_locate_many_answers_each_reading_once_and_as_locate_would(geocoder):
     rows = [
         ("Sector Pid Pid s/n", "", "Castro", 8001),
         ("Sector Pid Pid s/n", "", "Castro", 8035),  # same reading, another school: same place
-        ("parcela 7", "", "Castro", school_a),  # nothing named: the school's own point
-        ("parcela 7", "", "Castro", school_b),  # same reading, another school: another point
-        ("parcela 7", "", "Castro", 999_999),  # a school with no point: never another's
-        ("parcela 7", "", "Castro", None),
-        ("parcela 7", "", "Castro", school_a),
+        ("parcela siete", "", "Castro", school_a),  # nothing named: the school's own point
+        ("parcela siete", "", "Castro", school_b),  # same reading, another school: another point
+        ("parcela siete", "", "Castro", 999_999),  # a school with no point: never another's
+        ("parcela siete", "", "Castro", None),
+        ("parcela siete", "", "Castro", school_a),
         ("frente a la escuela", "", "Castro", school_b),
         ("frente a la escuela", "", "Castro", school_a),
     ]
