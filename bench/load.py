@@ -3,8 +3,9 @@
 Each simulated user signs in (its own session, as a profesional) and, until the time
 is up, picks at random: the map's case layer (30 %), a page of the case list (30 %),
 a case's detail (30 %) or an import of a small list of its own (10 %: upload,
-preview, confirm). Prints throughput, p50/p95/p99 latency per kind and the error
-count, for 1 user (the baseline, same process) and for each N, with ratios.
+preview, confirm; the review and the store are jobs, polled until they end). Prints
+throughput, p50/p95/p99 latency per kind and the error count, for 1 user (the
+baseline, same process) and for each N, with ratios.
 
     .venv/bin/python bench/load.py                       # 10 and 50 users, 20 s each
     .venv/bin/python bench/load.py --users 10,50 --seconds 30 --workers 4 --db sqlite
@@ -165,19 +166,37 @@ class User(threading.Thread):
         if up.status_code != 302:
             self.log.append(("motivo", 0.0, f"subida HTTP {up.status_code}"))
             return False
-        preview = self.http.get(self.base + up.headers["Location"], timeout=60)
-        if preview.status_code != 200:
-            self.log.append(("motivo", 0.0, f"revisión HTTP {preview.status_code}"))
-            return False
         token = up.headers["Location"].rsplit("/", 1)[-1]
+        review = self.job_end(token, "revision")  # the review is a job (geo_app.jobs)
+        if review != "listo":
+            self.log.append(("motivo", 0.0, f"revisión {review}"))
+            return False
         url = f"{self.base}/importar/{token}/confirmar"
-        done = self.http.post(url, data={"csrf": self.token()}, timeout=60, allow_redirects=False)
-        if done.status_code == 302 and "/importar/lote/" in done.headers.get("Location", ""):
+        form = {"csrf": self.token(), "lista": "adicion"}  # a few students added to a school
+        done = self.http.post(url, data=form, timeout=60, allow_redirects=False)
+        where = done.headers.get("Location", "")
+        if done.status_code == 302 and "/importar/lote/" in where:
             return True
-        page = self.http.get(self.base + done.headers.get("Location", "/importar"), timeout=60)
+        stored_by_job = done.status_code == 302 and where.endswith("/guardado")
+        if stored_by_job and self.job_end(token, "guardado") == "listo":
+            return True
+        page = self.http.get(self.base + where if where else self.base + "/importar", timeout=60)
         found = re.search(r'class="flash error"[^>]*>([^<]+)', page.text)
         self.log.append(("motivo", 0.0, found.group(1)[:90] if found else str(done.status_code)))
         return False
+
+    def job_end(self, token: str, stage: str, limit_s: float = 300.0) -> str:
+        """Poll an import job's state (as the page does) until it ends; return the state."""
+        url = f"{self.base}/api/importar/{token}/estado?etapa={stage}"
+        ends = time.perf_counter() + limit_s
+        while time.perf_counter() < ends:
+            state = self.http.get(url, timeout=60)
+            if state.status_code != 200:
+                return f"HTTP {state.status_code}"
+            if state.json()["estado"] in ("listo", "fallido"):
+                return state.json()["estado"]
+            time.sleep(0.2)
+        return "sin terminar"
 
     def run(self) -> None:
         if not self.login():

@@ -90,6 +90,10 @@ DEFAULTS: dict[str, Any] = {
     "REDIS_URL": "",
     # Name of the RQ queue (several instances may share one Redis with different names).
     "JOB_QUEUE": "revincula",
+    # Seconds a request that started a job (an import's review or store, a PDF report)
+    # waits for it before answering with the page that polls its progress: a small job's
+    # result comes at once, a long one never holds the request longer than this.
+    "JOB_WAIT_S": 1.0,
     # Compressed responses (Flask-Compress): brotli, else gzip, for text over 500 bytes.
     # Streamed responses (static files) are left alone: Flask-Compress 1.x swaps their
     # body for a generator and the file is never closed; a front server compresses them.
