@@ -31,6 +31,8 @@ from layers.geocode import METHODS
 from layers.geocode import confidence
 from layers.intake import format_run
 from layers.territory import Territory
+from layers.text import count_label
+from layers.text import number_es
 from routing.transit import NO_TRANSIT_REASON
 
 __all__ = [
@@ -136,4 +138,7 @@ def init_templates(app: Flask) -> None:
     app.add_template_filter(weekday_label, "weekday")
     app.add_template_filter(minutes_label, "minutes")
     app.add_template_filter(chile_time, "chile")
+    # es-CL numbers (12.345,6) and counts that agree («1 caso», «2 casos»): layers.text
+    app.add_template_filter(number_es, "number_es")
+    app.add_template_filter(count_label, "count")
     app.context_processor(_template_globals)

@@ -59,6 +59,7 @@ __all__ = [
     "COMMON_WORDS",
     "CONFLICT_M",
     "GOOD_GPS_M",
+    "GPS_ORIGINS",
     "OSM_PLACE_KINDS",
     "SOURCES",
     "WOF_FILE",
@@ -110,12 +111,14 @@ COMMON_WORDS = frozenset(
 _SAINTS = frozenset({"san", "santa", "santo"})
 _NOT_A_NAME = frozenset({"isla", "islote", "sector", "localidad", "lugar"})
 
+# The attribution WOF asks for (data/chiloe/PROVENANCE.md keeps its English text), in
+# Spanish for the users: the licensors, works and links are the same, names as they are.
 WOF_ATTRIBUTION = (
-    "Data from Who's On First (License: "
+    "Datos de Who's On First (licencia: "
     "https://github.com/whosonfirst-data/whosonfirst-data-admin-cl/blob/master/LICENSE.md). "
-    "Includes data from GeoNames (http://www.geonames.org, CC-BY) and from foursquare "
+    "Incluye datos de GeoNames (http://www.geonames.org, CC-BY) y de foursquare "
     "quattroshapes (https://github.com/foursquare/quattroshapes/, CC-BY). Global Map of Chile "
-    "© International Steering Committee for Global Mapping / Instituto Geografico Militar de "
+    "© International Steering Committee for Global Mapping / Instituto Geográfico Militar de "
     "Chile. Yahoo! GeoPlanet."
 )
 
@@ -937,7 +940,10 @@ _CONFIRM_ORIGINS = {
     "pin": "pin puesto a mano",
     "gps": "ubicación GPS en terreno",
     "correccion": "corrección en la página Lugares",
+    "visita": "gps de visita",
 }
+# Origins whose point is a phone's fix: they need an accuracy of `GOOD_GPS_M` or better.
+GPS_ORIGINS = ("gps", "visita")
 
 
 @dataclass(frozen=True)
@@ -958,7 +964,8 @@ class ConfirmedPlace:
     lon, lat
         WGS84.
     origin
-        ``pin``, ``gps`` or ``correccion``.
+        ``pin``, ``gps``, ``visita`` (a gestor's visit fix a profesional
+        accepted on the places page) or ``correccion``.
     who
         The account that confirmed it (a username: no personal data).
     when
@@ -968,7 +975,7 @@ class ConfirmedPlace:
         correction): a case with the same address is placed on it with
         high confidence.
     accuracy_m
-        GPS accuracy in metres (``gps`` only).
+        GPS accuracy in metres (``gps`` and ``visita`` only).
     place_id
         Storage id, once stored.
     retired
@@ -993,10 +1000,12 @@ class ConfirmedPlace:
         if not normalize_text(self.name):
             problems.append("falta el nombre del sector")
         if self.origin not in _CONFIRM_ORIGINS:
-            problems.append(f"origen {self.origin!r} desconocido (use pin, gps o correccion)")
+            problems.append(
+                f"origen {self.origin!r} desconocido (use pin, gps, visita o correccion)"
+            )
         if not (-90 <= self.lat <= 90 and -180 <= self.lon <= 180):
             problems.append(f"coordenadas inválidas ({self.lat}, {self.lon})")
-        if self.origin == "gps" and (self.accuracy_m is None or self.accuracy_m > GOOD_GPS_M):
+        if self.origin in GPS_ORIGINS and (self.accuracy_m is None or self.accuracy_m > GOOD_GPS_M):
             shown = "desconocida" if self.accuracy_m is None else f"de {self.accuracy_m:.0f} m"
             problems.append(
                 f"la precisión del GPS es {shown}; para confirmar un sector se necesita "

@@ -72,6 +72,8 @@ from layers.intake import normalize_text
 from layers.territory import Territory
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import pandas as pd
 
 __all__ = [
@@ -744,6 +746,35 @@ class Geocoder:
         if found is None:
             found = self._weaker(candidates, parsed_sector, parsed, comuna_key, home)
         return found if found is not None else self._fallback(parsed, comuna_key, rbd)
+
+    def locate_many(self, rows: Iterable[tuple[str, str, str, int | None]]) -> list[Location]:
+        """Place many ``(address, sector, comuna, rbd)`` rows, each distinct reading once.
+
+        A list repeats addresses (siblings, «Sector X s/n» of a whole sector), so
+        the answer for each distinct ``(address, sector, comuna)`` is computed once
+        per call and shared (`Location` is immutable). The school only matters
+        through whether it has a point and, when the answer is the school's point
+        (fallback, «cerca de la escuela»), which school: the key holds exactly
+        that. Same answers as `locate` row by row, in the same order; the memory
+        is dropped when the call returns.
+        """
+        readings: dict[tuple[str, str, str, bool], Location] = {}
+        at_school: dict[tuple[str, str, str, int], Location] = {}
+        out = []
+        for address, sector, comuna, rbd in rows:
+            known = rbd is not None and rbd in self.schools
+            reading = (address, sector, comuna, known)
+            found = readings.get(reading)
+            if found is None and known:
+                found = at_school.get((address, sector, comuna, rbd))
+            if found is None:
+                found = self.locate(address, sector, comuna, rbd)
+                if known and found.source == f"RBD {rbd}":
+                    at_school[(address, sector, comuna, rbd)] = found
+                else:
+                    readings[reading] = found
+            out.append(found)
+        return out
 
     def _named(
         self, candidates: list[_Candidate], parsed: _Parsed, comuna: str, rbd, home

@@ -37,6 +37,7 @@ __all__ = [
     "NOT_ENROLLED_RATE",
     "SyntheticCaseload",
     "generate_caseload",
+    "is_synthetic_run",
     "messy_file",
     "monthly_file",
 ]
@@ -44,6 +45,18 @@ __all__ = [
 GRAVE_RATE = 0.321  # Provincia de Chiloé, 2022 first half (CEM, cited by radiosago.cl)
 NOT_ENROLLED_RATE = 0.023  # 10-17 years, seed 002 (deserción 2017→2018), as an approximation
 RUN_LOW, RUN_HIGH = 90_000_000, 99_999_999
+
+
+def is_synthetic_run(run: int) -> bool:
+    """Whether a RUN number (without check digit) is in the synthetic range `RUN_LOW`–`RUN_HIGH`.
+
+    The project's synthetic data (demo, tests, benchmarks) only uses that
+    range, far above the RUNs the Registro Civil has given so far, so a file
+    whose every RUN is there holds no real person.
+    """
+    return RUN_LOW <= run <= RUN_HIGH
+
+
 HEADERS = [
     "RUN",
     "DV",

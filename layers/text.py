@@ -27,7 +27,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["INVISIBLE", "clean_cell", "clean_text", "terminal_safe"]
+__all__ = [
+    "INVISIBLE",
+    "clean_cell",
+    "clean_text",
+    "count_label",
+    "number_es",
+    "plural_es",
+    "terminal_safe",
+]
 
 # Categories Cc and Cf (Unicode 15), except tab, LF and CR which clean_text keeps for
 # CSV parsing; built as literal ranges so importing this module costs nothing.
@@ -104,3 +112,93 @@ def terminal_safe(value: object) -> str:
                 else (f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
             )
     return "".join(out)
+
+
+# -- numbers and counts as es-CL writes them -----------------------------------------
+# Words of a phrase that never take a plural («caso sin ubicación» → «casos sin ubicación»).
+_INVARIABLE = frozenset(
+    [
+        "a",
+        "al",
+        "con",
+        "de",
+        "del",
+        "el",
+        "en",
+        "la",
+        "las",
+        "lo",
+        "los",
+        "o",
+        "para",
+        "por",
+        "que",
+        "se",
+        "sin",
+        "su",
+        "sus",
+        "un",
+        "una",
+        "y",
+    ]
+)
+_UNSTRESS = str.maketrans("áéíóú", "aeiou")
+
+
+def number_es(value: float | None, decimals: int = 0) -> str:
+    """Write a number as es-CL does: thousands with «.», decimals with «,» (``12.345,6``).
+
+    `decimals` fixes the digits after the comma (rounded half to even, as
+    Python's format does); None or NaN gives «—». Source: RAE/ASALE
+    *Ortografía* 2010 §4.2.2.2 allows the point for thousands, and Chilean
+    usage (INE, Mineduc) writes it so.
+    """
+    if value is None or value != value:  # NaN
+        return "—"
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def plural_es(word: str) -> str:
+    """Plural of one Spanish word or phrase (each variable word): «lugar» → «lugares».
+
+    Regular rules only (RAE *Nueva gramática* §3.2): a vowel adds «s», a
+    consonant «es» (a stressed final «-ón/-ión/-én/-ás…» loses its accent),
+    «z» becomes «ces», and a word ending in «s» or «x» after an unstressed
+    vowel does not change («análisis», «lunes»). In a phrase, the words before
+    the first article or preposition (`_INVARIABLE`) agree; the rest stay.
+    Pass an explicit plural to `count_label` for anything irregular.
+    """
+    words = word.split(" ")
+    for i, w in enumerate(words):
+        if w.lower() in _INVARIABLE:  # «día con barco» → «días con barco»: the head only
+            break
+        words[i] = _plural_word(w)
+    return " ".join(words)
+
+
+def _plural_word(word: str) -> str:
+    if not word or not word[-1].isalpha():
+        return word
+    last = word[-1].lower()
+    if last in "aeiouáéó":
+        return word + "s"
+    if last in "íú":
+        return word + "es"
+    if last == "z":
+        return word[:-1] + "ces"
+    if last in "sx" and len(word) > 3 and not any(c in word[-3:] for c in "áéíóú"):
+        return word
+    if len(word) > 1 and word[-2] in "áéíóú":  # stressed last syllable: «camión» → «camiones»
+        return word[:-2] + word[-2].translate(_UNSTRESS) + word[-1] + "es"
+    return word + "es"
+
+
+def count_label(n: float | None, singular: str, plural: str | None = None) -> str:
+    """«1 caso», «0 casos», «1.234 lugares»: the count in es-CL and the word agreeing with it.
+
+    Only exactly 1 takes the singular (RAE: «1,5 kilómetros», «0 casos»).
+    `plural` defaults to `plural_es` of `singular`.
+    """
+    word = singular if n == 1 else (plural or plural_es(singular))
+    return f"{number_es(n)} {word}"

@@ -23,6 +23,7 @@ from dataclasses import field
 from functools import cache
 from pathlib import Path
 
+from layers.gazetteer import GOOD_GPS_M
 from layers.services import SERVICE_TYPES
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "check_record",
     "distance_m",
     "load_visit_rules",
+    "proposes_place",
 ]
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
@@ -284,3 +286,21 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
     )
     return 2 * 6_371_008.8 * math.asin(math.sqrt(min(1.0, a)))
+
+
+def proposes_place(
+    rules: VisitRules, outcome: str, lon: float | None, accuracy_m: float | None
+) -> bool:
+    """Whether a visit's GPS fix may propose where the sector of the home is.
+
+    True when the gestor met someone at the home (an outcome with contact
+    made, not a wrong address nor a move: the phone then stood at the home)
+    and the fix reports an accuracy of `layers.gazetteer.GOOD_GPS_M` metres or
+    better; a fix with no accuracy never does. The proposal is only that: a
+    profesional accepts or discards it on the places page.
+    """
+    label_contact_kind = rules.outcomes.get(outcome)
+    if label_contact_kind is None or lon is None or accuracy_m is None:
+        return False
+    _, contact, kind = label_contact_kind
+    return contact and kind != "ubicacion" and accuracy_m <= GOOD_GPS_M

@@ -40,6 +40,9 @@ from layers.intake import RawTable
 from layers.intake import match_headers
 from layers.intake import read_table
 from layers.intake import validate
+from layers.synthetic import is_synthetic_run
+from layers.text import count_label
+from layers.text import number_es
 
 __all__ = [
     "LIST_MODES",
@@ -124,9 +127,11 @@ class SchoolShortfall:
     def sentence(self) -> str:
         """Spanish description with the numbers."""
         return (
-            f"RBD {self.rbd} {self.name}: el archivo trae {self.n_file} fila(s) y su lista "
-            f"anterior tenía {self.n_previous} estudiante(s); si es la lista completa, "
-            f"{self.n_missing} quedarán marcados «ya no están en la lista»"
+            f"RBD {self.rbd} {self.name}: el archivo trae {count_label(self.n_file, 'fila')} y su "
+            f"lista anterior tenía {count_label(self.n_previous, 'estudiante')}; si es la lista "
+            f"completa, {number_es(self.n_missing)} "
+            f"{'quedará marcado' if self.n_missing == 1 else 'quedarán marcados'} "
+            "«ya no están en la lista»"
         )
 
 
@@ -274,6 +279,7 @@ def prepare_import(
     )
     prepared.shortfalls = _shortfalls(context, visible, file_rbds, prepared.missing_runs)
     geocoder = current_geocoder(session, context)  # bundled sources + the team's entries
+    to_locate = []
     for record in result.records:
         old = existing.get(record["run"])
         if old is not None and (
@@ -281,9 +287,13 @@ def prepare_import(
         ):
             prepared.locations[record["row"]] = Location(old[7], old[8], old[3], 0.0, "sin cambio")
             continue
-        prepared.locations[record["row"]] = geocoder.locate(
-            record["address"], record["sector"], _comuna_for(context, record), record["rbd"]
-        )
+        to_locate.append(record)
+    # each distinct address reading is located once (lists repeat sectors and siblings)
+    located = geocoder.locate_many(
+        (r["address"], r["sector"], _comuna_for(context, r), r["rbd"]) for r in to_locate
+    )
+    for record, location in zip(to_locate, located, strict=True):
+        prepared.locations[record["row"]] = location
     return prepared
 
 
@@ -419,9 +429,11 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
     back and nothing of the file remains. `comunas`, when given, are the only
     comunas the importing account may touch.
 
-    Real data (not `synthetic`) disables every active demo account first, in the same
-    transaction (``batch.report["demo_desactivadas"]`` names them); importing it with a
-    demo account is refused.
+    Real data disables every active demo account first, in the same transaction
+    (``batch.report["demo_desactivadas"]`` names them); importing it with a demo
+    account is refused. A file is synthetic when the caller says so or when every
+    imported RUN is in the synthetic range (`layers.synthetic.is_synthetic_run`):
+    then the demo accounts stay open and the students are marked synthetic.
 
     `list_mode` says what the file is for its schools: ``"completa"`` (their students
     absent from it are marked «ya no están en la lista»), ``"adicion"`` (no one is
@@ -444,7 +456,8 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
         raise ImportRejectedError(msg)
     if result.errors and not only_valid:
         msg = (
-            f"El archivo tiene {len(result.errors)} error(es) en {len(result.rejected)} fila(s): "
+            f"El archivo tiene {count_label(len(result.errors), 'error')} en "
+            f"{count_label(len(result.rejected), 'fila')}: "
             "no se importó nada. Corrija las filas y vuelva a subirlo, o elija importar solo "
             "las filas válidas."
         )
@@ -462,6 +475,7 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
                 "se importó nada. Quite esas filas o pida a un administrador que lo importe."
             )
             raise ImportRejectedError(msg)
+    synthetic = synthetic or all(is_synthetic_run(r["run"]) for r in result.records)
     demo_disabled = [] if synthetic else _close_demo_accounts(session, actor)
     if prepared.shortfalls and list_mode is None:
         msg = (

@@ -46,6 +46,7 @@ from geo_app.web import revalidated
 from layers.intake import FIELDS
 from layers.intake import IntakeError
 from layers.intake import parse_period
+from layers.text import count_label
 
 __all__ = ["bp"]
 
@@ -88,8 +89,9 @@ def _pin_message(outcome: service.PinOutcome) -> str:
                                    else " (ubicado a mano).")  # fmt: skip
     if outcome.place is not None:
         row, moved = outcome.place.row, len(outcome.place.relocated)
-        text += (f" Sector «{row.name}» confirmado en este punto (entrada {row.id} de Lugares): "
-                 f"{moved} caso(s) más reubicados.")  # fmt: skip
+        more = count_label(moved, "caso más reubicado", "casos más reubicados")
+        text += f" Sector «{row.name}» confirmado en este punto (entrada {row.id} de Lugares): "
+        text += f"{more}."
     return text
 
 

@@ -338,7 +338,17 @@ def compare_page(session: Session, territory, scope: Scope, a: int | None, b: in
 
 
 def services_page(session: Session, territory, service_type: str) -> dict:
-    """Context of /cobertura/servicios: every service (or one type) with its provenance."""
+    """Context of /cobertura/servicios: every service (or one type) with its provenance.
+
+    Raises
+    ------
+    InvalidRequestError
+        `service_type` is neither empty nor a key of `SERVICE_TYPES`.
+    """
+    if service_type and service_type not in SERVICE_TYPES:
+        known = ", ".join(SERVICE_TYPES)
+        msg = f"Tipo de servicio «{service_type[:30]}» desconocido: use uno de {known}."
+        raise InvalidRequestError(msg)
     services = store.registry(session, territory)
     if service_type in SERVICE_TYPES:
         services = services[services["service_type"] == service_type]

@@ -45,6 +45,30 @@ def _k() -> int:
     return int(current_app.config.get("SUPPRESSION_K", service.DEFAULT_K))
 
 
+# Largest id a stored run can have (PostgreSQL INTEGER); beyond it a number names no run.
+MAX_RUN_ID = 2**31 - 1
+
+
+def _run_arg(name: str, what: str = "El cálculo") -> int | None:
+    """Return the query argument `name` as a run id, None when absent or empty.
+
+    Raises
+    ------
+    InvalidRequestError
+        Not a whole number from 1 to `MAX_RUN_ID` (answered 400, in Spanish).
+    """
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_RUN_ID:
+        msg = (
+            f"{what} «{raw[:20]}» no es válido: «{name}» debe ser el número de un cálculo "
+            "(elíjalo en la lista de cálculos de esta página)."
+        )
+        raise InvalidRequestError(msg)
+    return int(raw)
+
+
 def _form(form) -> service.RunForm:
     keys = ("tipo", "fecha", "hora", "modo", "umbral", "sugerir")
     return service.RunForm(**{key: form.get(key, "").strip() for key in keys if form.get(key)})
@@ -58,7 +82,7 @@ def _to_run(run_id: int):
 @allow(*ALL_ROLES)
 def page() -> str:
     """Show the coverage page: the form, and the chosen run (progress, or map, tables and gaps)."""
-    run_id = request.args.get("corrida", type=int)
+    run_id = _run_arg("corrida")
     with db_session() as db, db.begin():
         context = pages.coverage_page(db, territory(), current_app, current_scope(), run_id,
                                       k=_k(), today=dt.date.today())  # fmt: skip
@@ -211,7 +235,7 @@ def map_file_download(run_id: int, file_id: int) -> Response:
 @allow(*ALL_ROLES)
 def compare() -> str:
     """Two runs side by side (protected together: one suppression pattern for both)."""
-    a, b = request.args.get("a", type=int), request.args.get("b", type=int)
+    a, b = _run_arg("a", "El primer cálculo"), _run_arg("b", "El segundo cálculo")
     with db_session() as db:
         context = pages.compare_page(db, territory(), current_scope(), a, b, k=_k())
     return render_template("coverage/compare.html", **context)
@@ -222,7 +246,7 @@ def compare() -> str:
 def services_page() -> str:
     """List the services the map can show, with provenance; staff import, add, edit and retire."""
     with db_session() as db:
-        context = pages.services_page(db, territory(), request.args.get("tipo", ""))
+        context = pages.services_page(db, territory(), request.args.get("tipo", "").strip())
     return render_template("coverage/services.html", **context)
 
 

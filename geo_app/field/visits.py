@@ -9,7 +9,11 @@ index decides). The phone forgets a record only when its UUID comes back as
 
 A stored record proposes the case's next stage (`geo_app.cases.workflow`)
 and feeds the next plan (`apply_outcome`: a wrong address marks the location
-doubtful, a good GPS fix at the home moves the point, undoable).
+doubtful, a good GPS fix at the home moves the point, undoable). A fix of
+`layers.gazetteer.GOOD_GPS_M` metres or better at a home whose address names a
+sector also proposes that sector's point: a PENDING team gazetteer entry
+(`geo_app.places.service.propose_from_visit`) a profesional accepts or
+discards on the places page.
 
 A record is accepted for a case the gestor had in a published plan (now or
 before): if the case was reassigned since, it is stored and marked as a
@@ -30,8 +34,10 @@ from sqlalchemy.orm import Session
 
 from geo_app.audit import record
 from geo_app.cases.importing import location_label
-from geo_app.cases.workflow import propose_from_visit
+from geo_app.cases.workflow import propose_from_visit as propose_stage
 from geo_app.errors import InvalidRequestError
+from geo_app.places.service import propose_from_visit
+from geo_app.places.service import sector_of
 from geo_app.scope import Scope
 from geo_app.scope import assigned_cases
 from geo_app.store.models import Case
@@ -45,6 +51,7 @@ from layers.visits import canonical_uuid
 from layers.visits import check_record
 from layers.visits import distance_m
 from layers.visits import load_visit_rules
+from layers.visits import proposes_place
 
 __all__ = ["LOCAL_TZ", "MAX_BATCH", "apply_outcome", "case_visits", "receive_visits"]
 
@@ -181,9 +188,19 @@ def _receive_all(  # noqa: C901 - refuse, already had, store; then the race fall
                     session.flush()
             except IntegrityError:
                 answers[index] = {"uuid": row.uuid, "estado": HAD, "motivo": ""}
+    rules = load_visit_rules()
     for index, row, case in built:
         if answers[index]["estado"] == STORED:
-            propose_from_visit(session, case, row)
+            propose_stage(session, case, row)
+            if proposes_place(rules, row.outcome, row.lon, row.accuracy_m):
+                # the sector as the address and the geocoder named it, before the fix moves it
+                sector = sector_of(case.address, case.sector, case.geocode_method,
+                                   case.geocode_match)  # fmt: skip
+                if propose_from_visit(session, case, row, sector) is not None:
+                    answers[index]["motivo"] = "; ".join(
+                        m for m in (answers[index]["motivo"],
+                                    f"punto del sector {sector} propuesto para revisión") if m
+                    )  # fmt: skip
             apply_outcome(session, case, row)
     return answers
 

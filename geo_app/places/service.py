@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from dataclasses import field
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlalchemy import select
@@ -34,7 +35,9 @@ from geo_app.scope import Scope
 from geo_app.store.models import Case
 from geo_app.store.models import Change
 from geo_app.store.models import GazetteerRow
+from geo_app.store.models import VisitRecord
 from geo_app.store.models import utcnow
+from layers.gazetteer import GOOD_GPS_M
 from layers.gazetteer import SOURCES
 from layers.gazetteer import ConfirmedPlace
 from layers.gazetteer import Entry
@@ -46,9 +49,14 @@ from layers.gazetteer import compact
 from layers.gazetteer import core_key
 from layers.gazetteer import read_gazetteer_file
 from layers.intake import normalize_text
+from layers.text import count_label
+from layers.text import number_es
 
 __all__ = [
+    "EXAMPLE_FILE",
     "FILTERS",
+    "PENDING",
+    "VISIT_SOURCE",
     "GazetteerImport",
     "PlaceChange",
     "confirm_home",
@@ -56,12 +64,15 @@ __all__ = [
     "find_place",
     "import_gazetteer",
     "import_message",
+    "pending_rows",
     "place_id",
     "places_geojson",
     "places_page",
+    "propose_from_visit",
     "relocate_cases",
     "restore_entry",
     "retire_entry",
+    "review_proposal",
     "sector_of",
     "team_row_ref",
 ]
@@ -74,6 +85,9 @@ _SECTOR = re.compile(
 )
 _SECTOR_PREFIX = re.compile(r"^\s*(?:sector|sect\.?)\s+", re.IGNORECASE)
 _NAMED_METHODS = {"localidad", "localidad_aprox", "confirmado"}
+# A gestor's visit fix proposes a sector's point: a row of this kind waits for a profesional.
+PENDING = "pendiente"
+VISIT_SOURCE = "gps de visita"
 
 
 @dataclass
@@ -175,11 +189,13 @@ def relocate_cases(
 
     A case counts when its address or sector contains one of `names`
     (compact, see `layers.gazetteer.compact`) or its location came from one
-    of `refs`. Cases placed by hand are never moved. Each moved case gets a
-    history entry (source ``lugar``, `why` in the new value).
+    of `refs`. Cases placed by hand or by a visit's GPS fix at the home
+    (method ``gps``) are never moved: their own point is better than a
+    sector's. Each moved case gets a history entry (source ``lugar``, `why`
+    in the new value).
     """
     geocoder = current_geocoder(session, context)
-    query = select(Case).where(Case.geocode_method != "manual")
+    query = select(Case).where(Case.geocode_method.not_in(("manual", "gps")))
     now = utcnow()
     moved = []
     for case in session.scalars(query):
@@ -256,6 +272,114 @@ def confirm_home(
         why=f"sector {confirmed.name} confirmado en el caso {case.id}",
     )  # fmt: skip
     return PlaceChange(row, relocated)
+
+
+def propose_from_visit(
+    session: Session, case: Case, visit: VisitRecord, sector: str
+) -> GazetteerRow | None:
+    """Store a gestor's good visit fix as a PENDING team entry for the sector `sector` names.
+
+    The caller has checked the fix (`layers.visits.proposes_place`: contact at
+    the home, accuracy ≤ `layers.gazetteer.GOOD_GPS_M` m). The row (kind
+    `PENDING`, origin ``visita``, source `VISIT_SOURCE`, who and when of the
+    visit, the visit's WGS84 point) is not used by the geocoder until a
+    profesional accepts it (`review_proposal`). Returns None, storing nothing,
+    when the address names no sector, the case has no comuna, or the same
+    case already has a proposal for that sector waiting.
+    """
+    name = sector.strip()[:200]
+    if not name or not case.comuna or visit.lon is None:
+        return None
+    waiting = session.scalars(
+        select(GazetteerRow.name).where(
+            GazetteerRow.kind == PENDING, GazetteerRow.case_id == case.id,
+            GazetteerRow.retired.is_(False),
+        )
+    )  # fmt: skip
+    if any(normalize_text(n) == normalize_text(name) for n in waiting):
+        return None
+    row = GazetteerRow(
+        kind=PENDING, origin="visita", name=name, comuna=case.comuna, lat=visit.lat,
+        lon=visit.lon, source=VISIT_SOURCE, accuracy_m=visit.accuracy_m, case_id=case.id,
+        address_key=address_key(case.address, case.sector)[:600],
+        note=f"visita {visit.uuid}"[:300], created_by=visit.username,
+        created_at=visit.received_at,
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    return row
+
+
+def pending_rows(session: Session, scope: Scope) -> list[GazetteerRow]:
+    """Visit proposals waiting for review in the account's comunas, oldest first."""
+    query = select(GazetteerRow).where(
+        GazetteerRow.kind == PENDING, GazetteerRow.retired.is_(False)
+    )
+    if not scope.all_comunas:
+        query = query.where(GazetteerRow.comuna.in_(scope.comunas))
+    return list(session.scalars(query.order_by(GazetteerRow.id)))
+
+
+def review_proposal(
+    session: Session,
+    context: CaseContext,
+    scope: Scope | None,
+    row_id: int,
+    *,
+    accept: bool,
+    actor: str,
+    expected_version: int | None = None,
+) -> PlaceChange:
+    """Accept or discard a visit proposal (`propose_from_visit`).
+
+    Accepted, the row becomes a ``confirmado`` entry (origin ``visita``; who
+    and when of the visit kept, the reviewer and the day in its note) and
+    every case naming the sector is geocoded again: the place is fixed once
+    for every case in it. Discarded, the row is kept retired (who, when).
+    The caller audits.
+
+    Raises
+    ------
+    NotFoundError
+        No such proposal, or it was already reviewed.
+    ForbiddenError
+        Its comuna is outside `scope`.
+    ConflictError
+        `expected_version` is not the row's (someone reviewed it meanwhile).
+    InvalidRequestError
+        The fix cannot be a confirmed place (e.g. its accuracy is too poor).
+    """
+    row = session.get(GazetteerRow, row_id)
+    if row is None or row.kind != PENDING or row.retired:
+        msg = f"No hay una propuesta por revisar con el número {row_id} (quizás ya se revisó)."
+        raise NotFoundError(msg)
+    if expected_version is not None and row.version != expected_version:
+        msg = "Otra persona revisó esta propuesta mientras tanto: recargue la página."
+        raise ConflictError(msg)
+    _check_scope(scope, context, row.comuna)
+    now = utcnow()
+    day = now.astimezone(ZoneInfo("America/Santiago")).strftime("%d/%m/%Y")
+    if not accept:
+        row.retired, row.retired_by, row.retired_at = True, actor, now
+        row.note = f"{row.note}; descartada por {actor} el {day}"[:300]
+        session.flush()
+        return PlaceChange(row, [], f"Propuesta {row_id} ({row.name}) descartada")
+    try:
+        ConfirmedPlace(row.name, row.comuna, row.lon, row.lat, "visita", row.created_by or actor,
+                       now, accuracy_m=row.accuracy_m)  # fmt: skip
+    except GazetteerError as err:
+        raise InvalidRequestError("; ".join(err.problems)) from err
+    row.kind = "confirmado"
+    row.note = f"{VISIT_SOURCE} de {row.created_by}, aceptado por {actor} el {day}"[:300]
+    session.flush()
+    place = _place_of_row(session, context, row)
+    relocated = relocate_cases(
+        session, context,
+        names=_names_of([place]) if place else {core_key(normalize_text(row.name))},
+        refs=set(place.refs) if place else set(), actor=actor,
+        why=f"sector {row.name} aceptado desde una visita del caso {row.case_id}",
+    )  # fmt: skip
+    return PlaceChange(row, relocated, f"Propuesta {row_id} ({row.name}) aceptada")
 
 
 def _place_of_row(session: Session, context: CaseContext, row: GazetteerRow) -> Place | None:
@@ -504,6 +628,15 @@ def team_row_ref(row: GazetteerRow) -> str:
 
 # --------------------------------------------------------------------------- the page
 
+# The example of a gazetteer file shown on the page and offered as a download: ``;`` and
+# decimal commas as a spreadsheet in es-CL saves it, or ``,`` and points; names invented
+# («sintético»), points inside Castro. A test imports it (tests/geo_app/places).
+EXAMPLE_FILE = (
+    "nombre;comuna;lat;lon;fuente\r\n"
+    "Nueva Esperanza;Castro;-42,5200;-73,7000;Localidades INE 2017 (ejemplo sintético)\r\n"
+    "Llicaldad Alto;Castro;-42,5100;-73,7300;Registro del equipo (ejemplo sintético)\r\n"
+)
+
 FILTERS = {
     "": "Todos los lugares",
     "conflictos": "Con fuentes en conflicto (> 2 km)",
@@ -541,7 +674,8 @@ def places_page(session: Session, context: CaseContext, scope: Scope, args: dict
     its entries). Keys: ``places`` (at most 200 shown), ``n_places``,
     ``selected`` and its ``entries`` (with ``rows``, the stored rows by ref),
     ``cases_here`` (cases in scope located on it), ``team_rows`` (the newest
-    100 stored rows of the account's comunas), ``comunas``, ``filters``,
+    100 stored rows of the account's comunas), ``pending`` (visit proposals
+    waiting for review, `pending_rows`), ``comunas``, ``filters``,
     ``families``, ``attributions``.
     """
     gazetteer = current_gazetteer(session, context)
@@ -566,6 +700,8 @@ def places_page(session: Session, context: CaseContext, scope: Scope, args: dict
         team = team.where(GazetteerRow.comuna.in_(scope.comunas))
     team_rows = session.scalars(team).all()
     return {
+        "pending": pending_rows(session, scope),
+        "good_gps_m": GOOD_GPS_M,
         "places": places[:200],
         "n_places": len(places),
         "selected": selected,
@@ -582,6 +718,7 @@ def places_page(session: Session, context: CaseContext, scope: Scope, args: dict
         "families": _FAMILY_LABELS,
         "sources": SOURCES,
         "attributions": [s for s in SOURCES.values() if s.attribution],
+        "example_file": EXAMPLE_FILE.replace("\r\n", "\n"),
         "place_id": place_id,
     }
 
@@ -631,12 +768,15 @@ def places_geojson(
 
 def import_message(result: GazetteerImport) -> str:
     """Spanish summary of a gazetteer import for the page and the command line."""
-    text = f"{result.filename}: {result.n_rows} lugares válidos, {result.repeated} ya estaban."
+    repeated = "ya estaba" if result.repeated == 1 else "ya estaban"
+    text = (f"{result.filename}: {count_label(result.n_rows, 'lugar válido')}, "
+            f"{number_es(result.repeated)} {repeated}.")  # fmt: skip
     if result.dry_run:
         text += " Revisión: no se guardó nada."
     else:
-        text += (f" Guardados {result.stored}; {len(result.relocated)} caso(s) reubicados "
-                 "(quedó en su historial).")  # fmt: skip
+        saved = "Guardado" if result.stored == 1 else "Guardados"
+        moved = count_label(len(result.relocated), "caso reubicado")
+        text += f" {saved} {number_es(result.stored)}; {moved} (quedó en su historial)."
     if result.conflicts:
         text += f" Conflictos con otras fuentes: {'; '.join(result.conflicts[:10])}"
         text += "…" if len(result.conflicts) > 10 else "."

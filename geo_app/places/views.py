@@ -22,6 +22,7 @@ from geo_app.web import current_actor
 from geo_app.web import current_scope
 from geo_app.web import db_session
 from layers.gazetteer import GazetteerError
+from layers.text import count_label
 
 __all__ = ["bp"]
 
@@ -48,8 +49,8 @@ def _point(form) -> tuple[float, float]:
 
 
 def _done(change: service.PlaceChange) -> None:
-    flash(f"{change.message}: {len(change.relocated)} caso(s) reubicados (quedó en su historial).",
-          "ok")  # fmt: skip
+    moved = count_label(len(change.relocated), "caso reubicado")
+    flash(f"{change.message}: {moved} (quedó en su historial).", "ok")
 
 
 @bp.get("/lugares")
@@ -59,6 +60,17 @@ def places() -> str:
     with db_session() as db:
         page = service.places_page(db, _context(), current_scope(), request.args.to_dict())
     return render_template("places/places.html", **page)
+
+
+@bp.get("/lugares/ejemplo.csv")
+@allow(*STAFF)
+def example_file():
+    """Return an example gazetteer file to fill in (invented names, «ejemplo sintético»)."""
+    body = "\ufeff" + service.EXAMPLE_FILE  # a BOM: spreadsheets then read the accents right
+    return current_app.response_class(
+        body, mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=nomenclator_ejemplo.csv"},
+    )  # fmt: skip
 
 
 @bp.get("/api/lugares.geojson")
@@ -93,7 +105,8 @@ def import_file():
     except GazetteerError as err:
         for problem in err.problems[:50]:
             flash(problem, "error")
-        flash(f"{upload.filename}: {len(err.problems)} problema(s); no se guardó nada.", "error")
+        problems = count_label(len(err.problems), "problema")
+        flash(f"{upload.filename}: {problems}; no se guardó nada.", "error")
         return _back()
     flash(service.import_message(result), "ok")
     return _back(filtro="equipo")
@@ -135,5 +148,29 @@ def restore(row_id: int):
                                        actor=current_actor())  # fmt: skip
         audit(db, "cambiar", "nomenclator", target_id=str(row_id), case_ids=change.relocated,
               detail="retiro deshecho")  # fmt: skip
+    _done(change)
+    return _back(lugar="")
+
+
+@bp.post("/lugares/propuesta/<int:row_id>")
+@allow(*STAFF)
+def review(row_id: int):
+    """Accept («Aceptar») or discard («Descartar») a sector's point proposed by a visit."""
+    decision = request.form.get("decision", "")
+    if decision not in ("aceptar", "descartar"):
+        msg = "Elija «Aceptar» o «Descartar» la propuesta."
+        raise InvalidRequestError(msg)
+    try:
+        version = int(request.form.get("version", ""))
+    except ValueError as err:
+        msg = "Falta la versión de la propuesta: recargue la página."
+        raise InvalidRequestError(msg) from err
+    with db_session() as db, db.begin():
+        change = service.review_proposal(
+            db, _context(), current_scope(), row_id, accept=decision == "aceptar",
+            actor=current_actor(), expected_version=version,
+        )  # fmt: skip
+        audit(db, "cambiar", "nomenclator", target_id=f"propuesta {row_id}",
+              case_ids=change.relocated, detail=change.message.lower()[:200])  # fmt: skip
     _done(change)
     return _back(lugar="")

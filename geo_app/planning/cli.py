@@ -60,6 +60,9 @@ def plan(
 ) -> None:
     """Planifica las visitas de la semana entre los gestores, con horarios de barco.
 
+    Sin --guardar ni --publicar el plan solo se muestra y se escribe en la
+    carpeta de salida: no queda en la base.
+
     Con --alojamientos, un gestor puede dormir fuera de su base (una isla cuyo
     barco no permite ir y volver en el día): ese día termina en el alojamiento
     y el siguiente empieza ahí, a la hora de la columna «sale» si se indica
@@ -119,6 +122,11 @@ def plan(
     if publicar or guardar:
         state = "publicado" if publicar else "guardado como borrador"
         click.echo(f"Plan {plan_id} {state}: /planificacion/{plan_id}")
+    else:
+        click.echo(
+            "Plan solo mostrado: no se guardó en la base ni lo ven los gestores. "
+            "Use --guardar (borrador) o --publicar para guardarlo."
+        )
 
 
 @cli.command("vrptw")

@@ -81,15 +81,29 @@ OUT_OF_SCOPE = "No existe ese plan o incluye comunas fuera de su ámbito."
 
 
 class PlanFormError(ValueError):
-    """The new-plan form cannot make a plan; the message (Spanish) says what to change.
+    """The new-plan form cannot make a plan; the messages (Spanish) say what to change.
 
-    `field` is the form field at fault (``semana``, ``casos``, ``segundos``,
-    ``prioridad_min``, ``gestor``, ``comuna``, ``aloja_N`` for stay row N).
+    `errors` lists every ``(field, message)`` found, in the form's order; a
+    field is ``semana``, ``casos``, ``segundos``, ``prioridad_min``,
+    ``gestor``, ``comuna`` or ``aloja_N`` for stay row N. `field` is the first
+    one's; ``str()`` joins the messages.
     """
 
-    def __init__(self, message: str, field: str = ""):
-        super().__init__(message)
-        self.field = field
+    def __init__(self, message: str, field: str = "", *, errors=None):
+        self.errors: list[tuple[str, str]] = list(errors or [(field, message)])
+        super().__init__(" ".join(m for _, m in self.errors))
+        self.field = self.errors[0][0]
+
+    @classmethod
+    def collected(cls, errors: list[tuple[str, str]]) -> PlanFormError:
+        """Return one error holding every ``(field, message)`` of `errors`."""
+        first_field, first_message = errors[0]
+        return cls(first_message, first_field, errors=errors)
+
+    @property
+    def fields(self) -> set[str]:
+        """The fields at fault."""
+        return {f for f, _ in self.errors}
 
 
 class PastWeekError(InvalidRequestError):
@@ -157,8 +171,8 @@ def plan_list_page(session: Session, scope: Scope, today: dt.date) -> dict:
         "week": _next_monday(today),
         "this_monday": today - dt.timedelta(days=today.weekday()),
         "typed": None,
-        "error": "",
-        "error_field": "",
+        "errors": [],
+        "error_fields": set(),
         "stay_rows": STAY_ROWS,
         "status_labels": STATUS_LABELS,
         "job_labels": JOB_LABELS,
@@ -182,23 +196,28 @@ class PlanForm:
     stays: tuple[tuple[str, str, str, str], ...] = ()
 
 
-def _stays(model: TravelModel, week: dt.date, rows, codes: list[str]) -> list[Stay]:
-    """Read the overnight stay rows of the plan form; PlanFormError naming the row."""
+def _stays(model: TravelModel, week: dt.date | None, rows, codes: list[str]) -> list[Stay]:
+    """Read the overnight stay rows of the plan form; PlanFormError naming every bad row.
+
+    With no valid `week` (its own error is reported), a night is not checked against it.
+    """
     find = place_finder(model)
-    monday = week - dt.timedelta(days=week.weekday())
-    stays = []
+    monday = week - dt.timedelta(days=week.weekday()) if week else None
+    stays, errors = [], []
     for n, (code, night, place, leave) in enumerate(rows, start=1):
         if not (code or night or place):
             continue
         try:
             stay = stay_of(code, night, place, find, codes, leave=leave)
-            if not monday <= stay.night < monday + dt.timedelta(days=7):
+            if monday and not monday <= stay.night < monday + dt.timedelta(days=7):
                 msg = f"la noche {stay.night:%d-%m-%Y} no es de la semana del plan"
                 raise ValueError(msg)
         except ValueError as err:
-            msg = f"Alojamientos: fila {n}: {err}. No se creó el plan."
-            raise PlanFormError(msg, f"aloja_{n}") from err
+            errors.append((f"aloja_{n}", f"Alojamientos: fila {n}: {err}."))
+            continue
         stays.append(stay)
+    if errors:
+        raise PlanFormError.collected(errors)
     return stays
 
 
@@ -250,26 +269,41 @@ def create_plan_from_form(
     ForbiddenError
         A chosen comuna is outside the account's scope.
     """
-    week = _form_week(form.week, today or dt.date.today())
-    limit = int(_number(form.cases, 300, 1, 1000, "casos", "Casos candidatos"))
-    seconds = _number(form.seconds, 20, 1, 600, "segundos", "Segundos de optimización")
-    min_priority = _number(form.min_priority, 0, 0, 100, "prioridad_min", "Prioridad mínima")
-    gestores = session.scalars(select(GestorRow).where(GestorRow.code.in_(form.gestores))).all()
-    if not gestores:
-        msg = "Gestores: elija al menos un gestor disponible para la semana."
-        raise PlanFormError(msg, "gestor")
     chosen = list(form.comunas) or list(scope.comunas)
     if not all(scope.comuna_allowed(c) for c in chosen):
         msg = "Eligió comunas fuera de su ámbito."
         raise ForbiddenError(msg)
-    visits = candidate_visits(session, comunas=chosen, min_priority=min_priority, limit=limit)
-    if not visits:
-        msg = (
-            "Comunas y prioridad mínima: no hay casos ubicados con esos filtros; amplíe las "
-            "comunas o baje la prioridad mínima."
-        )
-        raise PlanFormError(msg, "comuna")
-    stays = _stays(model, week, form.stays, [g.code for g in gestores])
+    errors: list[tuple[str, str]] = []  # every field at fault, shown at once
+
+    def checked(read, *args):
+        try:
+            return read(*args)
+        except PlanFormError as err:
+            errors.extend(err.errors)
+            return None
+
+    week = checked(_form_week, form.week, today or dt.date.today())
+    limit = checked(_number, form.cases, 300, 1, 1000, "casos", "Casos candidatos")
+    seconds = checked(_number, form.seconds, 20, 1, 600, "segundos", "Segundos de optimización")
+    min_priority = checked(_number, form.min_priority, 0, 0, 100, "prioridad_min",
+                           "Prioridad mínima")  # fmt: skip
+    gestores = session.scalars(select(GestorRow).where(GestorRow.code.in_(form.gestores))).all()
+    if not gestores:
+        errors.append(("gestor", "Gestores: elija al menos un gestor disponible para la semana."))
+    visits = None
+    if limit is not None and min_priority is not None:
+        visits = candidate_visits(session, comunas=chosen, min_priority=min_priority,
+                                  limit=int(limit))  # fmt: skip
+        if not visits:
+            msg = (
+                "Comunas y prioridad mínima: no hay casos ubicados con esos filtros; amplíe las "
+                "comunas o baje la prioridad mínima."
+            )
+            errors.append(("comuna", msg))
+    # a stay names a chosen gestor: with none chosen, that one error says it all
+    stays = checked(_stays, model, week, form.stays, [g.code for g in gestores]) if gestores else []
+    if errors:
+        raise PlanFormError.collected(errors)
     synthetic = session.scalar(select(Case.id).limit(1)) is not None and all(
         g.synthetic for g in gestores
     )

@@ -99,7 +99,7 @@ def plan_create():
     except service.PlanFormError as err:
         with db_session() as db:
             page = service.plan_list_page(db, current_scope(), _today())
-        page.update(typed=request.form, error=str(err), error_field=err.field)
+        page.update(typed=request.form, errors=err.errors, error_fields=err.fields)
         return render_template("planning/plans.html", **page), 400
     _start_job(plan_id)
     return _to_plan(plan_id)

@@ -24,6 +24,7 @@ from geo_app.store.models import AuditEntry
 from geo_app.store.models import Case
 from geo_app.store.models import GestorRow
 from geo_app.store.models import HeaderMapping
+from geo_app.store.models import ImportBatch
 from geo_app.store.models import PlanRow
 from geo_app.store.models import PlanStop
 from geo_app.store.models import Student
@@ -208,7 +209,7 @@ def test_a_file_far_short_of_a_schools_list_asks_before_marking_anyone(world):
     token = token_of(upload(client, HEADER + CASTRO[0] + CASTRO[1]))
     page = client.get(f"/importar/{token}").get_data(as_text=True)
     assert 'id="list-mode"' in page
-    assert "2 fila(s) en el archivo; 10 en la lista anterior; 8 no vienen" in page
+    assert "2 filas en el archivo; 10 en la lista anterior; 8 no vienen" in page
     refused = confirm(client, token)  # no answer: nothing is stored, no one is dropped
     assert refused.status_code == 302 and refused.headers["Location"].endswith(token)
     flashed = client.get(f"/importar/{token}").get_data(as_text=True)
@@ -432,15 +433,28 @@ def test_real_data_closes_the_demo_accounts(world):
     for role, name in demo.items():
         sessions[role] = world.test_client()
         assert sign_in(sessions[role], name).status_code == 302
+    # a list whose every RUN is synthetic is not real data: nothing is closed
+    real = client_for(world, "profesional")
+    token = token_of(upload(real, HEADER + "".join(CASTRO[:9])))
+    done = confirm(real, token)
+    flashed = real.get(done.headers["Location"]).get_data(as_text=True)
+    assert "/importar/lote/" in done.headers["Location"]
+    assert "Se desactivaron las cuentas de demostración" not in flashed
+    for role in demo:
+        assert sessions[role].get("/cuenta").status_code == 200  # still signed in
+    with world.extensions["revincula.db"]() as session:
+        assert session.scalar(select(ImportBatch.synthetic).order_by(ImportBatch.id.desc()))
+    # one RUN outside the synthetic range makes it real data (80.000.001: a fake record,
+    # a number the Registro Civil has not given)
+    outside = row(80_000_001, "Nombre", "Fuera del rango sintético", CASTRO_RBD, "Castro")
     # a demo account cannot bring real data in
     demo_prof = sessions["profesional"]
-    token = token_of(upload(demo_prof, HEADER + "".join(CASTRO[:9])))
+    token = token_of(upload(demo_prof, HEADER + "".join(CASTRO[:9]) + outside))
     refused = confirm(demo_prof, token)
     page = demo_prof.get(refused.headers["Location"]).get_data(as_text=True)
     assert "cuenta de demostración" in page
     # a real account can, and every demo account is closed with it
-    real = client_for(world, "profesional")
-    token = token_of(upload(real, HEADER + "".join(CASTRO[:9])))
+    token = token_of(upload(real, HEADER + "".join(CASTRO[:9]) + outside))
     done = confirm(real, token)
     assert "/importar/lote/" in done.headers["Location"]
     flashed = real.get(done.headers["Location"]).get_data(as_text=True)

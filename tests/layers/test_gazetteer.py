@@ -169,8 +169,10 @@ def test_every_place_says_where_it_comes_from(gazetteer):
 
 def test_sources_panel_attribution(gazetteer, territory):
     texts = gazetteer.attributions()
-    assert len(texts) == 1 and texts[0].startswith("Data from Who's On First")
-    assert "GeoNames" in texts[0] and "quattroshapes" in texts[0]
+    assert len(texts) == 1 and texts[0].startswith("Datos de Who's On First (licencia: https")
+    assert "Incluye datos de GeoNames (http://www.geonames.org, CC-BY)" in texts[0]
+    assert "quattroshapes" in texts[0] and "Instituto Geográfico Militar" in texts[0]
+    assert "Data from" not in texts[0] and "Includes" not in texts[0]
     with_osm = Gazetteer.from_entries(
         [*gazetteer.entries, *osm_entries([("Tenaún", -73.387, -42.3158, "village")])]
     )

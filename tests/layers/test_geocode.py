@@ -560,3 +560,29 @@ def test_km_towards_a_place_the_roads_do_not_reach(road_geocoder):
     # Quetalco is 7 km from the hand-made road: it does not snap, so no path
     assert found.method == "camino_hacia"
     assert "no une" in found.note
+
+
+def test_locate_many_answers_each_reading_once_and_as_locate_would(geocoder):
+    """The import path's cache: same answers as row by row, the school kept where it matters."""
+    schools = sorted(geocoder.schools)
+    school_a, school_b = schools[0], schools[1]
+    rows = [
+        ("Sector Pid Pid s/n", "", "Castro", 8001),
+        ("Sector Pid Pid s/n", "", "Castro", 8035),  # same reading, another school: same place
+        ("parcela siete", "", "Castro", school_a),  # nothing named: the school's own point
+        ("parcela siete", "", "Castro", school_b),  # same reading, another school: another point
+        ("parcela siete", "", "Castro", 999_999),  # a school with no point: never another's
+        ("parcela siete", "", "Castro", None),
+        ("parcela siete", "", "Castro", school_a),
+        ("frente a la escuela", "", "Castro", school_b),
+        ("frente a la escuela", "", "Castro", school_a),
+    ]
+    geocoder.clear_caches()
+    many = geocoder.locate_many(iter(rows))
+    assert many == [geocoder.locate(*row) for row in rows]
+    assert km(many[0], PID_PID) < 0.2 and many[1] is many[0]  # computed once, shared
+    assert many[2].source == f"RBD {school_a}" and many[3].source == f"RBD {school_b}"
+    assert many[4].method != "escuela" and many[4] == many[5]
+    assert many[6] is many[2]
+    assert many[7].source == f"RBD {school_b}" and many[8].source == f"RBD {school_a}"
+    assert geocoder.locate_many([]) == []

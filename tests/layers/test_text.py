@@ -9,6 +9,9 @@ import pytest
 from layers.text import INVISIBLE
 from layers.text import clean_cell
 from layers.text import clean_text
+from layers.text import count_label
+from layers.text import number_es
+from layers.text import plural_es
 from layers.text import terminal_safe
 
 # Unicode 15 made seven more Egyptian hieroglyph format controls (U+13439–U+1343F); this
@@ -65,3 +68,52 @@ def test_clean_text_keeps_the_csv_structure():
 def test_terminal_safe_shows_controls_as_escapes(value, shown):
     assert terminal_safe(value) == shown
     assert terminal_safe(value).isprintable()
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "shown"),
+    [
+        (0, 0, "0"),
+        (999, 0, "999"),
+        (1000, 0, "1.000"),
+        (1234567, 0, "1.234.567"),
+        (-20500.25, 1, "-20.500,2"),  # half to even, as Python rounds
+        (3.5, 1, "3,5"),
+        (0.05, 2, "0,05"),
+        (60447.4, 0, "60.447"),
+        (None, 0, "—"),
+        (float("nan"), 1, "—"),
+    ],
+)
+def test_number_es_writes_thousands_with_a_point_and_decimals_with_a_comma(value, decimals, shown):
+    assert number_es(value, decimals) == shown
+
+
+@pytest.mark.parametrize(
+    ("singular", "plural"),
+    [
+        ("caso", "casos"),
+        ("lugar", "lugares"),
+        ("error", "errores"),
+        ("problema", "problemas"),
+        ("ubicación", "ubicaciones"),
+        ("vez", "veces"),
+        ("lunes", "lunes"),
+        ("análisis", "análisis"),
+        ("caso reubicado", "casos reubicados"),
+        ("lugar válido", "lugares válidos"),
+        ("día con barco", "días con barco"),
+        ("caso sin ubicación", "casos sin ubicación"),
+    ],
+)
+def test_plural_es_follows_the_regular_rules(singular, plural):
+    assert plural_es(singular) == plural
+
+
+def test_count_label_agrees_with_the_number():
+    assert count_label(1, "caso") == "1 caso"
+    assert count_label(0, "caso") == "0 casos"  # zero is plural in Spanish
+    assert count_label(2, "caso reubicado") == "2 casos reubicados"
+    assert count_label(1500, "lugar") == "1.500 lugares"
+    assert count_label(1, "caso más reubicado", "casos más reubicados") == "1 caso más reubicado"
+    assert count_label(3, "caso más reubicado", "casos más reubicados") == "3 casos más reubicados"

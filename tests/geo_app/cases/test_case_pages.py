@@ -83,8 +83,12 @@ def test_upload_preview_confirm_and_browse(client):
 def test_file_with_errors_offers_only_valid_rows_and_a_download(client):
     preview = upload(client, HEADER + ANA + BAD)
     page = client.get(preview).get_data(as_text=True)
-    assert "rbd_unknown" in page and "run_check_digit" in page and "attendance_range" in page
-    assert "Importar las" not in page and "Importar solo las 1 filas válidas" in page
+    # only Spanish for the user: the messages, never the internal codes behind them
+    assert "no está en el directorio Mineduc" in page and "dígito verificador" in page
+    assert "fuera de 0 a 100 %" in page
+    assert "rbd_unknown" not in page and "run_check_digit" not in page
+    assert "attendance_range" not in page
+    assert "Importar las" not in page and "Importar solo la fila válida" in page
     token = preview.rsplit("/", 1)[-1]
     rejected = client.get(f"/importar/{token}/rechazadas.csv")
     text = rejected.data.decode("utf-8-sig")
@@ -102,16 +106,17 @@ def test_unknown_headers_go_through_the_mapping_step(client):
     text = "Codigo;Alumno;Colegio;Pct\r\n12345678-5;Ana Pérez;8001;70\r\n"
     preview = upload(client, text)
     page = client.get(preview).get_data(as_text=True)
-    assert "Asignar columnas" in page and "missing_columns" in page
+    assert "Asignar columnas" in page and "Faltan columnas obligatorias" in page
+    assert "missing_columns" not in page
     token = preview.rsplit("/", 1)[-1]
     form = {"csrf": csrf(client), "col0": "run", "col1": "nombre_completo", "col2": "rbd",
             "col3": "asistencia"}  # fmt: skip
     assert client.post(f"/importar/{token}/columnas", data=form).status_code == 302
     page = client.get(preview).get_data(as_text=True)
-    assert "Importar las 1 filas" in page
+    assert "Importar la fila" in page
     # the next file with the same headers needs no mapping
     again = client.get(upload(client, text)).get_data(as_text=True)
-    assert "Importar las 1 filas" in again
+    assert "Importar la fila" in again
 
 
 def test_unreadable_upload_and_missing_csrf(client):
@@ -145,7 +150,7 @@ def test_a_check_digit_column_under_an_unknown_header_is_asked_for(client):
     form = {"csrf": csrf(client), "col0": "run", "col1": "dv", "col2": "nombres", "col3": "rbd",
             "col4": "asistencia"}  # fmt: skip
     assert client.post(f"/importar/{token}/columnas", data=form).status_code == 302
-    assert "Importar las 1 filas" in client.get(preview).get_data(as_text=True)
+    assert "Importar la fila" in client.get(preview).get_data(as_text=True)
 
 
 def test_a_header_only_file_offers_nothing_to_import(client):
@@ -172,7 +177,7 @@ def test_default_list_counts_what_the_map_counts_and_says_so(client):
     assert "Casos en la última lista" in listing
     assert re.search(r'id="cases-total">1<', listing)
     assert "Ana Pérez" in listing and "Luis Gómez" not in listing
-    assert "<b>1</b> más ya no están en la lista" in listing
+    assert "<b>1</b> más ya no está en la lista" in listing
     gone = client.get("/casos?en_lista=no").get_data(as_text=True)
     assert "Casos que ya no están en la última lista" in gone
     assert "Luis Gómez" in gone and "Ana Pérez" not in gone
@@ -181,7 +186,7 @@ def test_default_list_counts_what_the_map_counts_and_says_so(client):
     assert re.search(r'id="cases-total">2<', both)
     # The map's panel counts the same cases as the default list, and says how many are drawn.
     panel = client.get("/").get_data(as_text=True)
-    counted = r"id=.count-cases.><b>1</b> casos en la última lista, <b>1</b> de ellos"
+    counted = r"id=.count-cases.><b>1</b> caso en la última lista, <b>1</b> en el mapa"
     assert re.search(counted, panel)
     assert "de 281 en el directorio Mineduc 2025; 1 sin coordenadas" in panel
 

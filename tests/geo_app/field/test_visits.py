@@ -37,18 +37,24 @@ otro,Otro gestor (sintético),Castro,"lu,ma,mi,ju,vi",08:30,17:30,si,2
 DAY = dt.date(2026, 3, 9)
 
 
-@pytest.fixture
-def app(db_url):
+def field_app(db_url: str, rows: str, gestores_csv: str):
+    """An app with the synthetic `rows` imported through the real form and the gestores saved."""
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": db_url})
     admin = login(app.test_client(), app)
-    rows = (HEADER + "".join(SYNTHETIC_ROWS)).encode()
-    data = {"csrf": csrf(admin), "mes": "2026-08", "archivo": (io.BytesIO(rows), "l.csv")}
+    body = (HEADER + rows).encode()
+    data = {"csrf": csrf(admin), "mes": "2026-08", "archivo": (io.BytesIO(body), "l.csv")}
     preview = admin.post("/importar", data=data, content_type="multipart/form-data")
     key = preview.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
     admin.post(f"/importar/{key}/confirmar", data={"csrf": csrf(admin), "solo_validas": "0"})
-    gestores = read_gestores_csv(GESTORES.encode(), app_model(app).find_place)
+    gestores = read_gestores_csv(gestores_csv.encode(), app_model(app).find_place)
     with app.extensions["revincula.db"]() as session, session.begin():
         save_gestores(session, gestores, synthetic=True)
+    return app
+
+
+@pytest.fixture
+def app(db_url):
+    app = field_app(db_url, "".join(SYNTHETIC_ROWS), GESTORES)
     yield app
     app.extensions["revincula.engine"].dispose()
 

@@ -92,13 +92,13 @@ def test_import_from_the_page_all_or_nothing(client, app):
         "csrf": csrf(client), "archivo": (io.BytesIO(bad.encode()), "malo.csv")})  # fmt: skip
     page = flashes(client)
     assert "Fila 2: falta la longitud" in page
-    assert "malo.csv: 2 problema(s); no se guardó nada" in page
+    assert "malo.csv: 2 problemas; no se guardó nada" in page
     assert rows(app) == []
     good = "nombre;comuna;lat;lon;fuente\r\nNueva Esperanza;Castro;-42,52;-73,70;sintético\r\n"
     client.post("/lugares/importar", content_type="multipart/form-data", data={
         "csrf": csrf(client), "archivo": (io.BytesIO(good.encode()), "ine.csv")})  # fmt: skip
     page = flashes(client)
-    assert "ine.csv: 1 lugares válidos" in page and "1 caso(s) reubicados" in page
+    assert "ine.csv: 1 lugar válido" in page and "1 caso reubicado" in page
     assert [r.name for r in rows(app)] == ["Nueva Esperanza"]
     assert case_of(app, 90000011).geocode_method == "localidad"
     with app.extensions["revincula.db"]() as session:
@@ -110,7 +110,7 @@ def test_correct_a_place_from_the_page_moves_its_cases(client, app):
     form = {"csrf": csrf(client), "lugar": PID_ID, "lat": "-42.415", "lon": "-73.765", "q": "pid"}
     response = client.post("/lugares/corregir", data=form)
     assert response.status_code == 302 and "q=pid" in response.headers["Location"]
-    assert "Pid Pid corregido: 2 caso(s) reubicados" in flashes(client)
+    assert "Pid Pid corregido: 2 casos reubicados" in flashes(client)
     for run in (90000013, 90000014):
         case = case_of(app, run)
         assert (case.lat, case.lon) == pytest.approx((-42.415, -73.765))
@@ -154,7 +154,7 @@ def test_a_pin_on_a_case_confirms_its_sector_for_the_others(client, app):
         "confirmar": "1", "sector": "Pid Pid"})  # fmt: skip
     page = client.get(f"/casos/{leo.id}").get_data(as_text=True)
     assert "Sector «Pid Pid» confirmado en este punto" in page
-    assert "1 caso(s) más reubicados" in page
+    assert "1 caso más reubicado" in page
     assert "Lugares confirmados desde este caso" in page
     mar = case_of(app, 90000014)
     assert mar.geocode_method == "confirmado"
@@ -190,6 +190,23 @@ def test_the_case_list_shows_method_confidence_source_and_offers_low_confidence_
 
 
 def test_the_map_sources_panel_shows_the_gazetteer_licence_and_attribution(client):
-    page = client.get("/").get_data(as_text=True)
+    page = client.get("/").get_data(as_text=True).replace("&#39;", "'")
     assert 'id="source-wof"' in page and "CC0 + CC-BY (GeoNames, Quattroshapes)" in page
     assert "Global Map of Chile" in page
+    assert "Datos de Who's On First (licencia:" in page and "Data from" not in page
+
+
+def test_the_places_page_shows_an_example_file_that_imports(client, app):
+    page = client.get("/lugares").get_data(as_text=True).replace("&#39;", "'")
+    assert 'id="import-example"' in page and "nombre;comuna;lat;lon;fuente" in page
+    assert "Datos de Who's On First (licencia:" in page and "Includes data" not in page
+    example = client.get("/lugares/ejemplo.csv")
+    assert example.status_code == 200 and example.mimetype == "text/csv"
+    text = example.data.decode("utf-8-sig")
+    assert text.splitlines()[1] in page and "ejemplo sintético" in text
+    # the example is a valid file: a review (nothing saved) accepts its two rows
+    client.post("/lugares/importar", content_type="multipart/form-data", data={
+        "csrf": csrf(client), "revisar": "1",
+        "archivo": (io.BytesIO(example.data), "nomenclator_ejemplo.csv")})  # fmt: skip
+    assert "nomenclator_ejemplo.csv: 2 lugares válidos, 0 ya estaban." in flashes(client)
+    assert rows(app) == []

@@ -143,3 +143,22 @@ def test_the_cli_refuses_a_past_week(app, client, db_url, tmp_path, monkeypatch)
     assert result.exit_code == 1
     assert "La semana del 09-03-2026 ya pasó" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_every_error_of_the_form_is_shown_at_once(app, client):  # noqa: F811
+    response = form(client, semana="9/3/2026", casos="muchos", segundos="0",
+                    prioridad_min="alta", aloja_lugar_1="")  # fmt: skip
+    assert response.status_code == 400
+    page = response.get_data(as_text=True).replace("&#34;", '"')
+    assert "No se creó el plan: hay 5 problemas." in page
+    for message in (
+        "Semana: «9/3/2026» no es una fecha",
+        "Casos candidatos: «muchos» no es un número",
+        "Segundos de optimización: 0 está fuera de rango",
+        "Prioridad mínima: «alta» no es un número",
+        "Alojamientos: fila 1: falta el lugar del alojamiento",
+    ):
+        assert page.count(message) == 1, message
+    assert page.count('aria-invalid="true"') == 5  # semana, casos, segundos, prioridad, fila 1
+    assert "corrija los campos marcados" in page
+    assert count(app) == 0

@@ -88,7 +88,8 @@ def test_diagnosis_page_has_the_hand_worked_figures(app, client):
     assert "<td>2026-08</td><td>3</td><td>1</td><td>2</td><td>0</td><td>1</td>" in flow
     comunas = page.split('id="tabla-comunas"')[1].split("</table>")[0]
     castro = _slep_enrolment(app, "Castro")
-    rate = f"{100 * 1 / castro:.1f}"  # one crítica among Castro's SLEP enrolment
+    # one crítica among Castro's SLEP enrolment, written es-CL
+    rate = f"{100 * 1 / castro:.1f}".replace(".", ",")
     assert f"<td>Castro</td><td>{castro}</td><td>2</td><td>1</td><td>0</td>" in comunas
     assert f"<td>{rate}</td>" in comunas
     assert "<svg" in page and 'id="chart-tendencia"' in page  # the chart, drawn offline
@@ -125,7 +126,8 @@ def test_pdf_report_text(client):
     pages = PdfReader(io.BytesIO(response.data)).pages
     text = " ".join(" ".join(p.extract_text() for p in pages).split())  # cells wrap lines
     assert "Diagnóstico territorial de inasistencia escolar" in text
-    assert "Curaco de Vélez" in text and "datos del servicio" in text  # imported, not demo
+    # every RUN of the imported list is synthetic (90.000.000–99.999.999): labelled so
+    assert "Curaco de Vélez" in text and "datos sintéticos" in text
     assert "Directorio Oficial de Establecimientos Mineduc 2025" in text
     assert not any(name in text for name in NAMES)
 
@@ -154,7 +156,7 @@ def test_cli_report_pdf_and_table(app, client, db_url, tmp_path, monkeypatch):
     out = tmp_path / "informe.pdf"
     result = CliRunner().invoke(main, ["report", "diagnosis", "--desde", "2026-07", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert "3 casos en la última lista)" in result.output
+    assert "3 casos en la última lista, datos sintéticos)" in result.output
     assert out.read_bytes().startswith(b"%PDF")
     table = tmp_path / "comunas.csv"
     result = CliRunner().invoke(
@@ -352,8 +354,8 @@ def test_team_activity_by_hand_on_the_page_pdf_and_files(app, client, tmp_path):
     assert ("<td>2026-W11</td><td>Gestora Castro (sintética)</td><td>1</td><td>2</td><td>2</td>"
             "<td>2</td><td>2</td><td>0</td><td>0</td><td>1</td><td>1</td>") in visits  # fmt: skip
     times = page.split('id="tabla-actividad-tiempos"')[1].split("</table>")[0]
-    assert ("<td>1.5</td><td>0.2</td><td>0.5</td><td>0.0</td><td>0.0</td><td>45.5</td>"
-            "<td>1</td>") in times  # fmt: skip
+    assert ("<td>1,5</td><td>0,2</td><td>0,5</td><td>0,0</td><td>0,0</td><td>45,5</td>"
+            "<td>1</td>") in times  # es-CL decimal commas  # fmt: skip
     barriers = page.split('id="tabla-barreras"')[1].split("</table>")[0]
     assert "<td>Trabajo (propio o en el hogar)</td><td>1</td>" in barriers
     assert "<td>CESFAM o CECOSF</td><td>1</td>" in page.split('id="tabla-derivaciones"')[1]
