@@ -27,8 +27,10 @@ terminal. A boat from terminal k cannot arrive before ``margin + crossing``
 after reaching k, so the search towards each terminal stops where that head
 start already loses to the nearest facility by road, which on most networks
 leaves very little to search. When a passenger-only boat can leave a driver on
-foot, one more search on the walk layer gives ``D_walk(k)``, only as far as it
-can still improve some origin. On a network without a graph (such as
+foot, the walk times ``D_walk(k)`` from those terminals come from searches
+aimed at each terminal (A* with the straight distance as the lower bound,
+`_toward`), only as far as they can still improve some origin: a search from
+all the facilities would cover most of the island to reach one remote pier. On a network without a graph (such as
 `ApproximateNetwork`) the static times come from dense matrices. The result
 equals the old per-origin relaxation exactly and, to rounding, the minimum
 over a forward per-origin search to every facility (tests and
@@ -184,7 +186,9 @@ def _via_nodes(nodes: np.ndarray, seconds: np.ndarray, dist: np.ndarray, label=N
 
 
 @njit(cache=True)
-def _multi_source(indptr, indices, weights, seed_node, seed_s, seed_label, stop, bound):
+def _multi_source(  # noqa: C901
+    indptr, indices, weights, seed_node, seed_s, seed_label, stop, bound
+):
     """Dijkstra from many labelled seeds: (seconds, label of the nearest seed) per node.
 
     A tie keeps the lowest label, so each node gets the lowest-labelled seed
@@ -198,53 +202,103 @@ def _multi_source(indptr, indices, weights, seed_node, seed_s, seed_label, stop,
     n = indptr.shape[0] - 1
     dist = np.full(n, np.inf)
     label = np.full(n, -1, dtype=np.int64)
-    heap = np.empty(n, dtype=np.int64)
-    pos = np.full(n, -1, dtype=np.int64)
-    settled = np.zeros(n, dtype=np.bool_)
-    size = _seed_labelled(dist, label, heap, pos, seed_node, seed_s, seed_label)
-    remaining = stop.sum()
-    early = remaining > 0
-    done = np.empty(n, dtype=np.int64)
-    count = 0
-    while size > 0:
-        u, size = _pop(dist, heap, pos, size)
-        settled[u] = True
-        done[count] = u
-        count += 1
-        if stop[u]:
-            remaining -= 1
-            if remaining == 0:
-                break
-        if dist[u] > bound[u]:
-            continue
-        for e in range(indptr[u], indptr[u + 1]):
-            v = indices[e]
-            if settled[v]:
-                continue
-            nd = dist[u] + weights[e]
-            if nd < dist[v] or (nd == dist[v] and label[u] < label[v]):
-                dist[v] = nd
-                label[v] = label[u]
-                size = _queue(dist, heap, pos, size, v)
-    if early:
-        dist[~settled] = np.inf
-        label[~settled] = -1
-    return dist, label, done[:count]
-
-
-@njit(cache=True)
-def _seed_labelled(dist, label, heap, pos, seed_node, seed_s, seed_label):
-    """Put the seeds in `dist`/`label` (lowest label on equal times) and queue them."""
+    hkey = np.empty(n)
+    hnode = np.empty(n, dtype=np.int64)
+    pos = np.full(n, -1, dtype=np.int64)  # heap slot; -1 never queued, -2 settled
     for i in range(seed_node.shape[0]):
         v = seed_node[i]
         if seed_s[i] < dist[v] or (seed_s[i] == dist[v] and seed_label[i] < label[v]):
             dist[v] = seed_s[i]
             label[v] = seed_label[i]
     size = 0
-    for v in range(dist.shape[0]):
+    for v in range(n):
         if label[v] >= 0:
-            size = _queue(dist, heap, pos, size, v)
-    return size
+            _heap_up(hkey, hnode, pos, size, dist[v], v)
+            size += 1
+    remaining = stop.sum()
+    early = remaining > 0
+    done = np.empty(n, dtype=np.int64)
+    count = 0
+    while size > 0:
+        u = hnode[0]
+        size -= 1
+        if size > 0:
+            _heap_down(hkey, hnode, pos, size)
+        pos[u] = -2
+        done[count] = u
+        count += 1
+        if stop[u]:
+            remaining -= 1
+            if remaining == 0:
+                break
+        du = dist[u]
+        if du > bound[u]:
+            continue
+        lu = label[u]
+        for e in range(indptr[u], indptr[u + 1]):
+            v = indices[e]
+            pv = pos[v]
+            if pv == -2:
+                continue
+            nd = du + weights[e]
+            if nd < dist[v] or (nd == dist[v] and lu < label[v]):
+                dist[v] = nd
+                label[v] = lu
+                if pv < 0:
+                    _heap_up(hkey, hnode, pos, size, nd, v)
+                    size += 1
+                else:
+                    _heap_up(hkey, hnode, pos, pv, nd, v)
+    if early:
+        for v in range(n):
+            if pos[v] != -2:
+                dist[v] = np.inf
+                label[v] = -1
+    return dist, label, done[:count]
+
+
+@njit(cache=True, inline="always")
+def _heap_up(hkey, hnode, pos, i, key, node):
+    """Put `node` with `key` at slot `i` of a 4-ary heap (keys beside the nodes), sift up."""
+    while i > 0:
+        parent = (i - 1) >> 2
+        if hkey[parent] <= key:
+            break
+        hkey[i] = hkey[parent]
+        hnode[i] = hnode[parent]
+        pos[hnode[i]] = i
+        i = parent
+    hkey[i] = key
+    hnode[i] = node
+    pos[node] = i
+
+
+@njit(cache=True, inline="always")
+def _heap_down(hkey, hnode, pos, size):
+    """Move the last entry (slot `size`) to the root, which was just taken, and sift it down."""
+    key = hkey[size]
+    node = hnode[size]
+    i = 0
+    while True:
+        first = 4 * i + 1
+        if first >= size:
+            break
+        child = first
+        ck = hkey[first]
+        last = min(first + 4, size)
+        for k in range(first + 1, last):
+            if hkey[k] < ck:
+                child = k
+                ck = hkey[k]
+        if key <= ck:
+            break
+        hkey[i] = ck
+        hnode[i] = hnode[child]
+        pos[hnode[i]] = i
+        i = child
+    hkey[i] = key
+    hnode[i] = node
+    pos[node] = i
 
 
 @njit(cache=True)
@@ -263,9 +317,10 @@ def _toward(  # noqa: C901
     queued again, so the times are the minima over paths exactly as in
     `_multi_source` (same sums, same ties), not an approximation. The search
     stops once no path can reach the point within ``limit`` or tie with the
-    best found. Returns ``(seconds, label)`` at the two goal nodes: exact
-    where ``seconds + goal_s`` is within ``limit``, too long (or ``inf``)
-    otherwise.
+    best found. Returns ``(seconds, label)`` at the two goal nodes, never
+    shorter than the truth; the better of the two (``seconds + goal_s``,
+    lowest label on ties, as `_via_nodes` reads them) is exact where it is
+    within ``limit``.
 
     The ``work_*``, `pos`, `heap` and `touched` arrays (one entry per node,
     ``inf``/-1 initially) are a workspace shared between calls and left as
@@ -356,7 +411,7 @@ class _Attached:
 
         A point attached twice to one node is listed once.
         """
-        if not self._by_node:
+        if "ptr" not in self._by_node:
             node = self.node.copy()
             node[node[:, 1] == node[:, 0], 1] = -1  # one node twice: list the point once
             flat = node.ravel()
@@ -364,6 +419,30 @@ class _Attached:
             ptr, order = _group(flat[keep], n_nodes)
             self._by_node["ptr"], self._by_node["points"] = ptr, keep[order] // 2
         return self._by_node["ptr"], self._by_node["points"]
+
+
+def _same_edge(network, at: _Attached, others: Places, layer: str):
+    """``network._same_edge(at.places, others, layer)``, asked only about the points concerned.
+
+    The attached points are many (every origin) and `others` few: the points
+    on an edge one of `others` is on are found first (their edges sorted once
+    per `_Attached`), and only those are handed to the network. Pairs come in
+    another order, which no caller depends on.
+    """
+    if at.places.edge is None or others.edge is None or not len(at.rows):
+        return network._same_edge(at.places, others, layer)
+    if "edge_order" not in at._by_node:
+        order = np.argsort(at.places.edge, kind="stable")
+        at._by_node["edge_order"], at._by_node["edges"] = order, at.places.edge[order]
+    order, edges = at._by_node["edge_order"], at._by_node["edges"]
+    wanted = np.unique(others.edge[others.ok & (others.edge >= 0)])
+    lo = np.searchsorted(edges, wanted, side="left")
+    hi = np.searchsorted(edges, wanted, side="right")
+    count = hi - lo
+    picks = np.repeat(lo - np.cumsum(count) + count, count) + np.arange(count.sum())
+    some = np.sort(order[picks])
+    i, j, seconds = network._same_edge(at.places.take(some), others, layer)
+    return some[i], j, seconds
 
 
 def _attach(network, points: Places, layer: str, *, leaving: bool) -> _Attached:
@@ -418,7 +497,7 @@ def _read(network, points: Places, at: _Attached, field: _Field, layer: str):
     best, best_label = _via_nodes(at.node, at.seconds, field.dist, field.label)
     best_label = np.where(np.isfinite(best), best_label, -1)
     fac_rows = field.facilities.rows
-    i, j, direct = network._same_edge(at.places, field.facilities.places, layer)
+    i, j, direct = _same_edge(network, at, field.facilities.places, layer)
     for a, b, t in zip(i.tolist(), j.tolist(), direct.tolist(), strict=True):
         f = int(fac_rows[b])
         if t < best[a] or (t == best[a] and (best_label[a] < 0 or f < best_label[a])):
@@ -513,7 +592,7 @@ def _times_to(network, at: _Attached, n_points: int, targets: Places, layer: str
         np.zeros(0) if budget is None else budget, point_ptr, point_of, at.node, at.seconds,
         at.rows, ok[order], np.searchsorted(column[order], np.arange(len(seeds) + 1)), out,
     )  # fmt: skip
-    i, j, direct = direct if direct is not None else network._same_edge(at.places, targets, layer)
+    i, j, direct = direct if direct is not None else _same_edge(network, at, targets, layer)
     rows = at.rows[i]
     out[rows, j] = np.minimum(out[rows, j], direct)
     return out
@@ -807,7 +886,7 @@ class NearestSearch:
         if self._graphs:
             at = self._at["origins"]
             if self._direct is None:
-                self._direct = net._same_edge(at.places, self.model.terminals, start)
+                self._direct = _same_edge(net, at, self.model.terminals, start)
             times = _times_to(
                 net, at, len(self.origins), self.model.terminals, start, self._graphs[start],
                 budget, self._head_start, self._direct,
