@@ -81,6 +81,10 @@ DEFAULTS: dict[str, Any] = {
     # Days allowed in each case stage before it is flagged late, e.g. {"contacto": 10};
     # stages not named keep the days of layers/rules/flujo_casos_2026.toml.
     "CASE_STAGE_DAYS": {},
+    # First day of the project's execution (AAAA-MM-DD), from which the nóminas de
+    # seguimiento fall due (Res. Ex. 3101, 2020); empty = the first day of the month of
+    # the earliest list imported.
+    "PROJECT_START": "",
     # Redis for the job queue (RQ): empty = jobs run in a thread of the web process.
     # Plain REDIS_URL in the environment is honoured too. Run `revincula worker` beside it.
     "REDIS_URL": "",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint
 from flask import Response
 from flask import current_app
@@ -12,7 +10,9 @@ from flask import request
 
 from geo_app.cases.context import case_context
 from geo_app.errors import NotFoundError
+from geo_app.planning.plans import app_today
 from geo_app.reports import service
+from geo_app.security import ALL_ROLES
 from geo_app.security import PEOPLE
 from geo_app.security import STAFF
 from geo_app.security import allow
@@ -83,6 +83,21 @@ def case_export(fmt: str) -> Response:
     return download(body, mimetype, f"casos.{fmt}")
 
 
+@bp.get("/resumen/exportar.<fmt>")
+@allow(*ALL_ROLES)
+def summary_export(fmt: str) -> Response:
+    """Download the Resumen (comuna × category, with a total row) as CSV or XLSX.
+
+    Exactly what the page shows to the account: a mesa gets the protected counts.
+    """
+    scope, k = current_scope(), current_app.config["SUPPRESSION_K"]
+    with db_session() as db, db.begin():
+        body, mimetype = service.summary_file(db, scope, k, fmt)
+        audit(db, "exportar", "resumen", detail=fmt + (" (protegido)" if scope.role == "mesa"
+                                                         else " (solo totales)"))  # fmt: skip
+    return download(body, mimetype, f"resumen_por_comuna.{fmt}")
+
+
 @bp.get("/informes/mesa/<name>.<fmt>")
 @allow("mesa", *STAFF)
 def mesa_table(name: str, fmt: str) -> Response:
@@ -96,24 +111,38 @@ def mesa_table(name: str, fmt: str) -> Response:
 @bp.get("/informes/nomina")
 @allow(*STAFF)
 def nomina_page():
-    """Show the nómina de seguimiento on a date (``fecha``; today by default), or its XLSX."""
-    on = service.parse_day(request.args.get("fecha") or dt.date.today().isoformat())
+    """Show the nómina de seguimiento on a date (``fecha``; today by default), or its XLSX.
+
+    The page shows when each nómina is due and flags the late ones; downloading the XLSX
+    counts as delivering it (audited, see `service.nomina_schedule`).
+    """
+    today = app_today(current_app)
+    on = service.parse_day(request.args.get("fecha") or today.isoformat())
     with db_session() as db, db.begin():
         table = service.nomina(db, current_scope(), territory(), on, service.closing_labels())
         audit(db, "exportar" if "xlsx" in request.args else "ver", "nomina",
               case_ids=list(table["caso"]), detail=on.isoformat())  # fmt: skip
+        if "xlsx" not in request.args:
+            schedule = service.nomina_schedule(db, current_app.config["PROJECT_START"], today)
     if "xlsx" in request.args:
         return download(service.nomina_file(table), service.XLSX, f"nomina_{on}.xlsx")
-    return render_template("reports/nomina.html", on=on, rows=table.to_dict("records"))
+    return render_template("reports/nomina.html", on=on, rows=table.to_dict("records"),
+                           schedule=schedule, today=today)  # fmt: skip
 
 
 @bp.get("/informes/actividad")
 @allow(*STAFF)
 def activity_page() -> str:
-    """Show planned work per gestor and week (visits, hours by kind of leg, km, boats)."""
-    with db_session() as db:
-        table = service.team_activity(db, current_scope())
-    return render_template("reports/activity.html", rows=table.to_dict("records"))
+    """Show the team's activity per gestor and ISO week (plans against visit records)."""
+    since = service.parse_month(request.args.get("desde"), "desde")
+    until = service.parse_month(request.args.get("hasta"), "hasta")
+    with db_session() as db, db.begin():
+        activity = service.team_activity(db, current_scope(), since, until)
+        audit(db, "ver", "actividad", detail="solo totales")
+        synthetic = service.plans_synthetic(db)
+    return render_template("reports/activity.html", since=since, until=until,
+                           tables=service.TABLES, synthetic=synthetic,
+                           **service.activity_context(activity))  # fmt: skip
 
 
 @bp.get("/planificacion/<int:plan_id>/exportar.<fmt>")

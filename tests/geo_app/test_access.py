@@ -96,6 +96,7 @@ GET = {
     "reports.diagnosis_pdf": row(S, A, A, L, L),
     "reports.diagnosis_table": row(S, A, A, L, L),
     "reports.mesa_table": row(S, A, A, L, A),
+    "reports.summary_export": row(S, A, A, A, A),  # as the Resumen page; a mesa: protected
     "reports.activity_page": row(S, A, A, L, L),
     "reports.nomina_page": row(S, A, A, L, L),
     "reports.case_export": row(S, A, A, L, L),
