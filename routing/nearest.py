@@ -30,8 +30,9 @@ leaves very little to search. When a passenger-only boat can leave a driver on
 foot, the walk times ``D_walk(k)`` from those terminals come from searches
 aimed at each terminal (A* with the straight distance as the lower bound,
 `_toward`), only as far as they can still improve some origin: a search from
-all the facilities would cover most of the island to reach one remote pier. On a network without a graph (such as
-`ApproximateNetwork`) the static times come from dense matrices. The result
+all the facilities would cover most of the island to reach one remote pier.
+On a network without a graph (such as `ApproximateNetwork`) the static times
+come from dense matrices. The result
 equals the old per-origin relaxation exactly and, to rounding, the minimum
 over a forward per-origin search to every facility (tests and
 ``bench/coverage.py`` check both).
