@@ -5,18 +5,25 @@ from __future__ import annotations
 from flask import Blueprint
 from flask import Response
 from flask import current_app
+from flask import jsonify
+from flask import redirect
 from flask import render_template
 from flask import request
+from flask import url_for
 
+from geo_app import jobs
 from geo_app.cases.context import case_context
 from geo_app.errors import NotFoundError
 from geo_app.planning.plans import app_today
+from geo_app.reports import report_jobs
 from geo_app.reports import service
 from geo_app.security import ALL_ROLES
 from geo_app.security import PEOPLE
 from geo_app.security import STAFF
 from geo_app.security import allow
+from geo_app.store.models import JobRow
 from geo_app.web import audit
+from geo_app.web import current_actor
 from geo_app.web import current_scope
 from geo_app.web import db_session
 from geo_app.web import download
@@ -49,13 +56,63 @@ def diagnosis_page() -> str:
 
 @bp.get("/informes/diagnostico.pdf")
 @allow(*STAFF)
-def diagnosis_pdf() -> Response:
-    """Download the diagnosis as an A4 PDF report (WeasyPrint)."""
+def diagnosis_pdf():
+    """Make the diagnosis as an A4 PDF report (WeasyPrint) in a job; download it when ready."""
+    since = service.parse_month(request.args.get("desde"), "desde")
+    until = service.parse_month(request.args.get("hasta"), "hasta")
+    job_id, handle = report_jobs.start_diagnosis_pdf(current_app, current_actor(), since, until)
+    if jobs.wait(current_app, job_id, handle)["estado"] == "listo":
+        return _report_download(job_id)
+    return redirect(url_for("reports.report_job", job_id=job_id))
+
+
+def _own_report(db, job_id: int) -> JobRow:
+    row = db.get(JobRow, job_id)
+    if row is None or row.kind != report_jobs.REPORT or row.owner != current_actor():
+        msg = "No existe ese informe o lo pidió otra cuenta."
+        raise NotFoundError(msg)
+    return row
+
+
+def _report_download(job_id: int) -> Response:
     with db_session() as db, db.begin():
-        diag = _diagnosis(db)
-        audit(db, "exportar", "diagnostico_pdf", n_records=diag.n_cases, detail="solo totales")
-    html = render_template("reports/diagnosis_pdf.html", **service.page_context(diag))
-    return download(service.pdf(html), "application/pdf", service.pdf_name(diag))
+        row = _own_report(db, job_id)
+        audit(db, "exportar", "diagnostico_pdf", n_records=row.result["n_casos"],
+              detail="solo totales")  # fmt: skip
+        return download(row.output, "application/pdf", row.result["filename"])
+
+
+@bp.get("/informes/trabajo/<int:job_id>")
+@allow(*STAFF)
+def report_job(job_id: int):
+    """Send the PDF once made; before, a page that polls its job (or says why it failed)."""
+    with db_session() as db:
+        row = _own_report(db, job_id)
+        state, params = jobs.job_state(row), dict(row.params)
+    if state["estado"] == "listo":
+        return _report_download(job_id)
+    jobs.revive(current_app, job_id, report_jobs.TARGETS)
+    return render_template("reports/report_job.html", job=state, job_id=job_id, params=params)
+
+
+@bp.get("/api/informes/trabajo/<int:job_id>/estado")
+@allow(*STAFF)
+def report_job_state(job_id: int):
+    """State of a PDF report's job, for the progress bar."""
+    with db_session() as db:
+        return jsonify(jobs.job_state(_own_report(db, job_id)))
+
+
+@bp.post("/informes/trabajo/<int:job_id>/reintentar")
+@allow(*STAFF)
+def report_job_retry(job_id: int):
+    """Make a failed PDF report again, for the same months."""
+    with db_session() as db:
+        row = _own_report(db, job_id)
+        key, params = row.key, dict(row.params)
+    jobs.ensure(current_app, report_jobs.REPORT, key, report_jobs.TARGETS[report_jobs.REPORT],
+                owner=current_actor(), params=params, retry=True)  # fmt: skip
+    return redirect(url_for("reports.report_job", job_id=job_id))
 
 
 @bp.get("/informes/tabla/<name>.<fmt>")
