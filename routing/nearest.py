@@ -27,9 +27,12 @@ terminal. A boat from terminal k cannot arrive before ``margin + crossing``
 after reaching k, so the search towards each terminal stops where that head
 start already loses to the nearest facility by road, which on most networks
 leaves very little to search. When a passenger-only boat can leave a driver on
-foot, one more search on the walk layer gives ``D_walk(k)``, only as far as it
-can still improve some origin. On a network without a graph (such as
-`ApproximateNetwork`) the static times come from dense matrices. The result
+foot, the walk times ``D_walk(k)`` from those terminals come from searches
+aimed at each terminal (A* with the straight distance as the lower bound,
+`_toward`), only as far as they can still improve some origin: a search from
+all the facilities would cover most of the island to reach one remote pier.
+On a network without a graph (such as `ApproximateNetwork`) the static times
+come from dense matrices. The result
 equals the old per-origin relaxation exactly and, to rounding, the minimum
 over a forward per-origin search to every facility (tests and
 ``bench/coverage.py`` check both).
@@ -93,14 +96,35 @@ def _has_graph(network) -> bool:
 
 
 def _reverse_graph(network, layer: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """CSR (indptr, indices, weights) of `layer` with every edge reversed."""
+    """CSR (indptr, indices, weights) of `layer` with every edge reversed.
+
+    The edges into each node keep the order of their tails (a stable sort).
+    """
     g = network._layers[layer]
     n = len(g.indptr) - 1
     tails = np.repeat(np.arange(n, dtype=np.int64), np.diff(g.indptr))
-    order = np.argsort(g.indices, kind="stable")
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(g.indices, minlength=n), out=indptr[1:])
+    indptr, order = _group(np.asarray(g.indices, dtype=np.int64), n)
     return indptr, tails[order], g.weights[order].astype(np.float64)
+
+
+@njit(cache=True)
+def _group(keys, n):
+    """Stable counting sort of `keys` (ints in ``0..n-1``): CSR ``(ptr, order)``.
+
+    ``order[ptr[k]:ptr[k + 1]]`` are the positions holding ``k``, ascending;
+    ``order`` equals ``numpy.argsort(keys, kind="stable")``.
+    """
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    for i in range(keys.shape[0]):
+        ptr[keys[i] + 1] += 1
+    for k in range(n):
+        ptr[k + 1] += ptr[k]
+    fill = ptr[:-1].copy()
+    order = np.empty(keys.shape[0], dtype=np.int64)
+    for i in range(keys.shape[0]):
+        order[fill[keys[i]]] = i
+        fill[keys[i]] += 1
+    return ptr, order
 
 
 def _attachments(
@@ -113,6 +137,37 @@ def _attachments(
     direction the edge cannot be driven); see `StreetNetwork._ends`.
     """
     return network._ends(places, layer, leaving=leaving)
+
+
+def _node_xy(network) -> tuple[np.ndarray, np.ndarray]:
+    """Node coordinates in metres, (x, y): an equirectangular projection about the centre.
+
+    Any projection serves `_lower_bound_scale`, which measures the graph's
+    own edges in it; centred so short edges keep their digits.
+    """
+    lon, lat = np.asarray(network.node_lon, float), np.asarray(network.node_lat, float)
+    if not len(lon):
+        return lon, lat
+    k = np.pi / 180 * 6_371_008.8
+    lon0, lat0 = float(lon.mean()), float(lat.mean())
+    return (lon - lon0) * k * np.cos(np.radians(lat0)), (lat - lat0) * k
+
+
+def _lower_bound_scale(graph, x: np.ndarray, y: np.ndarray) -> float:
+    """Seconds per metre of straight distance that no path of `graph` beats.
+
+    The least ratio of an edge's seconds to the straight distance between its
+    nodes, a millionth less for rounding: by the triangle inequality no path
+    between two nodes takes less than that times their straight distance.
+    0 (no bound) on a graph with no edge of positive length.
+    """
+    indptr, indices, weights = graph
+    tails = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    d = np.hypot(x[tails] - x[indices], y[tails] - y[indices])
+    long = d > 0
+    if not long.any():
+        return 0.0
+    return float(max(0.0, (weights[long] / d[long]).min()) * (1 - 1e-6))
 
 
 def _via_nodes(nodes: np.ndarray, seconds: np.ndarray, dist: np.ndarray, label=None):
@@ -132,7 +187,9 @@ def _via_nodes(nodes: np.ndarray, seconds: np.ndarray, dist: np.ndarray, label=N
 
 
 @njit(cache=True)
-def _multi_source(indptr, indices, weights, seed_node, seed_s, seed_label, stop, bound):
+def _multi_source(  # noqa: C901
+    indptr, indices, weights, seed_node, seed_s, seed_label, stop, bound
+):
     """Dijkstra from many labelled seeds: (seconds, label of the nearest seed) per node.
 
     A tie keeps the lowest label, so each node gets the lowest-labelled seed
@@ -146,53 +203,193 @@ def _multi_source(indptr, indices, weights, seed_node, seed_s, seed_label, stop,
     n = indptr.shape[0] - 1
     dist = np.full(n, np.inf)
     label = np.full(n, -1, dtype=np.int64)
-    heap = np.empty(n, dtype=np.int64)
-    pos = np.full(n, -1, dtype=np.int64)
-    settled = np.zeros(n, dtype=np.bool_)
-    size = _seed_labelled(dist, label, heap, pos, seed_node, seed_s, seed_label)
-    remaining = stop.sum()
-    early = remaining > 0
-    done = np.empty(n, dtype=np.int64)
-    count = 0
-    while size > 0:
-        u, size = _pop(dist, heap, pos, size)
-        settled[u] = True
-        done[count] = u
-        count += 1
-        if stop[u]:
-            remaining -= 1
-            if remaining == 0:
-                break
-        if dist[u] > bound[u]:
-            continue
-        for e in range(indptr[u], indptr[u + 1]):
-            v = indices[e]
-            if settled[v]:
-                continue
-            nd = dist[u] + weights[e]
-            if nd < dist[v] or (nd == dist[v] and label[u] < label[v]):
-                dist[v] = nd
-                label[v] = label[u]
-                size = _queue(dist, heap, pos, size, v)
-    if early:
-        dist[~settled] = np.inf
-        label[~settled] = -1
-    return dist, label, done[:count]
-
-
-@njit(cache=True)
-def _seed_labelled(dist, label, heap, pos, seed_node, seed_s, seed_label):
-    """Put the seeds in `dist`/`label` (lowest label on equal times) and queue them."""
+    hkey = np.empty(n)
+    hnode = np.empty(n, dtype=np.int64)
+    pos = np.full(n, -1, dtype=np.int64)  # heap slot; -1 never queued, -2 settled
     for i in range(seed_node.shape[0]):
         v = seed_node[i]
         if seed_s[i] < dist[v] or (seed_s[i] == dist[v] and seed_label[i] < label[v]):
             dist[v] = seed_s[i]
             label[v] = seed_label[i]
     size = 0
-    for v in range(dist.shape[0]):
+    for v in range(n):
         if label[v] >= 0:
-            size = _queue(dist, heap, pos, size, v)
-    return size
+            _heap_up(hkey, hnode, pos, size, dist[v], v)
+            size += 1
+    remaining = stop.sum()
+    early = remaining > 0
+    done = np.empty(n, dtype=np.int64)
+    count = 0
+    while size > 0:
+        u = hnode[0]
+        size -= 1
+        if size > 0:
+            _heap_down(hkey, hnode, pos, size)
+        pos[u] = -2
+        done[count] = u
+        count += 1
+        if stop[u]:
+            remaining -= 1
+            if remaining == 0:
+                break
+        du = dist[u]
+        if du > bound[u]:
+            continue
+        lu = label[u]
+        for e in range(indptr[u], indptr[u + 1]):
+            v = indices[e]
+            pv = pos[v]
+            if pv == -2:
+                continue
+            nd = du + weights[e]
+            if nd < dist[v] or (nd == dist[v] and lu < label[v]):
+                dist[v] = nd
+                label[v] = lu
+                if pv < 0:
+                    _heap_up(hkey, hnode, pos, size, nd, v)
+                    size += 1
+                else:
+                    _heap_up(hkey, hnode, pos, pv, nd, v)
+    if early:
+        for v in range(n):
+            if pos[v] != -2:
+                dist[v] = np.inf
+                label[v] = -1
+    return dist, label, done[:count]
+
+
+@njit(cache=True, inline="always")
+def _heap_up(hkey, hnode, pos, i, key, node):
+    """Put `node` with `key` at slot `i` of a 4-ary heap (keys beside the nodes), sift up."""
+    while i > 0:
+        parent = (i - 1) >> 2
+        if hkey[parent] <= key:
+            break
+        hkey[i] = hkey[parent]
+        hnode[i] = hnode[parent]
+        pos[hnode[i]] = i
+        i = parent
+    hkey[i] = key
+    hnode[i] = node
+    pos[node] = i
+
+
+@njit(cache=True, inline="always")
+def _heap_down(hkey, hnode, pos, size):
+    """Move the last entry (slot `size`) to the root, which was just taken, and sift it down."""
+    key = hkey[size]
+    node = hnode[size]
+    i = 0
+    while True:
+        first = 4 * i + 1
+        if first >= size:
+            break
+        child = first
+        ck = hkey[first]
+        last = min(first + 4, size)
+        for k in range(first + 1, last):
+            if hkey[k] < ck:
+                child = k
+                ck = hkey[k]
+        if key <= ck:
+            break
+        hkey[i] = ck
+        hnode[i] = hnode[child]
+        pos[hnode[i]] = i
+        i = child
+    hkey[i] = key
+    hnode[i] = node
+    pos[node] = i
+
+
+@njit(cache=True)
+def _toward(  # noqa: C901
+    indptr, indices, weights, seed_node, seed_s, seed_label, x, y, scale, goal_node, goal_s,
+    limit, work_s, work_label, work_key, pos, heap, touched,
+):  # fmt: skip
+    """Multi-source search from labelled seeds aimed at one point (A*); its two nodes' times.
+
+    The point is reached by ``goal_node[i]`` plus ``goal_s[i]`` seconds (see
+    `_attachments`). Nodes are taken in order of time plus a lower bound of
+    the time left, ``scale`` x the straight distance in (`x`, `y`) to a goal
+    node plus its seconds (`_lower_bound_scale` makes it a true lower bound),
+    so only nodes that can lie on a path to the point are searched. A node
+    whose time (or label, lowest on equal times) improves after being taken is
+    queued again, so the times are the minima over paths exactly as in
+    `_multi_source` (same sums, same ties), not an approximation. The search
+    stops once no path can reach the point within ``limit`` or tie with the
+    best found. Returns ``(seconds, label)`` at the two goal nodes, never
+    shorter than the truth; the better of the two (``seconds + goal_s``,
+    lowest label on ties, as `_via_nodes` reads them) is exact where it is
+    within ``limit``.
+
+    The ``work_*``, `pos`, `heap` and `touched` arrays (one entry per node,
+    ``inf``/-1 initially) are a workspace shared between calls and left as
+    found.
+    """
+    size = 0
+    count = 0
+    best = np.inf
+    for i in range(seed_node.shape[0]):
+        v = seed_node[i]
+        s = seed_s[i]
+        if s < work_s[v] or (s == work_s[v] and seed_label[i] < work_label[v]):
+            if work_label[v] < 0:
+                touched[count] = v
+                count += 1
+            work_s[v] = s
+            work_label[v] = seed_label[i]
+    for i in range(count):
+        v = touched[i]
+        work_key[v] = work_s[v] + _remaining(v, x, y, scale, goal_node, goal_s)
+        size = _queue(work_key, heap, pos, size, v)
+    for j in range(2):
+        if work_s[goal_node[j]] + goal_s[j] < best:
+            best = work_s[goal_node[j]] + goal_s[j]
+    while size > 0:
+        stop = min(limit, best * (1 + 1e-9) + 1e-6)
+        if work_key[heap[0]] > stop:
+            break
+        u, size = _pop(work_key, heap, pos, size)
+        for e in range(indptr[u], indptr[u + 1]):
+            v = indices[e]
+            nd = work_s[u] + weights[e]
+            if nd < work_s[v] or (nd == work_s[v] and work_label[u] < work_label[v]):
+                if work_label[v] < 0:
+                    touched[count] = v
+                    count += 1
+                work_s[v] = nd
+                work_label[v] = work_label[u]
+                work_key[v] = nd + _remaining(v, x, y, scale, goal_node, goal_s)
+                size = _queue(work_key, heap, pos, size, v)
+                for j in range(2):
+                    if v == goal_node[j] and nd + goal_s[j] < best:
+                        best = nd + goal_s[j]
+    out_s = np.empty(2)
+    out_label = np.empty(2, dtype=np.int64)
+    for j in range(2):
+        out_s[j] = work_s[goal_node[j]]
+        out_label[j] = work_label[goal_node[j]]
+    for i in range(count):
+        v = touched[i]
+        work_s[v] = np.inf
+        work_label[v] = -1
+        work_key[v] = np.inf
+    for i in range(size):
+        pos[heap[i]] = -1
+    return out_s, out_label
+
+
+@njit(cache=True, inline="always")
+def _remaining(v, x, y, scale, goal_node, goal_s):
+    """Lower bound of the seconds from node `v` to the point `_toward` aims at."""
+    low = np.inf
+    for j in range(2):
+        g = goal_node[j]
+        t = scale * np.sqrt((x[v] - x[g]) ** 2 + (y[v] - y[g]) ** 2) + goal_s[j]
+        if t < low:
+            low = t
+    return low
 
 
 @dataclass(frozen=True)
@@ -210,19 +407,43 @@ class _Attached:
     seconds: np.ndarray
     _by_node: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
-    def near(self, nodes: np.ndarray) -> np.ndarray:
-        """Positions (into ``rows``) of the points attached to any of `nodes`, sorted."""
-        if not self._by_node:
-            flat = self.node.ravel()
-            order = np.argsort(flat, kind="stable")
-            self._by_node["nodes"] = flat[order]
-            self._by_node["points"] = order // 2
-        sorted_nodes, points = self._by_node["nodes"], self._by_node["points"]
-        lo = np.searchsorted(sorted_nodes, nodes, side="left")
-        hi = np.searchsorted(sorted_nodes, nodes, side="right")
-        count = hi - lo
-        picks = np.repeat(lo - np.cumsum(count) + count, count) + np.arange(count.sum())
-        return np.unique(points[picks])
+    def by_node(self, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+        """Points attached to each graph node, as CSR ``(ptr, points)`` (positions into ``rows``).
+
+        A point attached twice to one node is listed once.
+        """
+        if "ptr" not in self._by_node:
+            node = self.node.copy()
+            node[node[:, 1] == node[:, 0], 1] = -1  # one node twice: list the point once
+            flat = node.ravel()
+            keep = np.flatnonzero(flat >= 0)
+            ptr, order = _group(flat[keep], n_nodes)
+            self._by_node["ptr"], self._by_node["points"] = ptr, keep[order] // 2
+        return self._by_node["ptr"], self._by_node["points"]
+
+
+def _same_edge(network, at: _Attached, others: Places, layer: str):
+    """``network._same_edge(at.places, others, layer)``, asked only about the points concerned.
+
+    The attached points are many (every origin) and `others` few: the points
+    on an edge one of `others` is on are found first (their edges sorted once
+    per `_Attached`), and only those are handed to the network. Pairs come in
+    another order, which no caller depends on.
+    """
+    if at.places.edge is None or others.edge is None or not len(at.rows):
+        return network._same_edge(at.places, others, layer)
+    if "edge_order" not in at._by_node:
+        order = np.argsort(at.places.edge, kind="stable")
+        at._by_node["edge_order"], at._by_node["edges"] = order, at.places.edge[order]
+    order, edges = at._by_node["edge_order"], at._by_node["edges"]
+    wanted = np.unique(others.edge[others.ok & (others.edge >= 0)])
+    lo = np.searchsorted(edges, wanted, side="left")
+    hi = np.searchsorted(edges, wanted, side="right")
+    count = hi - lo
+    picks = np.repeat(lo - np.cumsum(count) + count, count) + np.arange(count.sum())
+    some = np.sort(order[picks])
+    i, j, seconds = network._same_edge(at.places.take(some), others, layer)
+    return some[i], j, seconds
 
 
 def _attach(network, points: Places, layer: str, *, leaving: bool) -> _Attached:
@@ -277,7 +498,7 @@ def _read(network, points: Places, at: _Attached, field: _Field, layer: str):
     best, best_label = _via_nodes(at.node, at.seconds, field.dist, field.label)
     best_label = np.where(np.isfinite(best), best_label, -1)
     fac_rows = field.facilities.rows
-    i, j, direct = network._same_edge(at.places, field.facilities.places, layer)
+    i, j, direct = _same_edge(network, at, field.facilities.places, layer)
     for a, b, t in zip(i.tolist(), j.tolist(), direct.tolist(), strict=True):
         f = int(fac_rows[b])
         if t < best[a] or (t == best[a] and (best_label[a] < 0 or f < best_label[a])):
@@ -340,7 +561,7 @@ def static_times(network, points: Places, targets: Places, layer: str, *, graph=
 
 
 def _times_to(network, at: _Attached, n_points: int, targets: Places, layer: str, graph,
-              budget=None, head_start=None):  # fmt: skip
+              budget=None, head_start=None, direct=None):  # fmt: skip
     """Seconds from the attached points to each target (points x targets).
 
     With `budget` (seconds per graph node) and `head_start` (seconds per
@@ -349,41 +570,94 @@ def _times_to(network, at: _Attached, n_points: int, targets: Places, layer: str
     get a time that is too long (or ``inf``), which is harmless when the caller
     only wants times that beat the budget (see `NearestSearch._static_parts`);
     a target with an infinite head start (no boat leaves from it) is not searched.
+    `direct` is ``network._same_edge(at.places, targets, layer)`` when known.
     """
     out = np.full((n_points, len(targets)), np.inf)
     if not len(at.rows):
         return out
     indptr, indices, weights = graph
-    n = len(indptr) - 1
     t_node, t_s = _attachments(network, targets, layer, leaving=False)
     ok = np.flatnonzero(targets.ok)
     # targets attached the same way (two terminals on one pier) share one search
     seeds, column = np.unique(np.column_stack([t_node[ok], t_s[ok]]), axis=0, return_inverse=True)
     column = column.ravel()
-    no_stop = np.zeros(n, dtype=np.bool_)
-    for s, seed in enumerate(seeds):
-        nodes, secs = seed[:2].astype(np.int64), seed[2:]
-        usable = np.isfinite(secs)
-        same = ok[column == s]
-        if budget is None:
-            bound = np.full(n, np.inf)
-        elif np.isfinite(head_start[same].min()):
-            bound = budget - head_start[same].min()
-        else:
-            continue  # no boat leaves from there: nobody needs the time to it
-        dist, _, reached = _multi_source(
-            indptr, indices, weights, nodes[usable], secs[usable],
-            np.zeros(int(usable.sum()), dtype=np.int64), no_stop, bound,
-        )  # fmt: skip
-        # only the points attached to a node reached (few, when the search was cut short)
-        near = at.near(reached) if len(reached) < n // 4 else np.arange(len(at.rows))
-        times = _via_nodes(at.node[near], at.seconds[near], dist)[0]
-        for j in same:
-            out[at.rows[near], j] = times
-    i, j, direct = network._same_edge(at.places, targets, layer)
+    head = np.full(len(seeds), -np.inf)  # -inf: no bound
+    if budget is not None:
+        for s in range(len(seeds)):
+            # inf: no boat leaves from there, nobody needs the time to it
+            head[s] = head_start[ok[column == s]].min()
+    point_ptr, point_of = at.by_node(len(indptr) - 1)
+    order = np.argsort(column, kind="stable")
+    _searches_to(
+        indptr, indices, weights, seeds[:, :2].astype(np.int64), seeds[:, 2:], head,
+        np.zeros(0) if budget is None else budget, point_ptr, point_of, at.node, at.seconds,
+        at.rows, ok[order], np.searchsorted(column[order], np.arange(len(seeds) + 1)), out,
+    )  # fmt: skip
+    i, j, direct = direct if direct is not None else _same_edge(network, at, targets, layer)
     rows = at.rows[i]
     out[rows, j] = np.minimum(out[rows, j], direct)
     return out
+
+
+@njit(cache=True)
+def _searches_to(  # noqa: C901
+    indptr, indices, weights, seed_node, seed_s, head, budget, point_ptr, point_of,
+    at_node, at_seconds, at_rows, columns, column_ptr, out,
+):  # fmt: skip
+    """One search per seed (a target's two nodes and seconds) on a reversed graph.
+
+    Writes into `out` (points x targets) the seconds from each attached point
+    (`at_node`, `at_seconds`, both ``(points, 2)``; row ``at_rows[p]``) to the
+    targets of each seed (``columns[column_ptr[s]:column_ptr[s + 1]]``),
+    through the better of its two nodes, for the points attached to a node
+    reached; the others are left as they are. A node settled later than
+    ``budget[v] - head[s]`` is not expanded (``head`` ``-inf``: no bound;
+    ``inf``: the seed is not searched). `point_ptr` and `point_of` list the
+    points attached to each node (`_Attached.by_node`).
+    """
+    n = indptr.shape[0] - 1
+    dist = np.full(n, np.inf)
+    settled = np.zeros(n, dtype=np.bool_)
+    heap = np.empty(n, dtype=np.int64)
+    pos = np.full(n, -1, dtype=np.int64)
+    done = np.empty(n, dtype=np.int64)
+    for s in range(seed_node.shape[0]):
+        if head[s] == np.inf:
+            continue
+        bounded = head[s] > -np.inf
+        size = 0
+        for k in range(2):
+            v = seed_node[s, k]
+            if seed_s[s, k] < dist[v]:
+                dist[v] = seed_s[s, k]
+                size = _queue(dist, heap, pos, size, v)
+        count = 0
+        while size > 0:
+            u, size = _pop(dist, heap, pos, size)
+            settled[u] = True
+            done[count] = u
+            count += 1
+            if bounded and dist[u] > budget[u] - head[s]:
+                continue
+            for e in range(indptr[u], indptr[u + 1]):
+                v = indices[e]
+                if settled[v]:
+                    continue
+                nd = dist[u] + weights[e]
+                if nd < dist[v]:
+                    dist[v] = nd
+                    size = _queue(dist, heap, pos, size, v)
+        for c in range(count):
+            u = done[c]
+            for q in range(point_ptr[u], point_ptr[u + 1]):
+                p = point_of[q]
+                first = at_seconds[p, 0] + dist[at_node[p, 0]]
+                second = at_seconds[p, 1] + dist[at_node[p, 1]]
+                for j in range(column_ptr[s], column_ptr[s + 1]):
+                    out[at_rows[p], columns[j]] = second if second < first else first
+        for c in range(count):
+            dist[done[c]] = np.inf
+            settled[done[c]] = False
 
 
 @dataclass(frozen=True)
@@ -597,6 +871,8 @@ class NearestSearch:
         self._static: dict[object, tuple] = {}
         self._walked: dict[object, tuple] = {}
         self._lands: np.ndarray | None = None
+        self._work: dict | None = None
+        self._direct: tuple | None = None  # origins and terminals on one edge
 
     def _to_terminals(self, budget=None) -> np.ndarray:
         """Seconds from every origin to every terminal on the starting layer.
@@ -609,8 +885,13 @@ class NearestSearch:
         if budget is None and self._full is not None:
             return self._full
         if self._graphs:
-            times = _times_to(net, self._at["origins"], len(self.origins), self.model.terminals,
-                              start, self._graphs[start], budget, self._head_start)  # fmt: skip
+            at = self._at["origins"]
+            if self._direct is None:
+                self._direct = _same_edge(net, at, self.model.terminals, start)
+            times = _times_to(
+                net, at, len(self.origins), self.model.terminals, start, self._graphs[start],
+                budget, self._head_start, self._direct,
+            )  # fmt: skip
         else:
             times = static_times(net, self.origins, self.model.terminals, start)
         if budget is None:
@@ -713,14 +994,16 @@ class NearestSearch:
 
         Needs the walk seconds ``D(x)`` from terminal x to the nearest facility,
         but only where some origin could still gain: below ``best - alight``
-        (`_useful_limits`). One search from the facilities on the walk layer
-        up to the largest finite such limit, stopped once the terminals that
-        matter are settled, gives ``D(x)`` exactly where ``D(x)`` is within the
-        limit and proves it longer elsewhere; the improvement is applied, which
-        shrinks the limits, and the search is repeated only for terminals whose
-        limit is still beyond what is known (an origin with nothing reached yet
-        has no finite limit: searched last, without one). Terminals on land no
-        facility is on are never searched. What is known is kept per set.
+        (`_useful_limits`). For each terminal that matters, one search from
+        the facilities on the walk layer aimed at it (`_toward`: A* with the
+        straight distance as the lower bound, so it only looks between the
+        facilities and that terminal) gives ``D(x)`` exactly where it is within
+        the limit and proves it longer elsewhere; a terminal whose origins have
+        nothing reached yet has no limit and is searched until ``D(x)`` is
+        found. The improvement is applied, and the search is repeated only for
+        terminals whose limit is still beyond what is known (a later departure
+        of the same set). Terminals on land no facility is on are never
+        searched. What is known is kept per set.
         """
         n_term = alight.shape[1]
         cache_key = key if key is not None else id(facilities)
@@ -743,16 +1026,63 @@ class NearestSearch:
             need = state["fac"] & (limits > 0) & (limits > state["known"])
             if not need.any():
                 return
-            finite = need & np.isfinite(limits)
-            limit = float(limits[finite].max()) if finite.any() else np.inf
-            graph = self._graphs["walk"]
-            field = _field(net, facilities, "walk", graph, at.node[need], limit)
-            found_s, found_idx = _read(net, self.model.terminals, at, field, "walk")
-            exact = need & (found_s <= limit)
+            found_s, found_idx, searched = self._walk_toward(facilities, need, limits)
+            exact = need & (found_s <= searched)
             state["s"][exact] = found_s[exact]
             state["idx"][exact] = np.where(found_idx[exact] >= 0, found_idx[exact], _NONE)
-            state["known"][need] = np.maximum(state["known"][need], limit)
+            state["known"][need] = np.maximum(state["known"][need], searched[need])
             _improve(best, which, board, alight, state["s"], state["idx"])
+
+    def _walk_toward(self, facilities, need, limits):
+        """Walk seconds from the `need` terminals to the nearest facility, one aimed search each.
+
+        Terminals attached the same way share one `_toward` search up to the
+        largest of their `limits`. Returns ``(seconds, index, searched)`` per
+        terminal (as `_read`): exact where ``seconds <= searched``, the limit
+        each terminal was searched to (``-inf`` where not searched).
+        """
+        net = self.model.network
+        at = self._at[WALK]
+        indptr, indices, weights = self._graphs["walk"]
+        fac = _attach(net, facilities, "walk", leaving=False)
+        usable = np.isfinite(fac.seconds.ravel())
+        seed_node = fac.node.ravel()[usable]
+        seed_s = fac.seconds.ravel()[usable]
+        seed_label = np.repeat(fac.rows, 2)[usable]
+        work = self._walk_work()
+        n = len(indptr) - 1
+        dist, label = np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+        searched = np.full(len(need), -np.inf)
+        rows = np.flatnonzero(need)
+        ends = np.column_stack([at.node[rows], at.seconds[rows]])
+        _, group = np.unique(ends, axis=0, return_inverse=True)
+        for g in np.unique(group.ravel()):
+            same = rows[group.ravel() == g]
+            limit = float(limits[same].max())
+            searched[same] = limit
+            got_s, got_label = _toward(
+                indptr, indices, weights, seed_node, seed_s, seed_label, work["x"], work["y"],
+                work["scale"], at.node[same[0]], at.seconds[same[0]], limit, *work["arrays"],
+            )  # fmt: skip
+            for node, s, lab in zip(at.node[same[0]].tolist(), got_s.tolist(), got_label.tolist(),
+                                    strict=True):  # fmt: skip
+                if s < dist[node] or (s == dist[node] and 0 <= lab < label[node]):
+                    dist[node], label[node] = s, lab
+        found_s, found_idx = _read(net, self.model.terminals, at, _Field(dist, label, fac), "walk")
+        return found_s, found_idx, searched
+
+    def _walk_work(self) -> dict:
+        """Node coordinates, the lower-bound scale and the workspace of `_toward` (walk layer)."""
+        if self._work is None:
+            graph = self._graphs["walk"]
+            x, y = _node_xy(self.model.network)
+            n = len(graph[0]) - 1
+            arrays = (np.full(n, np.inf), np.full(n, -1, dtype=np.int64), np.full(n, np.inf),
+                      np.full(n, -1, dtype=np.int64), np.empty(n, dtype=np.int64),
+                      np.empty(n, dtype=np.int64))  # fmt: skip
+            self._work = {"x": x, "y": y, "scale": _lower_bound_scale(graph, x, y),
+                          "arrays": arrays}  # fmt: skip
+        return self._work
 
     def _walk_land(self) -> np.ndarray:
         """Return the connected piece of the walk graph of every node (computed once)."""

@@ -146,3 +146,101 @@ def test_pair_times_start_each_trip_at_its_own_time():
     # 13:30 from node 3: pier B 13:40, ferry 15:00 -> 15:30, drive 1,200 s -> 15:50
     assert arrive.tolist() == [3800.0, 2 * 3600 + 600, 8 * 3600 + 1200]
     assert layer.tolist() == [1, 0, 0]
+
+
+def _aimed_vs_full(network, graph, seeds, seed_s, labels, goals, limit=np.inf):
+    """`_toward` at each goal pair against the full `_multi_source` field (bit for bit)."""
+    from routing.nearest import _lower_bound_scale
+    from routing.nearest import _multi_source
+    from routing.nearest import _node_xy
+    from routing.nearest import _toward
+
+    indptr, indices, weights = graph
+    n = len(indptr) - 1
+    full, full_label, _ = _multi_source(
+        indptr, indices, weights, seeds, seed_s, labels, np.zeros(n, np.bool_), np.full(n, np.inf)
+    )
+    x, y = _node_xy(network)
+    scale = _lower_bound_scale(graph, x, y)
+    work = (np.full(n, np.inf), np.full(n, -1, np.int64), np.full(n, np.inf),
+            np.full(n, -1, np.int64), np.empty(n, np.int64), np.empty(n, np.int64))  # fmt: skip
+    checked = 0
+    for goal in goals:
+        goal_s = np.array([0.0, 0.0])
+        got, got_label = _toward(indptr, indices, weights, seeds, seed_s, labels, x, y, scale,
+                                 goal, goal_s, limit, *work)  # fmt: skip
+        # each node: never shorter than the truth; the better of the two: exact within the limit
+        assert (got >= full[goal]).all()
+        best, best_label = _via(goal_s, got, got_label)
+        truth, truth_label = _via(goal_s, full[goal], full_label[goal])
+        if best <= limit:
+            assert (best, best_label) == (truth, truth_label)
+            checked += 1
+        else:
+            assert truth > limit * (1 - 1e-9) - 1e-6
+        # the workspace is left as found
+        assert np.isinf(work[0]).all() and (work[1] == -1).all() and (work[3] == -1).all()
+    return scale, checked
+
+
+def _via(goal_s, seconds, label):
+    """Better of a point's two nodes, lowest label on ties (the rule of `_via_nodes`)."""
+    cand = goal_s + seconds
+    best = float(cand.min())
+    tied = [int(lab) for c, lab in zip(cand, label, strict=True) if c == best and lab >= 0]
+    return best, min(tied) if tied and np.isfinite(best) else -1
+
+
+def test_the_aimed_walk_search_equals_the_full_search_bit_for_bit_on_malta(malta):
+    from routing.nearest import _reverse_graph
+
+    net = malta.network
+    graph = _reverse_graph(net, "walk")
+    rng = np.random.default_rng(11)
+    for size in (1, 5, 80):
+        seeds = rng.choice(net.n_nodes, size, replace=False)
+        # two seeds on one node and a second seed at the same time: ties by the lowest label
+        seeds = np.concatenate([seeds, seeds[:1]])
+        seed_s = np.concatenate([rng.uniform(0, 60, size).round(), [0.0]])
+        labels = np.arange(len(seeds))[::-1].copy()
+        goals = rng.choice(net.n_nodes, (25, 2))
+        scale, checked = _aimed_vs_full(net, graph, seeds, seed_s, labels, goals)
+        assert checked > 0
+        _aimed_vs_full(net, graph, seeds, seed_s, labels, goals, limit=900.0)
+    # walking at 4.5 km/h no path beats 0.8 s per metre of straight line
+    assert 0.79 < scale <= 0.8
+
+
+def test_the_lower_bound_holds_where_an_edge_is_shorter_than_its_straight_line():
+    from routing.nearest import _lower_bound_scale
+    from routing.nearest import _node_xy
+    from routing.streets import StreetNetwork
+
+    # nodes 0-1-2 on a line 1,000 m apart, but the edge 1-2 says 100 m (a tunnel, a bad length)
+    step = 1000 / 111_195.0
+    lon = np.array([0.0, step, 2 * step])
+    lat = np.zeros(3)
+    u, v = np.array([0, 1, 1, 2]), np.array([1, 0, 2, 1])
+    length = np.array([1000.0, 1000.0, 100.0, 100.0])
+    net = StreetNetwork(lon, lat, u, v, length, length * 0.6, np.arange(0, 9, 2),
+                        np.ravel(np.column_stack([lon[u], lon[v]])), np.zeros(8))  # fmt: skip
+    from routing.nearest import _reverse_graph
+
+    graph = _reverse_graph(net, "walk")
+    scale = _lower_bound_scale(graph, *_node_xy(net))
+    assert scale < 0.08 + 1e-6  # 100 m in 80 s over 1,000 m of straight line
+    # from a facility at node 2, node 0 is 1,100 m = 880 s away (the bound must not cut it)
+    _, checked = _aimed_vs_full(net, graph, np.array([2]), np.array([0.0]), np.array([0]),
+                                [np.array([0, 0])])  # fmt: skip
+    assert checked == 1
+    from routing.nearest import _toward
+
+    work = (np.full(3, np.inf), np.full(3, -1), np.full(3, np.inf), np.full(3, -1),
+            np.empty(3, np.int64), np.empty(3, np.int64))  # fmt: skip
+    got, label = _toward(*graph, np.array([2]), np.array([0.0]), np.array([0]), *_node_xy(net),
+                         scale, np.array([0, 1]), np.zeros(2), np.inf, *work)  # fmt: skip
+    assert got[1] == 80.0 and label[1] == 0
+    # aimed at node 0 alone: 880 s, found through the short edge
+    got, label = _toward(*graph, np.array([2]), np.array([0.0]), np.array([0]), *_node_xy(net),
+                         scale, np.array([0, 0]), np.zeros(2), np.inf, *work)  # fmt: skip
+    assert got.tolist() == [880.0, 880.0] and label.tolist() == [0, 0]
