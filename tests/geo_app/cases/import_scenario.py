@@ -25,8 +25,8 @@ from geo_app.store.models import Case
 from geo_app.store.models import Change
 from geo_app.store.models import Contact
 from geo_app.store.models import ImportBatch
-from geo_app.store.models import Student
 from geo_app.store.models import StageChange
+from geo_app.store.models import Student
 from layers.synthetic import SyntheticCaseload
 from layers.synthetic import generate_caseload
 from layers.synthetic import monthly_file

@@ -1,4 +1,4 @@
-"""Set-based import writes (issue 22): the same stored rows as the row-by-row path, all or nothing."""
+"""Set-based import writes (issue 22): the rows the row-by-row path stored, all or nothing."""
 
 from __future__ import annotations
 
@@ -57,12 +57,12 @@ def test_a_bad_row_in_the_last_slice_rolls_back_everything(
             prepared = prepare_import(session, case_context, files[0], "a.csv", today=TODAY)
             apply_import(session, case_context, prepared, actor="prueba", synthetic=True)
     before = dump_store(sessions)
-    refused = pytest.raises(Exception, match=r"(?i)null|constraint|unique|duplicate")
+    refused = pytest.raises(Exception, match=r"(?i)null|constraint")
     with sessions() as session, refused, session.begin():
         prepared = prepare_import(session, case_context, files[1], "b.csv", today=TODAY)
         records = prepared.result.records
         assert len(records) > 4 * storing.SLICE_ROWS
-        records[-1]["period"] = None  # the database refuses this row, in the last slice
+        records[-1]["run"], records[-1]["dv"] = 1, None  # a new student the database refuses
         apply_import(session, case_context, prepared, actor="prueba", synthetic=True,
                      list_mode="completa")  # fmt: skip
     assert dump_store(sessions) == before
