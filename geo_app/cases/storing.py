@@ -143,6 +143,20 @@ class TableWriter:
         """Return the converter of `column` values for the driver (None: as they are)."""
         return table.c[column].type.dialect_impl(self.dialect).bind_processor(self.dialect)
 
+    def _converters(self, table: Table, columns: Sequence[str]) -> list[tuple[int, Callable]]:
+        """Positions and converters of the columns whose values sqlite3 cannot take as they are.
+
+        Strings, numbers and booleans go as they are; dates and instants are written as
+        SQLAlchemy writes them (its own text format), so the ORM reads them back.
+        """
+        native = (str, int, float, bool)
+        out = []
+        for i, name in enumerate(columns):
+            process = self._bind(table, name)
+            if process is not None and table.c[name].type.python_type not in native:
+                out.append((i, process))
+        return out
+
     def next_ids(self, table: Table, n: int) -> list[int]:
         """Take `n` ids for new rows of `table`, in increasing order."""
         if n == 0:
@@ -174,12 +188,12 @@ class TableWriter:
                         copy.write_row(row)
             else:
                 marks = ", ".join("?" * len(columns))
-                process = [self._bind(table, c) for c in columns]
-                converted = [
-                    tuple(v if p is None or v is None else p(v) for p, v in zip(process, row,
-                                                                                strict=True))
-                    for row in part
-                ]  # fmt: skip
+                converted = part
+                for i, process in self._converters(table, columns):
+                    converted = [
+                        (*r[:i], None if r[i] is None else process(r[i]), *r[i + 1 :])
+                        for r in converted
+                    ]
                 self.connection.exec_driver_sql(
                     f"INSERT INTO {name} ({listed}) VALUES ({marks})", converted
                 )
@@ -240,19 +254,23 @@ class TableWriter:
         self.connection.exec_driver_sql(f"DROP TABLE {temp}")
 
 
-def _defaults(table: Table, now: dt.datetime) -> dict[str, Callable[[], object]]:
-    """Return what the ORM puts in a column left unset on a new row (its Python-side default)."""
+def _defaults(table: Table, now: dt.datetime) -> dict[str, object]:
+    """Return what the ORM puts in a column left unset on a new row (its Python-side default).
+
+    Callable defaults (the instants ``created_at``, ``updated_at``) are evaluated once:
+    every row of the import gets `now` or the same instant.
+    """
     out = {}
     for column in table.columns:
         default = column.default
         if default is None:
             continue
         if default.is_scalar:
-            out[column.name] = lambda value=default.arg: value
+            out[column.name] = default.arg
         elif default.is_callable:
-            out[column.name] = lambda fn=default.arg: fn(None)
+            out[column.name] = default.arg(None)
     if "created_at" in out:
-        out["created_at"] = lambda: now
+        out["created_at"] = now
     return out
 
 
@@ -263,21 +281,17 @@ def _rows_for_insert(table: Table, objects: list[dict], now: dt.datetime) -> tup
     """
     defaults = _defaults(table, now)
     with_id = bool(objects) and "id" in objects[0]
-    columns = [c.name for c in table.columns if with_id or c.name != "id"]
-    rows = []
-    for obj in objects:
-        rows.append(
-            tuple(
-                obj[c] if c in obj else (defaults[c]() if c in defaults else None) for c in columns
-            )
-        )
-    return columns, rows
+    pairs = [(c.name, defaults.get(c.name)) for c in table.columns if with_id or c.name != "id"]
+    rows = [tuple(obj.get(c, default) for c, default in pairs) for obj in objects]
+    return [c for c, _ in pairs], rows
 
 
-def _load(session: Session, table: Table, column: str, keys: list) -> list[dict]:
+def _load(session: Session, table: Table, column: str, keys: list, names: Iterable[str]):
+    """Return the rows of `table` whose `column` is in `keys`, as dicts of `names`, by id."""
     out = []
+    chosen = [table.c[n] for n in names]
     for part in _slices(keys):
-        query = select(table).where(table.c[column].in_(part)).order_by(table.c.id)
+        query = select(*chosen).where(table.c[column].in_(part)).order_by(table.c.id)
         out.extend(dict(row) for row in session.execute(query).mappings())
     return out
 
@@ -322,15 +336,19 @@ def store_rows(  # noqa: C901 - one pass over the rows, as the ORM loop did
     records = prepared.result.records
     now = dt.datetime.now(dt.UTC)
     session.flush()
-    students = {s["run"]: s for s in _load(session, STUDENTS, "run", [r["run"] for r in records])}
-    cases = {c["student_id"]: c for c in _load(session, CASES, "student_id",
-                                                [s["id"] for s in students.values()])}  # fmt: skip
+    runs = [r["run"] for r in records]
+    names = ("id", "run", "run_provisional", *(a for _, a in STUDENT_FIELDS))
+    students = {s["run"]: s for s in _load(session, STUDENTS, "run", runs, names)}
+    names = ("id", "student_id", "version", *_CASE_UPDATED)
+    student_ids = [s["id"] for s in students.values()]
+    cases = {c["student_id"]: c for c in _load(session, CASES, "student_id", student_ids, names)}
     attendance: dict[int, list[dict]] = {}
     contacts: dict[int, set] = {}
     case_ids = [c["id"] for c in cases.values()]
-    for row in _load(session, ATTENDANCE, "case_id", case_ids):
+    names = ("id", "case_id", "period", "pct", "days_present", "days_total")
+    for row in _load(session, ATTENDANCE, "case_id", case_ids, names):
         attendance.setdefault(row["case_id"], []).append(row)
-    for row in _load(session, CONTACTS, "case_id", case_ids):
+    for row in _load(session, CONTACTS, "case_id", case_ids, ("id", "case_id", "name", "phone")):
         contacts.setdefault(row["case_id"], set()).add((row["name"], row["phone"]))
     writer = TableWriter(session)
     n_new = sum(r["run"] not in students for r in records)
@@ -455,7 +473,9 @@ def store_rows(  # noqa: C901 - one pass over the rows, as the ORM loop did
     columns = ("pct", "days_present", "days_total", "batch_id")
     writer.update(ATTENDANCE, columns,
                   [(a["id"], *(a[c] for c in columns)) for a in updated_attendance])  # fmt: skip
-    session.expire_all()  # the ORM's copies of these rows, if any, are stale
+    for obj in list(session.identity_map.values()):  # the ORM's copies of these rows are stale
+        if isinstance(obj, Student | Case | Attendance | Contact):
+            session.expire(obj)
     propose(returning)
     n_missing = _mark_missing(session, writer, missing_runs, actor, batch_id, now)
     return counts, n_missing
