@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from geo_app.accounts.users import set_active
 from geo_app.cases.context import CaseContext
+from geo_app.cases.storing import among
 from geo_app.cases.storing import location_fields
 from geo_app.cases.storing import location_label
 from geo_app.cases.storing import store_rows
@@ -252,6 +253,7 @@ def prepare_import(
     )
     prepared.shortfalls = _shortfalls(context, visible, file_rbds, prepared.missing_runs)
     geocoder = current_geocoder(session, context)  # bundled sources + the team's entries
+    located: dict[tuple, Location] = {}  # each distinct address is geocoded once
     for record in result.records:
         old = existing.get(record["run"])
         if old is not None and (
@@ -259,9 +261,10 @@ def prepare_import(
         ):
             prepared.locations[record["row"]] = Location(old[7], old[8], old[3], 0.0, "sin cambio")
             continue
-        prepared.locations[record["row"]] = geocoder.locate(
-            record["address"], record["sector"], _comuna_for(context, record), record["rbd"]
-        )
+        place = (record["address"], record["sector"], _comuna_for(context, record), record["rbd"])
+        if place not in located:
+            located[place] = geocoder.locate(*place)
+        prepared.locations[record["row"]] = located[place]
     return prepared
 
 
@@ -484,7 +487,9 @@ def _propose(session: Session, case_ids: list[int], actor: str) -> None:
         case
         for part in _chunks(case_ids)
         for case in session.scalars(
-            select(Case).where(Case.id.in_(part), Case.latest_pct >= flow.attending_pct)
+            select(Case).where(
+                among(session, Case.__table__.c.id, part), Case.latest_pct >= flow.attending_pct
+            )
         )
     ]
     propose_from_attendance(session, sorted(found, key=lambda c: order[c.id]), actor=actor)

@@ -18,6 +18,7 @@ sequence; SQLite: after the largest id, as SQLite itself does), in the order the
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -39,7 +40,14 @@ from geo_app.store.models import Student
 from layers.classify import classify
 from layers.geocode import Location
 
-__all__ = ["SLICE_ROWS", "TableWriter", "location_fields", "location_label", "store_rows"]
+__all__ = [
+    "SLICE_ROWS",
+    "TableWriter",
+    "among",
+    "location_fields",
+    "location_label",
+    "store_rows",
+]
 
 SLICE_ROWS = 10_000  # rows per executemany, COPY or UPDATE … FROM
 
@@ -119,6 +127,20 @@ def location_label(lon: float | None, lat: float | None, method: str) -> str:
     if lon is None or lat is None:
         return "sin ubicación"
     return f"{lat:.5f}, {lon:.5f} ({method})"
+
+
+def among(session: Session, column, keys: Sequence):
+    """Return the clause «`column` is one of `keys`», bound as one value, not one per key.
+
+    PostgreSQL gets an array (``= ANY(…)``), SQLite a JSON list (``IN json_each(…)``):
+    a query with 10,000 keys is not 10,000 placeholders to parse.
+    """
+    name = f"{column.table.name}.{column.name}"
+    if session.get_bind().dialect.name == "postgresql":
+        return text(f"{name} = ANY(:keys)").bindparams(keys=list(keys))
+    return text(f"{name} IN (SELECT value FROM json_each(:keys))").bindparams(
+        keys=json.dumps(list(keys))
+    )
 
 
 def _slices(values: Sequence, size: int | None = None) -> Iterable[Sequence]:
@@ -291,7 +313,7 @@ def _load(session: Session, table: Table, column: str, keys: list, names: Iterab
     out = []
     chosen = [table.c[n] for n in names]
     for part in _slices(keys):
-        query = select(*chosen).where(table.c[column].in_(part)).order_by(table.c.id)
+        query = select(*chosen).where(among(session, table.c[column], part)).order_by(table.c.id)
         out.extend(dict(row) for row in session.execute(query).mappings())
     return out
 
@@ -490,7 +512,7 @@ def _mark_missing(session, writer: TableWriter, runs: set[int], actor, batch_id,
         query = (
             select(CASES.c.id, CASES.c.version)
             .join(STUDENTS, STUDENTS.c.id == CASES.c.student_id)
-            .where(STUDENTS.c.run.in_(part), CASES.c.in_latest_list)
+            .where(among(session, STUDENTS.c.run, part), CASES.c.in_latest_list)
             .order_by(STUDENTS.c.run)
         )
         marked.extend(session.execute(query).all())
