@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
+from operator import itemgetter
 
 from sqlalchemy import Table
 from sqlalchemy import func
@@ -211,11 +212,17 @@ class TableWriter:
             else:
                 marks = ", ".join("?" * len(columns))
                 converted = part
-                for i, process in self._converters(table, columns):
-                    converted = [
-                        (*r[:i], None if r[i] is None else process(r[i]), *r[i + 1 :])
-                        for r in converted
-                    ]
+                converters = self._converters(table, columns)
+                if converters:
+                    converted = [list(r) for r in part]
+                    for i, process in converters:
+                        known: dict = {None: None}  # instants and dates repeat a lot
+                        for r in converted:
+                            value = r[i]
+                            if value not in known:
+                                known[value] = process(value)
+                            r[i] = known[value]
+                    converted = [tuple(r) for r in converted]
                 self.connection.exec_driver_sql(
                     f"INSERT INTO {name} ({listed}) VALUES ({marks})", converted
                 )
@@ -303,9 +310,10 @@ def _rows_for_insert(table: Table, objects: list[dict], now: dt.datetime) -> tup
     """
     defaults = _defaults(table, now)
     with_id = bool(objects) and "id" in objects[0]
-    pairs = [(c.name, defaults.get(c.name)) for c in table.columns if with_id or c.name != "id"]
-    rows = [tuple(obj.get(c, default) for c, default in pairs) for obj in objects]
-    return [c for c, _ in pairs], rows
+    columns = [c.name for c in table.columns if with_id or c.name != "id"]
+    base = dict.fromkeys(columns) | {c: v for c, v in defaults.items() if c in columns}
+    row_of = itemgetter(*columns)
+    return columns, [row_of(base | obj) for obj in objects]
 
 
 def _load(session: Session, table: Table, column: str, keys: list, names: Iterable[str]):
@@ -488,9 +496,8 @@ def store_rows(  # noqa: C901 - one pass over the rows, as the ORM loop did
     writer.update(STUDENTS, [a for _, a in STUDENT_FIELDS],
                   [(s["id"], *(s[a] for _, a in STUDENT_FIELDS))
                    for s in updated_students.values()])  # fmt: skip
-    writer.update(CASES, _CASE_UPDATED,
-                  [(c["id"], c["version"], *(c.get(a) for a in _CASE_UPDATED))
-                   for c in updated_cases],
+    case_row = itemgetter("id", "version", *_CASE_UPDATED)
+    writer.update(CASES, _CASE_UPDATED, [case_row(c) for c in updated_cases],
                   versioned=True, constants={"updated_at": now})  # fmt: skip
     columns = ("pct", "days_present", "days_total", "batch_id")
     writer.update(ATTENDANCE, columns,
