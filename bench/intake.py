@@ -7,7 +7,9 @@ Prints figures and ratios against baselines run in the same process:
   XLSX declaring A1:XFD1048576 (issue 25.17);
 - the whole import (validate, geocode, classify, store in one transaction) on SQLite
   and, when reachable, PostgreSQL, vs. a bare SQLAlchemy Core bulk insert of the
-  same rows into one table; then the next month's list over it (updates, history);
+  same rows into one table; then the next month's list over it (updates, history).
+  Each also gives the CPU seconds of this process (on a loaded machine, nearer to what
+  a quiet one takes than the wall clock; PostgreSQL's own work is not in it);
 - geocoding addresses per second on the synthetic addresses, without and with a
   street layer: the 7,000-odd named streets of the real Malta OSM network, shifted
   onto Chiloé (no Chiloé OSM extract is bundled), plus numbered addresses on them.
@@ -220,8 +222,11 @@ def bench_store(url: str, label: str, data: bytes, context: CaseContext, again: 
             return apply_import(session, context, prepared, actor="bench", synthetic=True,
                                 list_mode="completa")  # fmt: skip
 
+    cpu = time.process_time()
     batch, seconds = timed(run)
+    cpu, again_cpu = time.process_time() - cpu, time.process_time()
     update, update_s = timed(lambda: run(again))
+    again_cpu = time.process_time() - again_cpu
     # baseline: the same rows, bare, into one table with SQLAlchemy Core executemany
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))[1:]
     meta = MetaData()
@@ -240,13 +245,14 @@ def bench_store(url: str, label: str, data: bytes, context: CaseContext, again: 
     engine.dispose()
     rate = batch.n_rows / seconds
     print(f"import {label:10s}  {batch.n_rows} rows: {seconds:6.2f} s ({rate:,.0f} rows/s; "
-          f"{batch.n_new} new)")  # fmt: skip
+          f"{batch.n_new} new; {cpu:5.2f} s CPU in this process)")  # fmt: skip
     print(
         f"  baseline bare insert: {t_bare:6.2f} s -> ours is {seconds / t_bare:5.1f}x "
         "(ours also validates, geocodes, classifies, writes 4 tables)"
     )
     print(f"  next month {update.n_rows} rows: {update_s:6.2f} s ({update.n_updated} updated, "
-          f"{update.n_missing} unlisted) -> {update_s / t_bare:5.1f}x the bare insert")  # fmt: skip
+          f"{update.n_missing} unlisted; {again_cpu:5.2f} s CPU) -> {update_s / t_bare:5.1f}x "
+          "the bare insert")  # fmt: skip
 
 
 def bench_streets(context: CaseContext, data: bytes) -> None:
