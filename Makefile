@@ -32,13 +32,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-# Pango and a font for the PDF reports (WeasyPrint draws with them; no browser involved).
+# Pango, HarfBuzz-Subset (font subsetting; WeasyPrint warns without it) and a font for the PDF
+# reports (WeasyPrint draws with them; no browser involved); poppler-utils' pdftotext reads
+# the reports' text back in the tests.
 pdflibs:
-	@/sbin/ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 && fc-list 2>/dev/null | grep -qi dejavu || { \
+	@command -v pdftotext >/dev/null 2>&1 && /sbin/ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 && \
+	  /sbin/ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset && fc-list 2>/dev/null | grep -qi dejavu || { \
 	  echo "Instalando Pango y fuentes DejaVu desde Debian (informes PDF)..."; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 \
-	    fonts-dejavu-core fontconfig >/dev/null; }
+	    libharfbuzz-subset0 poppler-utils fonts-dejavu-core fontconfig >/dev/null; }
 
 # Debian's Chromium for the real-browser tests (Playwright drives it; no browser download).
 chromium:

@@ -92,9 +92,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     if not app.testing:  # unconfirmed uploads hold minors' data: swept on a timer
+        from geo_app.cases.import_jobs import sweep_jobs
         from geo_app.cases.uploads import start_sweeper
 
-        start_sweeper(app.instance_path)
+        start_sweeper(app.instance_path, also=lambda: sweep_jobs(app))
     return app
 
 

@@ -81,11 +81,23 @@ DEFAULTS: dict[str, Any] = {
     # Days allowed in each case stage before it is flagged late, e.g. {"contacto": 10};
     # stages not named keep the days of layers/rules/flujo_casos_2026.toml.
     "CASE_STAGE_DAYS": {},
+    # First day of the project's execution (AAAA-MM-DD), from which the nóminas de
+    # seguimiento fall due (Res. Ex. 3101, 2020); empty = the first day of the month of
+    # the earliest list imported.
+    "PROJECT_START": "",
+    # The map's case layer sends every point of a view holding at most this many located
+    # cases, else counts per H3 cell (geo_app.cases.map_layer); bounds the points sent at
+    # once (a point is ~230 bytes of GeoJSON) and drawn by Leaflet.markercluster.
+    "MAP_POINT_LIMIT": 2000,
     # Redis for the job queue (RQ): empty = jobs run in a thread of the web process.
     # Plain REDIS_URL in the environment is honoured too. Run `revincula worker` beside it.
     "REDIS_URL": "",
     # Name of the RQ queue (several instances may share one Redis with different names).
     "JOB_QUEUE": "revincula",
+    # Seconds a request that started a job (an import's review or store, a PDF report)
+    # waits for it before answering with the page that polls its progress: a small job's
+    # result comes at once, a long one never holds the request longer than this.
+    "JOB_WAIT_S": 1.0,
     # Compressed responses (Flask-Compress): brotli, else gzip, for text over 500 bytes.
     # Streamed responses (static files) are left alone: Flask-Compress 1.x swaps their
     # body for a generator and the file is never closed; a front server compresses them.

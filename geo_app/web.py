@@ -8,6 +8,7 @@ scope and the actor as plain arguments).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from flask import Flask
@@ -74,8 +75,11 @@ def audit(db: Session, action: str, target: str, **fields) -> None:
 COMPRESSED_SUFFIXES = ("br", "gzip", "deflate", "zstd")  # what Flask-Compress appends to ETags
 
 
-def revalidated(body: str, mimetype: str, etag: str) -> Response:
-    """Return public data (no person in it) that a browser may keep and revalidate.
+def revalidated(body: str | Callable[[], str], mimetype: str, etag: str) -> Response:
+    """Return data with no person in it that a browser may keep and revalidate.
+
+    `body` is the text, or a function that makes it (called only when the browser's
+    copy is stale, so a 304 costs no work).
 
     ``Cache-Control: private, no-cache`` with an ETag: the browser stores the body and
     asks again on each use; an unchanged body is answered with 304 and no content. The
@@ -88,7 +92,7 @@ def revalidated(body: str, mimetype: str, etag: str) -> Response:
             response.set_etag(tag)
             break
     else:
-        response = Response(body, mimetype=mimetype)
+        response = Response(body() if callable(body) else body, mimetype=mimetype)
         response.set_etag(etag)
     response.headers["Cache-Control"] = "private, no-cache"
     return response

@@ -119,16 +119,24 @@ def area_table(cases: pd.DataFrame, schools: pd.DataFrame, by: str) -> pd.DataFr
         slep = places[places["is_slep"].astype(bool)]
         enrol = slep.groupby(key)["enrolment"].sum()
         names = pd.Series(enrol.index, index=enrol.index)
-    grouped = listed.groupby("area_key", dropna=False)
-    counts = grouped["category"].value_counts().unstack(fill_value=0)
+    # One factorisation of the area, then integer counts (bincount), not one groupby per column.
+    codes, uniques = pd.factorize(listed["area_key"])
+    present = pd.Index(uniques)
+
+    def per_area(weights) -> pd.Series:
+        summed = np.bincount(
+            codes, weights=np.asarray(weights, dtype=float), minlength=len(present)
+        )
+        return pd.Series(summed.astype(int), index=present)
+
     # Comunas and islands: every one with SLEP enrolment (a zero is a finding); schools:
     # only those with cases (the others are in their comuna's and island's totals).
-    keys = counts.index if by == "establecimiento" else counts.index.union(enrol.index[enrol > 0])
+    keys = present if by == "establecimiento" else present.union(enrol.index[enrol > 0])
     table = pd.DataFrame(index=keys)
-    table["casos"] = grouped.size().reindex(table.index, fill_value=0)
-    for category in CATEGORY_ORDER:
-        column = counts.get(category, 0)
-        table[category] = pd.Series(column, index=counts.index).reindex(table.index, fill_value=0)
+    table["casos"] = per_area(np.ones(len(codes))).reindex(table.index, fill_value=0)
+    category = pd.Categorical(listed["category"], categories=list(CATEGORY_ORDER)).codes
+    for n, name in enumerate(CATEGORY_ORDER):
+        table[name] = per_area(category == n).reindex(table.index, fill_value=0)
     table["matricula"] = enrol.reindex(table.index).fillna(0).astype(int)
     grave = table[list(GRAVE_OR_WORSE)].sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -143,8 +151,7 @@ def area_table(cases: pd.DataFrame, schools: pd.DataFrame, by: str) -> pd.DataFr
         "elegible_aulas": listed["eligible_aulas"].eq(True),
     }
     for column, flag in flags.items():
-        summed = flag.groupby(listed["area_key"]).sum()
-        table[column] = summed.reindex(table.index, fill_value=0).astype(int)
+        table[column] = per_area(flag).reindex(table.index, fill_value=0).astype(int)
     area_names = listed.drop_duplicates("area_key").set_index("area_key")["area"]
     table["area"] = [area_names.get(k, names.get(k, str(k))) for k in table.index]
     if by == "establecimiento":
@@ -173,8 +180,17 @@ def top_rates(
     return ranked.drop(columns="_grave").head(n).reset_index(drop=True)
 
 
-def _periods(attendance: pd.DataFrame, since: str | None, until: str | None) -> list[str]:
-    periods = sorted(attendance["period"].dropna().unique())
+def _month_codes(attendance: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Each row's month as an index into the sorted months (-1 when missing); one pass."""
+    codes, uniques = pd.factorize(attendance["period"])  # NaN → -1
+    order = np.argsort(np.asarray(uniques, dtype=object))
+    rank = np.empty(len(order) + 1, dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    rank[-1] = -1  # codes of -1 index the last slot
+    return rank[codes], [str(uniques[i]) for i in order]
+
+
+def _in_range(periods: list[str], since: str | None, until: str | None) -> list[str]:
     return [p for p in periods if (since is None or p >= since) and (until is None or p <= until)]
 
 
@@ -191,30 +207,56 @@ def list_flow(
     of the data has no "month before": its ``continuan`` and ``salen`` are missing
     (``pd.NA`` in nullable integer columns), not 0.
     Earlier months outside the range still count for ``nuevos``.
+
+    "The month before" is the previous month *imported*, as in the lists' own order.
+    Computed on a cases × months presence matrix (numpy), not per case.
     """
-    listed = attendance.groupby("period")["case_id"].agg(lambda s: set(s.astype(int)))
-    seen: set[int] = set()
-    previous: set[int] | None = None
-    rows = []
-    for period in sorted(listed.index):
-        now = listed[period]
-        row = {
-            "periodo": period,
-            "en_lista": len(now),
-            "nuevos": len(now - seen),
-            "continuan": np.nan if previous is None else len(now & previous),
-            "vuelven": len((now & seen) - (previous or set())),
-            "salen": np.nan if previous is None else len(previous - now),
-        }
-        rows.append(row)
-        seen |= now
-        previous = now
+    columns = ["periodo", "en_lista", "nuevos", "continuan", "vuelven", "salen"]
+    month, periods = _month_codes(attendance)
+    if not periods:
+        return pd.DataFrame(columns=columns)
+    case, _ = pd.factorize(attendance["case_id"])
+    keep = month >= 0
+    listed = np.zeros((int(case.max()) + 1 if len(case) else 0, len(periods)), dtype=bool)
+    listed[case[keep], month[keep]] = True
+    first = listed.argmax(axis=1)[listed.any(axis=1)]  # first month listed
+    before = np.zeros_like(listed)
+    before[:, 1:] = np.maximum.accumulate(listed, axis=1)[:, :-1]  # listed in an earlier month
+    previous = np.zeros_like(listed)
+    previous[:, 1:] = listed[:, :-1]
     flow = pd.DataFrame(
-        rows, columns=["periodo", "en_lista", "nuevos", "continuan", "vuelven", "salen"]
+        {
+            "periodo": periods,
+            "en_lista": listed.sum(axis=0),
+            "nuevos": np.bincount(first, minlength=len(periods)),
+            "continuan": (listed & previous).sum(axis=0),
+            "vuelven": (listed & before & ~previous).sum(axis=0),
+            "salen": (previous & ~listed).sum(axis=0),
+        }
     )
     flow[["continuan", "salen"]] = flow[["continuan", "salen"]].astype("Int64")
-    keep = set(_periods(attendance, since, until))
-    return flow[flow["periodo"].isin(keep)].reset_index(drop=True)
+    flow.loc[0, ["continuan", "salen"]] = pd.NA
+    keep = set(_in_range(periods, since, until))
+    return flow[flow["periodo"].isin(keep)].reset_index(drop=True)[columns]
+
+
+def _category_codes(pct: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Category of each percentage as an index into the returned keys (`attendance_categories`)."""
+    rules = load_rules(ATTENDANCE_RULES)
+    critical_below = float(rules["critica"]["below_pct"])
+    keys = list(dict.fromkeys(["grave", "critica", "sin_dato",
+                               *(c["key"] for c in rules["categories"])]))  # fmt: skip
+    code = {k: i for i, k in enumerate(keys)}
+    out = np.full(pct.shape, code["grave"], dtype=np.int16)
+    assigned = np.isnan(pct)
+    out[assigned] = code["sin_dato"]
+    for category in rules["categories"]:  # highest bound first
+        hit = ~assigned & (pct >= category["min_pct"])
+        out[hit] = code[category["key"]]
+        if category["key"] == "grave":
+            out[hit & (pct < critical_below)] = code["critica"]
+        assigned |= hit
+    return out, keys
 
 
 def attendance_categories(pct: np.ndarray) -> np.ndarray:
@@ -222,18 +264,8 @@ def attendance_categories(pct: np.ndarray) -> np.ndarray:
 
     `pct` is attendance in % (NaN = no data → ``"sin_dato"``); returns category keys.
     """
-    rules = load_rules(ATTENDANCE_RULES)
-    critical_below = float(rules["critica"]["below_pct"])
-    out = np.full(pct.shape, "grave", dtype=object)
-    assigned = np.isnan(pct)
-    out[assigned] = "sin_dato"
-    for category in rules["categories"]:  # highest bound first
-        hit = ~assigned & (pct >= category["min_pct"])
-        out[hit] = category["key"]
-        if category["key"] == "grave":
-            out[hit & (pct < critical_below)] = "critica"
-        assigned |= hit
-    return out
+    codes, keys = _category_codes(pct)
+    return np.array(keys, dtype=object)[codes]
 
 
 def category_trend(
@@ -251,12 +283,27 @@ def category_trend(
     (`attendance_categories`), so a case improving from *grave* to
     *normal* shows in the trend.
     """
-    periods = _periods(attendance, since, until)
-    rows = attendance[attendance["period"].isin(periods)]
-    cats = attendance_categories(pd.to_numeric(rows["pct"], errors="coerce").to_numpy(float))
-    counted = pd.Series(1, index=pd.MultiIndex.from_arrays([rows["period"], cats]))
-    counted = counted.groupby(level=[0, 1]).sum()
-    full = pd.MultiIndex.from_product([periods, list(categories)], names=["periodo", "categoria"])
-    out = counted.reindex(full, fill_value=0).rename("casos").reset_index()
-    out["casos"] = out["casos"].astype(int)
-    return out
+    month, every = _month_codes(attendance)
+    periods = _in_range(every, since, until)
+    first = every.index(periods[0]) if periods else 0
+    month = np.where((month >= first) & (month < first + len(periods)), month - first, -1)
+    keep = month >= 0
+    codes, keys = _category_codes(
+        pd.to_numeric(attendance["pct"], errors="coerce").to_numpy(float)[keep]
+    )
+    counts = np.bincount(
+        month[keep].astype(np.int64) * len(keys) + codes, minlength=len(periods) * len(keys)
+    ).reshape(len(periods), len(keys))
+    index = {k: i for i, k in enumerate(keys)}
+    cats = list(categories)
+    table = np.zeros((len(periods), len(cats)), dtype=np.int64)
+    for j, category in enumerate(cats):
+        if category in index:
+            table[:, j] = counts[:, index[category]]
+    return pd.DataFrame(
+        {
+            "periodo": np.repeat(periods, len(cats)),
+            "categoria": np.tile(cats, len(periods)),
+            "casos": table.reshape(-1).astype(int),
+        }
+    )

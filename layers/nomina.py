@@ -25,6 +25,7 @@ __all__ = [
     "NOMINA_COLUMNS",
     "Due",
     "add_months",
+    "deliveries",
     "due_dates",
     "nomina_rows",
 ]
@@ -114,6 +115,28 @@ def due_dates(
         n += 1
         if n > 200:  # 50 years of nóminas: a start date typed wrong
             return out
+
+
+REDELIVERY_MONTHS = 1  # a download within a month of a delivery re-sends that same nómina
+
+
+def deliveries(downloads: Sequence[dt.date]) -> list[dt.date]:
+    """Return the delivery dates of the nóminas from the days they were downloaded.
+
+    Revincula counts a nómina as delivered the day it is first downloaded as XLSX. A
+    later download counts as the delivery of the *next* nómina only from
+    ``REDELIVERY_MONTHS`` month after the previous delivery; sooner, it is the same
+    nómina downloaded again (a correction or a second copy). Nóminas are due at least
+    3 months apart (Res. Ex. 3101, 2020), so one month cannot merge two of them.
+    This is Revincula's convention, not the resolution's.
+
+    `downloads` may be in any order and repeat days; returns dates oldest first.
+    """
+    out: list[dt.date] = []
+    for day in sorted(set(downloads)):
+        if not out or day >= add_months(out[-1], REDELIVERY_MONTHS):
+            out.append(day)
+    return out
 
 
 def _months_between(first: dt.date, last: dt.date) -> int:

@@ -19,6 +19,11 @@ TEST_DATA = Path(__file__).parent / "data"
 # bounded by GESTOR_WEEKS_BACK (issue 25 item 13), so the suite lifts the bound; the
 # tests of the bound set it in their app's config, which wins over the environment.
 os.environ.setdefault("REVINCULA_GESTOR_WEEKS_BACK", "1000")
+# A request that starts a job (an import's review or store, a PDF report) waits this long for
+# it before answering with the page that polls (1 s by default): the suite's pages then show
+# their results as a person would see them after the progress page; the tests of the polling
+# itself (tests/geo_app/test_import_jobs.py) set 0 in their app's config.
+os.environ.setdefault("REVINCULA_JOB_WAIT_S", "60")
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ from geo_app.cases.counts import SMALL_COUNT
 from geo_app.cases.counts import count_cases
 from geo_app.cases.counts import protect_rows
 from geo_app.cases.importing import location_label
+from geo_app.cases.map_layer import in_bbox
 from geo_app.cases.workflow import late_clause
 from geo_app.cases.workflow import stage_info
 from geo_app.cases.workflow import timeline
@@ -506,11 +507,15 @@ def pin_case(
 # --------------------------------------------------------------------------- map and counts
 
 
-def case_points(session: Session, scope: Scope) -> list[dict]:
+def case_points(
+    session: Session, scope: Scope, bbox: tuple[float, float, float, float] | None = None
+) -> list[dict]:
     """Located cases in `scope` in the latest list, as GeoJSON points without names.
 
-    Properties: ``id``, ``categoria``, ``prioridad``, ``metodo``, ``confianza``,
-    ``comuna``, ``rbd``, ``sintetico``. Coordinates in WGS84, 6 decimals.
+    `bbox` ``(west, south, east, north)`` in WGS84 degrees keeps the points inside it
+    (edges included); None keeps all. Properties: ``id``, ``categoria``, ``prioridad``,
+    ``metodo``, ``confianza``, ``comuna``, ``rbd``, ``sintetico``. Coordinates in WGS84,
+    6 decimals.
     """
     rows = session.execute(
         scope.cases(select(
@@ -518,7 +523,8 @@ def case_points(session: Session, scope: Scope) -> list[dict]:
             Case.geocode_score, Case.comuna, Case.rbd, Student.synthetic,
         )
         .join(Student)
-        .where(Case.lon.is_not(None), Case.in_latest_list))
+        .where(Case.lon.is_not(None), Case.in_latest_list,
+               *([] if bbox is None else [in_bbox(bbox)])))
     ).all()  # fmt: skip
     return [
         {

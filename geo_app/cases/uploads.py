@@ -15,11 +15,13 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from geo_app.cases.context import CaseContext
@@ -33,6 +35,7 @@ from geo_app.scope import Scope
 from geo_app.store.models import Case
 from geo_app.store.models import ImportBatch
 from layers.intake import FIELDS
+from layers.intake import RawTable
 from layers.intake import rejected_rows_csv
 
 __all__ = [
@@ -46,6 +49,7 @@ __all__ = [
     "mapping_choices",
     "prepare_upload",
     "rejected_rows",
+    "save_headers_mapping",
     "save_upload_mapping",
     "start_sweeper",
 ]
@@ -94,6 +98,17 @@ class PendingUploads:
         NotFoundError
             A malformed token, an upload already imported or stale, or someone else's.
         """
+        meta = self.meta(token, owner=owner)
+        return (self.folder / f"{token}.bin").read_bytes(), meta
+
+    def meta(self, token: str, *, owner: str) -> dict:
+        """Return the metadata of `owner`'s upload `token` (``filename``, ``period``, ``owner``).
+
+        Raises
+        ------
+        NotFoundError
+            As `read` (the bytes are not read).
+        """
         if not re.fullmatch(r"[A-Za-z0-9_-]{16,64}", token):
             raise NotFoundError
         data_path, meta_path = self.folder / f"{token}.bin", self.folder / f"{token}.json"
@@ -102,7 +117,7 @@ class PendingUploads:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         if meta.get("owner") != owner:  # an upload is only seen by whoever sent it
             raise NotFoundError(GONE)
-        return data_path.read_bytes(), meta
+        return meta
 
     def forget(self, token: str) -> None:
         """Delete an upload (after it was imported)."""
@@ -135,14 +150,21 @@ def _write_private(path: Path, data: bytes) -> None:
     path.chmod(0o600)  # also when the file existed with other permissions
 
 
-def start_sweeper(instance_path: str | Path, every_s: float = 600.0) -> threading.Thread:
-    """Sweep stale uploads now and every `every_s` seconds, in a daemon thread."""
+def start_sweeper(
+    instance_path: str | Path, every_s: float = 600.0, also: Callable[[], object] | None = None
+) -> threading.Thread:
+    """Sweep stale uploads now and every `every_s` seconds, in a daemon thread.
+
+    `also` is called on each round too (the app's stale import reviews and reports).
+    """
 
     def sweep() -> None:
         while True:
             try:
                 PendingUploads.in_instance(instance_path).drop_stale()
-            except OSError:  # a full or read-only disk must not stop the app
+                if also is not None:
+                    also()
+            except (OSError, SQLAlchemyError):  # a full disk or a database down: try later
                 log.warning("no se pudieron borrar cargas vencidas", exc_info=False)
             time.sleep(every_s)
 
@@ -223,12 +245,25 @@ def save_upload_mapping(
     """
     data, meta = uploads.read(token, owner=scope.username)
     prepared = prepare_import(session, context, data, meta["filename"], scope=scope, mapping={})
+    return save_headers_mapping(session, prepared.table.headers, owner=scope.username,
+                                choices=choices)  # fmt: skip
+
+
+def save_headers_mapping(
+    session: Session, headers: list[str], *, owner: str, choices: Mapping[str, str]
+) -> str:
+    """Remember `owner`'s column mapping for files with these `headers` (no file is read).
+
+    `choices` as in `save_upload_mapping` (the review job already read the headers).
+    Returns the change for the audit log.
+    """
+    table = RawTable(headers=list(headers), rows=[], row_numbers=[], kind="")  # its signature
     mapping = {}
-    for index, header in enumerate(prepared.table.headers):
+    for index, header in enumerate(table.headers):
         choice = choices.get(f"col{index}", "")
         mapping[header] = choice if choice in FIELDS else ""
-    before, after = save_mapping(session, prepared.table, mapping, owner=scope.username)
-    return f"firma {prepared.table.signature[:12]}: " + mapping_change(before, after)
+    before, after = save_mapping(session, table, mapping, owner=owner)
+    return f"firma {table.signature[:12]}: " + mapping_change(before, after)
 
 
 def rejected_rows(

@@ -20,26 +20,29 @@ from flask import render_template
 from flask import request
 from flask import session
 from flask import url_for
-from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
 
+from geo_app import jobs
+from geo_app.cases import import_jobs
+from geo_app.cases import map_layer
 from geo_app.cases import service
 from geo_app.cases import uploads
 from geo_app.cases import workflow
 from geo_app.cases.context import CaseContext
 from geo_app.cases.context import case_context
-from geo_app.cases.importing import ImportRejectedError
-from geo_app.errors import RequestError
+from geo_app.errors import NotFoundError
 from geo_app.security import ALL_ROLES
 from geo_app.security import PEOPLE
 from geo_app.security import STAFF
 from geo_app.security import allow
+from geo_app.security import client_ip
+from geo_app.store.models import JobRow
 from geo_app.store.models import utcnow
 from geo_app.web import audit
 from geo_app.web import csv_download
 from geo_app.web import current_actor
 from geo_app.web import current_scope
 from geo_app.web import db_session
+from geo_app.web import revalidated
 from layers.intake import FIELDS
 from layers.intake import IntakeError
 from layers.intake import parse_period
@@ -188,13 +191,26 @@ def case_undo_gps(case_id: int):
 @bp.get("/api/casos.geojson")
 @allow(*PEOPLE)
 def cases_geojson() -> Response:
-    """Located cases in scope for the map: no names, only category, priority and confidence."""
+    """Case layer of the map for the view ``?bbox=oeste,sur,este,norte&zoom=z`` (optional).
+
+    Points (no names; ``no-store``, audited) when the view holds at most
+    ``MAP_POINT_LIMIT`` located cases in scope or is small (zoomed in), else counts per
+    H3 cell (revalidated by ETag); see `geo_app.cases.map_layer`.
+    """
+    view = map_layer.parse_view(request.args)
+    scope = current_scope()
     with db_session() as db, db.begin():
-        features = service.case_points(db, current_scope())
+        found = map_layer.survey(db, scope, view)
+        if found.in_view > current_app.config["MAP_POINT_LIMIT"] and not view.small:
+            layer = lambda: json.dumps(map_layer.cluster_layer(db, scope, view))  # noqa: E731
+            return revalidated(layer, "application/geo+json", map_layer.etag(found, view))
+        features = service.case_points(db, scope, view.bbox)
         audit(db, "ver", "mapa_casos", case_ids=[f["properties"]["id"] for f in features],
               detail="puntos sin nombres")  # fmt: skip
-    body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
-    return Response(body, mimetype="application/geo+json")
+    layer = {"type": "FeatureCollection", "modo": "puntos", "total": len(features),
+             "completo": view.bbox is None or found.in_view == found.in_scope,
+             "features": features}  # fmt: skip
+    return Response(json.dumps(layer, ensure_ascii=False), mimetype="application/geo+json")
 
 
 @bp.get("/api/casos/resumen")
@@ -222,7 +238,7 @@ def import_form() -> str:
 @bp.post("/importar")
 @allow(*STAFF)
 def import_upload():
-    """Keep the uploaded file aside and show its preview."""
+    """Keep the uploaded file aside and start its review (a job); show it when ready."""
     upload = request.files.get("archivo")
     if upload is None or not upload.filename:
         flash("Elija un archivo CSV o XLSX para importar.", "error")
@@ -235,42 +251,112 @@ def import_upload():
     token = _uploads().keep(upload.read(), upload.filename, period=period, owner=current_actor())
     with db_session() as db, db.begin():
         audit(db, "subir", "archivo_importacion", target_id=token[:12])
+    job_id, handle = import_jobs.start_review(current_app, token, current_actor())
+    jobs.wait(current_app, job_id, handle)  # a small file's review is shown at once
     return redirect(url_for("cases.import_preview", token=token))
+
+
+def _job_page(token: str, kind: str, row) -> tuple[str, int]:
+    """Render a review or store still running (polls) or failed (reason, «Reintentar»)."""
+    jobs.revive(current_app, row.id, import_jobs.TARGETS)
+    state = jobs.job_state(row)
+    status = 422 if state["estado"] == "fallido" and kind == import_jobs.REVIEW else 200
+    return render_template("cases/import_job.html", token=token, kind=kind, job=state,
+                           review=kind == import_jobs.REVIEW), status  # fmt: skip
 
 
 @bp.get("/importar/<token>")
 @allow(*STAFF)
-def import_preview(token: str) -> str:
+def import_preview(token: str):
     """Report of the validation, the changes it would make, and the confirm buttons.
 
-    With ``?columnas=1`` the column mapping form is shown even when complete.
+    While the review job runs, a page that polls its progress. With ``?columnas=1``
+    the column mapping form is shown even when complete.
     """
+    with db_session() as db:
+        stored = import_jobs.token_job(db, import_jobs.STORE, token, current_actor())
+    if stored is not None and stored.state in (*jobs.WAITING, "listo"):
+        return redirect(url_for("cases.import_stored", token=token))
+    _uploads().meta(token, owner=current_actor())  # 404 if gone or someone else's
+    with db_session() as db:
+        row = import_jobs.token_job(db, import_jobs.REVIEW, token, current_actor())
+    if row is None:  # the column mapping changed, or the review was never started
+        job_id, handle = import_jobs.start_review(current_app, token, current_actor())
+        jobs.wait(current_app, job_id, handle)
+        with db_session() as db:
+            row = db.get(JobRow, job_id)
+        if row is None:  # its mapping changed again meanwhile
+            return redirect(url_for("cases.import_preview", token=token))
+    if jobs.job_state(row)["estado"] != "listo":
+        return _job_page(token, import_jobs.REVIEW, row)
+    review = row.result
     with db_session() as db, db.begin():
-        try:
-            prepared = uploads.prepare_upload(db, _context(), _uploads(), token,
-                                              scope=current_scope())  # fmt: skip
-        except IntakeError as err:
-            return render_template("cases/import_preview.html", token=token, fatal=str(err)), 422
         audit(db, "ver", "revision_importacion", target_id=token[:12],
-              case_ids=prepared.updated_case_ids)  # fmt: skip
-    if not prepared.match.complete or request.args.get("columnas"):
-        current = uploads.mapping_choices(prepared)
-        return render_template("cases/import_mapping.html", token=token, prepared=prepared,
-                               fields=FIELDS, current=current)  # fmt: skip
-    return render_template(
-        "cases/import_preview.html", token=token, prepared=prepared, fatal=None, fields=FIELDS
-    )
+              case_ids=review["updated_case_ids"])  # fmt: skip
+    if not review["complete"] or request.args.get("columnas"):
+        return render_template("cases/import_mapping.html", token=token, p=review, fields=FIELDS)
+    return render_template("cases/import_preview.html", token=token, p=review, fields=FIELDS)
+
+
+@bp.get("/api/importar/<token>/estado")
+@allow(*STAFF)
+def import_job_state(token: str):
+    """State of the upload's review (``?etapa=revision``) or store job, for the progress bar."""
+    kind = import_jobs.REVIEW if request.args.get("etapa") == "revision" else import_jobs.STORE
+    with db_session() as db:
+        row = import_jobs.token_job(db, kind, token, current_actor())
+    if row is None:
+        msg = "No hay un trabajo de importación para esta carga."
+        raise NotFoundError(msg)
+    jobs.revive(current_app, row.id, import_jobs.TARGETS)
+    return jsonify(jobs.job_state(row))
+
+
+@bp.post("/importar/<token>/reintentar")
+@allow(*STAFF)
+def import_retry(token: str):
+    """Run a failed (or interrupted) review or store again, with the same input."""
+    actor = current_actor()
+    if request.form.get("etapa") == "revision":
+        _uploads().meta(token, owner=actor)
+        job_id, handle = import_jobs.start_review(current_app, token, actor, retry=True)
+        jobs.wait(current_app, job_id, handle)
+        return redirect(url_for("cases.import_preview", token=token))
+    with db_session() as db:
+        row = import_jobs.token_job(db, import_jobs.STORE, token, actor)
+    if row is None:
+        return redirect(url_for("cases.import_preview", token=token))
+    _uploads().meta(token, owner=actor)
+    params = row.params
+    job_id, handle = import_jobs.start_store(
+        current_app, token, actor, only_valid=params.get("only_valid", False),
+        list_mode=params.get("list_mode"), ip=client_ip(), n_rows=params.get("n_rows", 0),
+    )  # fmt: skip
+    jobs.wait(current_app, job_id, handle)
+    return redirect(url_for("cases.import_stored", token=token))
 
 
 @bp.post("/importar/<token>/columnas")
 @allow(*STAFF)
 def import_mapping(token: str):
-    """Save the user's column mapping (reused for files with the same headers)."""
+    """Save the user's column mapping (reused for files with the same headers); review again.
+
+    The headers come from the review job (the file is read again only without one).
+    """
+    actor = current_actor()
+    _uploads().meta(token, owner=actor)  # 404 if gone or someone else's
     try:
         with db_session() as db, db.begin():
-            change = uploads.save_upload_mapping(
-                db, _context(), _uploads(), token, scope=current_scope(), choices=request.form
-            )
+            review = import_jobs.token_job(db, import_jobs.REVIEW, token, actor)
+            if review is not None and review.state == "listo":
+                change = uploads.save_headers_mapping(
+                    db, review.result["headers"], owner=actor, choices=request.form
+                )
+            else:
+                change = uploads.save_upload_mapping(
+                    db, _context(), _uploads(), token, scope=current_scope(), choices=request.form
+                )
+            import_jobs.forget_review(db, token)
             audit(db, "cambiar", "asignacion_columnas", target_id=token[:12], detail=change)
     except IntakeError as err:
         flash(str(err), "error")
@@ -281,59 +367,68 @@ def import_mapping(token: str):
 @bp.get("/importar/<token>/rechazadas.csv")
 @allow(*STAFF)
 def import_rejected(token: str) -> Response:
-    """Rejected rows with their errors, to fix in a spreadsheet and upload again."""
+    """Rejected rows with their errors, to fix in a spreadsheet and upload again.
+
+    Written by the review job (the file is read again only without one).
+    """
+    actor = current_actor()
+    _uploads().meta(token, owner=actor)  # 404 if gone or someone else's
     with db_session() as db, db.begin():
-        prepared, body = uploads.rejected_rows(db, _context(), _uploads(), token,
-                                               scope=current_scope())  # fmt: skip
-        audit(db, "exportar", "filas_rechazadas", target_id=token[:12],
-              n_records=len(prepared.result.rejected))  # fmt: skip
-    name = Path(prepared.filename).stem + "_rechazadas.csv"
-    return csv_download(body, name, "rechazadas.csv")
+        review = import_jobs.token_job(db, import_jobs.REVIEW, token, actor)
+        if review is not None and review.state == "listo" and review.output is not None:
+            body, filename = review.output.decode("utf-8"), review.result["filename"]
+            n_rejected = review.result["n_rejected"]
+        else:
+            prepared, body = uploads.rejected_rows(db, _context(), _uploads(), token,
+                                                   scope=current_scope())  # fmt: skip
+            filename, n_rejected = prepared.filename, len(prepared.result.rejected)
+        audit(db, "exportar", "filas_rechazadas", target_id=token[:12], n_records=n_rejected)
+    return csv_download(body, Path(filename).stem + "_rechazadas.csv", "rechazadas.csv")
 
 
-def _import_failed(err: Exception, token: str) -> str:
-    """Spanish message for an import that failed while saving (nothing was kept)."""
-    if isinstance(err, StaleDataError):
-        return (
-            "Otra importación cambió los mismos casos al mismo tiempo; no se guardó nada de "
-            "este archivo. Pulse de nuevo «Importar» para reintentar."
-        )
-    log.error("import %s failed: %s", token[:8], type(err).__name__)  # no data in logs
-    return (
-        "La importación falló y no se guardó nada (se deshizo completa). El archivo sigue "
-        "cargado: pulse de nuevo «Importar» para reintentar."
-    )
-
-
-# Longer than 15 lines: every way an import can fail gets its own answer, and a fault while
-# saving must leave the upload in place for a retry (one page per outcome, no 500).
 @bp.post("/importar/<token>/confirmar")
 @allow(*STAFF)
 def import_confirm(token: str):
-    """Import in one transaction: every row, or only the valid ones if the user chose so."""
-    preview = url_for("cases.import_preview", token=token)
-    try:
-        with db_session() as db, db.begin():
-            batch, case_ids = uploads.confirm_upload(
-                db, _context(), _uploads(), token, scope=current_scope(),
-                only_valid=request.form.get("solo_validas") == "1",
-                list_mode=request.form.get("lista"),
-            )  # fmt: skip
-            audit(db, "cambiar", "importacion", target_id=batch.id,
-                  case_ids=case_ids)  # fmt: skip
-    except (ImportRejectedError, IntakeError) as err:
-        flash(str(err), "error")
-        return redirect(preview)
-    except (HTTPException, RequestError, service.EditConflictError):
-        raise
-    except Exception as err:  # any fault while saving: all rolled back, the upload kept
-        flash(_import_failed(err, token), "error")
-        return redirect(preview), 303
-    _uploads().forget(token)
+    """Store the upload in one transaction (a job): every row, or only the valid ones.
+
+    Confirming twice stores once: a store queued, running or done is not started again.
+    """
+    actor = current_actor()
+    with db_session() as db:
+        stored = import_jobs.token_job(db, import_jobs.STORE, token, actor)
+        review = import_jobs.token_job(db, import_jobs.REVIEW, token, actor)
+    if stored is None or stored.state != "listo":
+        _uploads().meta(token, owner=actor)  # 404 if gone or someone else's
+    n_rows = (review.result or {}).get("n_valid", 0) if review is not None else 0
+    job_id, handle = import_jobs.start_store(
+        current_app, token, actor, only_valid=request.form.get("solo_validas") == "1",
+        list_mode=request.form.get("lista"), ip=client_ip(), n_rows=n_rows,
+    )  # fmt: skip
+    state = jobs.wait(current_app, job_id, handle)
+    if state["estado"] == "fallido":  # refused or failed: nothing stored, the upload kept
+        flash(state["error"], "error")
+        back = redirect(url_for("cases.import_preview", token=token))
+        return (back, 303) if state["error"] == import_jobs.FAILED else back
+    if state["estado"] == "listo":  # a small file: straight to its report
+        return import_stored(token)
+    return redirect(url_for("cases.import_stored", token=token))
+
+
+@bp.get("/importar/<token>/guardado")
+@allow(*STAFF)
+def import_stored(token: str):
+    """Show the store job: its progress while it runs, its reason if it failed, else the report."""
+    with db_session() as db:
+        row = import_jobs.token_job(db, import_jobs.STORE, token, current_actor())
+    if row is None:
+        _uploads().meta(token, owner=current_actor())  # 404 if gone or someone else's
+        return redirect(url_for("cases.import_preview", token=token))
+    if jobs.job_state(row)["estado"] != "listo":
+        return _job_page(token, import_jobs.STORE, row)
     flash("Importación terminada.", "ok")
-    if batch.report.get("demo_desactivadas"):
-        flash(uploads.DEMO_CLOSED.format(", ".join(batch.report["demo_desactivadas"])), "ok")
-    return redirect(url_for("cases.import_batch", batch_id=batch.id))
+    if row.result.get("demo_desactivadas"):
+        flash(uploads.DEMO_CLOSED.format(", ".join(row.result["demo_desactivadas"])), "ok")
+    return redirect(url_for("cases.import_batch", batch_id=row.result["batch_id"]))
 
 
 @bp.get("/importar/lote/<int:batch_id>")

@@ -46,10 +46,11 @@ def demo() -> None:
 def demo_seed(
     seed: int, scale: float, only_if_empty: bool, folder: Path | None, plan_seconds: float
 ) -> None:
-    """Crea la carga sintética: casos de 3 meses, 6 gestores y el plan publicado de la semana."""
+    """Crea la carga sintética: 6 listas mensuales, 6 gestores, visitas y planes publicados."""
     from geo_app.demo.seed import demo_week
     from geo_app.demo.seed import seed_cases
     from geo_app.demo.seed import seed_plan
+    from geo_app.demo.seed import seed_visits
     from geo_app.store.models import Case
 
     with app_context() as app:
@@ -68,7 +69,12 @@ def demo_seed(
         folder = folder or Path(app.instance_path) / "demo"
         seed_cases(app, folder, seed=seed, scale=scale, echo=click.echo)
         if plan_seconds > 0:
-            seed_plan(app, demo_week(dt.date.today()), plan_seconds, folder, echo=click.echo)
+            this_week = demo_week(dt.date.today())
+            past = seed_plan(app, this_week - dt.timedelta(days=7), plan_seconds, folder,
+                             echo=click.echo)  # fmt: skip
+            if past is not None:
+                seed_visits(app, past, seed=seed, echo=click.echo)
+            seed_plan(app, this_week, plan_seconds, folder, echo=click.echo)
 
 
 @demo.command("users")

@@ -9,10 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-DEMO_PERIODS = ("2026-08", "2026-09", "2026-10")
+# Six monthly lists, so the diagnosis has a trend. The latest is month index 2 of the
+# synthetic drift (as when the demo had three lists); earlier months drift the other way
+# (lower attendance), so the trend shows the caseload improving towards the latest list.
+DEMO_PERIODS = ("2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10")
+DEMO_LATEST_INDEX = 2
 DEMO_TODAY = dt.date(2026, 11, 2)  # the demo is classified as on this date, every year
 DEMO_ACTOR = "demo (datos sintéticos)"
+LOCAL_TZ = ZoneInfo("America/Santiago")
 MESSY_NAME = "lista_desordenada_sintetica.csv"
 GESTORES_NAME = "gestores_sinteticos.csv"
 
@@ -84,7 +90,7 @@ def demo_week(today: dt.date) -> dt.date:
 
 
 def seed_cases(app, folder: Path, *, seed: int, scale: float, echo: Callable = print) -> None:
-    """Import three monthly synthetic lists through the real import path."""
+    """Import the monthly synthetic lists (`DEMO_PERIODS`) through the real import path."""
     from geo_app.cases.context import case_context
     from geo_app.cases.importing import apply_import
     from geo_app.cases.importing import prepare_import
@@ -99,8 +105,9 @@ def seed_cases(app, folder: Path, *, seed: int, scale: float, echo: Callable = p
     )
     echo(f"{len(caseload)} estudiantes sintéticos en escuelas SLEP.")
     folder.mkdir(parents=True, exist_ok=True)
-    for index, period in enumerate(DEMO_PERIODS):
-        data = monthly_file(caseload, period, index)
+    offset = len(DEMO_PERIODS) - 1 - DEMO_LATEST_INDEX
+    for n, period in enumerate(DEMO_PERIODS):
+        data = monthly_file(caseload, period, n - offset)
         name = f"lista_sintetica_{period}.csv"
         (folder / name).write_bytes(data)
         with sessions() as session, session.begin():
@@ -193,6 +200,98 @@ def seed_plan(
         f"sale lu-mi-vi) y vuelve el miércoles a las 07:30; en {folder / STAYS_NAME}"
     )
     return plan_id
+
+
+DEMO_VISIT_NOTE = "Visita sintética de demostración"
+# Outcomes drawn for the demo's visit records, with their weights (keys of
+# layers/rules/visitas_2026.toml); a third of the contacts name one or two barriers and
+# one in five a referral.
+DEMO_OUTCOMES = {
+    "contacto_apoderado": 0.35,
+    "contacto_estudiante": 0.2,
+    "nadie_en_casa": 0.25,
+    "direccion_erronea": 0.08,
+    "se_mudo": 0.04,
+    "rechaza": 0.08,
+}
+DEMO_REFERRALS = ("cesfam", "proteccion_infancia", "salud_mental", "escuela_slep")
+
+
+def demo_visit_records(result: dict, *, seed: int, done_share: float = 0.8) -> dict:
+    """Return synthetic visit records for a plan's stops, per gestor: ``{code: [record]}``.
+
+    About `done_share` of the stops are visited, at the planned start; records are the
+    JSON the phone sends (`layers.visits.check_record`), with a GPS fix within ~30 m of
+    the stop (accuracy 15 m) and the note `DEMO_VISIT_NOTE`. Deterministic for `seed`.
+    """
+    import uuid
+
+    import numpy as np
+
+    from layers.services import SERVICE_TYPES
+    from layers.visits import load_visit_rules
+
+    rules = load_visit_rules()
+    rng = np.random.default_rng(seed)
+    outcomes = [o for o in DEMO_OUTCOMES if o in rules.outcomes]
+    weights = np.array([DEMO_OUTCOMES[o] for o in outcomes])
+    barriers = [b for b in rules.barriers if b != "otra"]
+    services = [s for s in DEMO_REFERRALS if s in SERVICE_TYPES]
+    out: dict[str, list[dict]] = {}
+    for day in result.get("dias", []):
+        for stop in day["paradas"]:
+            if rng.random() > done_share or not str(stop["visita_id"]).isdigit():
+                continue
+            outcome = str(rng.choice(outcomes, p=weights / weights.sum()))
+            contact = rules.outcomes[outcome][1]
+            record = {
+                "uuid": str(uuid.UUID(int=int(rng.integers(0, 2**63)) << 65, version=4)),
+                "caso": int(stop["visita_id"]),
+                "resultado": outcome,
+                "momento_dispositivo": dt.datetime.fromisoformat(stop["inicia"])
+                .replace(tzinfo=LOCAL_TZ)
+                .isoformat(),
+                "gps": {
+                    "lat": stop["lat"] + float(rng.normal(0, 0.0002)),
+                    "lon": stop["lon"] + float(rng.normal(0, 0.0002)),
+                    "precision": 15,
+                },
+                "nota": DEMO_VISIT_NOTE,
+            }
+            if contact and rng.random() < 1 / 3:
+                size = int(rng.integers(1, 3))
+                record["barreras"] = [str(b) for b in rng.choice(barriers, size, replace=False)]
+            if contact and rng.random() < 0.2:
+                record["derivacion"] = {"tipo": str(rng.choice(services))}
+            out.setdefault(day["gestor_id"], []).append(record)
+    return out
+
+
+def seed_visits(app, plan_id: int, *, seed: int, echo: Callable = print) -> int:
+    """Send synthetic visit records for the stops of a published plan; return how many.
+
+    Each gestor's records go through the real receiving path
+    (`geo_app.field.visits.receive_visits`) with the gestor's scope, received an hour
+    after the last visit of its week: they propose stage changes and move located
+    points like a phone's would.
+    """
+    from geo_app.field.visits import receive_visits
+    from geo_app.scope import Scope
+    from geo_app.store.models import PlanRow
+
+    sessions = app.extensions["revincula.db"]
+    with sessions() as session:
+        result = session.get(PlanRow, plan_id).result
+    stored = 0
+    for code, records in demo_visit_records(result, seed=seed).items():
+        last = max(dt.datetime.fromisoformat(r["momento_dispositivo"]) for r in records)
+        scope = Scope(username=f"demo.{code}", role="gestor", gestor_code=code)
+        with sessions() as session, session.begin():
+            answer = receive_visits(session, scope, records, now=last + dt.timedelta(hours=1))
+        stored += answer["guardados"]
+    echo(f"  {stored} registros de visita sintéticos de esa semana (resultados, barreras, "
+         "derivaciones): vea Informes → Actividad del equipo.")  # fmt: skip
+    return stored
 
 
 def _transit_day_line(result: dict) -> str:

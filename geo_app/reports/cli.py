@@ -7,7 +7,9 @@ from pathlib import Path
 import click
 from flask import render_template
 
+from geo_app.audit import record
 from geo_app.cli_app import app_context
+from geo_app.planning.plans import app_today
 from geo_app.reports import service
 from geo_app.scope import Scope
 
@@ -75,9 +77,19 @@ def nomina(fecha: str, output: Path) -> None:
     if output.suffix.lower() != ".xlsx":
         msg = "La nómina se escribe en XLSX: use un nombre terminado en .xlsx."
         raise click.UsageError(msg)
-    with app_context() as app, app.extensions["revincula.db"]() as db:
+    with app_context() as app, app.extensions["revincula.db"]() as db, db.begin():
         scope = Scope(username="cli", role="admin")
+        try:
+            service.project_start(db, app.config["PROJECT_START"])  # a bad setting: stop here
+        except service.ReportInputError as err:
+            raise click.UsageError(str(err)) from err
         table = service.nomina(db, scope, app.extensions["revincula.territory"], on,
                                service.closing_labels())  # fmt: skip
-    output.write_bytes(service.nomina_file(table))
+        output.write_bytes(service.nomina_file(table))
+        # Written: a download, so it counts as the delivery (service.nomina_schedule).
+        record(db, None, "exportar", "nomina", case_ids=list(table["caso"]),
+               detail=f"{on.isoformat()} (revincula report nomina)", username="cli")  # fmt: skip
+        schedule = service.nomina_schedule(db, app.config["PROJECT_START"], app_today(app))
     click.echo(f"Escrito {output}: {len(table)} participantes al {on:%d-%m-%Y}.")
+    for due in schedule.late:
+        click.echo(f"  Atrasada: {due.name} (vencía el {due.due:%d-%m-%Y}).")

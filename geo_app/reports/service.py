@@ -8,20 +8,25 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from zoneinfo import ZoneInfo
 
 import altair as alt
 import gpxpy.gpx
 import pandas as pd
 import vl_convert
 from openpyxl import Workbook
+from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from geo_app.cases.counts import CATEGORY_ORDER as SUMMARY_CATEGORIES
+from geo_app.cases.counts import by_comuna
 from geo_app.cases.service import EXPORT_HEADER
 from geo_app.cases.service import case_export_rows
 from geo_app.coverage.service import suppressed_label
@@ -32,10 +37,15 @@ from geo_app.planning.output import stops_rows
 from geo_app.planning.service import plan_in_scope
 from geo_app.scope import Scope
 from geo_app.store.models import Attendance
+from geo_app.store.models import AuditEntry
 from geo_app.store.models import Case
+from geo_app.store.models import GestorRow
 from geo_app.store.models import PlanRow
 from geo_app.store.models import StageChange
 from geo_app.store.models import Student
+from geo_app.store.models import VisitRecord
+from layers.activity import Activity
+from layers.activity import team_activity as activity_tables
 from layers.diagnosis import CATEGORY_ORDER
 from layers.diagnosis import MIN_ENROLMENT_FOR_RANK
 from layers.diagnosis import NO_SCHOOL
@@ -46,11 +56,16 @@ from layers.diagnosis import top_rates
 from layers.export import safe_row
 from layers.intake import format_run
 from layers.nomina import NOMINA_COLUMNS
+from layers.nomina import Due
+from layers.nomina import deliveries
+from layers.nomina import due_dates
 from layers.nomina import nomina_rows
 from layers.privacy import DEFAULT_K
 from layers.privacy import SUPPRESSED
 from layers.privacy import protect
+from layers.services import SERVICE_TYPES
 from layers.territory import Territory
+from layers.visits import load_visit_rules
 from layers.workflow import load_workflow
 
 __all__ = [
@@ -67,6 +82,7 @@ __all__ = [
     "team_activity",
 ]
 
+LOCAL_TZ = ZoneInfo("America/Santiago")
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 FALLBACK_METHODS = ("escuela", "sin_ubicacion")
 # Same colours as the map and the lists (static/css/app.css).
@@ -107,17 +123,28 @@ COLUMN_NAMES = {
     "vuelven": "Vuelven",
     "salen": "Salen de la lista",
     "categoria": "Categoría",
-}
-# Leg kinds of routing.model.Leg grouped as the activity table counts them (transit
-# rides and anything new count under "otro" and are not shown as driving or walking).
-LEG_KINDS = {
-    "conducir": "conduce",
-    "caminar": "a_pie",
-    "barco": "barco",
-    "espera": "espera",
-    "bus": "bus",
-    "colectivo": "bus",
-    "tren": "bus",
+    "semana": "Semana ISO",
+    "lunes": "Lunes",
+    "gestor": "Gestor",
+    "dias": "Días planificados",
+    "visitas_plan": "Visitas planificadas",
+    "visitas_hechas": "Visitas registradas",
+    "del_plan": "Planificadas y registradas",
+    "contacto": "Con contacto",
+    "sin_contacto": "Sin contacto",
+    "ubicacion": "Dirección errónea o mudanza",
+    "con_barreras": "Con barreras",
+    "derivaciones": "Derivaciones",
+    "conduce_h": "Conduciendo (h, plan)",
+    "a_pie_h": "A pie (h, plan)",
+    "barco_h": "En barco (h, plan)",
+    "bus_h": "En bus o colectivo (h, plan)",
+    "espera_h": "Esperando (h, plan)",
+    "km": "Km (plan)",
+    "cruces": "Cruces en barco (plan)",
+    "barrera": "Barrera",
+    "visitas": "Visitas",
+    "servicio": "Servicio",
 }
 TABLES = {
     "comunas": "Por comuna del establecimiento",
@@ -125,6 +152,9 @@ TABLES = {
     "establecimientos": "Por establecimiento",
     "flujo": "Entradas y salidas de la lista, mes a mes",
     "tendencia": "Casos por mes y categoría",
+    "actividad": "Actividad del equipo por semana y gestor",
+    "barreras": "Barreras encontradas por semana y gestor",
+    "derivaciones": "Derivaciones por tipo de servicio",
 }
 
 
@@ -181,6 +211,7 @@ class Diagnosis:
     trend: pd.DataFrame
     n_cases: int
     synthetic: bool
+    activity: Activity
     generated_at: dt.datetime = field(
         default_factory=lambda: dt.datetime.now().replace(microsecond=0)
     )
@@ -193,14 +224,31 @@ class Diagnosis:
             "establecimientos": self.by_school,
             "flujo": self.flow,
             "tendencia": self.trend,
+            "actividad": self.activity.weekly,
+            "barreras": self.activity.barriers,
+            "derivaciones": self.activity.referrals,
         }[name]
+
+
+def _frame(db: Session, query, columns: list[str]) -> pd.DataFrame:
+    """Run a query of plain columns and return its rows as a DataFrame with `columns`.
+
+    Rows come straight from the driver's cursor as tuples: building a frame from
+    600,000 SQLAlchemy rows cost seconds (row processing, and pandas probing each row).
+    So no type processing: SQLite gives booleans as 0/1 (callers compare with ``True``
+    or cast), numbers and text as they are; use it only for such columns.
+    """
+    result = db.connection().execute(query)
+    rows = result.cursor.fetchall() if result.cursor is not None else []
+    result.close()
+    return pd.DataFrame.from_records(rows, columns=columns)
 
 
 def _attendance(db: Session, case_ids) -> pd.DataFrame:
     """Monthly attendance of the cases `case_ids` (ids or a query of ids): case_id, period, pct."""
     query = select(Attendance.case_id, Attendance.period, Attendance.pct)
-    rows = db.execute(query.where(Attendance.case_id.in_(case_ids))).all()
-    return pd.DataFrame(rows, columns=["case_id", "period", "pct"])
+    query = query.where(Attendance.case_id.in_(case_ids))
+    return _frame(db, query, ["case_id", "period", "pct"])
 
 
 def _case_frames(db: Session, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
@@ -210,12 +258,11 @@ def _case_frames(db: Session, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame,
             Case.rezago, Case.eligible_reinsercion, Case.eligible_aulas, Student.synthetic,
         ).join(Student)
     )  # fmt: skip
-    rows = db.execute(query).all()
-    cases = pd.DataFrame(
-        rows,
-        columns=["case_id", "rbd", "category", "in_latest_list", "method", "rezago",
-                 "eligible_reinsercion", "eligible_aulas", "synthetic"],
-    )  # fmt: skip
+    cases = _frame(db, query, ["case_id", "rbd", "category", "in_latest_list", "method",
+                               "rezago", "eligible_reinsercion", "eligible_aulas",
+                               "synthetic"])  # fmt: skip
+    cases["in_latest_list"] = cases["in_latest_list"].astype(bool)
+    cases["synthetic"] = cases["synthetic"].astype(bool)
     cases["located"] = ~cases["method"].isin(FALLBACK_METHODS)
     attendance = _attendance(db, scope.cases(select(Case.id)))
     synthetic = bool(len(cases)) and bool(cases["synthetic"].all())
@@ -256,7 +303,14 @@ def diagnosis(
         trend=category_trend(attendance, since, until),
         n_cases=int(cases["in_latest_list"].sum()) if len(cases) else 0,
         synthetic=synthetic,
+        activity=team_activity(db, scope, since, until),
     )
+
+
+# The PDF's island and school tables (the long ones): the counts that make the rate and
+# where the cases are; every column is in the page and in the CSV/XLSX files.
+COMPACT_AREA_COLUMNS = ("area", "matricula", "casos", "critica", "grave", "reiterada",
+                        "sin_matricula", "tasa_grave", "ubicados", "rezago_2")  # fmt: skip
 
 
 def page_context(diag: Diagnosis) -> dict:
@@ -270,9 +324,52 @@ def page_context(diag: Diagnosis) -> dict:
         "categories": CATEGORY_ORDER,
         "min_enrolment": MIN_ENROLMENT_FOR_RANK,
         "area_cols": [COLUMN_NAMES[c] for c in diag.by_comuna.columns],
+        "compact_cols": [COLUMN_NAMES[c] for c in COMPACT_AREA_COLUMNS],
         "records": {name: _display(diag.table(name)).to_dict("records") for name in TABLES},
         "top_schools": _display(diag.top_schools).to_dict("records"),
         "top_islands": _display(diag.top_islands).to_dict("records"),
+        **activity_context(diag.activity),
+    }
+
+
+ACTIVITY_VISIT_COLS = (
+    "semana",
+    "gestor",
+    "dias",
+    "visitas_plan",
+    "visitas_hechas",
+    "del_plan",
+    "contacto",
+    "sin_contacto",
+    "ubicacion",
+    "con_barreras",
+    "derivaciones",
+)
+ACTIVITY_TIME_COLS = ("semana", "gestor", "conduce_h", "a_pie_h", "barco_h", "bus_h",
+                      "espera_h", "km", "cruces")  # fmt: skip
+
+
+def activity_context(activity: Activity) -> dict:
+    """Return what the activity section shows.
+
+    The weekly table split in two (visits; planned times), and the barriers and
+    referrals summed over the weeks and gestores.
+    """
+    weekly = _display(activity.weekly).to_dict("records")
+    totals = {}
+    for name, table, key, count in (("barreras", activity.barriers, "barrera", "visitas"),
+                                    ("derivaciones", activity.referrals, "servicio",
+                                     "derivaciones")):  # fmt: skip
+        summed = table.groupby(key, as_index=False)[count].sum() if len(table) else table
+        summed = summed.sort_values([count, key], ascending=[False, True]) if len(table) else summed
+        totals[name] = _display(summed[[key, count]]).to_dict("records")
+    return {
+        "activity_rows": weekly,
+        "activity_visit_cols": [COLUMN_NAMES[c] for c in ACTIVITY_VISIT_COLS],
+        "activity_time_cols": [COLUMN_NAMES[c] for c in ACTIVITY_TIME_COLS],
+        "barrier_totals": totals["barreras"],
+        "referral_totals": totals["derivaciones"],
+        "columns": COLUMN_NAMES,
     }
 
 
@@ -348,7 +445,18 @@ def mesa_table_file(
 
 
 def _svg(chart: alt.TopLevelMixin, label: str) -> str:
-    svg = vl_convert.vegalite_to_svg(chart.to_json())
+    return _spec_svg(chart.to_json(), label)
+
+
+@functools.lru_cache(maxsize=64)
+def _spec_svg(spec: str, label: str) -> str:
+    """Draw a Vega-Lite spec (its data inline) to SVG; the same spec is drawn once.
+
+    The spec holds the data, so a cached drawing is never stale: the page and then its
+    PDF, or the same period viewed again, reuse it (vl-convert takes about a second per
+    chart on the shared test machine).
+    """
+    svg = vl_convert.vegalite_to_svg(spec)
     return svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
 
 
@@ -399,6 +507,14 @@ def _display(df: pd.DataFrame) -> pd.DataFrame:
         out["tasa_grave"] = out["tasa_grave"].round(1)
     if "categoria" in out:
         out["categoria"] = out["categoria"].map(CATEGORY_NAMES)
+    if "barrera" in out:
+        labels = {k: v[0] for k, v in load_visit_rules().barriers.items()}
+        out["barrera"] = out["barrera"].map(lambda k: labels.get(k, k))
+    if "servicio" in out:
+        labels = {k: v[0] for k, v in SERVICE_TYPES.items()} | {"otro": "Otro (solo nombre)"}
+        out["servicio"] = out["servicio"].map(lambda k: labels.get(k, k))
+    if "lunes" in out:
+        out["lunes"] = out["lunes"].map(str)
     out = out.astype(object).where(out.notna(), None)  # NaN / NA → None (an empty cell)
     return out.rename(columns=COLUMN_NAMES)
 
@@ -435,6 +551,30 @@ def rows_file(header: list[str], rows, fmt: str, sheet: str) -> tuple[bytes, str
         return buffer.getvalue(), XLSX
     msg = f"Formato desconocido «{fmt}»: use csv o xlsx."
     raise ReportInputError(msg)
+
+
+def summary_file(db: Session, scope: Scope, k: int, fmt: str) -> tuple[bytes, str]:
+    """Return the Resumen (`geo_app.cases.counts.by_comuna`) as csv or xlsx, with a total row.
+
+    For a mesa the counts are the protected ones of the page (``<k``) and no total row is
+    added (its sums would give hidden counts back; the page shows none either).
+
+    Raises
+    ------
+    ReportInputError
+        Unknown `fmt`.
+    """
+    mesa = scope.role == "mesa"
+    rows = by_comuna(db, scope, suppress=mesa, k=k)
+    keys = ["comuna", "total", "ubicados", *SUMMARY_CATEGORIES]
+    header = ["Comuna del domicilio", "Total", "Ubicados",
+              *(CATEGORY_NAMES.get(c, c) for c in SUMMARY_CATEGORIES)]  # fmt: skip
+    table = [[r[key] for key in keys] for r in rows]
+    if mesa:
+        table = [[suppressed_label(k) if v == SUPPRESSED else v for v in row] for row in table]
+    elif table:
+        table.append(["Total", *(sum(r[key] for r in rows) for key in keys[1:])])
+    return rows_file(header, table, fmt, "resumen")
 
 
 def table_file(diag: Diagnosis, name: str, fmt: str) -> tuple[bytes, str]:
@@ -474,64 +614,79 @@ def pdf(html: str) -> bytes:
     return HTML(string=html).write_pdf()
 
 
-def _published_plans(db: Session, week: dt.date | None) -> list[PlanRow]:
+def _published_plans(db: Session, since: str | None) -> list[PlanRow]:
     query = select(PlanRow).where(PlanRow.status == "publicado", PlanRow.result.is_not(None))
-    if week is not None:
-        query = query.where(PlanRow.week_start == week)
+    if since is not None:  # a week that ends in or after the first month
+        query = query.where(PlanRow.week_start >= dt.date.fromisoformat(f"{since}-01")
+                            - dt.timedelta(days=6))  # fmt: skip
     return list(db.scalars(query.order_by(PlanRow.week_start)))
+
+
+def _in_months(day: dt.date | str, since: str | None, until: str | None) -> bool:
+    month = str(day)[:7]
+    return (since is None or month >= since) and (until is None or month <= until)
+
+
+def team_activity(
+    db: Session, scope: Scope, since: str | None = None, until: str | None = None
+) -> Activity:
+    """Team activity per ISO week and gestor (`layers.activity.team_activity`).
+
+    Planned days of the published plans (a gestor account: only its own) and the visit
+    records of the cases in `scope`, for the days in the months [`since`, `until`]
+    (``AAAA-MM``; ``None`` = no bound). Gestor names come from the gestores list; a
+    record made by a staff account counts under that account's user name.
+    """
+    days = [
+        day
+        for plan in _published_plans(db, since)
+        for day in plan.result.get("dias", [])
+        if _day_allowed(scope, day) and _in_months(day["dia"], since, until)
+    ]
+    names = dict(db.execute(select(GestorRow.code, GestorRow.name)).all())
+    query = select(
+        VisitRecord.uuid, VisitRecord.corrects, VisitRecord.case_id, VisitRecord.gestor_code,
+        VisitRecord.username, VisitRecord.device_at, VisitRecord.outcome, VisitRecord.barriers,
+        VisitRecord.referral,
+    ).where(VisitRecord.case_id.in_(scope.cases(select(Case.id))))  # fmt: skip
+    if scope.role == "gestor":
+        query = query.where(VisitRecord.gestor_code == scope.gestor_code)
+    rows = []
+    for uuid, corrects, case_id, code, user, at, outcome, barriers, referral in db.execute(query):
+        day = _local_day(at)
+        if not _in_months(day, since, until):
+            continue
+        rows.append({
+            "uuid": uuid, "corrects": corrects, "case_id": case_id,
+            "gestor_id": code or f"cuenta:{user}",
+            "gestor": names.get(code, code) if code else f"{user} (equipo)",
+            "day": day, "outcome": outcome, "barriers": list(barriers or []),
+            "referral_type": (referral or {}).get("tipo") or ("otro" if referral else ""),
+        })  # fmt: skip
+    columns = ["uuid", "corrects", "case_id", "gestor_id", "gestor", "day", "outcome",
+               "barriers", "referral_type"]  # fmt: skip
+    visits = pd.DataFrame(rows, columns=columns)
+    kinds = {key: kind for key, (_, _, kind) in load_visit_rules().outcomes.items()}
+    return activity_tables(days, visits, kinds)
+
+
+def plans_synthetic(db: Session) -> bool:
+    """Return True when the store holds students and all are synthetic (the demo)."""
+    flags = set(db.scalars(select(Student.synthetic).distinct()))
+    return flags == {True}
+
+
+def _local_day(at: dt.datetime) -> dt.date:
+    """Return the Chilean calendar day of a stored UTC time (naive values are UTC)."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    return at.astimezone(LOCAL_TZ).date()
 
 
 def _day_allowed(scope: Scope, day: dict) -> bool:
     if scope.role == "gestor":
         return day["gestor_id"] == scope.gestor_code
     return True
-
-
-def team_activity(db: Session, scope: Scope, week: dt.date | None = None) -> pd.DataFrame:
-    """Planned work per gestor and week from the published plans.
-
-    Columns: ``semana`` (Monday), ``gestor``, ``dias``, ``visitas`` (planned),
-    ``conduce_h``, ``a_pie_h``, ``barco_h``, ``bus_h`` (bus or colectivo), ``espera_h``
-    (hours by kind of leg, from the
-    plans' simulated legs), ``km`` (road kilometres driven or walked), ``cruces`` (boat
-    legs). These are *planned* figures (the simulation with the boat timetable), not
-    measured ones.
-    """
-    rows = []
-    for plan in _published_plans(db, week):
-        for day in plan.result.get("dias", []):
-            if not _day_allowed(scope, day):
-                continue
-            legs = [leg for s in day["paradas"] for leg in s["tramos"]] + day.get("regreso", [])
-            seconds = {
-                "conduce": 0.0, "a_pie": 0.0, "barco": 0.0, "bus": 0.0, "espera": 0.0, "otro": 0.0,
-            }  # fmt: skip
-            metres = 0.0
-            crossings = 0
-            for leg in legs:
-                kind = LEG_KINDS.get(leg["tipo"], "otro")
-                seconds[kind] = seconds.get(kind, 0.0) + (leg.get("duracion_s") or 0)
-                if kind in ("conduce", "a_pie"):
-                    metres += leg.get("distancia_m") or 0
-                crossings += leg["tipo"] == "barco"
-            rows.append(
-                {
-                    "semana": plan.week_start.isoformat(),
-                    "gestor": day["gestor"],
-                    "dias": 1,
-                    "visitas": len(day["paradas"]),
-                    **{f"{k}_h": v / 3600 for k, v in seconds.items() if k != "otro"},
-                    "km": metres / 1000,
-                    "cruces": crossings,
-                }
-            )
-    columns = ["semana", "gestor", "dias", "visitas", "conduce_h", "a_pie_h", "barco_h",
-               "bus_h", "espera_h", "km", "cruces"]  # fmt: skip
-    if not rows:
-        return pd.DataFrame(columns=columns)
-    df = pd.DataFrame(rows)
-    out = df.groupby(["semana", "gestor"], as_index=False).sum(numeric_only=True)
-    return out[columns].round({c: 1 for c in columns if c.endswith("_h") or c == "km"})
 
 
 def _visible_plan(db: Session, scope: Scope, plan_id: int) -> PlanRow:
@@ -663,6 +818,63 @@ def nomina(
     participants = pd.DataFrame(rows, columns=columns)
     attendance = _attendance(db, list(found))
     return nomina_rows(participants, attendance, on)
+
+
+@dataclass
+class NominaSchedule:
+    """When the nóminas are due: the project's start, where it comes from, the list."""
+
+    start: dt.date | None
+    start_source: str
+    dues: list[Due]
+
+    @property
+    def late(self) -> list[Due]:
+        """The nóminas flagged late (due and not delivered, or delivered after the date)."""
+        return [d for d in self.dues if d.late]
+
+
+def project_start(db: Session, setting: str) -> tuple[dt.date | None, str]:
+    """Return the project's first day and where it comes from (Spanish, for the page).
+
+    `setting` is ``PROJECT_START`` (``REVINCULA_PROJECT_START``, AAAA-MM-DD); when
+    empty, the first day of the month of the earliest list imported; ``None`` when no
+    list was imported yet.
+
+    Raises
+    ------
+    ReportInputError
+        When the setting is not a date.
+    """
+    setting = str(setting or "").strip()
+    if setting:
+        try:
+            return dt.date.fromisoformat(setting), "configuración REVINCULA_PROJECT_START"
+        except ValueError as err:
+            msg = (f"REVINCULA_PROJECT_START «{setting}» no es una fecha: use año-mes-día, "
+                   "por ejemplo 2026-03-01.")  # fmt: skip
+            raise ReportInputError(msg) from err
+    first = db.scalar(select(func.min(Attendance.period)))
+    if first is None:
+        return None, "aún no hay listas importadas"
+    return dt.date.fromisoformat(f"{first}-01"), f"mes de la primera lista importada ({first})"
+
+
+def nomina_schedule(db: Session, setting: str, today: dt.date) -> NominaSchedule:
+    """Return the nóminas due from the project's start up to `today` and the next one.
+
+    Delivered: the days the nómina was downloaded as XLSX (audit entries «exportar
+    nomina», from the page or ``revincula report nomina``), folded by
+    `layers.nomina.deliveries`; due dates and late flags by `layers.nomina.due_dates`.
+    """
+    start, source = project_start(db, setting)
+    if start is None:
+        return NominaSchedule(None, source, [])
+    times = db.scalars(
+        select(AuditEntry.at).where(AuditEntry.action == "exportar", AuditEntry.target == "nomina")
+    )
+    delivered = deliveries([_local_day(t) for t in times])
+    return NominaSchedule(start, source, due_dates(start, delivered, today))
 
 
 def nomina_file(table: pd.DataFrame) -> bytes:

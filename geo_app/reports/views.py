@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint
 from flask import Response
 from flask import current_app
+from flask import jsonify
+from flask import redirect
 from flask import render_template
 from flask import request
+from flask import url_for
 
+from geo_app import jobs
 from geo_app.cases.context import case_context
 from geo_app.errors import NotFoundError
+from geo_app.planning.plans import app_today
+from geo_app.reports import report_jobs
 from geo_app.reports import service
+from geo_app.security import ALL_ROLES
 from geo_app.security import PEOPLE
 from geo_app.security import STAFF
 from geo_app.security import allow
+from geo_app.store.models import JobRow
 from geo_app.web import audit
+from geo_app.web import current_actor
 from geo_app.web import current_scope
 from geo_app.web import db_session
 from geo_app.web import download
@@ -49,13 +56,63 @@ def diagnosis_page() -> str:
 
 @bp.get("/informes/diagnostico.pdf")
 @allow(*STAFF)
-def diagnosis_pdf() -> Response:
-    """Download the diagnosis as an A4 PDF report (WeasyPrint)."""
+def diagnosis_pdf():
+    """Make the diagnosis as an A4 PDF report (WeasyPrint) in a job; download it when ready."""
+    since = service.parse_month(request.args.get("desde"), "desde")
+    until = service.parse_month(request.args.get("hasta"), "hasta")
+    job_id, handle = report_jobs.start_diagnosis_pdf(current_app, current_actor(), since, until)
+    if jobs.wait(current_app, job_id, handle)["estado"] == "listo":
+        return _report_download(job_id)
+    return redirect(url_for("reports.report_job", job_id=job_id))
+
+
+def _own_report(db, job_id: int) -> JobRow:
+    row = db.get(JobRow, job_id)
+    if row is None or row.kind != report_jobs.REPORT or row.owner != current_actor():
+        msg = "No existe ese informe o lo pidió otra cuenta."
+        raise NotFoundError(msg)
+    return row
+
+
+def _report_download(job_id: int) -> Response:
     with db_session() as db, db.begin():
-        diag = _diagnosis(db)
-        audit(db, "exportar", "diagnostico_pdf", n_records=diag.n_cases, detail="solo totales")
-    html = render_template("reports/diagnosis_pdf.html", **service.page_context(diag))
-    return download(service.pdf(html), "application/pdf", service.pdf_name(diag))
+        row = _own_report(db, job_id)
+        audit(db, "exportar", "diagnostico_pdf", n_records=row.result["n_casos"],
+              detail="solo totales")  # fmt: skip
+        return download(row.output, "application/pdf", row.result["filename"])
+
+
+@bp.get("/informes/trabajo/<int:job_id>")
+@allow(*STAFF)
+def report_job(job_id: int):
+    """Send the PDF once made; before, a page that polls its job (or says why it failed)."""
+    with db_session() as db:
+        row = _own_report(db, job_id)
+        state, params = jobs.job_state(row), dict(row.params)
+    if state["estado"] == "listo":
+        return _report_download(job_id)
+    jobs.revive(current_app, job_id, report_jobs.TARGETS)
+    return render_template("reports/report_job.html", job=state, job_id=job_id, params=params)
+
+
+@bp.get("/api/informes/trabajo/<int:job_id>/estado")
+@allow(*STAFF)
+def report_job_state(job_id: int):
+    """State of a PDF report's job, for the progress bar."""
+    with db_session() as db:
+        return jsonify(jobs.job_state(_own_report(db, job_id)))
+
+
+@bp.post("/informes/trabajo/<int:job_id>/reintentar")
+@allow(*STAFF)
+def report_job_retry(job_id: int):
+    """Make a failed PDF report again, for the same months."""
+    with db_session() as db:
+        row = _own_report(db, job_id)
+        key, params = row.key, dict(row.params)
+    jobs.ensure(current_app, report_jobs.REPORT, key, report_jobs.TARGETS[report_jobs.REPORT],
+                owner=current_actor(), params=params, retry=True)  # fmt: skip
+    return redirect(url_for("reports.report_job", job_id=job_id))
 
 
 @bp.get("/informes/tabla/<name>.<fmt>")
@@ -83,6 +140,21 @@ def case_export(fmt: str) -> Response:
     return download(body, mimetype, f"casos.{fmt}")
 
 
+@bp.get("/resumen/exportar.<fmt>")
+@allow(*ALL_ROLES)
+def summary_export(fmt: str) -> Response:
+    """Download the Resumen (comuna × category, with a total row) as CSV or XLSX.
+
+    Exactly what the page shows to the account: a mesa gets the protected counts.
+    """
+    scope, k = current_scope(), current_app.config["SUPPRESSION_K"]
+    with db_session() as db, db.begin():
+        body, mimetype = service.summary_file(db, scope, k, fmt)
+        audit(db, "exportar", "resumen", detail=fmt + (" (protegido)" if scope.role == "mesa"
+                                                         else " (solo totales)"))  # fmt: skip
+    return download(body, mimetype, f"resumen_por_comuna.{fmt}")
+
+
 @bp.get("/informes/mesa/<name>.<fmt>")
 @allow("mesa", *STAFF)
 def mesa_table(name: str, fmt: str) -> Response:
@@ -96,24 +168,38 @@ def mesa_table(name: str, fmt: str) -> Response:
 @bp.get("/informes/nomina")
 @allow(*STAFF)
 def nomina_page():
-    """Show the nómina de seguimiento on a date (``fecha``; today by default), or its XLSX."""
-    on = service.parse_day(request.args.get("fecha") or dt.date.today().isoformat())
+    """Show the nómina de seguimiento on a date (``fecha``; today by default), or its XLSX.
+
+    The page shows when each nómina is due and flags the late ones; downloading the XLSX
+    counts as delivering it (audited, see `service.nomina_schedule`).
+    """
+    today = app_today(current_app)
+    on = service.parse_day(request.args.get("fecha") or today.isoformat())
     with db_session() as db, db.begin():
         table = service.nomina(db, current_scope(), territory(), on, service.closing_labels())
         audit(db, "exportar" if "xlsx" in request.args else "ver", "nomina",
               case_ids=list(table["caso"]), detail=on.isoformat())  # fmt: skip
+        if "xlsx" not in request.args:
+            schedule = service.nomina_schedule(db, current_app.config["PROJECT_START"], today)
     if "xlsx" in request.args:
         return download(service.nomina_file(table), service.XLSX, f"nomina_{on}.xlsx")
-    return render_template("reports/nomina.html", on=on, rows=table.to_dict("records"))
+    return render_template("reports/nomina.html", on=on, rows=table.to_dict("records"),
+                           schedule=schedule, today=today)  # fmt: skip
 
 
 @bp.get("/informes/actividad")
 @allow(*STAFF)
 def activity_page() -> str:
-    """Show planned work per gestor and week (visits, hours by kind of leg, km, boats)."""
-    with db_session() as db:
-        table = service.team_activity(db, current_scope())
-    return render_template("reports/activity.html", rows=table.to_dict("records"))
+    """Show the team's activity per gestor and ISO week (plans against visit records)."""
+    since = service.parse_month(request.args.get("desde"), "desde")
+    until = service.parse_month(request.args.get("hasta"), "hasta")
+    with db_session() as db, db.begin():
+        activity = service.team_activity(db, current_scope(), since, until)
+        audit(db, "ver", "actividad", detail="solo totales")
+        synthetic = service.plans_synthetic(db)
+    return render_template("reports/activity.html", since=since, until=until,
+                           tables=service.TABLES, synthetic=synthetic,
+                           **service.activity_context(activity))  # fmt: skip
 
 
 @bp.get("/planificacion/<int:plan_id>/exportar.<fmt>")

@@ -38,6 +38,7 @@ __all__ = [
     "GestorRow",
     "HeaderMapping",
     "ImportBatch",
+    "JobRow",
     "PlanRow",
     "PlanStop",
     "StageChange",
@@ -603,3 +604,32 @@ class TransitLineRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(120), default="")
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class JobRow(Base):
+    """One piece of long work run outside a request (`geo_app.jobs`): its input, state and result.
+
+    `key` makes a job idempotent: asking twice for the same work (confirming an
+    import twice) finds the same row. `attempt` counts retries; a run only writes
+    while its attempt is the row's. `done`/`total` count rows (or steps);
+    `error` is the Spanish reason shown when the job failed; `output` holds a
+    file the job produced (a PDF report).
+    """
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    owner: Mapped[str] = mapped_column(String(120), default="")
+    state: Mapped[str] = mapped_column(String(20), default="en_cola")  # en_curso, listo, fallido
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(String(300), default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    result: Mapped[dict | None] = mapped_column(JSON)
+    output: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -133,10 +133,17 @@ def next_working_day(today: dt.date) -> dt.date:
 def map_config(settings: Mapping, scope: Scope, territory: Territory | None = None) -> dict:
     """Return the settings the map's script reads: basemap, labels, how to draw cases.
 
-    With `territory`, also ``comunaLabels`` (name and point of each comuna).
+    With `territory`, also ``comunaLabels`` (name and point of each comuna) and
+    ``bounds`` (``[[south, west], [north, east]]`` of the comunas, WGS84), the first view:
+    the map asks its layers for it at once, before the comunas' polygons arrive.
     """
+    bounds = None
+    if territory is not None:
+        west, south, east, north = (round(float(v), 5) for v in territory.comunas.total_bounds)
+        bounds = [[south, west], [north, east]]
     return {
         "comunaLabels": comuna_labels(territory) if territory is not None else [],
+        "bounds": bounds,
         "tileUrl": settings["TILE_URL"],
         "tileAttribution": settings["TILE_ATTRIBUTION"],
         "healthLabels": HEALTH_KIND_LABELS,

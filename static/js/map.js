@@ -2,7 +2,9 @@
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("map-config").textContent);
-  var map = L.map("map", { zoomSnap: 0.5, minZoom: 6, maxZoom: 18 }).setView([-42.6, -73.75], 9);
+  var map = L.map("map", { zoomSnap: 0.5, minZoom: 6, maxZoom: 18 });
+  // The comunas' bounds from the page: the first view is known before any layer arrives.
+  if (config.bounds) { map.fitBounds(config.bounds, { padding: [10, 10] }); } else { map.setView([-42.6, -73.75], 9); }
   map.attributionControl.setPrefix("Leaflet");
   var state = { map: map, loaded: {}, layers: {}, errors: [] };
   window.revincula = state;
@@ -223,56 +225,145 @@
       state.layers.casos = group;
       state.cases = { total: total, baja: 0, agregado: true };
     }).catch(function (err) { state.errors.push(String(err)); });
-  } else fetch("api/casos.geojson").then(function (response) {
-    if (!response.ok) { throw new Error("casos: HTTP " + response.status); }
-    return response.json();
-  }).then(function (data) {
-    // Clustered at every zoom (from zoom 15 only markers a few pixels apart), so that cases
-    // sharing a point are never drawn one over another.
-    var cluster = L.markerClusterGroup({
-      maxClusterRadius: function (zoom) { return zoom >= 15 ? 6 : 35; },
-      zoomToBoundsOnClick: false,
-      spiderfyOnMaxZoom: false,
-      showCoverageOnHover: false,
-      iconCreateFunction: clusterIcon("case-cluster", 28, "casos")
-    });
-    cluster.on("clusterclick", onClusterClick(function (m) {
-      var p = m.feature.properties;
-      var li = document.createElement("li");
-      var a = document.createElement("a");
-      a.href = "casos/" + encodeURIComponent(p.id);
-      a.textContent = "Caso " + p.id;
-      li.appendChild(a);
-      li.appendChild(document.createTextNode(" · " + (caseLabels[p.categoria] || p.categoria) +
-        " · prioridad " + p.prioridad + (p.confianza === "baja" ? " · ubicación poco segura" : "")));
-      return li;
-    }));
-    var counts = { total: 0, baja: 0 };
-    L.geoJSON(data, {
-      pointToLayer: function (f, latlng) {
-        var p = f.properties;
-        counts.total += 1;
-        if (p.confianza === "baja") { counts.baja += 1; }
-        return L.marker(latlng, {
-          icon: L.divIcon({ className: "", iconSize: [12, 12],
-            html: '<div class="case-marker cat-' + esc(p.categoria) + " conf-" + esc(p.confianza) + '"></div>' }),
-          title: "Caso " + p.id,
-          priority: p.prioridad
+  } else {
+    // Cases seen one by one (the server sends points when the view holds few enough), or
+    // counts per H3 cell for a wide view of a large caseload (the server's choice, see
+    // geo_app/cases/map_layer.py). Asked again when the view changes, unless every case in
+    // scope has already come as points.
+    var caseOverlay = L.layerGroup();
+    var caseLabel = "Casos ubicados";
+    add(caseLabel, caseOverlay, true);
+    var caseSeq = 0, caseUrlAsked = null, caseTimer = null, haveAllCases = false;
+
+    var relabel = function (label) {
+      if (label === caseLabel) { return; }
+      control.removeLayer(caseOverlay);
+      control.addOverlay(caseOverlay, label);
+      caseLabel = label;
+    };
+
+    // The view, snapped outwards to a grid of about a tile: a small pan asks the same URL,
+    // which the browser revalidates (304) for counts.
+    var casesUrl = function () {
+      var zoom = Math.floor(map.getZoom());
+      var step = 360 / Math.pow(2, zoom);
+      var b = map.getBounds();
+      var snap = function (v, up) { return (up ? Math.ceil(v / step) : Math.floor(v / step)) * step; };
+      var box = [Math.max(snap(b.getWest(), false), -180), Math.max(snap(b.getSouth(), false), -90),
+        Math.min(snap(b.getEast(), true), 180), Math.min(snap(b.getNorth(), true), 90)];
+      return "api/casos.geojson?bbox=" + box.map(function (v) { return +v.toFixed(5); }).join(",") +
+        "&zoom=" + zoom;
+    };
+
+    var drawPoints = function (data) {
+      // Clustered at every zoom (from zoom 15 only markers a few pixels apart), so that cases
+      // sharing a point are never drawn one over another.
+      var cluster = L.markerClusterGroup({
+        maxClusterRadius: function (zoom) { return zoom >= 15 ? 6 : 35; },
+        zoomToBoundsOnClick: false,
+        spiderfyOnMaxZoom: false,
+        showCoverageOnHover: false,
+        iconCreateFunction: clusterIcon("case-cluster", 28, "casos")
+      });
+      cluster.on("clusterclick", onClusterClick(function (m) {
+        var p = m.feature.properties;
+        var li = document.createElement("li");
+        var a = document.createElement("a");
+        a.href = "casos/" + encodeURIComponent(p.id);
+        a.textContent = "Caso " + p.id;
+        li.appendChild(a);
+        li.appendChild(document.createTextNode(" · " + (caseLabels[p.categoria] || p.categoria) +
+          " · prioridad " + p.prioridad + (p.confianza === "baja" ? " · ubicación poco segura" : "")));
+        return li;
+      }));
+      var counts = { total: 0, baja: 0, modo: "puntos", completo: !!data.completo };
+      L.geoJSON(data, {
+        pointToLayer: function (f, latlng) {
+          var p = f.properties;
+          counts.total += 1;
+          if (p.confianza === "baja") { counts.baja += 1; }
+          return L.marker(latlng, {
+            icon: L.divIcon({ className: "", iconSize: [12, 12],
+              html: '<div class="case-marker cat-' + esc(p.categoria) + " conf-" + esc(p.confianza) + '"></div>' }),
+            title: "Caso " + p.id,
+            priority: p.prioridad
+          });
+        },
+        onEachFeature: function (f, layer) {
+          var p = f.properties;
+          layer.bindPopup("<b>Caso " + esc(p.id) + "</b>" + (p.sintetico ? ' <span class="badge synthetic">sintético</span>' : "") +
+            "<br>" + esc(caseLabels[p.categoria] || p.categoria) + " · prioridad " + esc(p.prioridad) +
+            "<br>Ubicación: " + esc(p.metodo) + " (confianza " + esc(p.confianza) + ")" +
+            '<br><a href="casos/' + encodeURIComponent(p.id) + '">Abrir ficha</a>');
+          cluster.addLayer(layer);
+        }
+      });
+      relabel(data.completo ? "Casos ubicados (" + counts.total + ")"
+        : "Casos ubicados (" + counts.total + " en la vista)");
+      return { layer: cluster, counts: counts };
+    };
+
+    // One badge per H3 cell at the cell's centre (never a home): the count, its categories
+    // on hover, a click zooms to the cell.
+    var drawGroups = function (data) {
+      var group = L.layerGroup();
+      var counts = { total: 0, baja: 0, modo: "grupos", celdas: data.features.length,
+        sinteticos: data.sinteticos };
+      data.features.forEach(function (f) {
+        var p = f.properties, box = p.limites;
+        counts.total += p.n;
+        counts.baja += p.baja;
+        var parts = Object.keys(p.por_categoria).map(function (c) {
+          return (caseLabels[c] || c) + " " + p.por_categoria[c];
         });
-      },
-      onEachFeature: function (f, layer) {
-        var p = f.properties;
-        layer.bindPopup("<b>Caso " + esc(p.id) + "</b>" + (p.sintetico ? ' <span class="badge synthetic">sintético</span>' : "") +
-          "<br>" + esc(caseLabels[p.categoria] || p.categoria) + " · prioridad " + esc(p.prioridad) +
-          "<br>Ubicación: " + esc(p.metodo) + " (confianza " + esc(p.confianza) + ")" +
-          '<br><a href="casos/' + encodeURIComponent(p.id) + '">Abrir ficha</a>');
-        cluster.addLayer(layer);
-      }
+        var title = p.n.toLocaleString("es-CL") + " casos en esta zona" +
+          (data.sinteticos === data.total ? " (sintéticos)" : (data.sinteticos ? " (algunos sintéticos)" : "")) + ": " + parts.join(", ") +
+          (p.baja ? "; " + p.baja + " con ubicación poco segura" : "") + ". Clic para acercar.";
+        var size = p.n < 100 ? 30 : (p.n < 1000 ? 38 : 46);
+        var marker = L.marker([f.geometry.coordinates[1], f.geometry.coordinates[0]], {
+          icon: L.divIcon({ className: "", iconSize: [size, size],
+            html: '<div class="case-cluster server-cluster size-' + size + '" title="' + esc(title) + '">' +
+              esc(p.n.toLocaleString("es-CL")) + "</div>" }),
+          keyboard: true
+        });
+        marker.on("click", function () {
+          map.fitBounds([[box[1], box[0]], [box[3], box[2]]], { padding: [20, 20] });
+        });
+        group.addLayer(marker);
+      });
+      relabel("Casos ubicados (" + counts.total.toLocaleString("es-CL") + " en la vista, agrupados por zona)");
+      return { layer: group, counts: counts };
+    };
+
+    var loadCases = function () {
+      if (haveAllCases) { return; }
+      var url = casesUrl();
+      if (url === caseUrlAsked) { return; }  // shown, or on its way
+      caseUrlAsked = url;
+      var seq = ++caseSeq;
+      fetch(url).then(function (response) {
+        if (!response.ok) { throw new Error("casos: HTTP " + response.status); }
+        return response.json();
+      }).then(function (data) {
+        if (seq !== caseSeq) { return; }  // a later view was asked meanwhile
+        var drawn = data.modo === "grupos" ? drawGroups(data) : drawPoints(data);
+        caseOverlay.clearLayers();
+        caseOverlay.addLayer(drawn.layer);
+        haveAllCases = data.modo === "puntos" && !!data.completo;
+        state.layers.casos = drawn.layer;
+        state.cases = drawn.counts;
+        state.casesUrl = url;
+      }).catch(function (err) {
+        if (seq === caseSeq) { caseUrlAsked = null; }  // ask again on the next move
+        state.errors.push(String(err));
+      });
+    };
+    map.on("moveend", function () {
+      clearTimeout(caseTimer);
+      caseTimer = setTimeout(loadCases, 150);
     });
-    add("Casos ubicados (" + counts.total + ")", cluster, true);
-    state.layers.casos = cluster;
-    state.cases = counts;
-  }).catch(function (err) { state.errors.push(String(err)); });
+    if (config.bounds) { loadCases(); } else { comunasP.then(loadCases, loadCases); }  // the first view
+  }
 
   // Legend: collapsible (closed at first on screens where it would cover the territory), and
   // only what this role sees: the mesa gets comuna totals, never case categories.
@@ -290,7 +381,9 @@
         '<span class="sw case-marker cat-sin_matricula"></span>Sin matrícula ' +
         '<span class="sw case-marker cat-grave conf-baja"></span>ubicación poco segura</div>' +
         '<div><span class="sw case-cluster legend-count">5</span>casos agrupados (clic: acercar, o la lista ' +
-        "si están en un mismo punto)</div>";
+        "si están en un mismo punto)</div>" +
+        '<div><span class="sw case-cluster server-cluster legend-count">9</span>con muchos casos en la vista: ' +
+        "casos por zona (marcada en su centro, no en un hogar; clic: acercar)</div>";
     div.innerHTML =
       '<details class="legend-box"' + (window.innerWidth >= 1400 && window.innerHeight >= 1000 ? " open" : "") + ">" +
       "<summary>Leyenda</summary>" +

@@ -81,6 +81,8 @@ GET = {
     "cases.import_preview": row(S, A, N, L, L),  # an upload is only seen by its sender
     "cases.import_rejected": row(S, A, N, L, L),
     "cases.import_batch": row(S, A, N, L, L),  # batch by admin, profesional limited to Castro
+    "cases.import_job_state": row(R, N, N, L, L),  # the pending upload has no store job yet
+    "cases.import_stored": row(S, S, N, L, L),  # not stored yet: back to its review
     "places.places": row(S, A, A, L, L),
     "places.places_geojson": row(R, A, A, L, L),
     "planning.plan_list": row(S, A, A, L, L),
@@ -95,7 +97,10 @@ GET = {
     "reports.diagnosis_page": row(S, A, A, L, A),  # the mesa: protected totals only
     "reports.diagnosis_pdf": row(S, A, A, L, L),
     "reports.diagnosis_table": row(S, A, A, L, L),
+    "reports.report_job": row(S, N, N, L, L),  # job 1 is an import's review, not a report
+    "reports.report_job_state": row(R, N, N, L, L),
     "reports.mesa_table": row(S, A, A, L, A),
+    "reports.summary_export": row(S, A, A, A, A),  # as the Resumen page; a mesa: protected
     "reports.activity_page": row(S, A, A, L, L),
     "reports.nomina_page": row(S, A, A, L, L),
     "reports.case_export": row(S, A, A, L, L),
@@ -125,6 +130,7 @@ POST = {
     "cases.import_upload": {"admin", "profesional"},
     "cases.import_mapping": {"admin", "profesional"},
     "cases.import_confirm": {"admin", "profesional"},
+    "cases.import_retry": {"admin", "profesional"},
     "places.import_file": {"admin", "profesional"},
     "places.correct": {"admin", "profesional"},
     "places.retire": {"admin", "profesional"},
@@ -138,6 +144,7 @@ POST = {
     "cases.case_stage": {"admin", "profesional"},
     "cases.case_undo_gps": {"admin", "profesional"},
     "transit.import_gtfs": {"admin", "profesional"},
+    "reports.report_job_retry": {"admin", "profesional"},
     "transit.remove_gtfs": {"admin", "profesional"},
     "transit.save_lines": {"admin", "profesional"},
     "coverage.run_create": {"admin", "profesional", "gestor", "mesa"},
@@ -238,6 +245,7 @@ def world(tmp_path_factory):
             "gestor": "castro",
             "day": first_day,
             "run_id": 1,
+            "job_id": 1,
         },
     }
     app.extensions["revincula.engine"].dispose()

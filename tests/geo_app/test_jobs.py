@@ -1,6 +1,7 @@
 """Long work on RQ workers: a plan queued in a real Redis, computed by a real worker, once.
 
-Uses the Redis at 127.0.0.1 (REVINCULA_TEST_REDIS to change it) with a queue of its own;
+Uses the Redis at 127.0.0.1, database 15 (REVINCULA_TEST_REDIS to change it: a team's queue
+in database 0 is never touched), with a queue of its own per test;
 skipped when no Redis answers unless REVINCULA_REQUIRE_REDIS=1 (set by `make test`).
 """
 
@@ -19,7 +20,7 @@ from geo_app.store.models import PlanRow
 from geo_app.worker import work
 from tests.accounts import login
 
-REDIS_URL = os.environ.get("REVINCULA_TEST_REDIS", "redis://127.0.0.1:6379/0")
+REDIS_URL = os.environ.get("REVINCULA_TEST_REDIS", "redis://127.0.0.1:6379/15")
 
 pytestmark = pytest.mark.enable_socket
 
@@ -49,7 +50,8 @@ def app(db_url, redis_queue_name):
     from tests.geo_app.planning.test_planning_app import MONDAY
 
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": db_url, "TODAY": MONDAY,
-                      "REDIS_URL": REDIS_URL, "JOB_QUEUE": redis_queue_name})  # fmt: skip
+                      "REDIS_URL": REDIS_URL, "JOB_QUEUE": redis_queue_name,
+                      "JOB_WAIT_S": 0})  # fmt: skip
     yield app
     app.extensions["revincula.engine"].dispose()
 
@@ -94,7 +96,9 @@ def _client_with_cases_and_gestores(app, rows: bytes):
     data = {"csrf": token, "mes": "2026-08", "archivo": (io.BytesIO(rows), "l.csv")}
     preview = client.post("/importar", data=data, content_type="multipart/form-data")
     key = preview.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+    work(app, burst=True, fork=False)  # the import's review and store are RQ jobs too
     client.post(f"/importar/{key}/confirmar", data={"csrf": token, "solo_validas": "0"})
+    work(app, burst=True, fork=False)
     found = read_gestores_csv(GESTORES.encode(), app_model(app).find_place)
     with app.extensions["revincula.db"]() as session, session.begin():
         save_gestores(session, found, synthetic=True)

@@ -8,6 +8,7 @@ import pandas as pd
 
 from layers.nomina import NOMINA_COLUMNS
 from layers.nomina import add_months
+from layers.nomina import deliveries
 from layers.nomina import due_dates
 from layers.nomina import nomina_rows
 
@@ -76,3 +77,24 @@ def test_nomina_rows_states_months_and_attendance_since_enrolment():
     assert by.loc[3, "estado"] == "en proceso" and pd.isna(by.loc[3, "matricula"])
     assert by.loc[6, "estado"] == "en proceso"
     assert by.loc[5, "estado"] == "cerrado (se trasladó fuera del territorio)"
+
+
+def test_downloads_within_a_month_are_the_same_delivery():
+    days = [dt.date(2026, 7, 2), dt.date(2026, 7, 1), dt.date(2026, 7, 30),  # initial, again
+            dt.date(2026, 8, 1),  # one month after 1 July: the next nómina
+            dt.date(2026, 8, 31), dt.date(2026, 11, 3)]  # fmt: skip
+    assert deliveries(days) == [dt.date(2026, 7, 1), dt.date(2026, 8, 1), dt.date(2026, 11, 3)]
+    assert deliveries([]) == []
+
+
+def test_due_dates_from_the_downloads_by_hand():
+    # Start 2026-03-01: initial due 2026-07-01, downloaded 2026-06-20 (on time); first
+    # follow-up due 4 months after that delivery, 2026-10-20; on 2026-11-02 not downloaded:
+    # late; the next is due 3 months after the date it was due (not delivered): 2027-01-20.
+    start, today = dt.date(2026, 3, 1), dt.date(2026, 11, 2)
+    dues = due_dates(start, deliveries([dt.date(2026, 6, 20), dt.date(2026, 6, 25)]), today)
+    assert [(d.due, d.delivered, d.late) for d in dues] == [
+        (dt.date(2026, 7, 1), dt.date(2026, 6, 20), False),
+        (dt.date(2026, 10, 20), None, True),
+        (dt.date(2027, 1, 20), None, False),
+    ]

@@ -12,6 +12,7 @@ from geo_app.cli import main
 from geo_app.store.models import Case
 from geo_app.store.models import PlanRow
 from geo_app.store.models import Student
+from geo_app.store.models import VisitRecord
 from layers.intake import MESSAGES
 
 HEADER = "RUN;Nombres;Apellidos;RBD;% Asistencia;Mes\r\n"
@@ -76,9 +77,17 @@ def test_demo_seed_then_messy_file_shows_every_row_message(runner, db_url, tmp_p
     assert "Gestora Castro duerme en Isla Quehui" in result.output
     assert (tmp_path / "alojamientos_sinteticos.csv").read_text().count("Isla Quehui") == 2
     with engine.connect() as conn:
-        plan = conn.execute(select(PlanRow.status, PlanRow.result)).one()
+        past, plan = conn.execute(
+            select(PlanRow.status, PlanRow.result, PlanRow.week_start).order_by(PlanRow.week_start)
+        ).all()
+        visited = set(conn.scalars(select(VisitRecord.case_id)))
     engine.dispose()
-    assert plan.status == "publicado"
+    # Last week planned, published and visited (synthetic records), and this week's plan.
+    assert past.status == plan.status == "publicado"
+    assert (plan.week_start - past.week_start).days == 7
+    planned = {int(s["visita_id"]) for d in past.result["dias"] for s in d["paradas"]}
+    assert visited and visited <= planned
+    assert "registros de visita sintéticos" in result.output
     castro = [d for d in plan.result["dias"] if d["gestor_id"] == "castro"]
     assert [d["duerme_en"] for d in castro[:2]] == ["Isla Quehui", "Isla Quehui"]
     wednesday = castro[2]

@@ -279,3 +279,183 @@ def test_nomina_from_the_confirmed_stages(app, client, db_url, tmp_path, monkeyp
     assert "2 participantes al 15-08-2026" in result.output
     early = list(load_workbook(out)["nomina"].iter_rows(values_only=True))
     assert {r[-1] for r in early[1:]} == {"en seguimiento", "en proceso"}  # < 1 month enrolled
+
+
+def _pdf_text(data: bytes, tmp_path) -> str:
+    """The PDF's text as pdftotext (poppler-utils, `make pdflibs`) reads it, one line."""
+    import subprocess
+
+    path = tmp_path / "informe.pdf"
+    path.write_bytes(data)
+    out = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True, text=True)
+    return " ".join(out.stdout.split())
+
+
+def _ids(app) -> dict[str, int]:
+    from sqlalchemy import select
+
+    from geo_app.store.models import Case
+    from geo_app.store.models import Student
+
+    with app.extensions["revincula.db"]() as session:
+        return dict(session.execute(select(Student.given_names, Case.id).join(Case)).all())
+
+
+def _leg(kind, seconds, metres=0):
+    return {"tipo": kind, "duracion_s": seconds, "distancia_m": metres, "geometria": [],
+            "linea": ""}  # fmt: skip
+
+
+def test_team_activity_by_hand_on_the_page_pdf_and_files(app, client, tmp_path):
+    """A hand-made published plan (Monday 9 March 2026, ISO week 2026-W11) for castro:
+    Aurora (drive 3600 s / 30 km, boat 1800 s), Bruno (walk 600 s / 500 m), home by road
+    (1800 s / 15 km). The gestora records Aurora (guardian reached, barrier «trabajo»,
+    referral to a CESFAM) and Bruno (nobody home), then corrects Bruno's record (student
+    reached). By hand: 1 day, 2 planned, 2 records stand, 2 of the plan, 2 contacts, 0
+    without contact, 1 with barriers, 1 referral; driving 1.5 h, boat 0.5 h, walking
+    600/3600 = 0.17 → 0.2 h, 45.5 km, 1 crossing."""
+    import uuid
+
+    from geo_app.store.models import PlanStop
+    from geo_app.store.models import utcnow
+
+    ids = _ids(app)
+    day = {"dia": "2026-03-09", "gestor_id": "castro", "gestor": "Gestora Castro (sintética)",
+           "paradas": [{"visita_id": str(ids["Aurora"]), "tramos": [_leg("conducir", 3600, 30_000),
+                                                                   _leg("barco", 1800)]},
+                       {"visita_id": str(ids["Bruno"]), "tramos": [_leg("caminar", 600, 500)]}],
+           "regreso": [_leg("conducir", 1800, 15_000)]}  # fmt: skip
+    with app.extensions["revincula.db"]() as session, session.begin():
+        plan = PlanRow(week_start=MONDAY, status="publicado", job_state="listo", inputs={},
+                       result={"dias": [day]}, published_at=utcnow(), synthetic=True)  # fmt: skip
+        session.add(plan)
+        session.flush()
+        for seq, name in enumerate(("Aurora", "Bruno")):
+            session.add(PlanStop(plan_id=plan.id, case_id=ids[name], gestor_code="castro",
+                                 day=MONDAY, seq=seq,
+                                 start_at=dt.datetime(2026, 3, 9, 10 + seq)))  # fmt: skip
+    gestora = login(app.test_client(), app, "gestor", username="gestora", gestor="castro")
+    bruno = str(uuid.uuid4())
+    records = [
+        {"uuid": str(uuid.uuid4()), "caso": ids["Aurora"], "resultado": "contacto_apoderado",
+         "barreras": ["trabajo"], "derivacion": {"tipo": "cesfam"},
+         "momento_dispositivo": "2026-03-09T13:05:00Z"},
+        {"uuid": bruno, "caso": ids["Bruno"], "resultado": "nadie_en_casa",
+         "momento_dispositivo": "2026-03-09T14:05:00Z"},
+        {"uuid": str(uuid.uuid4()), "caso": ids["Bruno"], "resultado": "contacto_estudiante",
+         "corrige": bruno, "momento_dispositivo": "2026-03-10T14:05:00Z"},
+    ]  # fmt: skip
+    sent = gestora.post("/api/visitas", json=records, headers={"X-CSRF-Token": csrf(gestora)})
+    assert sent.get_json()["guardados"] == 3, sent.get_json()
+    page = client.get("/informes").get_data(as_text=True)
+    visits = page.split('id="tabla-actividad"')[1].split("</table>")[0]
+    assert ("<td>2026-W11</td><td>Gestora Castro (sintética)</td><td>1</td><td>2</td><td>2</td>"
+            "<td>2</td><td>2</td><td>0</td><td>0</td><td>1</td><td>1</td>") in visits  # fmt: skip
+    times = page.split('id="tabla-actividad-tiempos"')[1].split("</table>")[0]
+    assert ("<td>1.5</td><td>0.2</td><td>0.5</td><td>0.0</td><td>0.0</td><td>45.5</td>"
+            "<td>1</td>") in times  # fmt: skip
+    barriers = page.split('id="tabla-barreras"')[1].split("</table>")[0]
+    assert "<td>Trabajo (propio o en el hogar)</td><td>1</td>" in barriers
+    assert "<td>CESFAM o CECOSF</td><td>1</td>" in page.split('id="tabla-derivaciones"')[1]
+    assert not any(name in page for name in NAMES)
+    own = client.get("/informes/actividad?desde=2026-03&hasta=2026-03").get_data(as_text=True)
+    assert 'id="tabla-actividad"' in own and "2026-W11" in own
+    later = client.get("/informes/actividad?desde=2026-04").get_data(as_text=True)
+    assert "2026-W11" not in later
+    book = load_workbook(io.BytesIO(client.get("/informes/tabla/actividad.xlsx").data))
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[0] == ("Semana ISO", "Lunes", "Gestor", "Días planificados",
+                       "Visitas planificadas", "Visitas registradas",
+                       "Planificadas y registradas", "Con contacto", "Sin contacto",
+                       "Dirección errónea o mudanza", "Con barreras", "Derivaciones",
+                       "Conduciendo (h, plan)", "A pie (h, plan)", "En barco (h, plan)",
+                       "En bus o colectivo (h, plan)", "Esperando (h, plan)", "Km (plan)",
+                       "Cruces en barco (plan)")  # fmt: skip
+    assert rows[1] == ("2026-W11", "2026-03-09", "Gestora Castro (sintética)", 1, 2, 2, 2, 2,
+                       0, 0, 1, 1, 1.5, 0.2, 0.5, 0, 0, 45.5, 1)  # fmt: skip
+    csv_text = client.get("/informes/tabla/barreras.csv").get_data(as_text=True)
+    assert csv_text.splitlines() == ["Semana ISO,Gestor,Barrera,Visitas",
+                                     "2026-W11,Gestora Castro (sintética),"
+                                     "Trabajo (propio o en el hogar),1"]  # fmt: skip
+    text = _pdf_text(client.get("/informes/diagnostico.pdf").data, tmp_path)
+    assert "Actividad del equipo por semana y gestor" in text
+    assert "Trabajo (propio o en el hogar)" in text and "CESFAM o CECOSF" in text
+    assert not any(name in text for name in NAMES)
+
+
+def test_nomina_due_dates_delivery_by_download_and_late_flag(app, client, db_url, tmp_path,
+                                                             monkeypatch):  # fmt: skip
+    from sqlalchemy import select
+
+    from geo_app.store.models import AuditEntry
+
+    # No setting: the project starts with the first list (2026-07-01); initial due 01-11-2026.
+    page = client.get("/informes/nomina").get_data(as_text=True)
+    dues = page.split('id="tabla-plazos"')[1].split("</table>")[0]
+    assert "mes de la primera lista importada (2026-07)" in page
+    assert "<td>Nómina inicial</td><td>01-11-2026</td>" in dues and "Pendiente" in dues
+    assert "Atrasada" not in dues
+    # Started 2026-03-01, seen on 2026-08-01: the initial nómina was due 01-07-2026.
+    app.config.update(PROJECT_START="2026-03-01", TODAY=dt.date(2026, 8, 1))
+    page = client.get("/informes/nomina").get_data(as_text=True)
+    dues = page.split('id="tabla-plazos"')[1].split("</table>")[0]
+    assert (
+        "<td>Nómina inicial</td><td>01-07-2026</td><td>—</td><td><strong>Atrasada</strong>" in dues
+    )
+    assert 'id="nominas-atrasadas"' in page
+    assert client.get("/informes/nomina?xlsx=1").status_code == 200  # the delivery
+    with app.extensions["revincula.db"]() as session:
+        at = session.scalars(
+            select(AuditEntry.at).where(
+                AuditEntry.target == "nomina", AuditEntry.action == "exportar"
+            )
+        ).one()
+    from geo_app.reports.service import _local_day
+
+    delivered = _local_day(at)
+    page = client.get("/informes/nomina").get_data(as_text=True)
+    dues = page.split('id="tabla-plazos"')[1].split("</table>")[0]
+    assert (f"<td>Nómina inicial</td><td>01-07-2026</td><td>{delivered:%d-%m-%Y}</td>"
+            "<td><strong>Atrasada</strong> (entregada después del plazo)") in dues  # fmt: skip
+    app.config["PROJECT_START"] = "marzo"
+    bad = client.get("/informes/nomina")
+    assert bad.status_code == 400 and "REVINCULA_PROJECT_START" in bad.get_data(as_text=True)
+    # The command writes the nómina, audits it as a delivery and names late nóminas.
+    monkeypatch.setenv("REVINCULA_DATABASE_URL", db_url)
+    monkeypatch.setenv("REVINCULA_PROJECT_START", "2025-01-01")
+    out = tmp_path / "nomina.xlsx"
+    result = CliRunner().invoke(main, ["report", "nomina", "--fecha", "2026-08-15", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Atrasada: Nómina inicial (vencía el 01-05-2025)" in result.output
+    with app.extensions["revincula.db"]() as session:
+        cli = session.scalars(
+            select(AuditEntry).where(AuditEntry.username == "cli", AuditEntry.target == "nomina")
+        ).one()
+    assert cli.action == "exportar" and "2026-08-15" in cli.detail
+
+
+def test_summary_downloads_with_totals_and_the_mesa_gets_no_identity(app, client):
+    # Latest list by home comuna: Castro Aurora (crítica) and Bruno (normal); Curaco de
+    # Vélez Diego (crítica); all three located.
+    csv_text = client.get("/resumen/exportar.csv").get_data(as_text=True)
+    lines = csv_text.strip().splitlines()
+    assert lines[0] == ("Comuna del domicilio,Total,Ubicados,Crítica,Grave,Reiterada,"
+                        "Sin matrícula,Normal,Destacada,Sin dato")  # fmt: skip
+    assert lines[1:] == ["Castro,2,2,1,0,0,0,1,0,0", "Curaco de Vélez,1,1,1,0,0,0,0,0,0",
+                         "Total,3,3,2,0,0,0,1,0,0"]  # fmt: skip
+    assert "/resumen/exportar.xlsx" in client.get("/resumen").get_data(as_text=True)
+    sheet = load_workbook(io.BytesIO(client.get("/resumen/exportar.xlsx").data)).active
+    assert sheet.title == "resumen" and sheet.max_row == 4
+    assert [c.value for c in sheet[4]][:3] == ["Total", 3, 3]
+    mesa = login(app.test_client(), app, "mesa")
+    runs = ("90000001", "90.000.001", "90.000.002", "90.000.004")
+    for url in ("/resumen/exportar.csv", "/informes/mesa/comunas.csv"):
+        text = mesa.get(url).get_data(as_text=True)
+        assert "<10" in text and "Total,3" not in text, url
+        assert not any(n in text for n in NAMES) and not any(r in text for r in runs), url
+        assert not any(f",{n}," in text or text.rstrip().endswith(f",{n}") for n in range(1, 10))
+    for url in ("/resumen/exportar.xlsx", "/informes/mesa/comunas.xlsx"):
+        cells = [v for row in load_workbook(io.BytesIO(mesa.get(url).data)).active.iter_rows(
+            values_only=True) for v in row]  # fmt: skip
+        assert not any(isinstance(v, int) and 0 < v < 10 for v in cells), url
+        assert not any(str(v).startswith(NAMES) or str(v)[:2] == "90" for v in cells), url
