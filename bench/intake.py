@@ -7,13 +7,15 @@ Prints figures and ratios against baselines run in the same process:
   XLSX declaring A1:XFD1048576 (issue 25.17);
 - the whole import (validate, geocode, classify, store in one transaction) on SQLite
   and, when reachable, PostgreSQL, vs. a bare SQLAlchemy Core bulk insert of the
-  same rows into one table;
+  same rows into one table; then the next month's list over it (updates, history).
+  Each also gives the CPU seconds of this process (on a loaded machine, nearer to what
+  a quiet one takes than the wall clock; PostgreSQL's own work is not in it);
 - geocoding addresses per second on the synthetic addresses, without and with a
   street layer: the 7,000-odd named streets of the real Malta OSM network, shifted
   onto Chiloé (no Chiloé OSM extract is bundled), plus numbered addresses on them.
 
 Usage: python bench/intake.py [--rows 50000] [--pg postgresql+psycopg://postgres@127.0.0.1/postgres]
-       [--solo-lectura]
+       [--solo-lectura | --solo-importar]
 """
 
 from __future__ import annotations
@@ -208,17 +210,23 @@ def bench_geocode(context: CaseContext, data: bytes) -> None:
           f"({len(records) / seconds:,.0f} addresses/s)")  # fmt: skip
 
 
-def bench_store(url: str, label: str, data: bytes, context: CaseContext) -> None:
+def bench_store(url: str, label: str, data: bytes, context: CaseContext, again: bytes) -> None:
+    """Import `data` into an empty store, then `again` (the next month: updates)."""
     upgrade(url)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
 
-    def run():
+    def run(data=data):
         with sessions() as session, session.begin():
             prepared = prepare_import(session, context, data, "x.csv", today=TODAY)
-            return apply_import(session, context, prepared, actor="bench", synthetic=True)
+            return apply_import(session, context, prepared, actor="bench", synthetic=True,
+                                list_mode="completa")  # fmt: skip
 
+    cpu = time.process_time()
     batch, seconds = timed(run)
+    cpu, again_cpu = time.process_time() - cpu, time.process_time()
+    update, update_s = timed(lambda: run(again))
+    again_cpu = time.process_time() - again_cpu
     # baseline: the same rows, bare, into one table with SQLAlchemy Core executemany
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))[1:]
     meta = MetaData()
@@ -237,11 +245,14 @@ def bench_store(url: str, label: str, data: bytes, context: CaseContext) -> None
     engine.dispose()
     rate = batch.n_rows / seconds
     print(f"import {label:10s}  {batch.n_rows} rows: {seconds:6.2f} s ({rate:,.0f} rows/s; "
-          f"{batch.n_new} new)")  # fmt: skip
+          f"{batch.n_new} new; {cpu:5.2f} s CPU in this process)")  # fmt: skip
     print(
         f"  baseline bare insert: {t_bare:6.2f} s -> ours is {seconds / t_bare:5.1f}x "
         "(ours also validates, geocodes, classifies, writes 4 tables)"
     )
+    print(f"  next month {update.n_rows} rows: {update_s:6.2f} s ({update.n_updated} updated, "
+          f"{update.n_missing} unlisted; {again_cpu:5.2f} s CPU) -> {update_s / t_bare:5.1f}x "
+          "the bare insert")  # fmt: skip
 
 
 def bench_streets(context: CaseContext, data: bytes) -> None:
@@ -280,26 +291,31 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--solo-lectura", action="store_true", help="only read + validate")
+    parser.add_argument("--solo-importar", action="store_true", help="only the whole imports")
     args = parser.parse_args()
     context = CaseContext.from_territory(load_territory())
     caseload = big_caseload(context, args.rows)
     data = monthly_file(caseload, "2026-08", 0)
+    again = monthly_file(caseload, "2026-09", 1)
     print(f"file: {len(data) / 1e6:.1f} MB, {args.rows} synthetic students")
-    bench_read(data, context)
-    bench_xlsx(data)
-    if args.solo_lectura:
-        return
-    bench_geocode(context, data)
-    bench_streets(context, data)
+    if not args.solo_importar:
+        bench_read(data, context)
+        bench_xlsx(data)
+        if args.solo_lectura:
+            return
+        bench_geocode(context, data)
+        bench_streets(context, data)
     with tempfile.TemporaryDirectory() as folder:
-        bench_store(f"sqlite:///{Path(folder) / 'bench.sqlite'}", "SQLite", data, context)
+        url = f"sqlite:///{Path(folder) / 'bench.sqlite'}"
+        bench_store(url, "SQLite", data, context, again)
     admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             name = f"revincula_bench_{secrets.token_hex(3)}"
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         try:
-            bench_store(args.pg.rsplit("/", 1)[0] + "/" + name, "PostgreSQL", data, context)
+            url = args.pg.rsplit("/", 1)[0] + "/" + name
+            bench_store(url, "PostgreSQL", data, context, again)
         finally:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -1078,6 +1078,7 @@ def parse_period(value: str, year: str = "") -> str | None:
     return f"{y:04d}-{m:02d}"
 
 
+@lru_cache(maxsize=_CACHE)  # birth dates repeat (a school's students share a few years)
 def _parse_date(value: str) -> dt.date | None:
     text = value.strip()
     if re.fullmatch(r"\d{5}(\.0+)?", text):  # Excel serial day (1900 date system)
@@ -1095,6 +1096,7 @@ def _parse_date(value: str) -> dt.date | None:
         return None
 
 
+@lru_cache(maxsize=_CACHE)  # percentages repeat (days present over the month's days)
 def _parse_number(value: str) -> float | None:
     text = value.strip().replace("%", "").replace(" ", "")
     if text.count(",") == 1 and "." not in text:
@@ -1333,6 +1335,8 @@ def _file_period(
 
 def _names_differ(stored: str, given: str) -> bool:
     """Whether two full names belong to different people (typos and order tolerated)."""
+    if stored == given:  # the common case on a re-import: no comparison needed
+        return False
     return fuzz.token_set_ratio(normalize_text(stored), normalize_text(given)) < 85
 
 

@@ -15,23 +15,22 @@ from dataclasses import field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm import selectinload
 
 from geo_app.accounts.users import set_active
 from geo_app.cases.context import CaseContext
+from geo_app.cases.storing import among
+from geo_app.cases.storing import location_fields
+from geo_app.cases.storing import location_label
+from geo_app.cases.storing import store_rows
 from geo_app.cases.workflow import propose_from_attendance
 from geo_app.places.stored import current_geocoder
 from geo_app.scope import Scope
-from geo_app.store.models import Attendance
 from geo_app.store.models import Case
-from geo_app.store.models import Change
-from geo_app.store.models import Contact
 from geo_app.store.models import HeaderMapping
 from geo_app.store.models import ImportBatch
 from geo_app.store.models import Student
 from geo_app.store.models import User
 from geo_app.store.models import utcnow
-from layers.classify import classify
 from layers.geocode import Location
 from layers.intake import HeaderMatch
 from layers.intake import IntakeResult
@@ -43,6 +42,7 @@ from layers.intake import validate
 from layers.synthetic import is_synthetic_run
 from layers.text import count_label
 from layers.text import number_es
+from layers.workflow import load_workflow
 
 __all__ = [
     "LIST_MODES",
@@ -57,27 +57,6 @@ __all__ = [
     "save_mapping",
     "set_location",
 ]
-
-# Case fields copied from an import record; a change of any of them is recorded in history.
-_CASE_FIELDS = (
-    ("rbd", "rbd"),
-    ("grade_label", "grade_label"),
-    ("grade_level", "grade_level"),
-    ("status", "status"),
-    ("ultimo_anio_matricula", "last_enrolment_year"),
-    ("last_grade_passed", "last_grade_passed"),
-    ("address", "address"),
-    ("sector", "sector"),
-    ("comuna", "comuna"),
-)
-_STUDENT_FIELDS = (
-    ("given_names", "given_names"),
-    ("surnames", "surnames"),
-    ("birth_date", "birth_date"),
-    ("nee_permanente", "nee_permanente"),
-)
-_DERIVED_FIELDS = ("category", "priority", "eligible_reinsercion", "eligible_aulas", "rezago")
-
 
 # How a file relates to the schools' previous lists: the complete list (students absent from
 # it are marked «ya no están en la lista») or an addition (no one is marked).
@@ -379,14 +358,6 @@ def mapping_change(before: dict[str, str], after: dict[str, str]) -> str:
     return "; ".join(changed) or "sin cambios"
 
 
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
 def _report(prepared: Prepared) -> dict:
     return {
         "headers": prepared.table.headers,
@@ -412,7 +383,7 @@ def _report(prepared: Prepared) -> dict:
     }
 
 
-def apply_import(  # noqa: C901 - the whole import is one readable transaction
+def apply_import(
     session: Session,
     context: CaseContext,
     prepared: Prepared,
@@ -509,117 +480,31 @@ def apply_import(  # noqa: C901 - the whole import is one readable transaction
     )
     session.add(batch)
     session.flush()
-    runs = [r["run"] for r in result.records]
-    students = {
-        s.run: s
-        for chunk in _chunks(runs)
-        for s in session.scalars(
-            select(Student)
-            .where(Student.run.in_(chunk))
-            .options(
-                selectinload(Student.case).selectinload(Case.attendance),
-                selectinload(Student.case).selectinload(Case.contacts),
-            )
-        )
-    }
-    now = utcnow()
-
-    def record_change(case: Case, name: str, old: object, new: object) -> None:
-        session.add(
-            Change(at=now, actor=actor, case=case, batch_id=batch.id, source="importacion",
-                   field=name, old=_text(old), new=_text(new))
-        )  # fmt: skip
-
-    counts = Counter()
-    returning: list[Case] = []
-    for record in result.records:
-        student = students.get(record["run"])
-        is_new = student is None
-        if is_new:
-            student = Student(run=record["run"], dv=record["dv"], synthetic=synthetic)
-            student.run_provisional = record["run_provisional"]
-            case = Case(student=student, first_batch_id=batch.id)
-            session.add(student)
-            session.add(case)
-        else:
-            case = student.case
-        changed = False
-        for key, attr in _STUDENT_FIELDS:
-            new = record[key]
-            if new in (None, "") and key != "nee_permanente":
-                continue
-            if getattr(student, attr) != new:
-                if not is_new:
-                    record_change(case, attr, getattr(student, attr), new)
-                    changed = True
-                setattr(student, attr, new)
-        for key, attr in _CASE_FIELDS:
-            new = record[key]
-            old = getattr(case, attr)
-            if new in (None, "") and old not in (None, ""):
-                continue  # an empty cell never erases what we know
-            if old != new:
-                if not is_new:
-                    record_change(case, attr, old, new)
-                    changed = True
-                setattr(case, attr, new)
-        if not case.in_latest_list and not is_new:
-            record_change(case, "in_latest_list", False, True)
-        case.in_latest_list = True
-        case.last_batch_id = batch.id
-        location = prepared.locations.get(record["row"])
-        if location is not None and location.matched != "sin cambio":
-            if not is_new and (case.lon, case.lat) != (location.lon, location.lat):
-                record_change(
-                    case,
-                    "ubicacion",
-                    location_label(case.lon, case.lat, case.geocode_method),
-                    location_label(location.lon, location.lat, location.method),
-                )
-                changed = True
-            set_location(context, case, location, now)
-        period = record["period"]
-        attendance = next((a for a in case.attendance if a.period == period), None)
-        if attendance is None:
-            attendance = Attendance(period=period)
-            case.attendance.append(attendance)
-            changed = changed or not is_new
-        elif (attendance.pct, attendance.days_present, attendance.days_total) != (
-            record["pct"],
-            record["days_present"],
-            record["days_total"],
-        ):
-            record_change(case, f"asistencia {period}", attendance.pct, record["pct"])
-            changed = True
-        attendance.pct = record["pct"]
-        attendance.days_present = record["days_present"]
-        attendance.days_total = record["days_total"]
-        attendance.batch_id = batch.id
-        if record["guardian"] or record["phone"]:
-            known = {(c.name, c.phone) for c in case.contacts}
-            if (record["guardian"], record["phone"]) not in known:
-                case.contacts.append(
-                    Contact(name=record["guardian"], phone=record["phone"], batch_id=batch.id)
-                )
-                changed = changed or not is_new
-        changed |= _reclassify(context, case, student, prepared.today, record_change, is_new)
-        counts["new" if is_new else ("updated" if changed else "unchanged")] += 1
-        if not is_new:
-            returning.append(case)
-    session.flush()
-    propose_from_attendance(session, returning, actor=actor)
     missing = set(prepared.missing_runs) if list_mode != "adicion" else set()
-    if missing:
-        for chunk in _chunks(sorted(missing)):
-            for case in session.scalars(
-                select(Case).join(Student).where(Student.run.in_(chunk), Case.in_latest_list)
-            ):
-                record_change(case, "in_latest_list", True, False)
-                case.in_latest_list = False
+    counts, n_missing = store_rows(
+        session, context, prepared, batch.id, actor=actor, synthetic=synthetic,
+        missing_runs=missing, propose=lambda ids: _propose(session, ids, actor),
+    )  # fmt: skip
     batch.n_new, batch.n_updated = counts["new"], counts["updated"]
-    batch.n_unchanged, batch.n_missing = counts["unchanged"], len(missing)
+    batch.n_unchanged, batch.n_missing = counts["unchanged"], n_missing
     session.flush()
     return batch
+
+
+def _propose(session: Session, case_ids: list[int], actor: str) -> None:
+    """Propose «revinculado» for the returning cases attending again (in `case_ids` order)."""
+    flow = load_workflow()
+    order = {case_id: i for i, case_id in enumerate(case_ids)}
+    found = [
+        case
+        for part in _chunks(case_ids)
+        for case in session.scalars(
+            select(Case).where(
+                among(session, Case.__table__.c.id, part), Case.latest_pct >= flow.attending_pct
+            )
+        )
+    ]
+    propose_from_attendance(session, sorted(found, key=lambda c: order[c.id]), actor=actor)
 
 
 def _close_demo_accounts(session: Session, actor: str) -> list[str]:
@@ -647,67 +532,10 @@ def _close_demo_accounts(session: Session, actor: str) -> list[str]:
 
 def set_location(context: CaseContext, case: Case, location: Location, now: dt.datetime) -> None:
     """Put the geocoder's `location` on `case`: point, island, method, score, match, source."""
-    case.lon, case.lat = location.lon, location.lat
-    case.geocode_method, case.geocode_score = location.method, location.score
-    case.geocode_match = location.matched[:200]
-    case.geocode_source = location.source[:300]
-    case.geocode_note = location.note[:300]
-    case.located_by, case.located_at = "geocodificador", now
-    case.island = context.island_of(location.lon, location.lat)
+    for name, value in location_fields(location, now, context.island_of).items():
+        setattr(case, name, value)
 
 
-def location_label(lon: float | None, lat: float | None, method: str) -> str:
-    """Describe a location for a case's history (``lat, lon (method)`` or ``sin ubicación``)."""
-    if lon is None or lat is None:
-        return "sin ubicación"
-    return f"{lat:.5f}, {lon:.5f} ({method})"
-
-
-def _chunks(values: list, size: int = 900):
+def _chunks(values: list, size: int = 10_000):
     for start in range(0, len(values), size):
         yield values[start : start + size]
-
-
-def _reclassify(context, case, student, today, record_change, is_new) -> bool:
-    """Recompute the derived fields from the latest month; True if any changed."""
-    latest = max(case.attendance, key=lambda a: a.period, default=None)
-    result = classify(
-        pct=latest.pct if latest else None,
-        days_present=latest.days_present if latest else None,
-        days_total=latest.days_total if latest else None,
-        status=case.status,
-        born=student.birth_date,
-        grade_level=case.grade_level,
-        last_grade_passed=case.last_grade_passed,
-        last_enrolment_year=case.last_enrolment_year,
-        nee_permanente=student.nee_permanente,
-        provisional_run=student.run_provisional,
-        ceia=case.rbd in context.ceia_rbds,
-        on=today,
-    )
-    new_values = {
-        "category": result.category,
-        "priority": result.priority,
-        "eligible_reinsercion": result.reinsercion.eligible,
-        "eligible_aulas": result.aulas.eligible,
-        "rezago": result.rezago,
-    }
-    changed = False
-    for name in _DERIVED_FIELDS:
-        old = getattr(case, name)
-        if old != new_values[name]:
-            if not is_new and name == "category":
-                record_change(case, name, old, new_values[name])
-                changed = True
-            setattr(case, name, new_values[name])
-    case.riesgosa = result.riesgosa
-    case.latest_period = latest.period if latest else None
-    case.latest_pct = latest.pct if latest else None
-    notes = []
-    if result.reinsercion.reasons:
-        notes.append("Reinserción: " + "; ".join(result.reinsercion.reasons))
-    if result.aulas.reasons:
-        notes.append("Aulas de Reingreso: " + "; ".join(result.aulas.reasons))
-    case.eligibility_notes = "\n".join(notes)
-    case.rules_version = ", ".join(result.rules)
-    return changed

@@ -169,21 +169,18 @@ def test_a_fault_in_the_middle_of_an_import_leaves_nothing_and_can_be_retried(db
     engine = app.extensions["revincula.engine"]
     before = _table_rows(engine)
     token = _upload(client)
-    import geo_app.cases.importing as cases_module
+    from geo_app.cases.storing import TableWriter
 
-    original, calls = cases_module._reclassify, {"n": 0}
+    original, calls = TableWriter.insert, {"n": 0}
 
-    def failing(context, case, *args, **kwargs):
+    def failing(writer, *args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 2:  # the first case is already written and flushed
-            from sqlalchemy.orm import object_session
-
-            object_session(case).flush()
+        if calls["n"] == 2:  # the students are already written
             msg = "disco lleno (simulado)"
             raise OSError(msg)
-        return original(context, case, *args, **kwargs)
+        return original(writer, *args, **kwargs)
 
-    monkeypatch.setattr(cases_module, "_reclassify", failing)
+    monkeypatch.setattr(TableWriter, "insert", failing)
     failed = client.post(f"/importar/{token}/confirmar", data={"csrf": csrf(client)})
     assert failed.status_code == 303
     page = client.get(failed.headers["Location"]).get_data(as_text=True)
@@ -192,7 +189,7 @@ def test_a_fault_in_the_middle_of_an_import_leaves_nothing_and_can_be_retried(db
     # the audit log and the job's row (its failure and reason) change; nothing else
     changed = {t for t in before if t not in ("audit_log", "jobs") and after[t] != before[t]}
     assert changed == set(), changed
-    monkeypatch.setattr(cases_module, "_reclassify", original)
+    monkeypatch.setattr(TableWriter, "insert", original)
     retry = client.post(f"/importar/{token}/confirmar", data={"csrf": csrf(client)})
     assert retry.status_code == 302 and "/importar/lote/" in retry.headers["Location"]
     with app.extensions["revincula.db"]() as session:
