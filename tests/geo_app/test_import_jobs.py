@@ -129,7 +129,7 @@ def test_threads_run_the_same_jobs_without_redis(thread_app):
     token = _upload(client, HEADER + ANA + BAD)
     jobs.join_all()
     review = client.get(f"/importar/{token}").get_data(as_text=True)
-    assert "Importar solo las 1 filas válidas" in review
+    assert "Importar solo la fila válida" in review
     rejected = client.get(f"/importar/{token}/rechazadas.csv").data.decode("utf-8-sig")
     assert rejected.splitlines()[1].startswith("3;11.111.111-2")  # written by the review job
     refused = _confirm(client, token, only_valid=False)  # a tampered form: all-or-nothing
