@@ -13,6 +13,7 @@ Subpackages use the core; the core never imports a subpackage, except here
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any
 
@@ -92,11 +93,31 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     if not app.testing:  # unconfirmed uploads hold minors' data: swept on a timer
-        from geo_app.cases.import_jobs import sweep_jobs
-        from geo_app.cases.uploads import start_sweeper
-
-        start_sweeper(app.instance_path, also=lambda: sweep_jobs(app))
+        _sweep_when_serving(app)
     return app
+
+
+def _sweep_when_serving(app: Flask) -> None:
+    """Start the sweeper of stale uploads and job results at the app's first request.
+
+    Only a serving app sweeps: a ``revincula`` command builds the app for one command
+    and closes its database at the end, which a sweeper thread still using a
+    connection would outlive (an open connection left behind).
+    """
+    from geo_app.cases.import_jobs import sweep_jobs
+    from geo_app.cases.uploads import start_sweeper
+
+    lock = threading.Lock()
+
+    @app.before_request
+    def start_sweeping() -> None:
+        if "revincula.sweeper" in app.extensions:
+            return
+        with lock:
+            if "revincula.sweeper" not in app.extensions:
+                app.extensions["revincula.sweeper"] = start_sweeper(
+                    app.instance_path, also=lambda: sweep_jobs(app)
+                )
 
 
 def init_store(app: Flask) -> None:

@@ -251,14 +251,15 @@ def owner_scope(app: Flask, owner: str):
     JobError
         The account no longer exists or was deactivated (nothing is done for it).
     """
-    from geo_app.accounts.service import scope_of
+    from geo_app.scope import Scope
     from geo_app.store.models import User
 
     with app.extensions["revincula.db"]() as session:
         user = session.scalar(select(User).where(User.username == owner))
         if user is None or not user.active:
             raise JobError(NO_ACCOUNT)
-        return scope_of(user)
+        # as geo_app.accounts.service.scope_of (the core never imports a job's package)
+        return Scope(user.username, user.role, tuple(user.comuna_list), user.gestor_code)
 
 
 def _now() -> dt.datetime:

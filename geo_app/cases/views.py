@@ -267,6 +267,8 @@ def _job_page(token: str, kind: str, row) -> tuple[str, int]:
                            review=kind == import_jobs.REVIEW), status  # fmt: skip
 
 
+# Longer than 15 lines: the review is a job; this view reuses a stored result, starts the
+# review when none exists, waits up to JOB_WAIT_S and audits the read (one flow, kept in view).
 @bp.get("/importar/<token>")
 @allow(*STAFF)
 def import_preview(token: str):
@@ -314,6 +316,7 @@ def import_job_state(token: str):
     return jsonify(jobs.job_state(row))
 
 
+# Longer than 15 lines: a retry re-queues the failed review or store job with its kept input.
 @bp.post("/importar/<token>/reintentar")
 @allow(*STAFF)
 def import_retry(token: str):
@@ -338,6 +341,7 @@ def import_retry(token: str):
     return redirect(url_for("cases.import_stored", token=token))
 
 
+# Longer than 15 lines: a changed column mapping restarts the review job for the token.
 @bp.post("/importar/<token>/columnas")
 @allow(*STAFF)
 def import_mapping(token: str):
@@ -388,6 +392,8 @@ def import_rejected(token: str) -> Response:
     return csv_download(body, Path(filename).stem + "_rechazadas.csv", "rechazadas.csv")
 
 
+# Longer than 15 lines: validates the form, starts the store job once (idempotent) and
+# picks the page (result, progress or the reason it failed).
 @bp.post("/importar/<token>/confirmar")
 @allow(*STAFF)
 def import_confirm(token: str):

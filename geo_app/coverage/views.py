@@ -170,6 +170,7 @@ def run_export(run_id: int, fmt: str) -> Response:
     return exports.download(payload, fmt)
 
 
+# Longer than 15 lines: two paths, a print job (pdf/png) or a file made now (html/geojson).
 @bp.get("/cobertura/<int:run_id>/mapa.<fmt>")
 @allow(*ALL_ROLES)
 def run_map(run_id: int, fmt: str):

@@ -152,6 +152,8 @@ def restore(row_id: int):
     return _back(lugar="")
 
 
+# Longer than 15 lines: the decision and the version come from the form and are checked
+# before the proposal is accepted or discarded (audited with the cases it moves).
 @bp.post("/lugares/propuesta/<int:row_id>")
 @allow(*STAFF)
 def review(row_id: int):

@@ -85,6 +85,7 @@ GET = {
     "cases.import_stored": row(S, S, N, L, L),  # not stored yet: back to its review
     "places.places": row(S, A, A, L, L),
     "places.places_geojson": row(R, A, A, L, L),
+    "places.example_file": row(S, A, A, L, L),
     "planning.plan_list": row(S, A, A, L, L),
     "planning.plan_detail": row(S, A, A, L, L),
     "planning.plan_state": row(R, A, A, L, L),
@@ -140,6 +141,7 @@ POST = {
     "places.correct": {"admin", "profesional"},
     "places.retire": {"admin", "profesional"},
     "places.restore": {"admin", "profesional"},
+    "places.review": {"admin", "profesional"},
     "planning.plan_create": {"admin", "profesional"},
     "planning.plan_move": {"admin", "profesional"},
     "planning.plan_publish": {"admin", "profesional"},

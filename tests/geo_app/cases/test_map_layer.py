@@ -63,7 +63,7 @@ def test_a_wide_view_gets_counts_that_add_up_to_the_cases_in_scope(world):
     layer = admin.get(f"/api/casos.geojson?bbox={CHILOE}&zoom=8").get_json()
     assert layer["modo"] == "grupos" and layer["resolucion"] == 5
     assert layer["total"] == 5 == sum(f["properties"]["n"] for f in layer["features"])
-    assert layer["sinteticos"] == 0  # imported, not seeded: not marked synthetic
+    assert layer["sinteticos"] == 5  # every RUN synthetic: the list is marked synthetic
     counts = sorted(f["properties"]["n"] for f in layer["features"])
     assert counts == [1, 1, 3]  # Castro's three share a cell; Ancud and Quellón apart
     castro = next(f["properties"] for f in layer["features"] if f["properties"]["n"] == 3)

@@ -410,8 +410,8 @@ def test_the_gestor_without_vehicle_sees_his_bus_legs(app):
     from geo_app.scope import Scope
 
     with _sessions(app)() as session:
-        table = team_activity(session, Scope("prueba", "admin"), dt.date(2026, 3, 9))
-    assert table["bus_h"].sum() > 0
+        table = team_activity(session, Scope("prueba", "admin"), "2026-03", "2026-03")
+    assert table.weekly["bus_h"].sum() > 0
 
 
 def test_replanning_with_a_suspended_ferry_keeps_the_buses(app):
