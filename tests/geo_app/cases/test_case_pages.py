@@ -22,6 +22,9 @@ def client(db_url):
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": db_url})
     client = login(app.test_client(), app)
     yield client
+    from geo_app import jobs
+
+    jobs.join_all()  # an import job still finishing would hold a connection past the dispose
     for engine_owner in (app.extensions["revincula.db"],):
         engine_owner.kw["bind"].dispose()
 
