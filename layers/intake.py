@@ -459,6 +459,11 @@ class Issue:
         """``"error"`` (the row cannot be imported) or ``"aviso"`` (imported, flagged)."""
         return MESSAGES[self.code][0]
 
+    def as_dict(self) -> dict[str, object]:
+        """Return the issue as plain data (JSON): row, column, value, code, severity, message."""
+        return {"row": self.row, "column": self.column, "value": self.value,
+                "code": self.code, "severity": self.severity, "message": self.message}  # fmt: skip
+
 
 def _issue(row: int, column: str, value: object, code: str, **extra: object) -> Issue:
     text = "" if value is None else str(value)

@@ -192,17 +192,7 @@ def review_summary(prepared: Prepared) -> dict:
         "saved_mapping": None
         if saved is None
         else {"mapping": dict(saved.mapping), "date": when.strftime("%d-%m-%Y") if when else ""},
-        "issues": [
-            {
-                "row": i.row,
-                "column": i.column,
-                "value": i.value,
-                "code": i.code,
-                "severity": i.severity,
-                "message": i.message,
-            }
-            for i in result.issues
-        ],
+        "issues": [i.as_dict() for i in result.issues],
         "n_errors": len(result.errors),
         "shortfalls": [
             {

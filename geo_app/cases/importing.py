@@ -368,17 +368,7 @@ def _report(prepared: Prepared) -> dict:
         "periods": prepared.result.periods,
         "period_given": prepared.period,
         "counts": prepared.result.counts(),
-        "issues": [
-            {
-                "row": i.row,
-                "column": i.column,
-                "value": i.value,
-                "code": i.code,
-                "severity": i.severity,
-                "message": i.message,
-            }
-            for i in prepared.result.issues
-        ],
+        "issues": [i.as_dict() for i in prepared.result.issues],
         "rejected_rows": sorted(prepared.result.rejected),
     }
 
