@@ -37,7 +37,8 @@ A locality is «alta» (`SCORE_CORROBORATED`) only when it is *corroborated*
 (`Geocoder.corroborated`): its name is written out as the home's place
 (exactly, or without leading common words; not a variant spelling, not a
 typo, not the end of a road or a landmark, no other word left beside it but
-the comuna), two sources or more name it within `AGREE_WITHIN_M` (1 km, the
+the comuna; no kilometre in the address: «Huyar Alto km 3» may be 3 km from
+its point), two sources or more name it within `AGREE_WITHIN_M` (1 km, the
 radius «alta» promises) of one another, and no source puts it elsewhere.
 Measured on «validación» (bench/geocode.py, 2026-12-01): completo, «alta»
 100 % within 1 km; retenido, 100 % within 1 km of a DEIS post or Mineduc school
@@ -46,7 +47,7 @@ of the same name but 40 % of a Who's On First point (approximate: a median
 named by one source only is within 1 km of another source's point 57–58 % of
 the time and within 5 km 90–94 %: «media», like a typo of one letter, a
 landmark and a road's km on a road network («media» within 5 km: 99.8 %
-completo, 95.1 % retenido on «validación»). A team pin or a home the team
+completo, 95.3 % retenido on «validación»). A team pin or a home the team
 confirmed at the same address is «alta» too. Sources more than 2 km apart
 (−0.15; more than 5 km: 0.3), two letters off (69 % within 5 km), a kilometre
 without a road network, a named island, the comuna alone, the town and the
@@ -958,7 +959,8 @@ class Geocoder:
     ) -> tuple:
         """Return (method, score, note) of a match on `place` (see `METHODS`, `SCORE_*`).
 
-        `whole`: the name is all its run of words says (`_whole`); «alta» needs it.
+        `whole`: the name is all its run of words says (`_whole`) and the address
+        gives no kilometre; «alta» needs it.
         """
         if place.kind in ("isla", "pueblo"):
             method, score = place.kind, METHODS[place.kind][1]
@@ -1008,9 +1010,11 @@ class Geocoder:
         )
 
     def _place_location(self, candidate: _Candidate, home) -> Location:
+        # a kilometre anywhere puts the home along a road, maybe km from the sector's point
+        km = _parse(home[0]).km is not None or _parse(home[1]).km is not None
         method, score, note = self._score(
             candidate.place, candidate.quality, candidate.field, candidate.run.role, home,
-            whole=self._whole(candidate),
+            whole=self._whole(candidate) and not km,
         )  # fmt: skip
         matched = candidate.place.name
         if candidate.quality.startswith("typo"):
