@@ -16,11 +16,19 @@ Two evaluations:
   something: «alta» right within 1 km ≥ 9 in 10, «media» within 5 km ≥ 9 in 10,
   no «alta» more than 5 km off (confidently wrong).
 
-The baseline is the geocoder of commit f574de2 (``layers/geocode.py`` read with
-``git show`` into a temporary module), run in the same process on the same rows.
+The rows are split by place into two halves (`halves`): the «alta» agreement
+threshold is checked on «ajuste» (`check_agreement`), and the per-label
+figures (count, ≤ 1 / ≤ 5 km, median, p90) and the 90 % goals are reported on
+«validación» (`by_label`, `label_goals`); on *retenido*, «alta» is also shown
+against building points (DEIS, Mineduc) and approximate WOF points apart.
+
+The baseline is the geocoder of commit f574de2, or of ``--base COMMIT``
+(``layers/geocode.py`` read with ``git show`` into a temporary module), run in
+the same process on the same rows.
 
     .venv/bin/python bench/geocode.py               # figures, before and after
     .venv/bin/python bench/geocode.py --regenerate  # rewrite the labelled set first
+    .venv/bin/python bench/geocode.py --base ef1066a  # before/after against another commit
 
 Prints figures and ratios; nothing is asserted.
 """
@@ -284,12 +292,13 @@ def _label_line(name: str, part: pd.DataFrame) -> str:
     err = part["error_km"].fillna(np.inf)
     median = f"{err.median():7.2f}" if len(part) else "      —"
     p90 = f"{err.quantile(0.9):7.2f}" if len(part) else "      —"
-    return (f"  {name:34s} {len(part):5d} {_share(err <= 1):>7s} {_share(err <= 5):>7s} "
-            f"{median:>8s} {p90:>8s}")  # fmt: skip
+    return (f"  {name:34s} {len(part):5d} {part['truth_ref'].nunique():9d} "
+            f"{_share(err <= 1):>7s} {_share(err <= 5):>7s} {median:>8s} {p90:>8s}")  # fmt: skip
 
 
 def by_label(results: pd.DataFrame, title: str) -> None:
-    """Per confidence label: count, share within 1 and 5 km, median and p90 error (km).
+    """Per confidence label: count (rows, source records), share within 1 and 5 km, median
+    and p90 error (km).
 
     Rows with a true point only (`km_hacia` has none: its labels are counted apart).
     On *retenido*, «alta» is also shown by the kind of true point: a building
@@ -297,7 +306,8 @@ def by_label(results: pd.DataFrame, title: str) -> None:
     """
     truth = results[results["lon"].notna()]
     print(f"\n{title}")
-    print(f"  {'confianza':34s} {'n':>5s} {'≤1 km':>7s} {'≤5 km':>7s} {'mediana':>8s} {'p90':>8s}")
+    print(f"  {'confianza':34s} {'n':>5s} {'registros':>9s} {'≤1 km':>7s} {'≤5 km':>7s} "
+          f"{'mediana':>8s} {'p90':>8s}")  # fmt: skip
     for label in ("alta", "media", "baja"):
         part = truth[truth["confidence"] == label]
         print(_label_line(label, part))
