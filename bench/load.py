@@ -404,7 +404,7 @@ def main() -> None:
                "REVINCULA_LOCAL_DEMO": "true"}  # plain HTTP on this machine  # fmt: skip
         bin_dir = Path(sys.executable).parent
         processes.append(subprocess.Popen(
-            [str(bin_dir / "gunicorn"), "--workers", str(args.workers),
+            [sys.executable, "-m", "gunicorn", "--workers", str(args.workers),
              "--threads", str(args.threads), "--worker-class", "gthread", "--bind",
              f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "120",
              "geo_app:create_app()"],
