@@ -56,6 +56,7 @@ __all__ = [
     "cluster_layer",
     "in_bbox",
     "parse_view",
+    "point_layer",
     "stacked",
     "survey",
 ]
@@ -292,3 +293,15 @@ def stacked(features: list[dict], at_least: int = STACK_MIN) -> list[dict]:
             },
         })  # fmt: skip
     return singles + stacks
+
+
+def point_layer(features: list[dict], complete: bool, at_least: int = STACK_MIN) -> dict:
+    """Return the ``puntos`` answer: `features` (`case_points`), big stacks merged (`stacked`).
+
+    Keys: ``modo`` ("puntos"), ``total`` (cases), ``completo`` (every case in scope is in
+    it: the browser need not ask again when the view moves), ``columnas_pila`` (the
+    columns of a stack's ``casos`` rows) and ``features``.
+    """
+    return {"type": "FeatureCollection", "modo": "puntos", "total": len(features),
+            "completo": complete, "columnas_pila": STACK_COLUMNS,
+            "features": stacked(features, at_least)}  # fmt: skip

@@ -209,11 +209,8 @@ def cases_geojson() -> Response:
         features = service.case_points(db, scope, view.bbox)
         audit(db, "ver", "mapa_casos", case_ids=[f["properties"]["id"] for f in features],
               detail="puntos sin nombres")  # fmt: skip
-    stack_min = current_app.config["MAP_STACK_MIN"]
-    layer = {"type": "FeatureCollection", "modo": "puntos", "total": len(features),
-             "completo": view.bbox is None or found.in_view == found.in_scope,
-             "columnas_pila": map_layer.STACK_COLUMNS,
-             "features": map_layer.stacked(features, stack_min)}  # fmt: skip
+    complete = view.bbox is None or found.in_view == found.in_scope
+    layer = map_layer.point_layer(features, complete, current_app.config["MAP_STACK_MIN"])
     return Response(json.dumps(layer, ensure_ascii=False), mimetype="application/geo+json")
 
 
