@@ -265,7 +265,7 @@
       // sharing a point are never drawn one over another.
       // A badge counts cases (a stack of many cases at one point counts them all).
       var cluster = L.markerClusterGroup({
-        maxClusterRadius: function (zoom) { return zoom >= 15 ? 24 : 35; },
+        maxClusterRadius: function (zoom) { return zoom >= 15 ? 6 : 35; },
         zoomToBoundsOnClick: false,
         spiderfyOnMaxZoom: false,
         showCoverageOnHover: false,
