@@ -60,6 +60,7 @@ WEIGHTS = (0.3, 0.3, 0.3, 0.1)
 # as points): users -> (requests/s, p50, p95, p99 in ms, errors).
 BEFORE = {1: (32.3, 25, 86, 108, 0), 10: (54.4, 130, 499, 835, 0), 50: (47.0, 534, 2026, 5514, 0)}
 PROVINCE_ZOOM = 8  # as bench/map.py: the map page's first view on a 1280 × 800 screen
+POLL_S = 1.0  # as static/js/job.js polls a job's state (it polled every 0.2 s here before)
 HEADER = "RUN;Nombres;Apellidos;Fecha Nacimiento;RBD;Curso;% Asistencia;Dirección;Comuna\r\n"
 
 
@@ -232,7 +233,7 @@ class User(threading.Thread):
                 return f"HTTP {state.status_code}"
             if state.json()["estado"] in ("listo", "fallido"):
                 return state.json()["estado"]
-            time.sleep(0.2)
+            time.sleep(POLL_S)
         return "sin terminar"
 
     def run(self) -> None:
@@ -404,7 +405,7 @@ def main() -> None:
                "REVINCULA_LOCAL_DEMO": "true"}  # plain HTTP on this machine  # fmt: skip
         bin_dir = Path(sys.executable).parent
         processes.append(subprocess.Popen(
-            [str(bin_dir / "gunicorn"), "--workers", str(args.workers),
+            [sys.executable, "-m", "gunicorn", "--workers", str(args.workers),
              "--threads", str(args.threads), "--worker-class", "gthread", "--bind",
              f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "120",
              "geo_app:create_app()"],

@@ -227,7 +227,10 @@ _STREET_AMBIGUOUS_PENALTY = 0.15
 
 def confidence(score: float) -> str:
     """``alta``, ``media`` or ``baja`` for a geocoding score."""
-    return next(label for label, low in CONFIDENCE if score >= low)
+    for label, low in CONFIDENCE:  # a plain loop: called once per point of the map layer
+        if score >= low:
+            return label
+    return CONFIDENCE[-1][0]
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from geo_app import create_app
+from geo_app import jobs
 from geo_app.cli import main
 from geo_app.demo.seed import DEMO_LINES
 from geo_app.demo.seed import DEMO_STOPS
@@ -55,6 +56,7 @@ DALCAHUE_CENTRO = (-73.6510, -42.3777)
 def app(db_url):
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": db_url})
     yield app
+    jobs.join_all()
     app.extensions["revincula.engine"].dispose()
 
 
@@ -258,18 +260,23 @@ def test_web_page_imports_saves_lines_and_exports(app):
                                                              "buses-chiloe.zip")},
         content_type="multipart/form-data",
     )  # fmt: skip
-    assert response.status_code == 302
+    assert response.status_code == 302  # the import is a job (geo_app.transit.gtfs_jobs)
+    jobs.join_all()
     page = client.get("/transporte").get_data(as_text=True)
     assert "buses-chiloe" in page and "está disponible" in page
     broken = dict(FEED_FILES)
     broken.pop("stops.txt")
-    client.post(
+    refused = client.post(
         "/transporte/gtfs",
         data={"csrf": token, "archivo": (io.BytesIO(write_feed_bytes(broken)), "roto.zip")},
         content_type="multipart/form-data",
     )
+    jobs.join_all()
+    assert "/transporte/gtfs/trabajo/" in refused.headers["Location"]
+    failed = client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert "no se importó" in failed and "stops.txt" in failed
     page = client.get("/transporte").get_data(as_text=True)
-    assert "no se importó" in page and "stops.txt" in page and "roto" not in page.split("<h2")[1]
+    assert "roto" not in page.split("<h2")[1]
     with _sessions(app)() as session:
         version = service.lines_version(session)
     client.post("/transporte/lineas",
