@@ -113,6 +113,9 @@ def transit_export(output: Path, valid_from: str | None, valid_to: str | None) -
     except ValueError as err:
         msg = "Fecha no válida: use AAAA-MM-DD en --desde y --hasta."
         raise click.BadParameter(msg) from err
+    if end < start:
+        msg = f"--hasta ({end}) es anterior a --desde ({start}): la vigencia terminaría antes."
+        raise click.BadParameter(msg)
     with app_context() as app:
         try:
             with app.extensions["revincula.db"]() as session:

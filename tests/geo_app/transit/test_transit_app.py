@@ -153,6 +153,18 @@ def test_a_bad_feed_is_refused_whole_with_every_problem(app):
     assert transit_or_none(app) is None
 
 
+def test_the_refusal_names_the_file_that_was_uploaded(app):
+    # issue 23 walk: a CSV uploaded by mistake was refused as «'horario.zip' no es un archivo
+    # zip válido», naming a file the user never had
+    with pytest.raises(InvalidRequestError, match=r"'horario\.csv' no es un archivo zip válido"):
+        _import(app, b"linea,salida\nCastro - Dalcahue,07:00\n", "horario.csv")
+    for odd in ("../../etc/horario.zip", "..", "", "a\x00b.zip"):
+        with pytest.raises(InvalidRequestError, match="no es un archivo zip válido"):
+            _import(app, b"no es un zip", odd)
+    row = _import(app, write_feed_bytes(), "Buses Chiloé.ZIP")
+    assert (row.name, row.filename) == ("buses-chiloe", "Buses Chiloé.ZIP")
+
+
 def test_stops_outside_the_territory_are_refused(app):
     files = dict(FEED_FILES)
     files["stops.txt"] = files["stops.txt"].replace("-42.48", "-33.45", 1)
@@ -346,6 +358,13 @@ def test_cli_import_export_and_route(app, db_url, tmp_path, monkeypatch):
     )  # fmt: skip
     assert exported.exit_code == 0, exported.output
     assert "1 líneas ingresadas" in exported.output
+    backwards = runner.invoke(
+        main, ["transit", "export", "-o", str(tmp_path / "x.zip"), "--desde", "2026-12-31",
+               "--hasta", "2026-01-01"],
+    )  # fmt: skip
+    assert backwards.exit_code == 2
+    assert "--hasta (2026-01-01) es anterior a --desde (2026-12-31)" in backwards.output
+    assert "valid_to" not in backwards.output and not (tmp_path / "x.zip").exists()
     assert "1 líneas de 1 GTFS importados (buses-chiloe, con sus propias fechas)" in exported.output
     assert read_gtfs(out).summary()["lineas_por_tipo"]["bus"] == 2  # entered and imported
     info = runner.invoke(main, ["transit", "info"])
