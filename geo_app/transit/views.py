@@ -30,6 +30,7 @@ from geo_app.web import audit
 from geo_app.web import current_actor
 from geo_app.web import db_session
 from geo_app.web import territory
+from layers.text import count_label
 
 __all__ = ["bp"]
 
@@ -87,7 +88,7 @@ def _ended(job_id: int):
         state, result = jobs.job_state(row), dict(row.result or {})
     if state["estado"] != "listo":
         return redirect(url_for("transit.gtfs_job", job_id=job_id))
-    flash(f"GTFS {result['nombre']!r} importado: {result['viajes']} viajes.", "ok")
+    flash(f"GTFS «{result['nombre']}» importado: {count_label(result['viajes'], 'viaje')}.", "ok")
     return _back()
 
 
@@ -133,7 +134,7 @@ def remove_gtfs(name: str):
     with db_session() as db, db.begin():
         service.remove_feed(db, name)
         audit(db, "cambiar", "transporte", target_id=name, detail="borrar GTFS")
-    flash(f"GTFS {name!r} borrado.", "ok")
+    flash(f"GTFS «{name}» borrado.", "ok")
     return _back()
 
 

@@ -94,7 +94,7 @@ def test_the_upload_waits_in_redis_until_the_worker_stores_it(rq_app):
     done = client.get(where)
     assert done.status_code == 302 and done.headers["Location"].endswith("/transporte")
     page = client.get("/transporte").get_data(as_text=True)
-    assert "GTFS &#39;buses-chiloe&#39; importado: 5 viajes." in page
+    assert "GTFS «buses-chiloe» importado: 5 viajes." in page
     assert "está disponible" in page and "sintético de prueba" in page
     assert _feeds(rq_app) == ["buses-chiloe"] and not _kept(rq_app, job)  # stored: zip gone
     with rq_app.extensions["revincula.db"]() as session:

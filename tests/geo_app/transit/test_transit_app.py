@@ -24,6 +24,7 @@ from geo_app.demo.seed import DEMO_LINES
 from geo_app.demo.seed import DEMO_STOPS
 from geo_app.errors import ConflictError
 from geo_app.errors import InvalidRequestError
+from geo_app.store.models import AuditEntry
 from geo_app.store.models import Case
 from geo_app.store.models import TransitFeedRow
 from geo_app.store.models import TransitLineRow
@@ -321,7 +322,7 @@ def test_cli_import_export_and_route(app, db_url, tmp_path, monkeypatch):
     feed = write_feed(tmp_path, name="buses-chiloe.zip")
     done = runner.invoke(main, ["transit", "import", str(feed), "--fuente", "prueba"])
     assert done.exit_code == 0, done.output
-    assert "GTFS 'buses-chiloe' importado: 3 paradas, 1 líneas (1 bus), 5 viajes" in done.output
+    assert "GTFS «buses-chiloe» importado: 3 paradas, 1 línea (1 bus), 5 viajes" in done.output
     again = runner.invoke(main, ["transit", "import", str(feed)])
     assert again.exit_code == 1 and "--reemplazar" in again.output
     route = runner.invoke(
@@ -336,7 +337,7 @@ def test_cli_import_export_and_route(app, db_url, tmp_path, monkeypatch):
     lines.write_text(DEMO_LINES, encoding="utf-8")
     entered = runner.invoke(main, ["transit", "lines", str(stops), str(lines)])
     assert entered.exit_code == 0, entered.output
-    assert "1 líneas, 3 paradas, 55 salidas (1 líneas con valores supuestos)" in entered.output
+    assert "1 línea, 3 paradas, 55 salidas (1 línea con valores supuestos)" in entered.output
     points = tmp_path / "puntos.csv"
     points.write_text("id,lat,lon\nterminal,-42.4797,-73.7640\ndalcahue,-42.3777,-73.6510\n")
     table = tmp_path / "matriz.csv"
@@ -370,7 +371,17 @@ def test_cli_import_export_and_route(app, db_url, tmp_path, monkeypatch):
     info = runner.invoke(main, ["transit", "info"])
     assert '"nombre": "lineas-ingresadas"' in info.output
     removed = runner.invoke(main, ["transit", "remove", "buses-chiloe"])
-    assert removed.exit_code == 0
+    assert removed.exit_code == 0 and "GTFS «buses-chiloe» borrado." in removed.output
+    with app.extensions["revincula.db"]() as session:  # each change from a command is audited
+        changes = session.execute(
+            select(AuditEntry.target_id, AuditEntry.detail, AuditEntry.username)
+            .where(AuditEntry.target == "transporte").order_by(AuditEntry.id)
+        ).all()  # fmt: skip
+    assert [(t, d) for t, d, _ in changes] == [
+        ("buses-chiloe", "importar GTFS"), ("lineas", "guardar líneas"),
+        ("buses-chiloe", "borrar GTFS"),
+    ]  # fmt: skip
+    assert all(user.startswith("cli:") for _, _, user in changes)
     assert runner.invoke(main, ["transit", "remove", "nada"]).exit_code == 1
 
 
