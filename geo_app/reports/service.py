@@ -359,20 +359,6 @@ def data_version(db: Session, scope: Scope) -> tuple:
     return (*map(str, cases), *map(str, attendance))
 
 
-@dataclass(frozen=True)
-class _CaseTables:
-    periods: list[str]
-    by_comuna: pd.DataFrame
-    by_island: pd.DataFrame
-    by_school: pd.DataFrame
-    top_schools: pd.DataFrame
-    top_islands: pd.DataFrame
-    flow: pd.DataFrame
-    trend: pd.DataFrame
-    n_cases: int
-    synthetic: bool
-
-
 class DiagnosisCache:
     """The last few diagnoses' case tables, keyed by scope, months and `data_version`.
 
@@ -384,10 +370,10 @@ class DiagnosisCache:
 
     def __init__(self, size: int = 8) -> None:
         self.size = size
-        self._found: OrderedDict[tuple, _CaseTables] = OrderedDict()
+        self._found: OrderedDict[tuple, dict] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple) -> _CaseTables | None:
+    def get(self, key: tuple) -> dict | None:
         """Return the tables stored under `key` (None when absent)."""
         with self._lock:
             found = self._found.get(key)
@@ -395,7 +381,7 @@ class DiagnosisCache:
                 self._found.move_to_end(key)
             return found
 
-    def put(self, key: tuple, tables: _CaseTables) -> None:
+    def put(self, key: tuple, tables: dict) -> None:
         """Store `tables` under `key`, forgetting the least recently used beyond `size`."""
         with self._lock:
             self._found[key] = tables
@@ -411,8 +397,10 @@ def app_cache(app) -> DiagnosisCache:
 
 def _case_tables(
     db: Session, scope: Scope, territory: Territory, since: str | None, until: str | None
-) -> _CaseTables:
+) -> dict:
     """Compute the tables of the cases in `scope` from counts made by the database.
+
+    Returns the `Diagnosis` fields that come from the cases and their months, by name.
 
     Never one row per case and month in Python: the cases by their fields
     (`_case_counts`), the months by their masks (`_flow_masks`) and percentages
@@ -427,18 +415,18 @@ def _case_tables(
     months = sorted(pcts["period"].dropna().unique())
     flow = list_flow_masks(months, _flow_masks(db, scope, months), since, until)
     listed = cases["n"][cases["in_latest_list"]]
-    return _CaseTables(
-        periods=list(flow["periodo"]),
-        by_comuna=area_table(cases, schools, "comuna"),
-        by_island=by_island,
-        by_school=by_school,
-        top_schools=top_rates(by_school, 10),
-        top_islands=top_rates(by_island, 10),
-        flow=flow,
-        trend=category_trend(pcts, since, until),
-        n_cases=int(listed.sum()),
-        synthetic=bool(len(cases)) and bool(cases["synthetic"].all()),
-    )
+    return {
+        "periods": list(flow["periodo"]),
+        "by_comuna": area_table(cases, schools, "comuna"),
+        "by_island": by_island,
+        "by_school": by_school,
+        "top_schools": top_rates(by_school, 10),
+        "top_islands": top_rates(by_island, 10),
+        "flow": flow,
+        "trend": category_trend(pcts, since, until),
+        "n_cases": int(listed.sum()),
+        "synthetic": bool(len(cases)) and bool(cases["synthetic"].all()),
+    }
 
 
 def diagnosis(
@@ -473,19 +461,7 @@ def diagnosis(
         if cache is not None:
             cache.put(key, tables)
     return Diagnosis(
-        since=since,
-        until=until,
-        periods=tables.periods,
-        by_comuna=tables.by_comuna,
-        by_island=tables.by_island,
-        by_school=tables.by_school,
-        top_schools=tables.top_schools,
-        top_islands=tables.top_islands,
-        flow=tables.flow,
-        trend=tables.trend,
-        n_cases=tables.n_cases,
-        synthetic=tables.synthetic,
-        activity=team_activity(db, scope, since, until),
+        since=since, until=until, **tables, activity=team_activity(db, scope, since, until)
     )
 
 
