@@ -391,10 +391,13 @@ def change_service(session: Session, territory, form, *, actor: str) -> tuple[st
             )  # fmt: skip
             return f"Servicio «{row.name}» guardado.", True
         if action == "retirar":
-            row = store.retire_service(session, territory, form.get("id", ""),
-                                       reason=form.get("motivo", ""), actor=actor)  # fmt: skip
+            version = form.get("version", "")
+            row = store.retire_service(
+                session, territory, form.get("id", ""), reason=form.get("motivo", ""),
+                expected_version=int(version) if version.isdigit() else -1, actor=actor,
+            )  # fmt: skip
             return f"Servicio «{row.name}» retirado: ya no cuenta como el más cercano.", True
-    except InvalidRequestError as err:
+    except (InvalidRequestError, ConflictError) as err:
         return str(err), False
     return "Acción desconocida.", False
 
