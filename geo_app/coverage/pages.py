@@ -316,7 +316,7 @@ def run_services(session: Session, territory, run_id: int) -> dict:
 
 def compare_page(session: Session, territory, scope: Scope, a: int | None, b: int | None,
                  *, k: int) -> dict:  # fmt: skip
-    """Two finished runs of the same type, day and mode, protected together."""
+    """Two finished runs of the same type, day and mode, each as its own page publishes it."""
     if not a or not b:
         msg = "Elija dos cálculos para comparar."
         raise InvalidRequestError(msg)
@@ -327,10 +327,7 @@ def compare_page(session: Session, territory, scope: Scope, a: int | None, b: in
     ) != service.run_mode(second.params):
         msg = "Solo se comparan cálculos del mismo tipo de servicio, día, hora y modo."
         raise InvalidRequestError(msg)
-    joined = dict(second.result)
-    joined["micro_antes"] = first.result["micro"]
-    fake = CoverageRun(id=-(a * 100_000 + b), params=second.params, result=joined)
-    payload = service.run_payload(fake, scope, k=k, territory=territory)
+    payload = service.compare_payload(first, second, scope, k=k, territory=territory)
     names = [
         (r.params.get("escenario") or {}).get("name") or f"cálculo {r.id}" for r in (first, second)
     ]
