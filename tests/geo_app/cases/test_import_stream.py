@@ -38,8 +38,8 @@ def _streamer(folder: Path):
     def importer(session, context, data, filename, **choices):
         path = folder / filename
         path.write_bytes(data)
-        outcome = stream_import(session, context, path, filename, actor="prueba",
-                                synthetic=True, today=TODAY, chunk_rows=CHUNK, **choices)  # fmt: skip
+        outcome = stream_import(session, context, path, filename, actor="prueba", synthetic=True,
+                                today=TODAY, chunk_rows=CHUNK, **choices)  # fmt: skip
         if outcome.rejected_path is not None:
             outcome.rejected_path.unlink()
 
@@ -117,7 +117,8 @@ def test_a_fault_midway_leaves_nothing(sessions, case_context, tmp_path):
 
     def progress(done, total, phase):
         if phase == STREAMING and done == 3 * CHUNK:
-            raise RuntimeError("corte")
+            msg = "corte"
+            raise RuntimeError(msg)
 
     with sessions() as session, pytest.raises(RuntimeError, match="corte"), session.begin():
         stream_import(session, case_context, path, "a.csv", actor="prueba", synthetic=True,
