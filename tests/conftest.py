@@ -66,6 +66,28 @@ def pg_server_url():
     admin.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _jobs_end_before_dispose(monkeypatch):
+    """Make every engine dispose in a test wait for the job threads this process started.
+
+    A job thread (import, plan, report) still running holds a pooled connection; closing
+    its engine under it leaves that PostgreSQL connection to be garbage-collected open
+    (a ResourceWarning in whichever test runs next). Fixtures dispose their engines at
+    teardown, so waiting there covers them all.
+    """
+    from sqlalchemy.engine import Engine
+
+    from geo_app import jobs
+
+    dispose = Engine.dispose
+
+    def dispose_after_jobs(self, close=True):
+        jobs.join_all()
+        dispose(self, close=close)
+
+    monkeypatch.setattr(Engine, "dispose", dispose_after_jobs)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
     """An empty database URL (fresh schema per test) on each backend."""
