@@ -171,6 +171,8 @@ def _import_streamed(path, period, solo_validas, rechazadas, usuario, lista) -> 
                         progress=progress, rejected_to=rechazadas,
                     )  # fmt: skip
                     batch = outcome.batch
+                    if rechazadas is None and outcome.rejected_path is not None:
+                        outcome.rejected_path.unlink()  # not asked for: a temporary file
                     ids = session.scalars(select(Case.id).where(Case.last_batch_id == batch.id))
                     record(session, None, "cambiar", "importacion", target_id=batch.id,
                            case_ids=ids.all(), username=actor)  # fmt: skip
