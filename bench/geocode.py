@@ -16,11 +16,19 @@ Two evaluations:
   something: «alta» right within 1 km ≥ 9 in 10, «media» within 5 km ≥ 9 in 10,
   no «alta» more than 5 km off (confidently wrong).
 
-The baseline is the geocoder of commit f574de2 (``layers/geocode.py`` read with
-``git show`` into a temporary module), run in the same process on the same rows.
+The rows are split by place into two halves (`halves`): the «alta» agreement
+threshold is checked on «ajuste» (`check_agreement`), and the per-label
+figures (count, ≤ 1 / ≤ 5 km, median, p90) and the 90 % goals are reported on
+«validación» (`by_label`, `label_goals`); on *retenido*, «alta» is also shown
+against building points (DEIS, Mineduc) and approximate WOF points apart.
+
+The baseline is the geocoder of commit f574de2, or of ``--base COMMIT``
+(``layers/geocode.py`` read with ``git show`` into a temporary module), run in
+the same process on the same rows.
 
     .venv/bin/python bench/geocode.py               # figures, before and after
     .venv/bin/python bench/geocode.py --regenerate  # rewrite the labelled set first
+    .venv/bin/python bench/geocode.py --base ef1066a  # before/after against another commit
 
 Prints figures and ratios; nothing is asserted.
 """
@@ -30,7 +38,9 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import hashlib
 import importlib.util
+import inspect
 import subprocess
 import sys
 import tempfile
@@ -44,11 +54,14 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from layers.gazetteer import CONFLICT_M  # noqa: E402
 from layers.gazetteer import WOF_FILE  # noqa: E402
 from layers.gazetteer import Gazetteer  # noqa: E402
 from layers.gazetteer import build_gazetteer  # noqa: E402
+from layers.gazetteer import core_key  # noqa: E402
 from layers.gazetteer import territory_entries  # noqa: E402
 from layers.gazetteer import wof_entries  # noqa: E402
+from layers.geocode import AGREE_WITHIN_M  # noqa: E402
 from layers.geocode import Geocoder  # noqa: E402
 from layers.geocode import confidence  # noqa: E402
 from layers.intake import normalize_text  # noqa: E402
@@ -63,6 +76,12 @@ GOAL_FORMS = ("articulo", "minusculas", "errata", "comuna_al_final", "camino_km"
 FORMS = ("exacto", *GOAL_FORMS, "cerca_de", "km_hacia")
 # families whose entries give the true points; a row is geocoded without its own family
 TRUTH_FAMILIES = ("deis", "mineduc", "wof")
+# true points that are a building (health post, school), not an approximate GeoNames point
+PRECISE_FAMILIES = ("deis", "mineduc")
+GOAL_SHARE = 0.9  # «alta» within 1 km and «media» within 5 km at least 9 times in 10
+HALVES = ("ajuste", "validación")
+# «alta» agreement thresholds tried on the fitting half (metres between the agreeing sources)
+AGREE_CANDIDATES_M = (250.0, 500.0, 750.0, 1000.0, 1500.0, 2000.0)
 NAMED_METHODS = {"localidad", "localidad_aprox", "confirmado", "cerca_de", "camino_km",
                  "camino_hacia", "localidad_comuna", "isla", "calle"}  # fmt: skip
 COLUMNS = ("id", "form", "address", "sector", "comuna", "rbd", "name", "truth_ref",
@@ -253,6 +272,138 @@ def summary(results: pd.DataFrame, label: str) -> None:
         )
 
 
+def halves(table: pd.DataFrame) -> pd.Series:
+    """«ajuste» or «validación» for each row: a split by place, fixed before any fitting.
+
+    The key is the comuna and the name without its leading common words
+    (`core_key`: «Los Ángeles» and «Ángeles» together), hashed with SHA-1; its
+    parity picks the half. Every form and every source of one place fall in the
+    same half, so a threshold fitted on «ajuste» never saw a place of «validación».
+    """
+
+    def half(row) -> str:
+        key = f"{normalize_text(row.comuna)}|{core_key(normalize_text(row.name))}"
+        return HALVES[hashlib.sha1(key.encode()).digest()[0] % 2]
+
+    return pd.Series([half(r) for r in table.itertuples()], index=table.index)
+
+
+def _label_line(name: str, part: pd.DataFrame) -> str:
+    err = part["error_km"].fillna(np.inf)
+    median = f"{err.median():7.2f}" if len(part) else "      —"
+    p90 = f"{err.quantile(0.9):7.2f}" if len(part) else "      —"
+    return (f"  {name:34s} {len(part):5d} {part['truth_ref'].nunique():9d} "
+            f"{_share(err <= 1):>7s} {_share(err <= 5):>7s} {median:>8s} {p90:>8s}")  # fmt: skip
+
+
+def by_label(results: pd.DataFrame, title: str) -> None:
+    """Per confidence label: count (rows, source records), share within 1 and 5 km, median
+    and p90 error (km).
+
+    Rows with a true point only (`km_hacia` has none: its labels are counted apart).
+    On *retenido*, «alta» is also shown by the kind of true point: a building
+    (DEIS post, Mineduc school) or an approximate WOF / GeoNames point.
+    """
+    truth = results[results["lon"].notna()]
+    print(f"\n{title}")
+    print(f"  {'confianza':34s} {'n':>5s} {'registros':>9s} {'≤1 km':>7s} {'≤5 km':>7s} "
+          f"{'mediana':>8s} {'p90':>8s}")  # fmt: skip
+    for label in ("alta", "media", "baja"):
+        part = truth[truth["confidence"] == label]
+        print(_label_line(label, part))
+        if label == "alta" and "retenido" in title:
+            precise = part["truth_family"].isin(PRECISE_FAMILIES)
+            print(_label_line("  alta, punto DEIS/Mineduc", part[precise]))
+            print(_label_line("  alta, punto WOF (aproximado)", part[~precise]))
+    km = results[results["form"] == "km_hacia"]
+    print(f"  «Km N camino a X» (sin punto verdadero): {len(km)}, en alta: "
+          f"{int((km['confidence'] == 'alta').sum())}")  # fmt: skip
+
+
+def label_goals(results: pd.DataFrame, config: str) -> dict[str, tuple[float, int]]:
+    """Shares the goals are judged on: {goal: (share, rows)}.
+
+    «alta» within 1 km over every true point; on *retenido* also over building
+    points only (DEIS, Mineduc); «media» within 5 km over every true point.
+    """
+    truth = results[results["lon"].notna()]
+    err = truth["error_km"].fillna(np.inf)
+    alta = truth["confidence"] == "alta"
+    media = truth["confidence"] == "media"
+    out = {
+        "alta ≤ 1 km": (float((err[alta] <= 1).mean()), int(alta.sum())),
+        "media ≤ 5 km": (float((err[media] <= 5).mean()), int(media.sum())),
+    }
+    if config == "retenido":
+        precise = alta & truth["truth_family"].isin(PRECISE_FAMILIES)
+        out["alta ≤ 1 km, punto DEIS/Mineduc"] = (float((err[precise] <= 1).mean()),
+                                                 int(precise.sum()))  # fmt: skip
+    return out
+
+
+def _goal_text(goals: dict[str, tuple[float, int]]) -> str:
+    parts = []
+    for name, (share, n) in goals.items():
+        if n == 0:
+            parts.append(f"{name}: sin filas (no cumplida)")
+        else:
+            met = "cumplida" if share >= GOAL_SHARE else "NO cumplida"
+            parts.append(f"{name}: {share:.1%} de {n} ({met})")
+    return "; ".join(parts)
+
+
+def check_agreement(geocoders: dict, table: pd.DataFrame) -> float | None:
+    """«alta» on the «ajuste» half for each agreement threshold; return the largest reaching 90 %.
+
+    The code's rule (`layers.geocode.AGREE_WITHIN_M`, 1000 m) is the radius
+    «alta» promises: every source that agrees is within 1 km of every other,
+    so their mean is within 1 km of each. This checks it on the fitting half
+    only: for each threshold of `AGREE_CANDIDATES_M` every row of the half is
+    geocoded (completo and retenido) and «alta» is checked within 1 km (on
+    completo over every true point, on retenido also over building points,
+    DEIS and Mineduc; a WOF point is approximate, data/chiloe/PROVENANCE.md).
+    The geocoders are put back to `AGREE_WITHIN_M` afterwards.
+    """
+    print("\ncalibración de «alta»: umbral de acuerdo entre fuentes, en la mitad «ajuste» "
+          f"({len(table)} filas; la mitad «validación» no se usa aquí)")  # fmt: skip
+    print(f"  {'umbral':>8s} {'completo alta':>14s} {'≤1 km':>7s} {'retenido alta':>14s} "
+          f"{'≤1 km':>7s} {'DEIS/Mineduc':>13s} {'≤1 km':>7s}")  # fmt: skip
+    largest = None
+    rule = None
+    try:
+        for metres in AGREE_CANDIDATES_M:
+            for geocoder in geocoders.values():
+                geocoder.agree_within_m = metres
+            shares = {
+                config: label_goals(evaluate(_locator(geocoders, config), table), config)
+                for config in ("completo", "retenido")
+            }
+            c, r = shares["completo"]["alta ≤ 1 km"], shares["retenido"]["alta ≤ 1 km"]
+            rp = shares["retenido"]["alta ≤ 1 km, punto DEIS/Mineduc"]
+            print(f"  {metres:6.0f} m {c[1]:14d} {c[0]:7.1%} {r[1]:14d} {r[0]:7.1%} "
+                  f"{rp[1]:13d} {rp[0]:7.1%}")  # fmt: skip
+            met = bool(c[1] and rp[1]) and c[0] >= GOAL_SHARE and rp[0] >= GOAL_SHARE
+            if met:
+                largest = metres
+            if metres == AGREE_WITHIN_M:
+                rule = met
+    finally:
+        for geocoder in geocoders.values():
+            geocoder.agree_within_m = AGREE_WITHIN_M
+    verdict = {True: "llega a 90 %", False: "NO llega a 90 %", None: "no probado"}[rule]
+    print(
+        f"  regla del código: fuentes a ≤ {AGREE_WITHIN_M:.0f} m entre sí (el radio que promete "
+        f"«alta»): {verdict} en «ajuste» (completo y puntos DEIS/Mineduc de retenido)"
+    )
+    if largest is not None:
+        why = ""
+        if largest >= CONFLICT_M:
+            why = (f" (a {CONFLICT_M:.0f} m, la distancia de conflicto, la condición ya no exige "
+                   "más acuerdo que la fusión de fuentes)")  # fmt: skip
+        print(f"  mayor umbral que llega a 90 % en «ajuste»: {largest:.0f} m{why}")
+    return largest
+
+
 def goal(results: pd.DataFrame, forms: tuple[str, ...] = GOAL_FORMS) -> float:
     """Share within 2 km over the goal forms, for names present in the gazetteer."""
     part = results[results["form"].isin(forms) & results["present"]]
@@ -297,20 +448,21 @@ def rates(locators: dict[str, object], rows: list, repeat: int = 5) -> dict[str,
 
 
 # -- the baseline --------------------------------------------------------------------
-def load_baseline():
-    """The `Geocoder` class of commit f574de2, or None when git cannot show it."""
+def load_baseline(commit: str = BASELINE_COMMIT):
+    """The `Geocoder` class of `commit`, or None when git cannot show it."""
     try:
         source = subprocess.run(
-            ["git", "show", f"{BASELINE_COMMIT}:layers/geocode.py"],
+            ["git", "show", f"{commit}:layers/geocode.py"],
             cwd=ROOT, capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
     except (OSError, subprocess.CalledProcessError) as err:
         print(f"(sin línea base: git show falló: {err})")
         return None
     folder = Path(tempfile.mkdtemp(prefix="geocode-base-"))
-    path = folder / "geocode_f574de2.py"
+    name = f"geocode_base_{commit}"
+    path = folder / f"{name}.py"
     path.write_text(source, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("geocode_f574de2", path)
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
@@ -321,7 +473,18 @@ _OLD_PREFIX = {"deis": "DEIS ", "mineduc": "RBD ", "wof": "WOF "}
 
 
 def baseline_geocoders(old_class, territory) -> dict[str, object]:
-    """Old geocoders: the whole gazetteer, and one without each truth family."""
+    """Old geocoders: the whole gazetteer, and one without each truth family.
+
+    A geocoder that takes a merged gazetteer (after f574de2) gets the same
+    gazetteers as the new one (`build_gazetteer(exclude=...)`); an older one
+    drops the places whose source is the withheld family.
+    """
+    if "gazetteer" in inspect.signature(old_class.from_territory).parameters:
+        out = {"completo": old_class.from_territory(territory)}
+        for family in TRUTH_FAMILIES:
+            gazetteer = build_gazetteer(territory, exclude=[family])
+            out[family] = old_class.from_territory(territory, gazetteer=gazetteer)
+        return out
     full = old_class.from_territory(territory)
     out = {"completo": full}
     for family, prefix in _OLD_PREFIX.items():
@@ -376,6 +539,24 @@ def _geocoders(territory) -> dict[str, Geocoder]:
         new[family] = Geocoder.from_territory(territory, gazetteer=gazetteer)
     print(f"nomenclátor nuevo: {len(new['completo'].places)} lugares en {build_s:.2f} s")
     return new
+
+
+def _label_report(results: dict) -> None:
+    """Per-label tables on the «validación» half (and the whole set), and the 90 % goals."""
+    print("\npor etiqueta de confianza (filas con punto verdadero; error en km)")
+    for (label, config), result in results.items():
+        held_out = result[result["half"] == "validación"]
+        by_label(held_out, f"{label} — {config} — mitad «validación» ({len(held_out)} filas)")
+        by_label(result, f"{label} — {config} — conjunto entero ({len(result)} filas, "
+                         "incluye la mitad de ajuste)")  # fmt: skip
+    print("\nmetas (mitad «validación»): «alta» a ≤ 1 km y «media» a ≤ 5 km al menos 9 de 10")
+    for (label, config), result in results.items():
+        goals = label_goals(result[result["half"] == "validación"], config)
+        print(f"  {label:13s} {config:9s} {_goal_text(goals)}")
+    print(
+        "  (un punto WOF es aproximado, en su mayoría de GeoNames: mediana 0,75 km de la posta "
+        "del mismo nombre, data/chiloe/PROVENANCE.md; «a ≤ 1 km» de él mide también su error)"
+    )
 
 
 def _goals(results: dict) -> None:
@@ -444,6 +625,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--regenerate", action="store_true", help="rewrite the labelled set")
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument(
+        "--base",
+        default=BASELINE_COMMIT,
+        help=f"commit of the baseline geocoder (default {BASELINE_COMMIT})",
+    )
     args = parser.parse_args()
     territory = load_territory()
     if args.regenerate or not LABELS.is_file():
@@ -454,11 +640,18 @@ def main() -> None:
     families = ", ".join(f"{k} {v}" for k, v in table["truth_family"].value_counts().items())
     print(f"conjunto etiquetado: {len(table)} direcciones sintéticas sobre "
           f"{table['truth_ref'].nunique()} registros de lugares reales ({families})")  # fmt: skip
+    table["half"] = halves(table)
+    sizes = table.groupby("half").agg(filas=("id", "size"), registros=("truth_ref", "nunique"))
+    print("mitades (por lugar: comuna + nombre sin palabras comunes, SHA-1, paridad): "
+          + "; ".join(f"{h} {r.filas} filas, {r.registros} registros"
+                      for h, r in sizes.iterrows()))  # fmt: skip
     new = _geocoders(territory)
-    old = None if args.skip_baseline else load_baseline()
+    old = None if args.skip_baseline else load_baseline(args.base)
     old_geocoders = baseline_geocoders(old, territory) if old is not None else None
+    base_label = f"base {args.base}"
+    check_agreement(new, table[table["half"] == "ajuste"])
     results = {}
-    for label, geocoders in (("base f574de2", old_geocoders), ("nuevo", new)):
+    for label, geocoders in ((base_label, old_geocoders), ("nuevo", new)):
         if geocoders is None:
             continue
         for config in ("completo", "retenido"):
@@ -470,6 +663,7 @@ def main() -> None:
             results[(label, config)] = result
             summary(result, f"{label} — {config}")
     calibration(results[("nuevo", "retenido")])
+    _label_report(results)
     _goals(results)
     _speed(new, old_geocoders, territory, table)
 

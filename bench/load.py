@@ -6,6 +6,9 @@ one ``revincula worker`` process. Each simulated user signs in (its own session,
 profesional) and, until the time is up, picks at random: the map's case layer as the
 map page asks it at province zoom (30 %), a page of the case list (30 %), a case's
 detail (30 %) or an import of a small list of its own (10 %: upload, preview, confirm).
+With ``--pausa MIN,MAX`` each user reads a page for a uniform MIN–MAX seconds before the
+next click (an open, person-like load); without it users click again at once (a closed
+load, the hardest, as the figures before issue 22 were measured).
 
 Prints throughput, p50/p95/p99 latency per kind, p95 of the pages (map, list, case),
 the error count, and the imports: submitted, recorded in the database at the end, and
@@ -60,6 +63,7 @@ WEIGHTS = (0.3, 0.3, 0.3, 0.1)
 # as points): users -> (requests/s, p50, p95, p99 in ms, errors).
 BEFORE = {1: (32.3, 25, 86, 108, 0), 10: (54.4, 130, 499, 835, 0), 50: (47.0, 534, 2026, 5514, 0)}
 PROVINCE_ZOOM = 8  # as bench/map.py: the map page's first view on a 1280 × 800 screen
+POLL_S = 1.0  # as static/js/job.js polls a job's state (it polled every 0.2 s here before)
 HEADER = "RUN;Nombres;Apellidos;Fecha Nacimiento;RBD;Curso;% Asistencia;Dirección;Comuna\r\n"
 
 
@@ -145,9 +149,10 @@ def _own_list(user: int, round_: int, rbd: int) -> bytes:
 class User(threading.Thread):
     """One simulated profesional: signs in, then requests until the deadline."""
 
-    def __init__(self, n: int, base: str, ids: tuple, clock: list, start, log):
+    def __init__(self, n: int, base: str, ids: tuple, clock: list, start, log, pause=(0.0, 0.0)):
         super().__init__(daemon=True)
         self.n, self.base, self.clock, self.start_line, self.log = n, base, clock, start, log
+        self.pause = pause  # seconds a person reads a page before the next click (min, max)
         self.case_ids, rbds, self.view = ids
         self.rbd = rbds[n % len(rbds)]
         self.rng = random.Random(n)
@@ -232,7 +237,7 @@ class User(threading.Thread):
                 return f"HTTP {state.status_code}"
             if state.json()["estado"] in ("listo", "fallido"):
                 return state.json()["estado"]
-            time.sleep(0.2)
+            time.sleep(POLL_S)
         return "sin terminar"
 
     def run(self) -> None:
@@ -252,9 +257,12 @@ class User(threading.Thread):
         while time.perf_counter() < self.clock[1]:
             kind = self.rng.choices(KINDS, WEIGHTS)[0]
             self.timed(kind, actions[kind])
+            if self.pause[1] > 0:
+                wait = self.rng.uniform(*self.pause)
+                time.sleep(max(0.0, min(wait, self.clock[1] - time.perf_counter())))
 
 
-def drive(base: str, users: int, seconds: float, case_ids) -> dict:
+def drive(base: str, users: int, seconds: float, case_ids, pause=(0.0, 0.0)) -> dict:
     log: list = []
     clock: list[float] = []  # start and deadline, set when the last user has signed in
 
@@ -263,7 +271,7 @@ def drive(base: str, users: int, seconds: float, case_ids) -> dict:
         clock.extend((now, now + seconds))
 
     start = threading.Barrier(users, action=go, timeout=300)
-    threads = [User(n, base, case_ids, clock, start, log) for n in range(users)]
+    threads = [User(n, base, case_ids, clock, start, log, pause) for n in range(users)]
     for t in threads:
         t.start()
     for t in threads:
@@ -383,7 +391,17 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.3, help="Escala de la carga sintética.")
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
                         help="Redis de la cola de trabajos (RQ).")  # fmt: skip
+    parser.add_argument("--pausa", default="0,0", metavar="MIN,MAX",
+                        help="Segundos que cada usuario lee una página antes del siguiente "
+                             "clic (uniforme entre MIN y MAX; 0,0: sin pausa, la carga más "
+                             "dura).")  # fmt: skip
     args = parser.parse_args()
+    try:
+        pause = tuple(float(x) for x in args.pausa.split(","))
+        if len(pause) != 2 or not 0 <= pause[0] <= pause[1]:
+            raise ValueError
+    except ValueError:
+        parser.error("--pausa espera dos números MIN,MAX con 0 ≤ MIN ≤ MAX, por ejemplo 2,8")
 
     folder = Path(tempfile.mkdtemp(prefix="revincula-carga-"))
     url, drop = _database(args.db, folder)
@@ -404,7 +422,7 @@ def main() -> None:
                "REVINCULA_LOCAL_DEMO": "true"}  # plain HTTP on this machine  # fmt: skip
         bin_dir = Path(sys.executable).parent
         processes.append(subprocess.Popen(
-            [str(bin_dir / "gunicorn"), "--workers", str(args.workers),
+            [sys.executable, "-m", "gunicorn", "--workers", str(args.workers),
              "--threads", str(args.threads), "--worker-class", "gthread", "--bind",
              f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "120",
              "geo_app:create_app()"],
@@ -420,13 +438,15 @@ def main() -> None:
         _wait_for(base)
         print(f"gunicorn: {args.workers} procesos x {args.threads} hilos en {base}; "
               f"1 trabajador RQ en la cola «{queue}» de {args.redis}")  # fmt: skip
+        print("Cada usuario " + (f"lee entre {pause[0]:g} y {pause[1]:g} s cada página"
+              if pause[1] > 0 else "pide sin pausa (carga cerrada, la más dura)"))  # fmt: skip
         imports = Imports(url, args.redis, queue)
         drive(base, 2, 3, case_ids)  # warm-up: every worker loads the territory
         imports.since_last({"by_kind": {}, "errors": {}})
-        baseline = drive(base, 1, args.seconds, case_ids)
+        baseline = drive(base, 1, args.seconds, case_ids, pause)
         report(baseline, None, imports.since_last(baseline))
         for users in (int(u) for u in args.users.split(",")):
-            result = drive(base, users, args.seconds, case_ids)
+            result = drive(base, users, args.seconds, case_ids, pause)
             report(result, baseline, imports.since_last(result))
         worker = processes[-1]
         if worker.poll() is not None:

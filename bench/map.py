@@ -8,7 +8,8 @@ as ``static/js/map.js`` asks it on a 1280 × 800 screen). Prints each response's
 plain and with ``Accept-Encoding: br, gzip``, the time of each (server side, Flask test
 client), and what a revisit costs (ETags: 304, no body). Beside it, in this same run,
 the baseline: the case layer as it was before issue 22 (every case in scope as a point,
-``MAP_POINT_LIMIT`` lifted), and the points of a zoomed-in view (Castro, zoom 15).
+``MAP_POINT_LIMIT`` lifted), and the points of a zoomed-in view (Castro, zoom 15), with
+how many markers they make (cases sharing one point come stacked, `map_layer.stacked`).
 
 With ``--navegador`` it also opens the map in headless Chromium (Debian's, ``make
 chromium``) served by Werkzeug's threaded server in this process, and times navigation
@@ -232,7 +233,12 @@ def main() -> None:
           f"{before['packed'] / max(cases['packed'], 1):.0f}× más bytes, "
           f"{before['s'] / max(cases['s'], 1e-9):.0f}× más tiempo de servidor")  # fmt: skip
     zoomed = fetch(client, f"/api/casos.geojson?bbox={town}&zoom=15")
-    row(f"Castro zoom 15 ({zoomed['json']['total']} puntos)", zoomed)
+    stacks = [f for f in zoomed["json"]["features"] if f["properties"].get("pila")]
+    row(f"Castro zoom 15 ({zoomed['json']['total']} casos)", zoomed)
+    print(f"{'':34s} {len(zoomed['json']['features'])} marcadores: {len(stacks)} pilas de "
+          f"{sum(f['properties']['n'] for f in stacks)} casos en un mismo punto (más de "
+          f"{app.config['MAP_STACK_MIN']}) y {len(zoomed['json']['features']) - len(stacks)} "
+          "casos sueltos")  # fmt: skip
     print(f"Meta: ≤ 300 KB a zoom de provincia → {total['packed'] / 1024:.0f} KB "
           f"({'cumple' if total['packed'] <= 300 * 1024 else 'no cumple'}); tiempos medidos en "
           "una máquina de 2 núcleos compartida (bajo carga).")  # fmt: skip

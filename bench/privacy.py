@@ -5,9 +5,11 @@ same run with ``--agregar``; e.g. on the demo database after ``make demo``),
 groups the small islands as a mesa's island table does, and protects the cases,
 enrolment and population tables of both layers together (`layers.privacy.protect`,
 k = 10). Prints, per count: cells published, primary cells (1..k-1), cells
-hidden beyond primary (complementary), and the seconds taken, against the
-single-pass pattern of git revision ``af547f0`` (tables protected all at once,
-the baseline) loaded from git history in this same process.
+hidden beyond primary (complementary), whether the pattern is the baseline's,
+and the seconds taken (wall and CPU: the machine is shared) against the
+baseline: git revision ``6001b58``, the same search with a new
+`scipy.optimize.linprog` for each interval (the new code keeps one HiGHS model
+and warm-starts it), loaded from git history in this same process.
 
 Run: ``python bench/privacy.py BASE/bandas.csv WHATIF/bandas.csv``.
 """
@@ -31,7 +33,7 @@ from layers.coverage import band_labels  # noqa: E402
 from layers.privacy import protect  # noqa: E402
 from layers.territory import load_territory  # noqa: E402
 
-BASELINE = "af547f0"
+BASELINE = "6001b58"
 K = 10
 
 
@@ -79,18 +81,28 @@ def main() -> None:
     micro = _micro(Path(sys.argv[1]), Path(sys.argv[2]))
     bands = band_labels()
     old = _baseline()
-    print("cifra       celdas  primarias  complementarias (nueva / base)  segundos (nueva / base)")
+    print("cifra       celdas  primarias  complementarias  igual a la base"
+          "  segundos reloj (nueva / base)  segundos CPU (nueva / base)")  # fmt: skip
+    totals = [0.0, 0.0, 0.0, 0.0]
     for value in ("cases", "enrolment", "population"):
-        started = time.perf_counter()
-        new = protect(micro, value=value, bands=bands, k=K)
-        new_s = time.perf_counter() - started
-        started = time.perf_counter()
-        base = old(micro, value=value, bands=bands, k=K)
-        base_s = time.perf_counter() - started
+        times = []
+        for function in (protect, old):
+            started, cpu = time.perf_counter(), time.process_time()
+            result = function(micro, value=value, bands=bands, k=K)
+            times += [time.perf_counter() - started, time.process_time() - cpu]
+            if function is protect:
+                new = result
+        base = result
+        same = all(new.suppressed[key].equals(base.suppressed[key]) for key in base.suppressed)
         cells, primary, extra = _count(new)
-        _, _, base_extra = _count(base)
-        print(f"{value:<11} {cells:>6} {primary:>10} {extra:>8} / {base_extra:<8}"
-              f"              {new_s:6.2f} / {base_s:.2f} (×{new_s / base_s:.1f})")  # fmt: skip
+        totals = [t + x for t, x in zip(totals, times, strict=True)]
+        print(f"{value:<11} {cells:>6} {primary:>10} {extra:>16}  {'sí' if same else 'NO':>15}"
+              f"  {times[0]:8.2f} / {times[2]:<8.2f}"
+              f"          {times[1]:8.2f} / {times[3]:.2f}")  # fmt: skip
+    wall_new, cpu_new, wall_old, cpu_old = totals
+    print(f"total: reloj {wall_new:.2f} s / {wall_old:.2f} s"
+          f" (×{wall_old / wall_new:.1f} más rápido),"
+          f" CPU {cpu_new:.2f} s / {cpu_old:.2f} s (×{cpu_old / cpu_new:.1f})")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -111,13 +111,19 @@ def _sweep_when_serving(app: Flask) -> None:
 
     @app.before_request
     def start_sweeping() -> None:
-        if "revincula.sweeper" in app.extensions:
+        if _sweeping(app):
             return
         with lock:
-            if "revincula.sweeper" not in app.extensions:
+            if not _sweeping(app):
                 app.extensions["revincula.sweeper"] = start_sweeper(
                     app.instance_path, also=lambda: sweep_jobs(app)
                 )
+
+
+def _sweeping(app: Flask) -> bool:
+    """Whether the app's sweeper thread is running (`stop_sweepers` ends it)."""
+    sweeper = app.extensions.get("revincula.sweeper")
+    return sweeper is not None and sweeper.is_alive()
 
 
 def init_store(app: Flask) -> None:

@@ -89,6 +89,9 @@ DEFAULTS: dict[str, Any] = {
     # cases, else counts per H3 cell (geo_app.cases.map_layer); bounds the points sent at
     # once (a point is ~230 bytes of GeoJSON) and drawn by Leaflet.markercluster.
     "MAP_POINT_LIMIT": 2000,
+    # More located cases than this at one identical point come as one stacked feature with
+    # their count and list (geo_app.cases.map_layer.stacked): no markers one over another.
+    "MAP_STACK_MIN": 12,
     # Redis for the job queue (RQ): empty = jobs run in a thread of the web process.
     # Plain REDIS_URL in the environment is honoured too. Run `revincula worker` beside it.
     "REDIS_URL": "",

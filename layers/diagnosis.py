@@ -21,6 +21,11 @@ Inputs
 ``attendance``: one row per case and month, columns ``case_id``, ``period`` (``AAAA-MM``),
 ``pct`` (0–100 or NaN).
 
+Counted rows: `area_table` and `category_trend` also take rows that each stand for ``n``
+cases (an optional integer column ``n``, default 1): the same figures from a ``GROUP BY``
+of the database (``geo_app.reports.service``) as from one row per case, without reading
+every case and month into memory. `list_flow_masks` is `list_flow` on such counts.
+
 Areas are the **school's** comuna and island (where the student is enrolled), so that the
 numerator (cases) and the denominator (enrolment of the same schools) count the same
 students; the map and the Resumen count by home comuna instead.
@@ -42,11 +47,13 @@ from layers.classify import load_rules
 __all__ = [
     "AREAS",
     "CATEGORY_ORDER",
+    "MASK_BITS",
     "MIN_ENROLMENT_FOR_RANK",
     "area_table",
     "attendance_categories",
     "category_trend",
     "list_flow",
+    "list_flow_masks",
     "top_rates",
 ]
 
@@ -122,6 +129,7 @@ def area_table(cases: pd.DataFrame, schools: pd.DataFrame, by: str) -> pd.DataFr
     # One factorisation of the area, then integer counts (bincount), not one groupby per column.
     codes, uniques = pd.factorize(listed["area_key"])
     present = pd.Index(uniques)
+    count = _row_counts(listed)
 
     def per_area(weights) -> pd.Series:
         summed = np.bincount(
@@ -133,10 +141,10 @@ def area_table(cases: pd.DataFrame, schools: pd.DataFrame, by: str) -> pd.DataFr
     # only those with cases (the others are in their comuna's and island's totals).
     keys = present if by == "establecimiento" else present.union(enrol.index[enrol > 0])
     table = pd.DataFrame(index=keys)
-    table["casos"] = per_area(np.ones(len(codes))).reindex(table.index, fill_value=0)
+    table["casos"] = per_area(count).reindex(table.index, fill_value=0)
     category = pd.Categorical(listed["category"], categories=list(CATEGORY_ORDER)).codes
     for n, name in enumerate(CATEGORY_ORDER):
-        table[name] = per_area(category == n).reindex(table.index, fill_value=0)
+        table[name] = per_area((category == n) * count).reindex(table.index, fill_value=0)
     table["matricula"] = enrol.reindex(table.index).fillna(0).astype(int)
     grave = table[list(GRAVE_OR_WORSE)].sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -151,7 +159,8 @@ def area_table(cases: pd.DataFrame, schools: pd.DataFrame, by: str) -> pd.DataFr
         "elegible_aulas": listed["eligible_aulas"].eq(True),
     }
     for column, flag in flags.items():
-        table[column] = per_area(flag).reindex(table.index, fill_value=0).astype(int)
+        summed = per_area(flag.to_numpy(bool) * count)
+        table[column] = summed.reindex(table.index, fill_value=0).astype(int)
     area_names = listed.drop_duplicates("area_key").set_index("area_key")["area"]
     table["area"] = [area_names.get(k, names.get(k, str(k))) for k in table.index]
     if by == "establecimiento":
@@ -161,6 +170,13 @@ def area_table(cases: pd.DataFrame, schools: pd.DataFrame, by: str) -> pd.DataFr
     lead = ["area", "rbd"] if by == "establecimiento" else ["area"]
     columns = [*lead, "matricula", "casos", *CATEGORY_ORDER, "tasa_grave", *flags]
     return table[columns].sort_values("area", key=lambda s: s.str.lower()).reset_index(drop=True)
+
+
+def _row_counts(rows: pd.DataFrame) -> np.ndarray:
+    """How many cases each row stands for: its ``n`` column, else 1 (see the module docstring)."""
+    if "n" not in rows:
+        return np.ones(len(rows), dtype=np.int64)
+    return pd.to_numeric(rows["n"]).to_numpy(np.int64)
 
 
 def top_rates(
@@ -240,6 +256,74 @@ def list_flow(
     return flow[flow["periodo"].isin(keep)].reset_index(drop=True)[columns]
 
 
+MASK_BITS = 60  # months per bit mask: the masks stay below 2**63 (SQL BIGINT)
+
+
+def list_flow_masks(
+    periods: Sequence[str],
+    masks: pd.DataFrame,
+    since: str | None = None,
+    until: str | None = None,
+) -> pd.DataFrame:
+    """`list_flow` from counted month masks instead of one row per case and month.
+
+    Parameters
+    ----------
+    periods
+        Every month imported (``AAAA-MM``), in order: the months of the attendance.
+    masks
+        Columns ``offset`` (index into `periods` of the mask's bit 0), ``mask`` (int:
+        bit ``j`` set when the case was listed in ``periods[offset + j]``), ``first``
+        (the case's first month listed, ``AAAA-MM``) and ``n`` (how many cases share
+        that row): a ``GROUP BY`` of one row per case, made for each window of at most
+        `MASK_BITS` months starting at ``offset`` = 0, `MASK_BITS` - 1,
+        2 (`MASK_BITS` - 1), … (consecutive windows share one month, so every month's
+        previous month is in its window).
+    since, until
+        As in `list_flow`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same table as `list_flow` on the attendance the masks were counted from.
+    """
+    columns = ["periodo", "en_lista", "nuevos", "continuan", "vuelven", "salen"]
+    periods = list(periods)
+    if not periods:
+        return pd.DataFrame(columns=columns)
+    size = len(periods)
+    listed, new, continuing, left = (np.zeros(size, dtype=np.int64) for _ in range(4))
+    for offset, rows in masks.groupby("offset", sort=True):
+        offset = int(offset)
+        mask = np.array([int(m) for m in rows["mask"]], dtype=np.uint64)
+        count = _row_counts(rows)
+        first = rows["first"].to_numpy(object)
+        width = min(MASK_BITS, size - offset)
+        for j in range(1 if offset else 0, width):
+            i = offset + j
+            here = ((mask >> np.uint64(j)) & np.uint64(1)).astype(bool)
+            listed[i] += count[here].sum()
+            new[i] += count[here & (first == periods[i])].sum()
+            if j:
+                before = ((mask >> np.uint64(j - 1)) & np.uint64(1)).astype(bool)
+                continuing[i] += count[here & before].sum()
+                left[i] += count[before & ~here].sum()
+    flow = pd.DataFrame(
+        {
+            "periodo": periods,
+            "en_lista": listed,
+            "nuevos": new,
+            "continuan": continuing,
+            "vuelven": listed - new - continuing,
+            "salen": left,
+        }
+    )
+    flow[["continuan", "salen"]] = flow[["continuan", "salen"]].astype("Int64")
+    flow.loc[0, ["continuan", "salen"]] = pd.NA
+    keep = set(_in_range(periods, since, until))
+    return flow[flow["periodo"].isin(keep)].reset_index(drop=True)[columns]
+
+
 def _category_codes(pct: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Category of each percentage as an index into the returned keys (`attendance_categories`)."""
     rules = load_rules(ATTENDANCE_RULES)
@@ -278,7 +362,8 @@ def category_trend(
     """Count listed cases per month and attendance category (that month's percentage).
 
     Returns a long table ``periodo``, ``categoria``, ``casos`` with every month × category
-    pair (zeros included), months in order, categories in `categories` order. The
+    pair (zeros included), months in order, categories in `categories` order. Rows
+    with a column ``n`` count ``n`` cases each (a ``GROUP BY period, pct``). The
     category of a month is computed from that month's attendance with the Mineduc rules
     (`attendance_categories`), so a case improving from *grave* to
     *normal* shows in the trend.
@@ -292,7 +377,9 @@ def category_trend(
         pd.to_numeric(attendance["pct"], errors="coerce").to_numpy(float)[keep]
     )
     counts = np.bincount(
-        month[keep].astype(np.int64) * len(keys) + codes, minlength=len(periods) * len(keys)
+        month[keep].astype(np.int64) * len(keys) + codes,
+        weights=_row_counts(attendance)[keep],
+        minlength=len(periods) * len(keys),
     ).reshape(len(periods), len(keys))
     index = {k: i for i, k in enumerate(keys)}
     cats = list(categories)

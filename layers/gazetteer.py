@@ -302,6 +302,11 @@ class Place:
         Sources whose points agree (within `CONFLICT_M`) on the place's point.
     conflict_m
         Distance to the farthest entry of another cluster (0: no conflict).
+    spread_m
+        Largest distance in metres between two entries of the main cluster (0
+        with one entry): how tightly the sources that agree agree. The geocoder
+        gives «alta» only to a name two sources put within
+        `layers.geocode.AGREE_WITHIN_M` of each other.
     conflict
         Spanish note on the conflict ("" when none).
     outliers
@@ -332,6 +337,7 @@ class Place:
     extent_m: float = 0.0
     confirmed: bool = False
     confirmed_addresses: frozenset[str] = field(default_factory=frozenset)
+    spread_m: float = 0.0
 
     @property
     def agree(self) -> int:
@@ -408,6 +414,18 @@ def _point(cluster: list[Entry]) -> tuple[float, float]:
     return (
         sum(p[0] for p in points) / len(points),
         sum(p[1] for p in points) / len(points),
+    )
+
+
+def _spread(cluster: list[Entry]) -> float:
+    """Largest distance in metres between two entries of `cluster` (0 with one)."""
+    return max(
+        (
+            _metres(a.lon, a.lat, b.lon, b.lat)
+            for i, a in enumerate(cluster)
+            for b in cluster[i + 1 :]
+        ),
+        default=0.0,
     )
 
 
@@ -540,6 +558,7 @@ def _merge_group(comuna: str, members: list[Entry], primary: set[str], counts: C
         extent_m=max(e.extent_m for e in members),
         confirmed=confirmed,
         confirmed_addresses=frozenset(e.address_key for e in main if e.address_key),
+        spread_m=_spread(main),
     )
 
 
@@ -1106,6 +1125,7 @@ def places_table(places: Iterable[Place]) -> pd.DataFrame:
                 "agree": p.agree,
                 "conflict_m": p.conflict_m,
                 "conflict": p.conflict,
+                "spread_m": p.spread_m,
                 "confirmed": p.confirmed,
             }
             for p in places

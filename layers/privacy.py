@@ -6,7 +6,8 @@ suppressed (*primary*), and further cells are suppressed (*complementary*)
 until no suppressed cell can be narrowed by an attacker who knows every
 published figure: for each suppressed cell the feasible interval of its value,
 bounded by linear programming over all the linked tables at once (HiGHS through
-`scipy.optimize.linprog`), must be at least `protection` wide (default k).
+`highspy`, one model per protection, warm-started from LP to LP), must be at
+least `protection` wide (default k).
 
 The tables are linked as a mesa receives them: for each *layer* (a service
 type, or the before/after of a what-if) a comuna × band table and an island ×
@@ -36,10 +37,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import highspy
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.optimize import linprog
 
 __all__ = ["DEFAULT_K", "SUPPRESSED", "TOTAL", "Protected", "protect", "publish_percentages"]
 
@@ -147,28 +148,92 @@ class _Cells:
                 "entre capas); cada origen debe contarse una vez en cada capa."
             )
             raise ValueError(msg)
+        self._solver: _Solver | None = None
 
     def interval(self, cell: int, hidden: np.ndarray) -> tuple[float, float]:
         """Feasible [min, max] of `cell` given every published cell (X >= 0)."""
-        shown = np.flatnonzero(~hidden)
-        a_eq = self.matrix[shown]
-        b_eq = self.values[shown]
-        if self.links is not None:
-            a_eq = sp.vstack([a_eq, self.links])
-            b_eq = np.concatenate([b_eq, np.zeros(self.links.shape[0])])
-        objective = self.matrix[cell].toarray().ravel()
+        if self._solver is None:
+            self._solver = _Solver(self)
+        return self._solver.interval(cell, hidden)
+
+
+class _Solver:
+    """One HiGHS model of the attacker's problem, kept between the many interval LPs.
+
+    Rows are every cell of `_Cells.matrix` (fixed to its value while published,
+    free while hidden) and the layer links (fixed to 0). Hiding or publishing a
+    cell only changes its row's bounds, and each LP starts from the previous
+    optimal basis (HiGHS warm start), instead of building and presolving a new
+    LP through `scipy.optimize.linprog` for each of the thousands of bounds a
+    protection needs. The optimal values are those of the same LPs: results are
+    unchanged.
+    """
+
+    def __init__(self, cells: _Cells) -> None:
+        self.highs = highspy._Highs()  # the plain solver: no callbacks, no banner
+        self.highs.setOptionValue("output_flag", False)  # before anything else: silent
+        # a new objective or a freed row leaves the last basis primal feasible: primal
+        # simplex goes on from it (no presolve, which would discard it)
+        self.highs.setOptionValue("presolve", "off")
+        self.highs.setOptionValue("simplex_strategy", 4)  # primal
+        n_vars = cells.n_vars
+        self.highs.addVars(n_vars, np.zeros(n_vars), np.full(n_vars, highspy.kHighsInf))
+        rows = cells.matrix
+        if cells.links is not None:
+            rows = sp.vstack([rows, cells.links])
+        rows = sp.csr_matrix(rows)
+        self.n_cells = cells.matrix.shape[0]
+        self.values = cells.values
+        lower = np.concatenate([self.values, np.zeros(rows.shape[0] - self.n_cells)])
+        self.highs.addRows(
+            rows.shape[0],
+            lower,
+            lower.copy(),
+            rows.nnz,
+            rows.indptr[:-1].astype(np.int32),
+            rows.indices.astype(np.int32),
+            rows.data.astype(np.float64),
+        )
+        self.hidden = np.zeros(self.n_cells, dtype=bool)  # rows currently free
+        cell_rows = sp.csr_matrix(cells.matrix)
+        starts, columns = cell_rows.indptr, cell_rows.indices.astype(np.int32)
+        self.costs = [
+            (columns[starts[n] : starts[n + 1]], cell_rows.data[starts[n] : starts[n + 1]])
+            for n in range(self.n_cells)
+        ]
+        self.objective = np.zeros(0, dtype=np.int32)  # columns of the current objective
+
+    def interval(self, cell: int, hidden: np.ndarray) -> tuple[float, float]:
+        changed = np.flatnonzero(hidden != self.hidden).astype(np.int32)
+        if len(changed):
+            free = hidden[changed]
+            lower = np.where(free, -highspy.kHighsInf, self.values[changed])
+            upper = np.where(free, highspy.kHighsInf, self.values[changed])
+            self.highs.changeRowsBounds(len(changed), changed, lower, upper)
+            self.hidden = hidden.copy()
+        columns, ones = self.costs[cell]
         bounds = []
+        old = self.objective
+        self.highs.changeColsCost(len(old), old, np.zeros(len(old)))
+        self.objective = columns
         for sign in (1.0, -1.0):
-            result = linprog(sign * objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None),
-                             method="highs")  # fmt: skip
-            if result.status == 3:  # unbounded
+            self.highs.changeColsCost(len(columns), columns, sign * ones)
+            self.highs.run()
+            status = self.highs.getModelStatus()
+            if status == highspy.HighsModelStatus.kOptimal:
+                bounds.append(sign * self.highs.getObjectiveValue())
+            elif status in _UNBOUNDED:  # feasible (the truth is a solution): unbounded
                 bounds.append(-np.inf * sign)
-            elif result.status != 0:
-                msg = f"LP: {result.message}"
-                raise RuntimeError(msg)
             else:
-                bounds.append(sign * result.fun)
+                msg = f"LP: {self.highs.modelStatusToString(status)}"
+                raise RuntimeError(msg)
         return bounds[0], bounds[1]
+
+
+_UNBOUNDED = (
+    highspy.HighsModelStatus.kUnbounded,
+    highspy.HighsModelStatus.kUnboundedOrInfeasible,
+)
 
 
 def protect(

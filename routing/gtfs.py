@@ -233,7 +233,9 @@ def read_gtfs(
         raise RoutingInputError(msg)
     present, problems = _list_tables(path)
     if problems:
-        raise GtfsError(name, problems)
+        # A missing file stops the reading, but the files that are there are still checked
+        # cell by cell so that every problem is listed at once (issue 23).
+        raise GtfsError(name, problems + (_cell_problems(path) if present else []))
     import gtfs_kit  # here, not at the top: importing it (folium, geopandas) takes ~2 s
 
     try:
@@ -297,29 +299,53 @@ _NUMERIC: dict[str, tuple[str, ...]] = {
 }
 
 
-def _parse_problems(path: Path, err: Exception) -> list[str]:
-    """List the cells that are not numbers where GTFS wants numbers."""
+_CLOCKS: dict[str, tuple[str, ...]] = {
+    "stop_times": ("arrival_time", "departure_time"),
+    "frequencies": ("start_time", "end_time"),
+}
+_DATES: dict[str, tuple[str, ...]] = {
+    "calendar": ("start_date", "end_date"),
+    "calendar_dates": ("date",),
+}
+_CLOCK_PROBLEM = "no es una hora HH:MM:SS válida (las horas pueden pasar de 24)"
+
+
+def _cell_problems(path: Path) -> list[str]:
+    """List the cells that are not numbers, GTFS times or dates, reading every table as text.
+
+    Used when the feed cannot be read whole (a missing file, a cell gtfs-kit cannot
+    parse), so those cells are reported together with the first problem.
+    """
     problems: list[str] = []
+    checks = [
+        (_NUMERIC, lambda t: pd.to_numeric(t, errors="coerce").isna(), "no es un número"),
+        (_CLOCKS, lambda t: pd.Series(_clock_seconds(t)[1], index=t.index), _CLOCK_PROBLEM),
+        (_DATES, lambda t: pd.Series(_dates(t)[1], index=t.index), "no es AAAAMMDD"),
+    ]
     try:
-        for table, columns in _NUMERIC.items():
-            df = _open_table(path, table)
-            if df is None:
-                continue
-            df.columns = [c.strip() for c in df.columns]
-            for column in columns:
-                if column not in df.columns:
+        for columns_of, is_bad, what in checks:
+            for table, columns in columns_of.items():
+                df = _open_table(path, table)
+                if df is None:
                     continue
-                text = df[column].str.strip()
-                bad = (text != "") & pd.to_numeric(text, errors="coerce").isna()
-                if bad.any():
-                    problems.append(
-                        _examples(
-                            f"{table}.txt", column, df.index[bad], text[bad], "no es un número"
+                df.columns = [c.strip() for c in df.columns]
+                for column in columns:
+                    if column not in df.columns:
+                        continue
+                    text = df[column].str.strip()
+                    bad = (text != "") & is_bad(text)
+                    if bad.any():
+                        problems.append(
+                            _examples(f"{table}.txt", column, df.index[bad], text[bad], what)
                         )
-                    )
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as inner:
         problems.append(f"no se pudo leer como CSV UTF-8: {inner}")
-    return problems or [f"no se pudo leer: {err}"]
+    return problems
+
+
+def _parse_problems(path: Path, err: Exception) -> list[str]:
+    """List the cells gtfs-kit could not parse (and every other bad cell)."""
+    return _cell_problems(path) or [f"no se pudo leer: {err}"]
 
 
 def _read_extra(path: Path) -> pd.DataFrame | None:
@@ -613,7 +639,7 @@ def _check_stop_times(df, trips, stops, problems: list[str]) -> pd.DataFrame:
     out["drop_off"] = _integers(df, "drop_off_type", 0) != 1
     arrival, bad_a = _clock_seconds(df["arrival_time"])
     departure, bad_d = _clock_seconds(df["departure_time"])
-    what = "no es una hora HH:MM:SS válida (las horas pueden pasar de 24)"
+    what = _CLOCK_PROBLEM
     _flag(problems, file, "arrival_time", bad_a, df.index, df["arrival_time"], what)
     _flag(problems, file, "departure_time", bad_d, df.index, df["departure_time"], what)
     out["arrival_s"] = np.where(np.isnan(arrival), departure, arrival)

@@ -68,21 +68,24 @@ def pg_server_url():
 
 @pytest.fixture(autouse=True)
 def _jobs_end_before_dispose(monkeypatch):
-    """Make every engine dispose in a test wait for the job threads this process started.
+    """Make every engine dispose in a test wait for this process's background threads.
 
-    A job thread (import, plan, report) still running holds a pooled connection; closing
-    its engine under it leaves that PostgreSQL connection to be garbage-collected open
-    (a ResourceWarning in whichever test runs next). Fixtures dispose their engines at
-    teardown, so waiting there covers them all.
+    A job thread (import, plan, report), or the sweeper of a serving (non-TESTING) app,
+    still running holds a pooled connection; closing its engine under it leaves that
+    PostgreSQL connection to be garbage-collected open (a ResourceWarning in whichever
+    test runs next). Fixtures dispose their engines at teardown, so waiting there covers
+    them all; sweepers are stopped (a serving app starts one again at its next request).
     """
     from sqlalchemy.engine import Engine
 
     from geo_app import jobs
+    from geo_app.cases.uploads import stop_sweepers
 
     dispose = Engine.dispose
 
     def dispose_after_jobs(self, close=True):
         jobs.join_all()
+        stop_sweepers()
         dispose(self, close=close)
 
     monkeypatch.setattr(Engine, "dispose", dispose_after_jobs)

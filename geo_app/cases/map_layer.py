@@ -6,8 +6,11 @@
   (2,000 by default; a small caseload, or a view zoomed in), or is a small view
   (`MapView.small`: zoom ≥ `POINTS_ZOOM`, at most `SMALL_VIEW_DEG` a side, where cases
   placed at one locality point must still be reachable), each case as a point with
-  its id and category (`geo_app.cases.service.case_points`). Personal data: sent
-  ``Cache-Control: no-store`` and audited with the case ids.
+  its id and category (`geo_app.cases.service.case_points`). Cases sharing one point
+  (a locality's point, a school used as the fallback) come as one feature with their
+  count when they are more than `STACK_MIN` (`stacked`): the browser draws a count
+  marker that lists them, not thousands of markers one over another. Personal data:
+  sent ``Cache-Control: no-store`` and audited with the case ids.
 * ``grupos``: otherwise, counts per H3 cell at the zoom's resolution
   (`layers.clusters`): no id, no name, no position finer than the cell (its marker is the
   cell's centre). Sent ``private, no-cache`` with an ETag keyed by the data version
@@ -46,11 +49,15 @@ __all__ = [
     "FORMAT",
     "POINTS_ZOOM",
     "SMALL_VIEW_DEG",
+    "STACK_COLUMNS",
+    "STACK_MIN",
     "MapView",
     "Survey",
     "cluster_layer",
     "in_bbox",
     "parse_view",
+    "point_layer",
+    "stacked",
     "survey",
 ]
 
@@ -61,6 +68,10 @@ FORMAT = "casos-grupos-1"  # part of every ETag: a change of the answer's shape 
 BBOX_HELP = "oeste,sur,este,norte en grados WGS84, por ejemplo -74.4,-43.5,-72.6,-41.7"
 LOW_BELOW = dict(CONFIDENCE)["media"]  # a score under this is a low-confidence place
 M_PER_DEG_LAT = 111_320.0  # metres per degree of latitude (mean; spherical approximation)
+# More cases than this at one point come as one stacked feature: as many as the map
+# spiderfies (static/js/map.js SPIDERFY_MAX); above it the map lists them in a popup.
+STACK_MIN = 12
+STACK_COLUMNS = ("id", "categoria", "prioridad", "confianza", "sintetico")
 
 
 @dataclass(frozen=True)
@@ -248,3 +259,49 @@ def cluster_layer(session: Session, scope: Scope, view: MapView) -> dict:
         f"(resolución {resolution}); el círculo marca el centro de la celda, no un hogar.",
         "features": features,
     }
+
+
+def stacked(features: list[dict], at_least: int = STACK_MIN) -> list[dict]:
+    """Merge point features at identical coordinates when more than `at_least` share one.
+
+    `features` are `geo_app.cases.service.case_points` (each a case). A point holding more
+    than `at_least` cases becomes one feature at that point with properties ``n`` (cases),
+    ``pila`` (True), ``sinteticos`` (how many are synthetic), ``baja`` (how many have a
+    low-confidence location) and ``casos``: one row per case, highest priority first, with
+    the values of `STACK_COLUMNS`. Other cases stay one feature each (in their order);
+    stacks follow them. Nothing is dropped: the sum of ``n`` (1 for a single case) is
+    ``len(features)``.
+    """
+    at: dict[tuple, list[dict]] = {}
+    for feature in features:
+        at.setdefault(tuple(feature["geometry"]["coordinates"]), []).append(feature)
+    singles = [f for group in at.values() if len(group) <= at_least for f in group]
+    stacks = []
+    for point, group in at.items():
+        if len(group) <= at_least:
+            continue
+        props = sorted((f["properties"] for f in group), key=lambda p: (-p["prioridad"], p["id"]))
+        stacks.append({
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": list(point)},
+            "properties": {
+                "pila": True,
+                "n": len(props),
+                "sinteticos": sum(bool(p["sintetico"]) for p in props),
+                "baja": sum(p["confianza"] == "baja" for p in props),
+                "casos": [[p[c] for c in STACK_COLUMNS] for p in props],
+            },
+        })  # fmt: skip
+    return singles + stacks
+
+
+def point_layer(features: list[dict], complete: bool, at_least: int = STACK_MIN) -> dict:
+    """Return the ``puntos`` answer: `features` (`case_points`), big stacks merged (`stacked`).
+
+    Keys: ``modo`` ("puntos"), ``total`` (cases), ``completo`` (every case in scope is in
+    it: the browser need not ask again when the view moves), ``columnas_pila`` (the
+    columns of a stack's ``casos`` rows) and ``features``.
+    """
+    return {"type": "FeatureCollection", "modo": "puntos", "total": len(features),
+            "completo": complete, "columnas_pila": STACK_COLUMNS,
+            "features": stacked(features, at_least)}  # fmt: skip

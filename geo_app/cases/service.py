@@ -23,7 +23,6 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from geo_app.cases.context import CaseContext
 from geo_app.cases.counts import SMALL_COUNT
-from geo_app.cases.counts import count_cases
 from geo_app.cases.counts import protect_rows
 from geo_app.cases.importing import location_label
 from geo_app.cases.map_layer import in_bbox
@@ -35,7 +34,6 @@ from geo_app.places.service import PlaceChange
 from geo_app.places.service import confirm_home
 from geo_app.places.service import sector_of
 from geo_app.scope import Scope
-from geo_app.store import paginate
 from geo_app.store.models import Case
 from geo_app.store.models import Change
 from geo_app.store.models import GazetteerRow
@@ -147,19 +145,28 @@ def _filtered(  # noqa: C901 - one branch per filter
     return query, chosen
 
 
-def _confidence_counts(session: Session, scope: Scope) -> dict[str, int]:
-    """Cases in `scope` in the latest list by location confidence (alta, media, baja)."""
-    return {
-        level: session.scalar(
-            scope.cases(
-                select(func.count())
-                .select_from(Case)
-                .where(_confidence_clause(level), Case.in_latest_list)
+def _scope_counts(session: Session, scope: Scope) -> tuple[int, int, int, dict[str, int]]:
+    """Cases in `scope`: all, in the latest list, synthetic, and by confidence in the list.
+
+    One aggregate query (the list page used to send six); the same counts as
+    `count_cases` (all, ``listed``, ``synthetic``) and the confidence levels of `CONFIDENCE`.
+    """
+    listed = Case.in_latest_list.is_(True)
+    row = session.execute(
+        scope.cases(
+            select(
+                func.count(),
+                func.count().filter(listed),
+                func.count().filter(Student.synthetic.is_(True)),
+                *(func.count().filter(listed, _confidence_clause(lv)) for lv, _ in CONFIDENCE),
             )
+            .select_from(Case)
+            .join(Student)
         )
-        or 0
-        for level, _ in CONFIDENCE
-    }
+    ).one()
+    everything, in_list, synthetic, *levels = (int(n or 0) for n in row)
+    by_level = dict(zip((lv for lv, _ in CONFIDENCE), levels, strict=True))
+    return everything, in_list, synthetic, by_level
 
 
 def _counts(session: Session, scope: Scope, column) -> dict:
@@ -228,12 +235,8 @@ def case_list_page(
     else:
         order = (Case.priority.desc(), Case.id)
     ordered = scope.cases(query).order_by(*order)
-    total = session.scalar(select(func.count()).select_from(ordered.order_by(None).subquery()))
-    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    asked = page
-    page = min(max(page, 1), pages)  # a page past the end shows the last one, and says so
-    cases, _, _ = paginate(session, ordered, page, PAGE_SIZE, options=(joinedload(Case.student),))
     ids = ordered.order_by(None).with_only_columns(Case.id).subquery()
+    # the filtered cases by geocoding method: their sum is the list's total (one query)
     by_method = dict(
         session.execute(
             select(Case.geocode_method, func.count())
@@ -241,7 +244,18 @@ def case_list_page(
             .group_by(Case.geocode_method)
         ).all()
     )
-    everything = count_cases(session, scope)
+    total = sum(by_method.values())
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    asked = page
+    page = min(max(page, 1), pages)  # a page past the end shows the last one, and says so
+    cases = list(
+        session.scalars(
+            ordered.options(joinedload(Case.student))
+            .limit(PAGE_SIZE)
+            .offset((page - 1) * PAGE_SIZE)
+        )
+    )
+    everything, listed, synthetic, by_confidence = _scope_counts(session, scope)
     islands = sorted(i for i in session.scalars(scope.cases(select(Case.island).distinct())) if i)
     schools = sorted(
         ((rbd, s["name"]) for rbd, s in context.schools.items() if s["is_slep"]),
@@ -262,13 +276,13 @@ def case_list_page(
         "school_names": {rbd: s["name"] for rbd, s in context.schools.items()},
         "by_method": by_method,
         "asked_page": asked,
-        "listed": count_cases(session, scope, listed=True),
-        "not_listed": everything - count_cases(session, scope, listed=True),
+        "listed": listed,
+        "not_listed": everything - listed,
         "any_cases": everything > 0,
         "filtered": any(k not in ("en_lista", "orden") for k in chosen),
-        "by_confidence": _confidence_counts(session, scope),
+        "by_confidence": by_confidence,
         "orders": ORDERS,
-        "synthetic": count_cases(session, scope, synthetic=True),
+        "synthetic": synthetic,
         "stages": {k: v[0] for k, v in load_workflow().stages.items()},
         "stage_of": {c.id: stage_info(c, now, stage_days) for c in cases},
         "audit_detail": ", ".join(k for k in chosen if k != "q")

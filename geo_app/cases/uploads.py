@@ -53,6 +53,7 @@ __all__ = [
     "save_headers_mapping",
     "save_upload_mapping",
     "start_sweeper",
+    "stop_sweepers",
 ]
 
 # An upload not confirmed within a working session (8 h) is deleted: it holds minors' data.
@@ -151,27 +152,46 @@ def _write_private(path: Path, data: bytes) -> None:
     path.chmod(0o600)  # also when the file existed with other permissions
 
 
+_SWEEPERS: list[tuple[threading.Thread, threading.Event]] = []  # see `stop_sweepers`
+
+
 def start_sweeper(
     instance_path: str | Path, every_s: float = 600.0, also: Callable[[], object] | None = None
 ) -> threading.Thread:
     """Sweep stale uploads now and every `every_s` seconds, in a daemon thread.
 
     `also` is called on each round too (the app's stale import reviews and reports).
+    The thread runs until `stop_sweepers` is called or the process ends.
     """
+    stop = threading.Event()
 
     def sweep() -> None:
-        while True:
+        while not stop.is_set():
             try:
                 PendingUploads.in_instance(instance_path).drop_stale()
                 if also is not None:
                     also()
             except (OSError, SQLAlchemyError):  # a full disk or a database down: try later
                 log.warning("no se pudieron borrar cargas vencidas", exc_info=False)
-            time.sleep(every_s)
+            stop.wait(every_s)
 
     thread = threading.Thread(target=sweep, name="revincula-barrido-cargas", daemon=True)
+    _SWEEPERS[:] = [(t, e) for t, e in _SWEEPERS if t.is_alive()] + [(thread, stop)]
     thread.start()
     return thread
+
+
+def stop_sweepers(timeout: float = 30.0) -> None:
+    """Stop the sweeper threads this process started and wait for them to end.
+
+    For closing a database a sweeper may be using (a round in progress holds a
+    pooled connection); the next `start_sweeper` starts a new one.
+    """
+    for _thread, stop in _SWEEPERS:
+        stop.set()
+    for thread, _stop in _SWEEPERS:
+        thread.join(timeout)
+    _SWEEPERS[:] = [(t, e) for t, e in _SWEEPERS if t.is_alive()]
 
 
 def import_history(session: Session, scope: Scope, limit: int = 100) -> list[ImportBatch]:

@@ -209,9 +209,8 @@ def cases_geojson() -> Response:
         features = service.case_points(db, scope, view.bbox)
         audit(db, "ver", "mapa_casos", case_ids=[f["properties"]["id"] for f in features],
               detail="puntos sin nombres")  # fmt: skip
-    layer = {"type": "FeatureCollection", "modo": "puntos", "total": len(features),
-             "completo": view.bbox is None or found.in_view == found.in_scope,
-             "features": features}  # fmt: skip
+    complete = view.bbox is None or found.in_view == found.in_scope
+    layer = map_layer.point_layer(features, complete, current_app.config["MAP_STACK_MIN"])
     return Response(json.dumps(layer, ensure_ascii=False), mimetype="application/geo+json")
 
 

@@ -316,7 +316,7 @@ def run_services(session: Session, territory, run_id: int) -> dict:
 
 def compare_page(session: Session, territory, scope: Scope, a: int | None, b: int | None,
                  *, k: int) -> dict:  # fmt: skip
-    """Two finished runs of the same type, day and mode, protected together."""
+    """Two finished runs of the same type, day and mode, each as its own page publishes it."""
     if not a or not b:
         msg = "Elija dos cálculos para comparar."
         raise InvalidRequestError(msg)
@@ -327,10 +327,7 @@ def compare_page(session: Session, territory, scope: Scope, a: int | None, b: in
     ) != service.run_mode(second.params):
         msg = "Solo se comparan cálculos del mismo tipo de servicio, día, hora y modo."
         raise InvalidRequestError(msg)
-    joined = dict(second.result)
-    joined["micro_antes"] = first.result["micro"]
-    fake = CoverageRun(id=-(a * 100_000 + b), params=second.params, result=joined)
-    payload = service.run_payload(fake, scope, k=k, territory=territory)
+    payload = service.compare_payload(first, second, scope, k=k, territory=territory)
     names = [
         (r.params.get("escenario") or {}).get("name") or f"cálculo {r.id}" for r in (first, second)
     ]
@@ -391,10 +388,13 @@ def change_service(session: Session, territory, form, *, actor: str) -> tuple[st
             )  # fmt: skip
             return f"Servicio «{row.name}» guardado.", True
         if action == "retirar":
-            row = store.retire_service(session, territory, form.get("id", ""),
-                                       reason=form.get("motivo", ""), actor=actor)  # fmt: skip
+            version = form.get("version", "")
+            row = store.retire_service(
+                session, territory, form.get("id", ""), reason=form.get("motivo", ""),
+                expected_version=int(version) if version.isdigit() else -1, actor=actor,
+            )  # fmt: skip
             return f"Servicio «{row.name}» retirado: ya no cuenta como el más cercano.", True
-    except InvalidRequestError as err:
+    except (InvalidRequestError, ConflictError) as err:
         return str(err), False
     return "Acción desconocida.", False
 

@@ -173,6 +173,34 @@ def run_tables(run_id: int, result: dict, scope: Scope, k: int = DEFAULT_K, terr
     return out
 
 
+def compare_tables(
+    first: tuple[int, dict], second: tuple[int, dict], scope: Scope, k: int, territory=None
+) -> dict:
+    """Tables of two runs side by side, A as ``antes`` and B as ``después``, as `run_tables`.
+
+    `first` and `second` are ``(run_id, result)``. Each side is the run's own
+    last layer (a plain run's «cobertura», a what-if's «después») exactly as its
+    own page publishes it, suppression pattern included: a mesa that keeps both
+    pages and the comparison learns nothing new (two what-ifs protected together
+    as one would hide other cells of B than B's page did, and the two patterns
+    together narrow hidden counts). Differences (`_differences`) then reveal
+    nothing either: only between two published counts.
+    """
+    out: dict = {"_hidden": {}, "_layers": [BEFORE, AFTER]}
+    for (run_id, result), side in ((first, BEFORE), (second, AFTER)):
+        tables = run_tables(run_id, result, scope, k, territory)
+        if not tables["_layers"]:
+            return {"_hidden": {}, "_layers": []}
+        own = tables["_layers"][-1]
+        for value in VALUES:
+            for (layer, table), frame in tables[value].items():
+                if layer == own:
+                    out.setdefault(value, {})[(side, table)] = frame
+                    hidden = tables["_hidden"][(value, layer, table)]
+                    out["_hidden"][(value, side, table)] = hidden
+    return out
+
+
 def beyond_bands(threshold: int, bands: list[str]) -> list[str]:
     """Band labels beyond `threshold` minutes (the threshold is one of the band edges)."""
     edges = list(DEFAULT_BANDS_MIN)
@@ -497,15 +525,43 @@ def run_payload(
             result, places, _island_totals(tables), exact=sees_exact(scope)
         ),
     }
+    out["tablas"] = _table_views(tables, sees_exact(scope))
+    if len(tables["_layers"]) == 2:
+        out["diferencias"] = _differences(tables, k, sees_exact(scope))
+    return out
+
+
+def _table_views(tables: dict, exact: bool) -> list[dict]:
+    out = []
     for value, title in VALUES.items():
         for (layer, table), frame in tables.get(value, {}).items():
             hidden = tables["_hidden"][(value, layer, table)]
-            view = _table_view(frame, hidden if not sees_exact(scope) else None)
-            out["tablas"].append(
-                {"valor": value, "titulo": title, "capa": layer, "tabla": table, **view}
-            )
-    if len(tables["_layers"]) == 2:
-        out["diferencias"] = _differences(tables, k, sees_exact(scope))
+            view = _table_view(frame, hidden if not exact else None)
+            out.append({"valor": value, "titulo": title, "capa": layer, "tabla": table, **view})
+    return out
+
+
+def compare_payload(
+    first: CoverageRun, second: CoverageRun, scope: Scope, *, k: int, territory
+) -> dict:
+    """Return what the comparison page shows of two finished runs (A = `first`, B = `second`).
+
+    B's `run_payload` with ``tablas`` and ``diferencias`` (B − A) from
+    `compare_tables` (each side under its own page's suppression pattern),
+    ``capas`` = ``[antes, después]`` for A and B, and ``etiquetas`` of both
+    runs (a hypothetical sailing of either is labelled).
+    """
+    out = run_payload(second, scope, k=k, territory=territory)
+    tables = compare_tables(
+        (first.id, first.result), (second.id, second.result), scope, k, territory
+    )
+    out["capas"] = tables["_layers"]
+    out["tablas"] = _table_views(tables, sees_exact(scope))
+    out["diferencias"] = (
+        _differences(tables, k, sees_exact(scope)) if len(tables["_layers"]) == 2 else []
+    )
+    first_labels = labels(first.result) + _scenario_labels(first.params.get("escenario"))
+    out["etiquetas"] = list(dict.fromkeys([*first_labels, *out["etiquetas"]]))
     return out
 
 

@@ -307,26 +307,55 @@ def edit_service(
 
 
 def retire_service(
-    session: Session, territory: Territory, service_id: str, *, reason: str, actor: str
+    session: Session,
+    territory: Territory,
+    service_id: str,
+    *,
+    reason: str,
+    expected_version: int,
+    actor: str,
 ) -> CoverageService:
     """Retire a service (bundled or the team's): it is never "the nearest" again.
+
+    `expected_version` is the stored row's ``version`` when the page was read,
+    or 0 for a bundled service that had no stored row then (never retired nor
+    edited): retiring never silently overrides a change saved in between.
 
     Raises
     ------
     InvalidRequestError
-        Without a reason, or for an unknown service.
+        Without a reason.
+    NotFoundError
+        For an unknown service.
+    ConflictError
+        When someone else changed or retired the service after `expected_version`
+        was read.
     """
     reason = reason.strip()
     if not reason:
         msg = "Escriba por qué se retira el servicio (por ejemplo «cerrado desde marzo»)."
         raise InvalidRequestError(msg)
     row = session.scalar(select(CoverageService).where(CoverageService.service_id == service_id))
+    if row is not None and (row.version != expected_version or row.retired):
+        who = "retiró" if row.retired else "cambió"
+        msg = (
+            f"Otra persona {who} «{row.name}» después de que usted abrió la página; "
+            "no se retiró: recargue la página, revise el servicio y vuelva a retirarlo si "
+            "corresponde."
+        )
+        raise ConflictError(msg)
     if row is None:
         base = _base(territory)
         found = base[base["service_id"] == service_id]
         if found.empty:
             msg = f"No existe el servicio {service_id!r}."
             raise NotFoundError(msg)
+        if expected_version != 0:
+            msg = (
+                f"El servicio {service_id!r} cambió después de que usted abrió la página; "
+                "no se retiró: recargue la página y vuelva a retirarlo si corresponde."
+            )
+            raise ConflictError(msg)
         first = found.iloc[0]
         row = CoverageService(
             service_id=service_id,

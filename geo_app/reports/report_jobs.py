@@ -47,7 +47,8 @@ def _diagnosis_pdf(app: Flask, run: jobs.JobRun) -> None:
             try:
                 territory = app.extensions["revincula.territory"]
                 since, until = run.params.get("desde"), run.params.get("hasta")
-                diag = service.diagnosis(db, scope, territory, since, until)
+                diag = service.diagnosis(db, scope, territory, since, until,
+                                         service.app_cache(app))  # fmt: skip
             except service.ReportInputError as err:
                 raise jobs.JobError(str(err)) from err
         html = render_template("reports/diagnosis_pdf.html", **service.page_context(diag))

@@ -11,6 +11,8 @@ import datetime as dt
 import functools
 import io
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -21,7 +23,10 @@ import gpxpy.gpx
 import pandas as pd
 import vl_convert
 from openpyxl import Workbook
+from sqlalchemy import BigInteger
+from sqlalchemy import case
 from sqlalchemy import func
+from sqlalchemy import literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -47,11 +52,12 @@ from geo_app.store.models import VisitRecord
 from layers.activity import Activity
 from layers.activity import team_activity as activity_tables
 from layers.diagnosis import CATEGORY_ORDER
+from layers.diagnosis import MASK_BITS
 from layers.diagnosis import MIN_ENROLMENT_FOR_RANK
 from layers.diagnosis import NO_SCHOOL
 from layers.diagnosis import area_table
 from layers.diagnosis import category_trend
-from layers.diagnosis import list_flow
+from layers.diagnosis import list_flow_masks
 from layers.diagnosis import top_rates
 from layers.export import safe_row
 from layers.intake import format_run
@@ -71,7 +77,9 @@ from layers.workflow import load_workflow
 __all__ = [
     "TABLES",
     "Diagnosis",
+    "DiagnosisCache",
     "ReportInputError",
+    "app_cache",
     "case_file",
     "charts",
     "diagnosis",
@@ -251,31 +259,189 @@ def _attendance(db: Session, case_ids) -> pd.DataFrame:
     return _frame(db, query, ["case_id", "period", "pct"])
 
 
-def _case_frames(db: Session, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
-    query = scope.cases(
-        select(
-            Case.id, Case.rbd, Case.category, Case.in_latest_list, Case.geocode_method,
-            Case.rezago, Case.eligible_reinsercion, Case.eligible_aulas, Student.synthetic,
-        ).join(Student)
-    )  # fmt: skip
-    cases = _frame(db, query, ["case_id", "rbd", "category", "in_latest_list", "method",
+def _case_counts(db: Session, scope: Scope) -> pd.DataFrame:
+    """Cases in `scope` counted by every field the diagnosis reads (one ``GROUP BY``).
+
+    Columns ``in_latest_list``, ``synthetic``, ``rbd``, ``category``, ``method`` (geocoding),
+    ``rezago``, ``eligible_reinsercion``, ``eligible_aulas``, ``located``, and ``n`` (how many
+    cases share those values): a few thousand rows for 50,000 cases, for `layers.diagnosis`.
+    """
+    fields = (Case.in_latest_list, Student.synthetic, Case.rbd, Case.category,
+              Case.geocode_method, Case.rezago, Case.eligible_reinsercion,
+              Case.eligible_aulas)  # fmt: skip
+    query = scope.cases(select(*fields, func.count()).join(Student)).group_by(*fields)
+    cases = _frame(db, query, ["in_latest_list", "synthetic", "rbd", "category", "method",
                                "rezago", "eligible_reinsercion", "eligible_aulas",
-                               "synthetic"])  # fmt: skip
+                               "n"])  # fmt: skip
     cases["in_latest_list"] = cases["in_latest_list"].astype(bool)
     cases["synthetic"] = cases["synthetic"].astype(bool)
     cases["located"] = ~cases["method"].isin(FALLBACK_METHODS)
-    attendance = _attendance(db, scope.cases(select(Case.id)))
-    synthetic = bool(len(cases)) and bool(cases["synthetic"].all())
-    return cases, attendance, synthetic
+    return cases
+
+
+def _attendance_in_scope(scope: Scope, *columns):
+    """``SELECT columns FROM attendance`` restricted to the cases in `scope`.
+
+    Joined to the cases only when the scope restricts them (an account of some comunas,
+    a gestor): every attendance row belongs to a case, and the join costs a lookup per
+    row (about a third of the time on SQLite at 540,000 rows).
+    """
+    query = select(*columns).select_from(Attendance)
+    if scope.cases(select(Case.id)).whereclause is None:
+        return query
+    return scope.cases(query.join(Case, Case.id == Attendance.case_id))
+
+
+def _flow_masks(db: Session, scope: Scope, periods: list[str]) -> pd.DataFrame:
+    """Cases in `scope` counted by the months they were listed in (bit masks) and their first.
+
+    One query per window of `layers.diagnosis.MASK_BITS` months: per case,
+    ``SUM(CASE period WHEN … THEN 2^j END)`` (a case has one row per month, so the sum
+    is the set of its months) and ``MIN(period)``, then ``GROUP BY`` those two.
+    Columns ``offset``, ``first``, ``mask``, ``n`` for `layers.diagnosis.list_flow_masks`:
+    a few hundred rows for 50,000 cases over 12 months. Measured on SQLite (540,000
+    rows, bench/reports.py): about a tenth of the CPU of a ``LAG`` window over the rows,
+    and of reading the rows into Python.
+    """
+    frames = [pd.DataFrame(columns=["first", "mask", "n", "offset"])]
+    step = MASK_BITS - 1
+    for offset in range(0, len(periods) - 1 if len(periods) > 1 else len(periods), step):
+        window = periods[offset : offset + MASK_BITS]
+        bits = case(
+            {p: literal(1 << j, BigInteger) for j, p in enumerate(window)},
+            value=Attendance.period,
+            else_=literal(0, BigInteger),
+        )
+        per_case = (
+            _attendance_in_scope(
+                scope, func.min(Attendance.period).label("first"), func.sum(bits).label("mask")
+            )
+            .group_by(Attendance.case_id)
+            .subquery()
+        )
+        query = select(per_case.c.first, per_case.c.mask, func.count()).group_by(
+            per_case.c.first, per_case.c.mask
+        )
+        found = _frame(db, query, ["first", "mask", "n"])
+        frames.append(found.assign(offset=offset))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _pct_counts(db: Session, scope: Scope) -> pd.DataFrame:
+    """Attendance rows in `scope` counted by month and percentage: ``period``, ``pct``, ``n``.
+
+    Percentages are few (days present over days in the month), so this is a few thousand
+    rows; `layers.diagnosis.category_trend` classifies each once with the Mineduc rules.
+    """
+    query = _attendance_in_scope(scope, Attendance.period, Attendance.pct, func.count()).group_by(
+        Attendance.period, Attendance.pct
+    )
+    counts = _frame(db, query, ["period", "pct", "n"])
+    counts["pct"] = pd.to_numeric(counts["pct"], errors="coerce")
+    return counts
+
+
+def data_version(db: Session, scope: Scope) -> tuple:
+    """Return a version of the cases in `scope` and of the attendance table (cheap aggregates).
+
+    It changes when a case in scope is added, removed from scope, edited (its lock
+    version) or touched by an import (``updated_at``: every case of a list imported is
+    written with its attendance, `geo_app.cases.storing`), and when attendance rows are
+    added or removed anywhere. Same idea as the map's ETag (`geo_app.cases.map_layer`).
+    """
+    cases = db.execute(
+        scope.cases(
+            select(func.count(), func.sum(Case.id), func.sum(Case.version),
+                   func.max(Case.updated_at))
+        )
+    ).one()  # fmt: skip
+    attendance = db.execute(select(func.count(), func.max(Attendance.id))).one()
+    return (*map(str, cases), *map(str, attendance))
+
+
+class DiagnosisCache:
+    """The last few diagnoses' case tables, keyed by scope, months and `data_version`.
+
+    One per app (``app.extensions["revincula.diagnosis_cache"]``): the page, its table
+    downloads and the PDF of the same months reuse one computation until the data
+    change. Thread-safe (the PDF job runs in a thread). The team activity (plans, visit
+    records) is never cached.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._found: OrderedDict[tuple, dict] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> dict | None:
+        """Return the tables stored under `key` (None when absent)."""
+        with self._lock:
+            found = self._found.get(key)
+            if found is not None:
+                self._found.move_to_end(key)
+            return found
+
+    def put(self, key: tuple, tables: dict) -> None:
+        """Store `tables` under `key`, forgetting the least recently used beyond `size`."""
+        with self._lock:
+            self._found[key] = tables
+            self._found.move_to_end(key)
+            while len(self._found) > self.size:
+                self._found.popitem(last=False)
+
+
+def app_cache(app) -> DiagnosisCache:
+    """Return the Flask app's `DiagnosisCache` (made on first use)."""
+    return app.extensions.setdefault("revincula.diagnosis_cache", DiagnosisCache())
+
+
+def _case_tables(
+    db: Session, scope: Scope, territory: Territory, since: str | None, until: str | None
+) -> dict:
+    """Compute the tables of the cases in `scope` from counts made by the database.
+
+    Returns the `Diagnosis` fields that come from the cases and their months, by name.
+
+    Never one row per case and month in Python: the cases by their fields
+    (`_case_counts`), the months by their masks (`_flow_masks`) and percentages
+    (`_pct_counts`), each a ``GROUP BY``; the same figures as `layers.diagnosis` on the
+    rows themselves (tests/geo_app/reports/test_diagnosis_counts.py).
+    """
+    cases = _case_counts(db, scope)
+    schools = territory.schools
+    by_school = area_table(cases, schools, "establecimiento")
+    by_island = area_table(cases, schools, "isla")
+    pcts = _pct_counts(db, scope)
+    months = sorted(pcts["period"].dropna().unique())
+    flow = list_flow_masks(months, _flow_masks(db, scope, months), since, until)
+    listed = cases["n"][cases["in_latest_list"]]
+    return {
+        "periods": list(flow["periodo"]),
+        "by_comuna": area_table(cases, schools, "comuna"),
+        "by_island": by_island,
+        "by_school": by_school,
+        "top_schools": top_rates(by_school, 10),
+        "top_islands": top_rates(by_island, 10),
+        "flow": flow,
+        "trend": category_trend(pcts, since, until),
+        "n_cases": int(listed.sum()),
+        "synthetic": bool(len(cases)) and bool(cases["synthetic"].all()),
+    }
 
 
 def diagnosis(
-    db: Session, scope: Scope, territory: Territory, since: str | None, until: str | None
+    db: Session,
+    scope: Scope,
+    territory: Territory,
+    since: str | None,
+    until: str | None,
+    cache: DiagnosisCache | None = None,
 ) -> Diagnosis:
     """Compute the diagnosis of the cases in `scope` for months [`since`, `until`].
 
     Tables by area are for the latest list; the flow and the trend for the months in the
-    range (``AAAA-MM``; ``None`` = from the first / to the last month imported).
+    range (``AAAA-MM``; ``None`` = from the first / to the last month imported). With a
+    `cache`, the case tables are reused while `data_version` is unchanged.
 
     Raises
     ------
@@ -285,25 +451,17 @@ def diagnosis(
     if since and until and since > until:
         msg = f"El mes «desde» ({since}) es posterior al mes «hasta» ({until}): inviértalos."
         raise ReportInputError(msg)
-    cases, attendance, synthetic = _case_frames(db, scope)
-    schools = territory.schools
-    by_school = area_table(cases, schools, "establecimiento")
-    by_island = area_table(cases, schools, "isla")
-    flow = list_flow(attendance, since, until)
+    tables = None
+    if cache is not None:
+        key = (scope.role, scope.comunas, scope.gestor_code, scope.gestor_since, since, until,
+               data_version(db, scope))  # fmt: skip
+        tables = cache.get(key)
+    if tables is None:
+        tables = _case_tables(db, scope, territory, since, until)
+        if cache is not None:
+            cache.put(key, tables)
     return Diagnosis(
-        since=since,
-        until=until,
-        periods=list(flow["periodo"]),
-        by_comuna=area_table(cases, schools, "comuna"),
-        by_island=by_island,
-        by_school=by_school,
-        top_schools=top_rates(by_school, 10),
-        top_islands=top_rates(by_island, 10),
-        flow=flow,
-        trend=category_trend(attendance, since, until),
-        n_cases=int(cases["in_latest_list"].sum()) if len(cases) else 0,
-        synthetic=synthetic,
-        activity=team_activity(db, scope, since, until),
+        since=since, until=until, **tables, activity=team_activity(db, scope, since, until)
     )
 
 
@@ -396,8 +554,9 @@ def mesa_tables(db: Session, scope: Scope, territory: Territory, k: int = DEFAUL
 
     Returns ``{"tables": {"comunas": DataFrame of text cells}, "k": k, "synthetic": bool}``.
     """
-    cases, _, synthetic = _case_frames(db, scope)
-    listed = cases[cases["in_latest_list"].astype(bool)]
+    cases = _case_counts(db, scope)
+    synthetic = bool(len(cases)) and bool(cases["synthetic"].all())
+    listed = cases[cases["in_latest_list"]]
     places = territory.schools[["rbd", "comuna_name", "island_name"]].copy()
     places["rbd"] = places["rbd"].astype("int64")
     micro = listed.assign(rbd=pd.to_numeric(listed["rbd"], errors="coerce")).merge(
@@ -407,9 +566,9 @@ def mesa_tables(db: Session, scope: Scope, territory: Territory, k: int = DEFAUL
     micro["island_name"] = ALL_ISLANDS
     micro = (
         micro.assign(band=micro["category"].map(CATEGORY_NAMES), layer="casos")
-        .groupby(["layer", "comuna_name", "island_name", "band"], as_index=False)
-        .size()
-        .rename(columns={"size": "cases"})
+        .groupby(["layer", "comuna_name", "island_name", "band"], as_index=False)["n"]
+        .sum()
+        .rename(columns={"n": "cases"})
     )
     bands = [CATEGORY_NAMES[c] for c in CATEGORY_ORDER]
     if micro.empty:
@@ -804,15 +963,17 @@ def nomina(
             row["cerrado"], row["motivo_cierre"] = None, ""
     schools = territory.schools.set_index("rbd")["name"].to_dict()
     rows = []
-    for case in db.scalars(select(Case).where(Case.id.in_(list(found)))):
+    for stored in db.scalars(select(Case).where(Case.id.in_(list(found)))):
         programme = (
-            "Reinserción" if case.eligible_reinsercion
-            else "Aulas de Reingreso" if case.eligible_aulas else ""
+            "Reinserción" if stored.eligible_reinsercion
+            else "Aulas de Reingreso" if stored.eligible_aulas else ""
         )  # fmt: skip
-        rows.append({"caso": case.id, "run": format_run(case.student.run, case.student.dv),
-                     "nombres": case.student.given_names, "apellidos": case.student.surnames,
-                     "programa": programme, "rbd": case.rbd,
-                     "establecimiento": schools.get(case.rbd, ""), **found[case.id]})  # fmt: skip
+        student = stored.student
+        rows.append({"caso": stored.id, "run": format_run(student.run, student.dv),
+                     "nombres": student.given_names, "apellidos": student.surnames,
+                     "programa": programme, "rbd": stored.rbd,
+                     "establecimiento": schools.get(stored.rbd, ""),
+                     **found[stored.id]})  # fmt: skip
     columns = ["caso", "run", "nombres", "apellidos", "programa", "rbd", "establecimiento",
                "ingreso", "matricula", "cerrado", "motivo_cierre"]  # fmt: skip
     participants = pd.DataFrame(rows, columns=columns)

@@ -37,7 +37,8 @@ bp = Blueprint("reports", __name__, template_folder="templates")
 def _diagnosis(db) -> service.Diagnosis:
     since = service.parse_month(request.args.get("desde"), "desde")
     until = service.parse_month(request.args.get("hasta"), "hasta")
-    return service.diagnosis(db, current_scope(), territory(), since, until)
+    return service.diagnosis(db, current_scope(), territory(), since, until,
+                             service.app_cache(current_app))  # fmt: skip
 
 
 @bp.get("/informes")

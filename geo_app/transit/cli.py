@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import json
 from pathlib import Path
 
 import click
 
 from geo_app.cli_app import app_context
+from layers.text import count_label
 
 __all__ = ["cli"]
 
@@ -24,6 +26,14 @@ def transit() -> None:
 
 def _fail(err: Exception):
     raise click.ClickException(str(err)) from err
+
+
+def _audit(session, target_id: str, detail: str) -> None:
+    """Audit a change to the timetables made from a command (the operating-system user)."""
+    from geo_app.audit import record
+
+    record(session, None, "cambiar", "transporte", target_id=target_id, detail=detail,
+           username=f"cli:{getpass.getuser()}")  # fmt: skip
 
 
 @transit.command("import")
@@ -47,14 +57,16 @@ def transit_import(feed: Path, source: str, replace: bool) -> None:
                     actor=ACTOR,
                     replace=replace,
                 )
+                _audit(session, row.name, "importar GTFS")
                 summary = row.summary
         except RequestError as err:
             _fail(err)
-    kinds = ", ".join(f"{n} {k}" for k, n in summary["lineas_por_tipo"].items())
+    kinds = ", ".join(count_label(n, k) for k, n in summary["lineas_por_tipo"].items())
     span = summary["vigencia"]
     click.echo(
-        f"GTFS {summary['nombre']!r} importado: {summary['paradas']} paradas, "
-        f"{summary['lineas']} líneas ({kinds}), {summary['viajes']} viajes"
+        f"GTFS «{summary['nombre']}» importado: {count_label(summary['paradas'], 'parada')}, "
+        f"{count_label(summary['lineas'], 'línea')} ({kinds}), "
+        f"{count_label(summary['viajes'], 'viaje')}"
         + (f", vigente del {span[0]} al {span[1]}" if span else "")
         + "."
     )
@@ -80,15 +92,17 @@ def transit_lines(stops: Path, lines: Path) -> None:
                     version="*",
                     actor=ACTOR,
                 )
+                _audit(session, "lineas", "guardar líneas")
         except RequestError as err:
             _fail(err)
     if feed is None:
         click.echo("Líneas ingresadas borradas (las tablas no tienen filas).")
     else:
+        assumed = int(feed.routes["assumed"].sum())
         click.echo(
-            f"Líneas ingresadas guardadas: {len(feed.routes)} líneas, {len(feed.stops)} paradas, "
-            f"{len(feed.trips)} salidas ({int(feed.routes['assumed'].sum())} líneas con "
-            "valores supuestos)."
+            f"Líneas ingresadas guardadas: {count_label(len(feed.routes), 'línea')}, "
+            f"{count_label(len(feed.stops), 'parada')}, {count_label(len(feed.trips), 'salida')} "
+            f"({count_label(assumed, 'línea')} con valores supuestos)."
         )
 
 
@@ -113,6 +127,9 @@ def transit_export(output: Path, valid_from: str | None, valid_to: str | None) -
     except ValueError as err:
         msg = "Fecha no válida: use AAAA-MM-DD en --desde y --hasta."
         raise click.BadParameter(msg) from err
+    if end < start:
+        msg = f"--hasta ({end}) es anterior a --desde ({start}): la vigencia terminaría antes."
+        raise click.BadParameter(msg)
     with app_context() as app:
         try:
             with app.extensions["revincula.db"]() as session:
@@ -146,9 +163,10 @@ def transit_remove(name: str) -> None:
         try:
             with app.extensions["revincula.db"]() as session, session.begin():
                 remove_feed(session, name)
+                _audit(session, name, "borrar GTFS")
         except RequestError as err:
             _fail(err)
-    click.echo(f"GTFS {name!r} borrado.")
+    click.echo(f"GTFS «{name}» borrado.")
 
 
 @transit.command("info")

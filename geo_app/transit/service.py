@@ -114,7 +114,8 @@ def import_feed(
         raise InvalidRequestError(msg)
     source = source.strip() or f"GTFS {Path(filename).name}"
     with tempfile.TemporaryDirectory(prefix="revincula-gtfs-") as folder:
-        path = Path(folder) / f"{name}.zip"
+        # under the name the user chose, so the messages name the file they uploaded
+        path = Path(folder) / _upload_name(filename, name)
         path.write_bytes(data)
         try:
             feed = read_gtfs(path, name=name, territory=territory_box(territory), source=source)
@@ -137,6 +138,12 @@ def import_feed(
     session.add(row)
     session.flush()
     return row
+
+
+def _upload_name(filename: str, name: str) -> str:
+    """Return a safe file name for an upload: its own base name, or ``<name>.zip``."""
+    base = re.sub(r"[\x00-\x1f/\\]", "_", Path(filename or "").name)[:120]
+    return base if base.strip(". ") else f"{name}.zip"
 
 
 def remove_feed(session: Session, name: str) -> None:

@@ -38,6 +38,11 @@
   function listPopup(cluster, describe) {
     var markers = cluster.getAllChildMarkers().slice();
     markers.sort(function (a, b) { return (b.options.priority || 0) - (a.options.priority || 0); });
+    showList(cluster.getLatLng(), markers, describe);
+  }
+  // A list of cases at one point (`items` ordered by priority), each described by `describe`.
+  function showList(latlng, items, describe) {
+    var markers = items;
     var box = document.createElement("div");
     box.className = "point-list";
     var head = document.createElement("b");
@@ -51,7 +56,7 @@
     markers.forEach(function (m) { list.appendChild(describe(m)); });
     box.appendChild(list);
     L.popup({ maxWidth: 320, className: "point-list-popup" })
-      .setLatLng(cluster.getLatLng()).setContent(box).openOn(map);
+      .setLatLng(latlng).setContent(box).openOn(map);
     state.pointList = markers.length;
   }
   function onClusterClick(describe) {
@@ -258,15 +263,19 @@
     var drawPoints = function (data) {
       // Clustered at every zoom (from zoom 15 only markers a few pixels apart), so that cases
       // sharing a point are never drawn one over another.
+      // A badge counts cases (a stack of many cases at one point counts them all).
       var cluster = L.markerClusterGroup({
         maxClusterRadius: function (zoom) { return zoom >= 15 ? 6 : 35; },
         zoomToBoundsOnClick: false,
         spiderfyOnMaxZoom: false,
         showCoverageOnHover: false,
-        iconCreateFunction: clusterIcon("case-cluster", 28, "casos")
+        iconCreateFunction: function (c) {
+          var n = c.getAllChildMarkers().reduce(function (s, m) { return s + (m.options.cases || 1); }, 0);
+          return L.divIcon({ className: "", iconSize: [28, 28],
+            html: '<div class="case-cluster" title="' + esc(n + " casos") + '">' + esc(n) + "</div>" });
+        }
       });
-      cluster.on("clusterclick", onClusterClick(function (m) {
-        var p = m.feature.properties;
+      var describeCase = function (p) {
         var li = document.createElement("li");
         var a = document.createElement("a");
         a.href = "casos/" + encodeURIComponent(p.id);
@@ -275,11 +284,51 @@
         li.appendChild(document.createTextNode(" · " + (caseLabels[p.categoria] || p.categoria) +
           " · prioridad " + p.prioridad + (p.confianza === "baja" ? " · ubicación poco segura" : "")));
         return li;
-      }));
-      var counts = { total: 0, baja: 0, modo: "puntos", completo: !!data.completo };
+      };
+      // The cases of a stack (many at one point, sent once by the server) as plain objects.
+      var columns = data.columnas_pila || [];
+      var stackCases = function (p) {
+        return p.casos.map(function (row) {
+          var c = {};
+          columns.forEach(function (name, k) { c[name] = row[k]; });
+          return c;
+        });
+      };
+      // A click on a badge: zoom in, or (cases at one point, or the deepest zoom) spiderfy a few
+      // markers or list every case, stacks expanded, highest priority first.
+      cluster.on("clusterclick", function (e) {
+        var group = e.layer, cases = [], stacks = 0;
+        if (!samePoint(group) && map.getZoom() < map.getMaxZoom()) {
+          group.zoomToBounds({ padding: [20, 20] });
+          return;
+        }
+        group.getAllChildMarkers().forEach(function (m) {
+          var p = m.feature.properties;
+          if (p.pila) { stacks += 1; cases = cases.concat(stackCases(p)); } else { cases.push(p); }
+        });
+        if (!stacks && cases.length <= SPIDERFY_MAX) { group.spiderfy(); return; }
+        cases.sort(function (a, b) { return b.prioridad - a.prioridad || a.id - b.id; });
+        showList(group.getLatLng(), cases, describeCase);
+      });
+      var counts = { total: 0, baja: 0, modo: "puntos", completo: !!data.completo, pilas: 0 };
       L.geoJSON(data, {
         pointToLayer: function (f, latlng) {
           var p = f.properties;
+          if (p.pila) {
+            counts.total += p.n;
+            counts.baja += p.baja;
+            counts.pilas += 1;
+            var stack = L.marker(latlng, {
+              icon: L.divIcon({ className: "", iconSize: [32, 32],
+                html: '<div class="case-cluster case-stack" title="' + esc(p.n + " casos en este mismo punto; clic: la lista") + '">' +
+                  esc(p.n.toLocaleString("es-CL")) + "</div>" }),
+              title: p.n + " casos en este punto",
+              cases: p.n,
+              priority: p.casos.length ? p.casos[0][columns.indexOf("prioridad")] : 0
+            });
+            stack.on("click", function () { showList(latlng, stackCases(p), describeCase); });
+            return stack;
+          }
           counts.total += 1;
           if (p.confianza === "baja") { counts.baja += 1; }
           return L.marker(latlng, {
@@ -291,6 +340,7 @@
         },
         onEachFeature: function (f, layer) {
           var p = f.properties;
+          if (p.pila) { cluster.addLayer(layer); return; }
           layer.bindPopup("<b>Caso " + esc(p.id) + "</b>" + (p.sintetico ? ' <span class="badge synthetic">sintético</span>' : "") +
             "<br>" + esc(caseLabels[p.categoria] || p.categoria) + " · prioridad " + esc(p.prioridad) +
             "<br>Ubicación: " + esc(p.metodo) + " (confianza " + esc(p.confianza) + ")" +
@@ -382,6 +432,8 @@
         '<span class="sw case-marker cat-grave conf-baja"></span>ubicación poco segura</div>' +
         '<div><span class="sw case-cluster legend-count">5</span>casos agrupados (clic: acercar, o la lista ' +
         "si están en un mismo punto)</div>" +
+        '<div><span class="sw case-cluster case-stack legend-count">40</span>muchos casos en un mismo punto ' +
+        "(p. ej. el de una localidad o su establecimiento; clic: la lista)</div>" +
         '<div><span class="sw case-cluster server-cluster legend-count">9</span>con muchos casos en la vista: ' +
         "casos por zona (marcada en su centro, no en un hogar; clic: acercar)</div>";
     div.innerHTML =

@@ -78,7 +78,19 @@ def test_province_gets_zone_counts_and_a_town_gets_its_cases(seeded, browser):
             )
         )
     assert points["total"] == in_view > 0 and points["completo"] is False
-    assert page.evaluate("window.revincula.layers.casos.getLayers().length") == points["total"]
+    # every case is drawn: one marker each, or one count marker for many at one point
+    markers, cases, stacks = page.evaluate(
+        """() => { const ls = window.revincula.layers.casos.getLayers();
+        return [ls.length, ls.reduce((s, m) => s + (m.options.cases || 1), 0),
+                ls.filter(m => m.feature.properties.pila).length]; }"""
+    )
+    assert cases == points["total"] and stacks == points["pilas"]
+    assert markers == points["total"] - sum(
+        n - 1 for n in page.evaluate(
+            """() => window.revincula.layers.casos.getLayers()
+            .filter(m => m.feature.properties.pila).map(m => m.options.cases)"""
+        )
+    )  # fmt: skip
     assert page.locator(
         ".case-marker:not(.sw), .case-cluster:not(.server-cluster):not(.sw)"
     ).count()

@@ -54,6 +54,16 @@ def test_plan_from_the_form_map_publish_and_the_day_on_a_phone(planning_server, 
     page.click("#publish")
     page.wait_for_selector("text=Plan publicado")
     assert "publicado" in page.locator("h1").inner_text()
+    # the same plan on a phone: nothing wider than the screen (the re-plan form's tables
+    # scroll inside their boxes; a fieldset would otherwise grow to the table's width)
+    narrow = open_local_page(browser, 390, 844, base=base, user="admin.prueba")
+    narrow.page.goto(page.url)
+    narrow.page.wait_for_selector("table.absence-grid", state="attached")
+    right = (
+        "() => Math.max(...[...document.querySelectorAll('.plan-page fieldset')].map("
+        "f => f.getBoundingClientRect().right))"
+    )
+    assert narrow.page.evaluate(right) <= 390
 
     # The gestora's own account on a phone: her day, with no gestor chooser; another
     # gestor's day cannot be asked for.

@@ -182,42 +182,51 @@ def test_imported_markup_is_shown_as_text_on_the_map_and_journey(markup_server, 
     page.close()
 
 
+# The map's case markers: a case's own marker, or the stack holding it (more than
+# MAP_STACK_MIN cases at one point come as one feature listing them, the id first).
+FIND_MARKER = """(id) => { let target = null;
+  window.revincula.layers.casos.getLayers().forEach(m => { const p = m.feature.properties;
+    if (p.id === id || (p.pila && p.casos.some(r => r[0] === id))) { target = m; } });
+  return target; }"""
+
+
 def _groups_at_one_point(page):
-    """Case ids grouped by their exact point, from the map's own layer."""
+    """Case ids grouped by their exact point, from the map's own layer (stacks opened)."""
     return page.evaluate(
         """() => { const g = {};
         window.revincula.layers.casos.getLayers().forEach(m => {
           const ll = m.getLatLng(); const k = ll.lat.toFixed(6) + ',' + ll.lng.toFixed(6);
-          (g[k] = g[k] || []).push(m.feature.properties.id); });
+          const p = m.feature.properties;
+          (g[k] = g[k] || []).push(...(p.pila ? p.casos.map(r => r[0]) : [p.id])); });
         return Object.entries(g).map(([k, ids]) => [k.split(',').map(Number), ids]); }"""
     )
 
 
 def _click_until_open(page, point, ids, zoom):
-    """From `zoom`, click the cluster holding the point's cases until they are listed or fanned."""
+    """From `zoom`, click the badge holding the point's cases until they are listed or fanned."""
     page.evaluate("([p, z]) => window.revincula.map.setView(p, z, {animate: false})", [point, zoom])
     page.wait_for_timeout(400)
     for _ in range(8):
         box = page.evaluate(
-            """(id) => { const c = window.revincula.layers.casos; let target = null;
-            c.getLayers().forEach(m => { if (m.feature.properties.id === id) { target = m; } });
-            const v = c.getVisibleParent(target);
-            if (!v || !v._icon) { return null; }
+            f"""(id) => {{ const c = window.revincula.layers.casos;
+            const v = c.getVisibleParent(({FIND_MARKER})(id));
+            if (!v || !v._icon) {{ return null; }}
             const r = v._icon.getBoundingClientRect();
-            return {x: r.x + r.width / 2, y: r.y + r.height / 2,
-                    n: v.getChildCount ? v.getChildCount() : 1, text: v._icon.innerText}; }""",
+            const cases = v.getAllChildMarkers ? v.getAllChildMarkers() : [v];
+            return {{x: r.x + r.width / 2, y: r.y + r.height / 2,
+                    n: cases.reduce((s, m) => s + (m.options.cases || 1), 0),
+                    text: v._icon.innerText}}; }}""",
             ids[0],
         )
         assert box is not None
         if box["n"] == 1:
             return "marker"
-        assert int(box["text"]) == box["n"] >= len(ids)  # the badge says how many it holds
-        # a click on the cluster's own badge (a health or school marker may sit over it)
+        assert int(box["text"].replace(".", "")) == box["n"] >= len(ids)  # the badge counts cases
+        # a click on the badge itself (a health or school marker may sit over it)
         page.evaluate(
-            """(id) => { const c = window.revincula.layers.casos; let target = null;
-            c.getLayers().forEach(m => { if (m.feature.properties.id === id) { target = m; } });
-            c.getVisibleParent(target)._icon.dispatchEvent(
-              new MouseEvent('click', {bubbles: true, cancelable: true})); }""",
+            f"""(id) => {{ const c = window.revincula.layers.casos;
+              c.getVisibleParent(({FIND_MARKER})(id))._icon.dispatchEvent(
+                new MouseEvent('click', {{bubbles: true, cancelable: true}})); }}""",
             ids[0],
         )
         page.wait_for_timeout(400)

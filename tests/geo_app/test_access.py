@@ -122,6 +122,8 @@ GET = {
     "coverage.map_file_download": row(S, N, N, N, N),
     "coverage.service_edit": row(S, N, N, F, F),  # no such service; staff only
     "transit.export_gtfs": row(S, A, A, L, L),
+    "transit.gtfs_job": row(S, N, N, L, L),  # job 1 is an import's review, not a GTFS import
+    "transit.gtfs_job_state": row(R, N, N, L, L),
 }
 # POST: roles allowed (anything but 401/403/500 is fine for them: the walk sends empty
 # forms); every other role gets 403, anonymous visitors are sent to the login page.
@@ -153,6 +155,7 @@ POST = {
     "transit.import_gtfs": {"admin", "profesional"},
     "reports.report_job_retry": {"admin", "profesional"},
     "transit.remove_gtfs": {"admin", "profesional"},
+    "transit.gtfs_job_retry": {"admin", "profesional"},
     "transit.save_lines": {"admin", "profesional"},
     "coverage.run_create": {"admin", "profesional", "gestor", "mesa"},
     "coverage.whatif": {"admin", "profesional", "gestor", "mesa"},

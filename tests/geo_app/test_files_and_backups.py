@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from geo_app.cases.uploads import PendingUploads
 from geo_app.cases.uploads import start_sweeper
+from geo_app.cases.uploads import stop_sweepers
 from geo_app.cli import main
 from geo_app.store import make_engine
 from geo_app.store.models import AuditEntry
@@ -64,11 +65,13 @@ def test_uploads_are_private_and_swept_on_a_timer(tmp_path):
     os.utime(uploads.folder / f"{fresh}.bin", (old, old))  # the sweeper, not an upload, drops it
     # keep() swept the first; the timer sweeps the second with no new upload
     assert not (uploads.folder / f"{token}.bin").exists()
-    start_sweeper(tmp_path, every_s=0.05)
+    sweeper = start_sweeper(tmp_path, every_s=0.05)
     deadline = time.time() + 5
     while (uploads.folder / f"{fresh}.bin").exists() and time.time() < deadline:
         time.sleep(0.05)
     assert not (uploads.folder / f"{fresh}.bin").exists()
+    stop_sweepers()  # before a database it might use is closed
+    assert not sweeper.is_alive()
 
 
 def test_the_sqlite_file_is_private(tmp_path):

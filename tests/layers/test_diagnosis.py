@@ -7,13 +7,16 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from pandas.testing import assert_frame_equal
 
 from layers.classify import attendance_category
+from layers.diagnosis import MASK_BITS
 from layers.diagnosis import NO_SCHOOL
 from layers.diagnosis import area_table
 from layers.diagnosis import attendance_categories
 from layers.diagnosis import category_trend
 from layers.diagnosis import list_flow
+from layers.diagnosis import list_flow_masks
 from layers.diagnosis import top_rates
 
 SCHOOLS = pd.DataFrame(
@@ -127,3 +130,59 @@ def test_vectorised_categories_match_the_rule_function_on_every_edge():
     values += [x / 4 for x in range(401)]
     pct = np.array([np.nan if v is None else v for v in values])
     assert list(attendance_categories(pct)) == [attendance_category(v) for v in values]
+
+
+def _masks(attendance: pd.DataFrame, periods: list[str]) -> pd.DataFrame:
+    """What the SQL of `geo_app.reports.service._flow_masks` counts, built row by row."""
+    position = {p: i for i, p in enumerate(periods)}
+    first = attendance.groupby("case_id")["period"].min()
+    rows = []
+    step = MASK_BITS - 1
+    for offset in range(0, max(len(periods) - 1, 1), step):
+        masks = dict.fromkeys(first.index, 0)
+        for case_id, period in attendance[["case_id", "period"]].itertuples(index=False):
+            j = position[period] - offset
+            if 0 <= j < MASK_BITS:
+                masks[case_id] |= 1 << j
+        for case_id, mask in masks.items():
+            rows.append({"offset": offset, "first": first[case_id], "mask": mask, "n": 1})
+    return pd.DataFrame(rows).groupby(["offset", "first", "mask"], as_index=False)["n"].sum()
+
+
+@pytest.mark.parametrize("months", [1, 2, 12, MASK_BITS, MASK_BITS + 1, 130])
+def test_flow_from_month_masks_equals_the_row_by_row_flow(months):
+    # 130 months span three windows of masks; gaps and returns on purpose
+    rng = np.random.default_rng(months)
+    periods = [f"{2020 + m // 12}-{m % 12 + 1:02d}" for m in range(months)]
+    rows = [(c, p) for c in range(40) for p in periods if rng.random() < 0.6]
+    attendance = pd.DataFrame(rows, columns=["case_id", "period"]).assign(pct=50.0)
+    used = sorted(attendance["period"].unique())
+    masks = _masks(attendance, used)
+    for since, until in ((None, None), (used[len(used) // 2], None), (None, used[0])):
+        assert_frame_equal(list_flow_masks(used, masks, since, until),
+                           list_flow(attendance, since, until))  # fmt: skip
+
+
+def test_flow_from_masks_of_nothing_is_empty():
+    empty = pd.DataFrame(columns=["offset", "first", "mask", "n"])
+    assert list_flow_masks([], empty).empty
+
+
+def test_weighted_rows_count_as_many_cases():
+    # one row standing for 3 cases = three identical rows
+    one = pd.DataFrame({"case_id": [1], "period": ["2026-03"], "pct": [40.0], "n": [3]})
+    three = pd.DataFrame({"case_id": [1, 2, 3], "period": ["2026-03"] * 3, "pct": [40.0] * 3})
+    assert_frame_equal(category_trend(one), category_trend(three))
+
+
+@pytest.mark.parametrize("by", ["comuna", "isla", "establecimiento"])
+def test_area_table_of_counted_rows_equals_one_row_per_case(by):
+    many = pd.concat([CASES, CASES, CASES.head(3)], ignore_index=True)  # the same rows again
+    many["case_id"] = range(len(many))
+    fields = [c for c in CASES.columns if c != "case_id"]
+    counted = (
+        many[fields].astype(object).fillna("nada").groupby(fields, as_index=False).size()
+        .rename(columns={"size": "n"}).replace("nada", None)
+    )  # fmt: skip
+    assert len(counted) < len(many)
+    assert_frame_equal(area_table(counted, SCHOOLS, by), area_table(many, SCHOOLS, by))

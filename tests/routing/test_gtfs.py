@@ -55,6 +55,32 @@ def test_missing_files_are_listed_together(tmp_path):
     assert read_gtfs(write_feed(tmp_path)).summary()["viajes"] == 5
 
 
+def test_a_missing_file_does_not_hide_the_bad_cells_of_the_others(tmp_path):
+    # issue 23 walk: a zip without stops.txt whose times and dates are also malformed
+    # listed only the missing file; fixing it then revealed the rest one round at a time.
+    stop_times = FEED_FILES["stop_times.txt"].replace("08:20:00,08:20:00", "8:61,08:20:00", 1)
+    calendar = FEED_FILES["calendar.txt"].replace("20260101", "2026-01-01", 1)
+    assert stop_times != FEED_FILES["stop_times.txt"] and calendar != FEED_FILES["calendar.txt"]
+    path = _broken(tmp_path, stops_txt=None, stop_times_txt=stop_times, calendar_txt=calendar)
+    with pytest.raises(GtfsError) as err:
+        read_gtfs(path)
+    assert err.value.problems == (
+        "falta el archivo stops.txt (obligatorio en GTFS)",
+        "stop_times.txt: `arrival_time` no es una hora HH:MM:SS válida (las horas pueden pasar "
+        "de 24) en 1 fila(s) (fila 6: '8:61')",
+        "calendar.txt: `start_date` no es AAAAMMDD en 1 fila(s) (fila 2: '2026-01-01')",
+    )
+    # a cell gtfs-kit cannot parse does not hide a bad time either
+    unparsable = FEED_FILES["stop_times.txt"].replace("CASTRO,1", "CASTRO,uno", 1)
+    unparsable = unparsable.replace("07:20:00,07:20:00", "07:20,07:20:00", 1)
+    with pytest.raises(GtfsError) as err:
+        read_gtfs(_broken(tmp_path, stop_times_txt=unparsable))
+    text = "\n".join(err.value.problems)
+    assert "`stop_sequence` no es un número en 1 fila(s) (fila 2: 'uno')" in text
+    assert "`arrival_time` no es una hora HH:MM:SS válida" in text and "'07:20'" in text
+    assert len(err.value.problems) == 2
+
+
 def test_every_problem_of_a_feed_at_once_and_nothing_is_kept(tmp_path):
     stops = FEED_FILES["stops.txt"] + "SCL,Santiago,-33.45,-70.66\n"
     routes = FEED_FILES["routes.txt"] + "AVION,rural,2,Avión,1100\n"

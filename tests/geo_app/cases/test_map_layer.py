@@ -150,3 +150,39 @@ def test_a_bad_view_is_refused_in_spanish(world, query, says):
     _, admin, _ = world
     response = admin.get(f"/api/casos.geojson?{query}", headers={"Accept": "application/json"})
     assert response.status_code == 400 and says in response.get_json()["error"]
+
+
+def test_many_cases_at_one_point_come_as_one_stack_with_their_list(world):
+    app, admin, _ = world
+    with app.extensions["revincula.db"]() as session, session.begin():  # Castro's 3 at one point
+        for case in session.scalars(select(Case).where(Case.comuna == "Castro")):
+            case.lon, case.lat = PLACES["Castro"][0]
+        priorities = dict(session.execute(select(Case.id, Case.priority)).all())
+    app.config["MAP_STACK_MIN"] = 2  # more than 2 at one point: a stack
+    layer = admin.get(f"/api/casos.geojson?bbox={CASTRO_BOX}&zoom=15").get_json()
+    assert layer["modo"] == "puntos" and layer["total"] == 3 and len(layer["features"]) == 1
+    stack = layer["features"][0]
+    assert stack["geometry"]["coordinates"] == list(PLACES["Castro"][0])
+    props = stack["properties"]
+    assert props["pila"] is True and props["n"] == 3 and props["sinteticos"] == 3
+    columns = layer["columnas_pila"]
+    rows = [dict(zip(columns, row, strict=True)) for row in props["casos"]]
+    assert [r["prioridad"] for r in rows] == sorted((r["prioridad"] for r in rows), reverse=True)
+    assert {r["id"]: r["prioridad"] for r in rows} == {
+        i: round(p, 1) for i, p in priorities.items() if i in {r["id"] for r in rows}
+    }
+    assert props["baja"] == sum(r["confianza"] == "baja" for r in rows)
+    with app.extensions["revincula.db"]() as session:  # every stacked case is audited
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.target == "mapa_casos")).one()
+    assert entry.case_ids == ",".join(str(i) for i in sorted(r["id"] for r in rows))
+    # the whole province as points: the stack and the two single cases, nothing lost
+    app.config["MAP_POINT_LIMIT"] = 10
+    wide = admin.get(f"/api/casos.geojson?bbox={CHILOE}&zoom=8").get_json()
+    assert wide["total"] == 5 and len(wide["features"]) == 3
+    assert sum(f["properties"].get("n", 1) for f in wide["features"]) == 5
+    # at the default (more than 12 at one point) three cases stay three markers
+    app.config["MAP_STACK_MIN"] = 12
+    plain = admin.get(f"/api/casos.geojson?bbox={CASTRO_BOX}&zoom=15").get_json()
+    assert len(plain["features"]) == 3 and not any(
+        "pila" in f["properties"] for f in plain["features"]
+    )

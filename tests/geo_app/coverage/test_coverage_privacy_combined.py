@@ -121,12 +121,7 @@ def test_no_hidden_count_comes_out_of_every_table_the_mesa_got(cov_app):
         n: mesa.get(f"/api/cobertura/{n}.json").get_json() for n in (base_id, whatif_id, other_id)
     }
     assert mesa.get(f"/cobertura/comparar?a={base_id}&b={whatif_id}").status_code == 200
-    compare = service.run_payload(
-        _compare_run(cov_app, base_id, whatif_id),
-        Scope("m", "mesa"),
-        k=K,
-        territory=cov_app.extensions["revincula.territory"],
-    )  # fmt: skip (the comparison page shows exactly these tables)
+    compare = _compare_payload(cov_app, base_id, whatif_id)  # exactly the comparison page's
     territory = cov_app.extensions["revincula.territory"]
     with cov_app.extensions["revincula.db"]() as session:
         result = session.get(CoverageRun, whatif_id).result
@@ -156,12 +151,12 @@ def test_no_hidden_count_comes_out_of_every_table_the_mesa_got(cov_app):
                 assert hi - lo >= K - 1e-6, (key, truth[key], lo, hi)
 
 
-def _compare_run(app, a, b):
+def _compare_payload(app, a, b):
     with app.extensions["revincula.db"]() as session:
         first, second = session.get(CoverageRun, a), session.get(CoverageRun, b)
-        joined = dict(second.result)
-        joined["micro_antes"] = first.result["micro"]
-        return CoverageRun(id=-(a * 100_000 + b), params=second.params, result=joined)
+        return service.compare_payload(
+            first, second, Scope("m", "mesa"), k=K, territory=app.extensions["revincula.territory"]
+        )
 
 
 def _truth(staff, layers_of):

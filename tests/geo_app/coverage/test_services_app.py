@@ -38,6 +38,13 @@ def _form(page: str) -> dict[str, str]:
     return fields
 
 
+def _retire_form(listing: str, service_id: str) -> dict[str, str]:
+    """The hidden fields of the listing's retire form of one service."""
+    forms = re.findall(r"<form[^>]*>(.*?)</form>", listing, re.S)
+    form = next(f for f in forms if f'name="id" value="{service_id}"' in f)
+    return dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', form))
+
+
 def test_staff_edit_a_service_and_a_stale_edit_is_refused_with_nothing_lost(cov_app):
     ana = login(cov_app.test_client(), cov_app, "profesional", username="ana.prueba")
     bea = login(cov_app.test_client(), cov_app, "profesional", username="bea.prueba")
@@ -89,7 +96,9 @@ def test_staff_edit_a_service_and_a_stale_edit_is_refused_with_nothing_lost(cov_
     assert [a.username for a in audits] == ["ana.prueba", "bea.prueba", "ana.prueba"]
     assert all(a.target_id in ("", service_id) for a in audits)
     # retire by hand: it leaves the registry and is listed as retired, audited
-    retire = {"accion": "retirar", "id": service_id, "motivo": "cerró", "csrf": csrf(ana)}
+    listing = ana.get("/cobertura/servicios").get_data(as_text=True)
+    retire = {**_retire_form(listing, service_id), "motivo": "cerró", "csrf": csrf(ana)}
+    assert retire["accion"] == "retirar" and retire["version"] == str(row.version)
     assert ana.post("/cobertura/servicios", data=retire).status_code == 302
     listing = ana.get("/cobertura/servicios").get_data(as_text=True)
     assert "Retirados" in listing and "cerró (retirado por ana.prueba)" in listing
@@ -99,3 +108,43 @@ def test_a_bundled_service_cannot_be_edited_in_place(cov_app):
     ana = login(cov_app.test_client(), cov_app, "profesional")
     response = ana.get("/cobertura/servicios/no-existe/editar")
     assert response.status_code == 404
+
+
+def test_a_retire_from_a_page_read_before_another_change_is_refused(cov_app):
+    ana = login(cov_app.test_client(), cov_app, "profesional", username="ana.prueba")
+    bea = login(cov_app.test_client(), cov_app, "profesional", username="bea.prueba")
+    assert ana.post("/cobertura/servicios", data={**ADD, "csrf": csrf(ana)}).status_code == 302
+    sessions = cov_app.extensions["revincula.db"]
+    with sessions() as db:
+        service_id = db.scalar(select(CoverageService.service_id))
+    read_by_ana = _retire_form(ana.get("/cobertura/servicios").get_data(as_text=True), service_id)
+    # a bundled service too: never stored, so its form carries version 0
+    listing = bea.get("/cobertura/servicios?tipo=posta").get_data(as_text=True)
+    bundled = re.search(r'name="id" value="(deis-[^"]+)"', listing).group(1)
+    bundled_read_by_ana = _retire_form(listing, bundled)
+    assert bundled_read_by_ana["version"] == "0"
+    # bea edits the service and retires the bundled one after ana's page was read
+    url = f"/cobertura/servicios/{service_id}/editar"
+    bea_form = _form(bea.get(url).get_data(as_text=True))
+    edited = bea.post(url, data={**bea_form, "cierra": "18:00", "csrf": csrf(bea)})
+    assert edited.status_code == 302
+    bea_retire = {**_retire_form(listing, bundled), "motivo": "cerró", "csrf": csrf(bea)}
+    assert bea.post("/cobertura/servicios", data=bea_retire).status_code == 302
+    # ana retires both from her stale page: refused in Spanish, nothing overwritten
+    for form in (read_by_ana, bundled_read_by_ana):
+        stale = ana.post(
+            "/cobertura/servicios",
+            data={**form, "motivo": "en reparación", "csrf": csrf(ana)},
+            follow_redirects=True,
+        )
+        page = html.unescape(stale.get_data(as_text=True))
+        assert "no se retiró" in page and "recargue la página" in page
+    with sessions() as db:
+        edited_row = db.scalar(
+            select(CoverageService).where(CoverageService.service_id == service_id)
+        )
+        assert not edited_row.retired and edited_row.closes == "18:00"
+        retired_row = db.scalar(
+            select(CoverageService).where(CoverageService.service_id == bundled)
+        )
+        assert retired_row.retired_reason == "cerró (retirado por bea.prueba)"

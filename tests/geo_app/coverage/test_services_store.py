@@ -69,18 +69,64 @@ def test_add_edit_and_retire_by_hand(sessions, territory):
         )
     with sessions() as db, db.begin(), pytest.raises(ConflictError):
         store.edit_service(db, territory, service_id, form, expected_version=version, actor="ana")
+    with sessions() as db:
+        version = db.scalar(select(CoverageService.version))  # bea's save: the version now
     with sessions() as db, db.begin(), pytest.raises(InvalidRequestError):
-        store.retire_service(db, territory, service_id, reason=" ", actor="ana")
+        store.retire_service(
+            db, territory, service_id, reason=" ", expected_version=version, actor="ana"
+        )
     with sessions() as db, db.begin():
-        store.retire_service(db, territory, service_id, reason="cerró", actor="ana")
+        store.retire_service(
+            db, territory, service_id, reason="cerró", expected_version=version, actor="ana"
+        )
         reg = store.registry(db, territory)
         assert service_id not in set(reg["service_id"])
-    # a bundled service can be retired too (and then never counts as the nearest)
+    # a bundled service can be retired too (and then never counts as the nearest); it had
+    # no stored row when its page was read: version 0
     with sessions() as db, db.begin():
         base = store.registry(db, territory)
         posta = base[base["service_type"] == "posta"].iloc[0]["service_id"]
-        store.retire_service(db, territory, posta, reason="en reparación", actor="ana")
+        store.retire_service(
+            db, territory, posta, reason="en reparación", expected_version=0, actor="ana"
+        )
         assert posta not in set(store.registry(db, territory)["service_id"])
+
+
+def test_retiring_never_overrides_a_change_saved_in_between(sessions, territory):
+    form = store.ServiceForm(nombre="Posta sintética", tipo="posta", lat="-42.48", lon="-73.76")
+    with sessions() as db, db.begin():
+        row = store.add_service(db, territory, form, actor="ana")
+        service_id, read_by_ana = row.service_id, row.version
+    # bea moves the service (a new version) while ana's page still shows the old one
+    moved = store.ServiceForm(nombre="Posta sintética", tipo="posta", lat="-42.47", lon="-73.75")
+    with sessions() as db, db.begin():
+        store.edit_service(
+            db, territory, service_id, moved, expected_version=read_by_ana, actor="bea"
+        )
+    with sessions() as db, db.begin(), pytest.raises(ConflictError) as err:
+        store.retire_service(
+            db, territory, service_id, reason="cerró", expected_version=read_by_ana, actor="ana"
+        )
+    assert "Otra persona cambió «Posta sintética»" in str(err.value)
+    assert "no se retiró" in str(err.value) and "recargue" in str(err.value)
+    with sessions() as db:
+        row = db.scalar(select(CoverageService))
+        assert not row.retired and row.lat == pytest.approx(-42.47)  # bea's move kept
+        assert service_id in set(store.registry(db, territory)["service_id"])
+    # two people retire the same bundled service from pages read before either did
+    with sessions() as db:
+        base = store.registry(db, territory)
+        posta = base[base["service_type"] == "posta"].iloc[0]["service_id"]
+    with sessions() as db, db.begin():
+        store.retire_service(db, territory, posta, reason="cerró", expected_version=0, actor="bea")
+    with sessions() as db, db.begin(), pytest.raises(ConflictError) as err:
+        store.retire_service(
+            db, territory, posta, reason="en reparación", expected_version=0, actor="ana"
+        )
+    assert "Otra persona retiró" in str(err.value)
+    with sessions() as db:
+        stored = db.scalar(select(CoverageService).where(CoverageService.service_id == posta))
+        assert stored.retired_reason == "cerró (retirado por bea)"  # bea's reason kept
 
 
 def test_hand_added_point_at_sea_is_refused(sessions, territory):

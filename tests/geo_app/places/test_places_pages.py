@@ -147,7 +147,8 @@ def test_a_pin_on_a_case_confirms_its_sector_for_the_others(client, app):
     leo = case_of(app, 90000013)
     page = client.get(f"/casos/{leo.id}").get_data(as_text=True)
     assert 'id="pin-sector" value="Pid Pid"' in page and 'id="pin-gps"' in page
-    assert 'id="geocode-confidence"' in page and "media" in page
+    # Pid Pid: three sources within 263 m, written out: «alta» (layers.geocode)
+    assert 'id="geocode-confidence"><span class="badge conf-level conf-level-alta">alta<' in page
     assert "DEIS 133547" in page  # the point's source
     client.post(f"/casos/{leo.id}/ubicacion", data={
         "csrf": csrf(client), "lat": "-42.41", "lon": "-73.77", "version": str(leo.version),
@@ -179,14 +180,21 @@ def test_a_poor_gps_fix_keeps_the_pin_and_says_why_no_sector(client, app):
 def test_the_case_list_shows_method_confidence_source_and_offers_low_confidence_first(client):
     listing = client.get("/casos").get_data(as_text=True)
     assert "<th>Ubicación: método, confianza y fuente</th>" in listing
-    assert "confianza baja" in listing and "confianza media" in listing
+    # Ada: the school (baja); Leo and Mar: Pid Pid, corroborated and written out (alta)
+    assert "confianza baja" in listing and "confianza alta" in listing
+    assert re.search(r"conf-level-alta\">alta: 2<", listing)
+    assert re.search(r"conf-level-baja\">baja: 1<", listing)
     assert "fuente: RBD 8001" in listing and "DEIS 133547" in listing
     assert re.search(r'id="pin-first" href="/casos\?confianza=baja&amp;orden=confianza"', listing)
     first = client.get("/casos?orden=confianza").get_data(as_text=True)
     names = re.findall(r"<td>(\w+) Sint", first)
-    assert names[0] == "Ada"  # the school fallback (baja) first
+    assert names == ["Ada", "Leo", "Mar"] or names == ["Ada", "Mar", "Leo"]  # baja first
     only_low = client.get("/casos?confianza=baja&orden=confianza").get_data(as_text=True)
     assert "Ada Sintética" in only_low and "Leo Sintético" not in only_low
+    only_high = client.get("/casos?confianza=alta").get_data(as_text=True)
+    assert "Leo Sintético" in only_high and "Mar Sintética" in only_high
+    assert "Ada Sintética" not in only_high
+    assert "bench/geocode.py" in listing  # where the meaning of each level is measured
 
 
 def test_the_map_sources_panel_shows_the_gazetteer_licence_and_attribution(client):

@@ -177,7 +177,8 @@ def test_a_pin_confirms_the_sector_for_every_case_in_it_and_can_be_removed(sessi
     with sessions() as session:
         first = case_of(session, 90000013)
         old_point = (first.lon, first.lat)
-        assert first.geocode_method == "localidad" and first.geocode_score < 0.8
+        # Pid Pid: DEIS, Mineduc and WOF within 263 m, written out: corroborated, «alta»
+        assert first.geocode_method == "localidad" and first.geocode_score == pytest.approx(0.85)
         assert sector_of(first.address, first.sector) == "Pid Pid"
     pin = (-73.7700, -42.4100)  # 0.7 km from the sources' point
     with sessions() as session, session.begin():
@@ -198,9 +199,12 @@ def test_a_pin_confirms_the_sector_for_every_case_in_it_and_can_be_removed(sessi
         moved = [c for c in other.changes if c.source == "lugar"]
         assert moved and f"caso {first.id}" in moved[0].new
         assert case_of(session, 90000013).geocode_method == "manual"  # the pinned case stays
-    # the same home again is placed with «alta» confidence
+    # the same home again is placed at the team's point with «alta» confidence
     geocoder = geocoder_now(sessions, context)
-    assert geocoder.locate("Sector Pid Pid s/n", "", "Castro").confidence == "alta"
+    again = geocoder.locate("Sector Pid Pid s/n", "", "Castro")
+    # SCORE_SAME_HOME 0.9, less 0.03 for the name read without its «Sector»
+    assert again.method == "confirmado" and again.score == pytest.approx(0.87)
+    assert (again.lon, again.lat) == pytest.approx(pin) and again.confidence == "alta"
     with sessions() as session, session.begin():
         back = retire_entry(session, context, None, f"confirmado {row_id}", actor="admin")
     assert back.relocated == [case_id(sessions, 90000014)]

@@ -18,11 +18,13 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from geo_app import create_app
+from geo_app import jobs
 from geo_app.cli import main
 from geo_app.demo.seed import DEMO_LINES
 from geo_app.demo.seed import DEMO_STOPS
 from geo_app.errors import ConflictError
 from geo_app.errors import InvalidRequestError
+from geo_app.store.models import AuditEntry
 from geo_app.store.models import Case
 from geo_app.store.models import TransitFeedRow
 from geo_app.store.models import TransitLineRow
@@ -55,6 +57,7 @@ DALCAHUE_CENTRO = (-73.6510, -42.3777)
 def app(db_url):
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": db_url})
     yield app
+    jobs.join_all()
     app.extensions["revincula.engine"].dispose()
 
 
@@ -149,6 +152,18 @@ def test_a_bad_feed_is_refused_whole_with_every_problem(app):
     with _sessions(app)() as session:
         assert session.scalar(select(func.count()).select_from(TransitFeedRow)) == 0
     assert transit_or_none(app) is None
+
+
+def test_the_refusal_names_the_file_that_was_uploaded(app):
+    # issue 23 walk: a CSV uploaded by mistake was refused as «'horario.zip' no es un archivo
+    # zip válido», naming a file the user never had
+    with pytest.raises(InvalidRequestError, match=r"'horario\.csv' no es un archivo zip válido"):
+        _import(app, b"linea,salida\nCastro - Dalcahue,07:00\n", "horario.csv")
+    for odd in ("../../etc/horario.zip", "..", "", "a\x00b.zip"):
+        with pytest.raises(InvalidRequestError, match="no es un archivo zip válido"):
+            _import(app, b"no es un zip", odd)
+    row = _import(app, write_feed_bytes(), "Buses Chiloé.ZIP")
+    assert (row.name, row.filename) == ("buses-chiloe", "Buses Chiloé.ZIP")
 
 
 def test_stops_outside_the_territory_are_refused(app):
@@ -258,18 +273,23 @@ def test_web_page_imports_saves_lines_and_exports(app):
                                                              "buses-chiloe.zip")},
         content_type="multipart/form-data",
     )  # fmt: skip
-    assert response.status_code == 302
+    assert response.status_code == 302  # the import is a job (geo_app.transit.gtfs_jobs)
+    jobs.join_all()
     page = client.get("/transporte").get_data(as_text=True)
     assert "buses-chiloe" in page and "está disponible" in page
     broken = dict(FEED_FILES)
     broken.pop("stops.txt")
-    client.post(
+    refused = client.post(
         "/transporte/gtfs",
         data={"csrf": token, "archivo": (io.BytesIO(write_feed_bytes(broken)), "roto.zip")},
         content_type="multipart/form-data",
     )
+    jobs.join_all()
+    assert "/transporte/gtfs/trabajo/" in refused.headers["Location"]
+    failed = client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert "no se importó" in failed and "stops.txt" in failed
     page = client.get("/transporte").get_data(as_text=True)
-    assert "no se importó" in page and "stops.txt" in page and "roto" not in page.split("<h2")[1]
+    assert "roto" not in page.split("<h2")[1]
     with _sessions(app)() as session:
         version = service.lines_version(session)
     client.post("/transporte/lineas",
@@ -302,7 +322,7 @@ def test_cli_import_export_and_route(app, db_url, tmp_path, monkeypatch):
     feed = write_feed(tmp_path, name="buses-chiloe.zip")
     done = runner.invoke(main, ["transit", "import", str(feed), "--fuente", "prueba"])
     assert done.exit_code == 0, done.output
-    assert "GTFS 'buses-chiloe' importado: 3 paradas, 1 líneas (1 bus), 5 viajes" in done.output
+    assert "GTFS «buses-chiloe» importado: 3 paradas, 1 línea (1 bus), 5 viajes" in done.output
     again = runner.invoke(main, ["transit", "import", str(feed)])
     assert again.exit_code == 1 and "--reemplazar" in again.output
     route = runner.invoke(
@@ -317,7 +337,7 @@ def test_cli_import_export_and_route(app, db_url, tmp_path, monkeypatch):
     lines.write_text(DEMO_LINES, encoding="utf-8")
     entered = runner.invoke(main, ["transit", "lines", str(stops), str(lines)])
     assert entered.exit_code == 0, entered.output
-    assert "1 líneas, 3 paradas, 55 salidas (1 líneas con valores supuestos)" in entered.output
+    assert "1 línea, 3 paradas, 55 salidas (1 línea con valores supuestos)" in entered.output
     points = tmp_path / "puntos.csv"
     points.write_text("id,lat,lon\nterminal,-42.4797,-73.7640\ndalcahue,-42.3777,-73.6510\n")
     table = tmp_path / "matriz.csv"
@@ -339,12 +359,29 @@ def test_cli_import_export_and_route(app, db_url, tmp_path, monkeypatch):
     )  # fmt: skip
     assert exported.exit_code == 0, exported.output
     assert "1 líneas ingresadas" in exported.output
+    backwards = runner.invoke(
+        main, ["transit", "export", "-o", str(tmp_path / "x.zip"), "--desde", "2026-12-31",
+               "--hasta", "2026-01-01"],
+    )  # fmt: skip
+    assert backwards.exit_code == 2
+    assert "--hasta (2026-01-01) es anterior a --desde (2026-12-31)" in backwards.output
+    assert "valid_to" not in backwards.output and not (tmp_path / "x.zip").exists()
     assert "1 líneas de 1 GTFS importados (buses-chiloe, con sus propias fechas)" in exported.output
     assert read_gtfs(out).summary()["lineas_por_tipo"]["bus"] == 2  # entered and imported
     info = runner.invoke(main, ["transit", "info"])
     assert '"nombre": "lineas-ingresadas"' in info.output
     removed = runner.invoke(main, ["transit", "remove", "buses-chiloe"])
-    assert removed.exit_code == 0
+    assert removed.exit_code == 0 and "GTFS «buses-chiloe» borrado." in removed.output
+    with app.extensions["revincula.db"]() as session:  # each change from a command is audited
+        changes = session.execute(
+            select(AuditEntry.target_id, AuditEntry.detail, AuditEntry.username)
+            .where(AuditEntry.target == "transporte").order_by(AuditEntry.id)
+        ).all()  # fmt: skip
+    assert [(t, d) for t, d, _ in changes] == [
+        ("buses-chiloe", "importar GTFS"), ("lineas", "guardar líneas"),
+        ("buses-chiloe", "borrar GTFS"),
+    ]  # fmt: skip
+    assert all(user.startswith("cli:") for _, _, user in changes)
     assert runner.invoke(main, ["transit", "remove", "nada"]).exit_code == 1
 
 
