@@ -286,14 +286,141 @@ def bench_streets(context: CaseContext, data: bytes) -> None:
               f"({with_streets / base:4.2f}x); {share:.0%} placed on a street")  # fmt: skip
 
 
+# An import in a fresh interpreter, its peak RSS its own (VmHWM reset before the import):
+# the whole-file path (`prepare_import` + `apply_import`) or the streamed one (`stream_import`).
+_IMPORT_CHILD = """
+import csv, datetime as dt, json, sys, time
+from pathlib import Path
+from geo_app.cases.context import CaseContext
+from geo_app.cases.importing import apply_import, prepare_import, stream_import
+from geo_app.store import make_engine, make_sessionmaker
+from layers.territory import load_territory
+def rss_mb(key):
+    status = Path("/proc/self/status").read_text()
+    return int(status.split(key + ":")[1].split()[0]) / 1024
+path, url, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+today = dt.date(2026, 11, 2)
+context = CaseContext.from_territory(load_territory())
+engine = make_engine(url)
+sessions = make_sessionmaker(engine)
+with sessions() as session:
+    session.execute(__import__("sqlalchemy").text("SELECT 1"))
+start = time.perf_counter()
+with path.open(encoding="utf-8-sig", newline="") as file:
+    n_bare = sum(1 for _ in csv.reader(file, delimiter=";")) - 1
+bare = time.perf_counter() - start
+Path("/proc/self/clear_refs").write_text("5")
+before = rss_mb("VmRSS")
+cpu, start, phases = time.process_time(), time.perf_counter(), []
+def progress(done, total, phase):
+    if not phases or phases[-1][0] != phase:
+        phases.append([phase, 0.0])
+    phases[-1][1] = time.perf_counter() - start
+with sessions() as session, session.begin():
+    if mode == "stream":
+        batch = stream_import(session, context, path, path.name, actor="bench", synthetic=True,
+                              list_mode="completa", today=today, progress=progress).batch
+    else:
+        prepared = prepare_import(session, context, path.read_bytes(), path.name, today=today,
+                                  progress=progress)
+        batch = apply_import(session, context, prepared, actor="bench", synthetic=True,
+                             list_mode="completa", progress=progress)
+    n = batch.n_valid
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+engine.dispose()
+peak = rss_mb("VmHWM")
+print(json.dumps([n, seconds, cpu, peak - before, peak, bare, n_bare, phases]))
+"""
+
+
+def _import_in_child(path: Path, url: str, mode: str) -> list:
+    import json
+    import subprocess
+    import sys
+
+    upgrade(url)
+    done = subprocess.run([sys.executable, "-c", _IMPORT_CHILD, str(path), url, mode],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    if done.returncode:  # e.g. the whole-file path refusing a file beyond ReadLimits
+        raise RuntimeError(done.stderr.strip().splitlines()[-1][:300])
+    return json.loads(done.stdout)
+
+
+def _databases(pg: str):
+    """Yield (label, url) of an empty SQLite and, when reachable, PostgreSQL database."""
+    with tempfile.TemporaryDirectory() as folder:
+        yield "SQLite", f"sqlite:///{Path(folder) / 'bench.sqlite'}"
+    if pg == "":
+        return
+    admin = create_engine(pg, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            name = f"revincula_bench_{secrets.token_hex(3)}"
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as err:  # a missing server only skips this figure
+        print(f"PostgreSQL not measured: {err}")
+        admin.dispose()
+        return
+    try:
+        yield "PostgreSQL", pg.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def bench_streamed(rows: int, pg: str, context: CaseContext, base: str = "ambas") -> None:
+    """Import a synthetic `rows`-row CSV (made here, deleted after) in chunks: time, peak RSS.
+
+    Each import runs in a fresh process (peak RSS its own, VmHWM reset before it); the
+    baseline is a bare ``csv.reader`` pass over the same file in that process, and, for
+    files the whole-file path accepts (up to `ReadLimits.max_rows`), that path's peak.
+    """
+    from layers.intake import ReadLimits
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "lista.csv"
+        start = time.perf_counter()
+        path.write_bytes(monthly_file(big_caseload(context, rows), "2026-08", 0))
+        print(f"file: {path.stat().st_size / 1e6:.1f} MB, {rows} synthetic students "
+              f"(made in {time.perf_counter() - start:.0f} s)")  # fmt: skip
+        modes = ["stream"] + (["whole"] if rows < ReadLimits().max_rows else [])  # + header
+        for mode in modes:
+            for label, url in _databases(
+                "" if base == "sqlite" else pg
+            ):  # a fresh, empty database each
+                if base not in ("ambas", label.lower()):
+                    continue
+                try:
+                    got = _import_in_child(path, url, mode)
+                except RuntimeError as err:
+                    print(f"{mode:6s} import {label:10s} failed: {err}")
+                    continue
+                n, seconds, cpu, grown, peak, bare, n_bare, phases = got
+                shown = ", ".join(f"{p} until {t:.0f} s" for p, t in phases)
+                print(f"{mode:6s} import {label:10s} {n} rows: {seconds:7.1f} s "
+                      f"({n / seconds:,.0f} rows/s; {cpu:.1f} s CPU), peak RSS +{grown:.0f} MB "
+                      f"(VmHWM {peak:.0f} MB)")  # fmt: skip
+                print(f"  phases: {shown}")
+                print(f"  baseline csv.reader over the file ({n_bare} rows): {bare:.2f} s -> "
+                      f"ours is {seconds / bare:.0f}x")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--solo-lectura", action="store_true", help="only read + validate")
     parser.add_argument("--solo-importar", action="store_true", help="only the whole imports")
+    parser.add_argument("--por-partes", action="store_true",
+                        help="only the streamed import (chunks) and its peak RSS")  # fmt: skip
+    parser.add_argument("--base", choices=("ambas", "sqlite", "postgresql"), default="ambas",
+                        help="with --por-partes: which database(s)")  # fmt: skip
     args = parser.parse_args()
     context = CaseContext.from_territory(load_territory())
+    if args.por_partes:
+        bench_streamed(args.rows, args.pg, context, args.base)
+        return
     caseload = big_caseload(context, args.rows)
     data = monthly_file(caseload, "2026-08", 0)
     again = monthly_file(caseload, "2026-09", 1)

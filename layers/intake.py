@@ -21,12 +21,14 @@ import itertools
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from functools import lru_cache
+from pathlib import Path
 
 from rapidfuzz import fuzz
 
@@ -40,15 +42,19 @@ from layers._sheets import xlsx_lines
 from layers.export import safe_row
 
 __all__ = [
+    "CHUNK_ROWS",
     "FIELDS",
     "MESSAGES",
     "REQUIRED",
+    "STREAM_LIMITS",
     "HeaderMatch",
     "IntakeError",
     "IntakeResult",
     "Issue",
     "RawTable",
     "ReadLimits",
+    "TableStream",
+    "ValidationState",
     "field_of_header",
     "format_run",
     "match_headers",
@@ -57,9 +63,11 @@ __all__ = [
     "parse_period",
     "parse_run",
     "read_table",
+    "rejected_row_cells",
     "rejected_rows_csv",
     "run_check_digit",
     "run_problem",
+    "scan_stream",
     "validate",
 ]
 
@@ -651,10 +659,37 @@ def _table(
         headers = headers[:-1]
     width = len(headers)
     header_lines = [_trim(row) for _, row in lines[start - len(header_rows) : start]]
-    header_starts = {row[0] for row in header_lines}
     head = [(n, list(row)) for n, row in lines[:_HEAD_LINES]]
+    rows, numbers, skipped = _body(itertools.islice(lines, start, None), width, header_lines)
+    title_period, title_row = _title_period(lines[: start - len(header_rows)])
+    return RawTable(
+        headers=headers,
+        rows=rows,
+        row_numbers=numbers,
+        kind=kind,
+        encoding=encoding,
+        delimiter=delimiter,
+        header_rows=header_rows,
+        head=head,
+        title_period=title_period,
+        title_period_row=title_row,
+        skipped=skipped,
+        n_invisible=removed,
+        n_merged=merged,
+    )
+
+
+def _body(
+    lines: Iterable[Line], width: int, header_lines: list[list[str]]
+) -> tuple[list[list[str]], list[int], list[tuple[int, str]]]:
+    """Rows, their numbers and the lines skipped, of the non-empty `lines` below the header.
+
+    Rows repeating the header and lines holding a single value that is not a RUN (a
+    section title, a footer) are skipped; trailing empty cells past `width` are dropped.
+    """
+    header_starts = {row[0] for row in header_lines}
     rows, numbers, skipped = [], [], []
-    for number, trimmed in itertools.islice(lines, start, None):
+    for number, trimmed in lines:
         while len(trimmed) > width and not trimmed[-1]:  # the reader's own lists: in place
             trimmed.pop()
         if trimmed[0] in header_starts and _trim(trimmed) in header_lines:
@@ -673,22 +708,7 @@ def _table(
         else:
             rows.append(trimmed)
             numbers.append(number)
-    title_period, title_row = _title_period(lines[: start - len(header_rows)])
-    return RawTable(
-        headers=headers,
-        rows=rows,
-        row_numbers=numbers,
-        kind=kind,
-        encoding=encoding,
-        delimiter=delimiter,
-        header_rows=header_rows,
-        head=head,
-        title_period=title_period,
-        title_period_row=title_row,
-        skipped=skipped,
-        n_invisible=removed,
-        n_merged=merged,
-    )
+    return rows, numbers, skipped
 
 
 def _trim(row: list[str]) -> list[str]:
@@ -1157,8 +1177,14 @@ _STATUS = {
 _BOOL = {"si": True, "s": True, "1": True, "x": True, "no": False, "n": False, "0": False}
 
 
+_NON_DIGIT = re.compile(r"\D")
+_DAYS = re.compile(r"\d{1,3}")
+_YEAR = re.compile(r"\d{4}")
+_RBD_DV = re.compile(r"-\d$")
+
+
 def _phone_ok(value: str) -> bool:
-    digits = re.sub(r"\D", "", value)
+    digits = _NON_DIGIT.sub("", value)
     if digits.startswith("56") and len(digits) == 11:
         digits = digits[2:]
     return len(digits) == 9
@@ -1176,6 +1202,9 @@ def validate(  # noqa: C901 - file checks, then the row loop
     known_names: Mapping[int, str] | None = None,
     period: str | None = None,
     today: dt.date | None = None,
+    state: ValidationState | None = None,
+    on_rows: Callable[[int], object] | None = None,
+    every: int = 5_000,
 ) -> IntakeResult:
     """Check every row; return the valid records and every issue.
 
@@ -1199,15 +1228,26 @@ def validate(  # noqa: C901 - file checks, then the row loop
         ``YYYY-MM`` for files whose rows and title do not say the month.
     today
         Reference date for ages (default: today).
+    state
+        For a file validated in chunks (`TableStream`, `scan_stream`): the month, the
+        attendance scale and the RUNs seen so far come from it and go on to the next
+        chunk; the notes about reading and the check of RUNs written without their check
+        digit are the caller's, once for the whole file (`ValidationState.file_issue`).
+    on_rows, every
+        Progress: ``on_rows(rows checked)`` after every `every` rows and at the end.
     """
     today = today or dt.date.today()
     result = IntakeResult(records=[], issues=[], headers=table.headers, n_rows=len(table.rows))
-    result.issues.extend(_reading_notes(table))
+    if state is None:
+        result.issues.extend(_reading_notes(table.n_invisible, table.skipped, len(table.skipped)))
     if not table.rows:
-        shown = " y ".join(str(n) for n in table.header_rows)
-        result.issues.append(_issue(0, "", shown, "no_rows"))
+        if state is None:
+            shown = " y ".join(str(n) for n in table.header_rows)
+            result.issues.append(_issue(0, "", shown, "no_rows"))
         return result
-    suspects = _dv_suspects(table.headers, table.rows, match.columns, match.user_ignored)
+    suspects = []
+    if state is None or not state.checked:
+        suspects = _dv_suspects(table.headers, table.rows, match.columns, match.user_ignored)
     if not match.complete or suspects:
         if match.missing:
             result.issues.append(_issue(0, "", ", ".join(match.missing), "missing_columns"))
@@ -1225,7 +1265,11 @@ def validate(  # noqa: C901 - file checks, then the row loop
             )  # fmt: skip
         return result
     cols = match.columns
-    default_period, months, problem = _file_period(table, cols, period)
+    if state is None:
+        default_period, months, problem = _file_period(table, cols, period)
+    else:
+        state.checked = True
+        default_period, months, problem = state.default_period, state.months, state.problem
     if problem is not None:
         result.issues.append(problem)
         return result
@@ -1233,16 +1277,17 @@ def validate(  # noqa: C901 - file checks, then the row loop
     comunas = {normalize_text(c) for c in known_comunas}
     names = known_names or {}
     # a fraction column (0-1, as Excel percentages export) is scaled to 0-100
-    scale = 1.0
-    if "asistencia" in cols:
-        values = [_parse_number(_get(r, cols["asistencia"])) for r in table.rows]
-        numbers = [v for v in values if v is not None]
-        if numbers and max(numbers) <= 1.0 and any(0 < v < 1 for v in numbers):
-            scale = 100.0
-    seen: dict[tuple[int, str], int] = {}  # (run, period) -> first row
+    if state is None:
+        top, fraction = _attendance_facts(table.rows, cols)
+        scale = 100.0 if top is not None and top <= 1.0 and fraction else 1.0
+        seen: dict[tuple[int, str], int] = {}  # (run, period) -> first row
+        stats: Counter = Counter()  # how the RUNs were written, for the file-level check
+    else:
+        scale, seen, stats = state.scale, state.seen, state.stats
     width = len(table.headers)
-    stats: Counter = Counter()  # how the RUNs were written, for the file-level check
-    for number, raw in zip(table.row_numbers, table.rows, strict=True):
+    for done, (number, raw) in enumerate(zip(table.row_numbers, table.rows, strict=True)):
+        if on_rows is not None and done and done % every == 0:
+            on_rows(done)
         row_issues: list[Issue] = []
         if len(raw) > width:
             row_issues.append(_issue(number, "", len(raw), "row_length"))
@@ -1289,13 +1334,13 @@ def validate(  # noqa: C901 - file checks, then the row loop
         else:
             record["warnings"] = [i.code for i in row_issues]
             result.records.append(record)
-    # RUNs written without a hyphen that mostly fail module 11: the check digit is missing,
-    # and the few that pass by chance (one in eleven) would be another person's RUN.
-    plain, plain_bad = stats["plain"], stats["plain_bad"]
-    if plain >= 3 and plain * 2 > stats["parsed"] and plain_bad * 2 >= plain:
-        result.issues.append(
-            _issue(0, table.headers[cols["run"]], plain_bad, "run_without_dv", total=plain)
-        )
+    if on_rows is not None:
+        on_rows(len(table.rows))
+    if state is not None:
+        result.periods = dict(sorted(Counter(r["period"] for r in result.records).items()))
+        return result
+    if (issue := _run_without_dv(stats, table.headers[cols["run"]])) is not None:
+        result.issues.append(issue)
         raw_by_number = dict(zip(table.row_numbers, table.rows, strict=True))
         for record in result.records:
             result.rejected[record["row"]] = raw_by_number[record["row"]]
@@ -1304,25 +1349,64 @@ def validate(  # noqa: C901 - file checks, then the row loop
     return result
 
 
-def _reading_notes(table: RawTable) -> list[Issue]:
-    """Warnings about what reading the file changed or skipped (nothing is lost silently)."""
+def _run_without_dv(stats: Counter, header: str) -> Issue | None:
+    """Return the file error when RUNs are written without their check digit, else None.
+
+    RUNs written without a hyphen that mostly fail module 11: the check digit is missing,
+    and the few that pass by chance (one in eleven) would be another person's RUN.
+    """
+    plain, plain_bad = stats["plain"], stats["plain_bad"]
+    if plain >= 3 and plain * 2 > stats["parsed"] and plain_bad * 2 >= plain:
+        return _issue(0, header, plain_bad, "run_without_dv", total=plain)
+    return None
+
+
+def _attendance_facts(rows: Iterable[Sequence[str]], cols: Mapping[str, int]):
+    """Return the largest attendance value and whether some is a fraction (0 < v < 1)."""
+    if "asistencia" not in cols:
+        return None, False
+    values = [_parse_number(_get(r, cols["asistencia"])) for r in rows]
+    numbers = [v for v in values if v is not None]
+    if not numbers:
+        return None, False
+    return max(numbers), any(0 < v < 1 for v in numbers)
+
+
+def _reading_notes(n_invisible: int, skipped: Sequence[tuple[int, str]], n_skipped: int):
+    """Warnings about what reading the file changed or skipped (nothing is lost silently).
+
+    `skipped` holds at least the first ten lines skipped, of `n_skipped`.
+    """
     notes = []
-    if table.n_invisible:
-        notes.append(_issue(0, "", table.n_invisible, "invisible_removed"))
-    if table.skipped:
-        shown = ", ".join(f"{n} («{text[:30]}»)" for n, text in table.skipped[:10])
-        more = f" y {len(table.skipped) - 10} más" if len(table.skipped) > 10 else ""
+    if n_invisible:
+        notes.append(_issue(0, "", n_invisible, "invisible_removed"))
+    if n_skipped:
+        shown = ", ".join(f"{n} («{text[:30]}»)" for n, text in skipped[:10])
+        more = f" y {n_skipped - 10} más" if n_skipped > 10 else ""
         notes.append(_issue(0, "", shown + more, "rows_skipped"))
     return notes
 
 
+def _period_pairs(rows: Iterable[Sequence[str]], cols: Mapping[str, int]) -> set[tuple[str, str]]:
+    """Return the distinct (month, year) cells of `rows`."""
+    if "mes" not in cols:
+        return set()
+    return {(_get(r, cols["mes"]), _get(r, cols.get("anio"))) for r in rows}
+
+
 def _file_period(
-    table: RawTable, cols: Mapping[str, int], period: str | None
+    table: RawTable,
+    cols: Mapping[str, int],
+    period: str | None,
+    pairs: set[tuple[str, str]] | None = None,
 ) -> tuple[str | None, set[str], Issue | None]:
-    """Decide the month of rows with no month cell; also the months the rows carry, a problem."""
+    """Decide the month of rows with no month cell; also the months the rows carry, a problem.
+
+    `pairs` are the distinct (month, year) cells of the whole file (default: of `table`).
+    """
     months: set[str] = set()
     if "mes" in cols:
-        pairs = {(_get(r, cols["mes"]), _get(r, cols.get("anio"))) for r in table.rows}
+        pairs = _period_pairs(table.rows, cols) if pairs is None else pairs
         months = {p for m, y in pairs if m and (p := parse_period(m, y))}
         if months:
             return (next(iter(months)) if len(months) == 1 else None), months, None
@@ -1437,7 +1521,7 @@ def _check_row(  # noqa: C901 - one branch per column, kept in one place
                 record["birth_date"] = born
     # school
     record["rbd"] = None
-    rbd_text = re.sub(r"-\d$", "", cells["rbd"].replace(".", ""))  # "8001-2" carries the DV
+    rbd_text = _RBD_DV.sub("", cells["rbd"].replace(".", ""))  # "8001-2" carries the DV
     if not rbd_text:
         add("rbd", "rbd_missing", "")
     elif not rbd_text.isdigit():
@@ -1461,7 +1545,7 @@ def _check_row(  # noqa: C901 - one branch per column, kept in one place
     year_text = cells["ultimo_anio_matricula"]
     record["ultimo_anio_matricula"] = None
     if year_text:
-        if re.fullmatch(r"\d{4}", year_text) and 1990 <= int(year_text) <= today.year:
+        if _YEAR.fullmatch(year_text) and 1990 <= int(year_text) <= today.year:
             record["ultimo_anio_matricula"] = int(year_text)
         else:
             add("ultimo_anio_matricula", "year_format")
@@ -1479,7 +1563,7 @@ def _check_row(  # noqa: C901 - one branch per column, kept in one place
     days_ok = True
     for key, target in (("dias_asistidos", "days_present"), ("dias_trabajados", "days_total")):
         if cells[key]:
-            if re.fullmatch(r"\d{1,3}", cells[key]):
+            if _DAYS.fullmatch(cells[key]):
                 record[target] = int(cells[key])
             else:
                 add(key, "days_format")
@@ -1533,10 +1617,289 @@ def rejected_rows_csv(table_headers: list[str], result: IntakeResult) -> str:
     out.write("\ufeff")
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(safe_row(["fila", *table_headers, "errores"]))
+    writer.writerows(rejected_row_cells(table_headers, result))
+    return out.getvalue()
+
+
+def rejected_row_cells(table_headers: list[str], result: IntakeResult) -> Iterable[list]:
+    """Yield each rejected row of `result` as `rejected_rows_csv` writes it, in row order.
+
+    ``[row number, *cells padded to the headers, "column: message | …"]``, neutralised
+    for spreadsheets (`layers.export.safe_row`).
+    """
     by_row: dict[int, list[str]] = {}
     for issue in result.errors:
         by_row.setdefault(issue.row, []).append(f"{issue.column or 'fila'}: {issue.message}")
     for row, raw in sorted(result.rejected.items()):
         padded = [*raw, *[""] * (len(table_headers) - len(raw))]
-        writer.writerow(safe_row([row, *padded, " | ".join(by_row.get(row, []))]))
-    return out.getvalue()
+        yield safe_row([row, *padded, " | ".join(by_row.get(row, []))])
+
+
+# --------------------------------------------------------------------------- streaming
+
+# A streamed CSV is never whole in memory, so its size is bounded by time, not RAM: these
+# limits only refuse what no school list is (ten million rows, a row of 256+ columns).
+STREAM_LIMITS = ReadLimits(max_rows=10_000_000, max_cells=500_000_000)
+CHUNK_ROWS = 20_000  # rows validated, located and stored together
+_BLOCK = 1 << 20  # bytes read at a time when checking a file's encoding
+
+
+@dataclass
+class ValidationState:
+    """What validating a file chunk by chunk carries across chunks (see `scan_stream`).
+
+    ``default_period``, ``months`` and ``problem`` are `validate`'s month decision for
+    the whole file; ``scale`` its attendance scale; ``seen`` (RUN, month) -> first row
+    and ``stats`` (how RUNs were written) grow chunk after chunk.
+    """
+
+    default_period: str | None
+    months: set[str]
+    problem: Issue | None
+    scale: float
+    n_rows: int = 0
+    n_invisible: int = 0
+    n_skipped: int = 0
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # the first ones
+    seen: dict[tuple[int, str], int] = field(default_factory=dict)
+    stats: Counter = field(default_factory=Counter)
+    checked: bool = False  # the column checks of the first chunk were done
+
+    def reading_notes(self) -> list[Issue]:
+        """Warnings of the whole file about what reading changed or skipped."""
+        return _reading_notes(self.n_invisible, self.skipped, self.n_skipped)
+
+    def file_issue(self, headers: list[str], match: HeaderMatch) -> Issue | None:
+        """Return the file error found once every chunk was validated (RUNs with no DV), or None.
+
+        When not None, no row of the file can be imported (`validate` rejects them all).
+        """
+        if "run" not in match.columns:
+            return None
+        return _run_without_dv(self.stats, headers[match.columns["run"]])
+
+
+def _stream_encoding(path: str) -> tuple[str, str]:  # noqa: C901 - decode, by blocks
+    """Return the codec and label `decode` would choose for the file at `path` (by blocks).
+
+    Raises
+    ------
+    IntakeError
+        As `decode`: NUL bytes, or a BOM the bytes do not honour.
+    """
+    import codecs
+
+    with Path(path).open("rb") as file:
+        first = file.read(4)
+        if first.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return "utf-16", "UTF-16"
+        file.seek(0)
+        bom = first.startswith(b"\xef\xbb\xbf")
+        utf8 = codecs.getincrementaldecoder("utf-8")()
+        cp1252 = codecs.getincrementaldecoder("cp1252")()
+        ok_utf8 = ok_cp1252 = True
+        offset = 0
+        while block := file.read(_BLOCK):
+            nul = block.find(b"\x00")
+            if nul >= 0:
+                msg = (
+                    f"El archivo trae bytes nulos (el primero en la posición {offset + nul}): "
+                    "no es un CSV de texto o está dañado. Expórtelo de nuevo como CSV o XLSX."
+                )
+                raise IntakeError(msg)
+            if ok_utf8:
+                try:
+                    utf8.decode(block)
+                except UnicodeDecodeError as err:
+                    if bom:
+                        msg = (
+                            "El archivo se declara UTF-8 (tiene marca BOM) pero trae bytes que "
+                            f"no son UTF-8 cerca del byte {offset + err.start}: puede estar "
+                            "dañado o mezclar codificaciones. Ábralo en la planilla y guárdelo "
+                            "de nuevo como «CSV UTF-8»."
+                        )
+                        raise IntakeError(msg) from err
+                    ok_utf8 = False
+            if not ok_utf8 and ok_cp1252:
+                try:
+                    cp1252.decode(block)
+                except UnicodeDecodeError:
+                    ok_cp1252 = False
+            offset += len(block)
+    if ok_utf8:
+        return ("utf-8-sig", "UTF-8 con BOM") if bom else ("utf-8", "UTF-8")
+    if ok_cp1252:
+        return "cp1252", "Latin-1 (Windows-1252)"
+    return "latin-1", "Latin-1 (ISO-8859-1)"
+
+
+class TableStream:
+    """A list read in chunks of rows from a file on disk, never whole in memory (issue 22).
+
+    A CSV is decoded, cleaned and split line by line exactly as `read_table` does (same
+    encodings and messages, header found in the first lines, repeated headers and single
+    values skipped); an XLSX is read whole by `read_table` (bounded by `ReadLimits`, as
+    the merged ranges come after the rows) and handed out in chunks. `head` is the table
+    of the header and the first rows (for `match_headers`); `chunks` reads the file again
+    from its start each time it is called.
+
+    Raises
+    ------
+    IntakeError
+        As `read_table`; a CSV line beyond `limits` (columns) when its chunk is read.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        filename: str = "",
+        *,
+        chunk_rows: int = CHUNK_ROWS,
+        header_row: int | Sequence[int] | None = None,
+        limits: ReadLimits | None = None,
+    ) -> None:
+        self.path, self.chunk_rows = str(path), max(1, int(chunk_rows))
+        self.limits = limits or STREAM_LIMITS
+        with Path(self.path).open("rb") as file:
+            start = file.read(8)
+        self.xlsx = start[:4] == b"PK\x03\x04" or filename.lower().endswith((".xlsx", ".xlsm"))
+        if (
+            self.xlsx
+            or filename.lower().endswith(".xls")
+            or start == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+        ):
+            with Path(self.path).open("rb") as file:
+                self._whole = read_table(file.read(), filename, header_row=header_row)
+            self.head = self._whole
+            self._start = 0
+            return
+        self._whole = None
+        self.codec, self.encoding = _stream_encoding(self.path)
+        with Path(self.path).open(encoding=self.codec, newline="") as file:
+            sample = file.read(400_000)
+        if not sample.strip():
+            msg = "El archivo está vacío. Exporte de nuevo la planilla y súbala otra vez."
+            raise IntakeError(msg)
+        self.delimiter = sniff_delimiter(sample)
+        wanted = max(header_row if isinstance(header_row, int) else max(header_row or [0]), 0)
+        first: list[Line] = []
+        for line in self._lines():
+            if any(line[1]):
+                first.append(line)
+            if len(first) >= _HEADER_SCAN + _SAMPLE_ROWS and line[0] >= wanted:
+                break
+        table = _table([(n, list(r)) for n, r in first], "csv", self.encoding, self.delimiter,
+                       header_row, 0, 0)  # fmt: skip
+        self.head = table
+        self._start = next(i for i, (n, _) in enumerate(first) if n == table.header_rows[-1]) + 1
+        self._header_lines = [_trim(r) for n, r in first if n in table.header_rows]
+
+    def _lines(self):  # noqa: C901 - csv_lines, line by line
+        """Numbered rows of cleaned, stripped cells, as `csv_lines` makes them."""
+        from layers.text import clean_text
+
+        counter = {"removed": 0}
+        self._removed = counter
+
+        def cleaned(file):
+            for physical in file:
+                text, removed = clean_text(physical)
+                counter["removed"] += removed
+                yield text
+
+        with Path(self.path).open(encoding=self.codec, newline="") as file:
+            reader = csv.reader(cleaned(file), delimiter=self.delimiter)
+            try:
+                for number, row in enumerate(reader, start=1):
+                    cells = [c.strip() for c in row]
+                    if len(cells) > self.limits.max_columns:
+                        while cells and not cells[-1]:
+                            cells.pop()
+                        if len(cells) > self.limits.max_columns:
+                            msg = (
+                                f"El archivo es demasiado grande: la fila {number} tiene "
+                                f"{len(cells)} columnas."
+                            )
+                            raise IntakeError(msg)
+                    if number > self.limits.max_rows:
+                        msg = (
+                            f"El archivo es demasiado grande: más de {self.limits.max_rows} filas."
+                        )
+                        raise IntakeError(msg)
+                    for index, cell in enumerate(cells):
+                        if "\n" in cell or "\r" in cell:
+                            cells[index] = " ".join(cell.split())
+                    yield number, cells
+            except csv.Error as err:
+                msg = (
+                    f"No se pudo leer el CSV cerca de la línea {reader.line_num}: {err}. Suele "
+                    "ser una comilla sin cerrar o una celda enorme; ábralo en la planilla y "
+                    "guárdelo de nuevo."
+                )
+                raise IntakeError(msg) from err
+
+    def chunks(self):
+        """Yield `RawTable` chunks of at most `chunk_rows` rows, in file order.
+
+        Each carries the head's headers and metadata, its own ``skipped`` lines and the
+        characters removed while reading it (``n_invisible``).
+        """
+        head = self.head
+        if self._whole is not None:
+            whole = self._whole
+            for start in range(0, len(whole.rows), self.chunk_rows):
+                end = start + self.chunk_rows
+                yield _chunk_of(head, whole.rows[start:end], whole.row_numbers[start:end],
+                                whole.skipped if start == 0 else [],
+                                whole.n_invisible if start == 0 else 0)  # fmt: skip
+            return
+        width = len(head.headers)
+        non_empty = (line for line in self._lines() if any(line[1]))
+        body = itertools.islice(non_empty, self._start, None)
+        before = 0
+        while block := list(itertools.islice(body, self.chunk_rows)):
+            rows, numbers, skipped = _body(block, width, self._header_lines)
+            removed = self._removed["removed"]
+            yield _chunk_of(head, rows, numbers, skipped, removed - before)
+            before = removed
+
+
+def _chunk_of(head: RawTable, rows, numbers, skipped, removed: int) -> RawTable:
+    return RawTable(
+        headers=head.headers, rows=rows, row_numbers=numbers, kind=head.kind,
+        encoding=head.encoding, delimiter=head.delimiter, header_rows=head.header_rows,
+        head=head.head, title_period=head.title_period, title_period_row=head.title_period_row,
+        skipped=skipped, n_invisible=removed, n_merged=head.n_merged,
+    )  # fmt: skip
+
+
+def scan_stream(
+    stream: TableStream, match: HeaderMatch, period: str | None = None, progress=None
+) -> ValidationState:
+    """Read the whole stream once: rows, months and attendance scale, for `validate`'s state.
+
+    `progress`, when given, is called with the rows read so far after each chunk.
+    """
+    pairs: set[tuple[str, str]] = set()
+    top, fraction = None, False
+    n_rows = n_invisible = n_skipped = 0
+    skipped: list[tuple[int, str]] = []
+    cols = match.columns
+    for chunk in stream.chunks():
+        n_rows += len(chunk.rows)
+        n_invisible += chunk.n_invisible
+        n_skipped += len(chunk.skipped)
+        skipped.extend(chunk.skipped[: max(0, 11 - len(skipped))])
+        pairs |= _period_pairs(chunk.rows, cols)
+        chunk_top, chunk_fraction = _attendance_facts(chunk.rows, cols)
+        if chunk_top is not None:
+            top = chunk_top if top is None else max(top, chunk_top)
+        fraction = fraction or chunk_fraction
+        if progress is not None:
+            progress(n_rows)
+    head = stream.head
+    default_period, months, problem = _file_period(head, cols, period, pairs)
+    scale = 100.0 if top is not None and top <= 1.0 and fraction else 1.0
+    return ValidationState(default_period, months, problem, scale, n_rows=n_rows,
+                           n_invisible=n_invisible, n_skipped=n_skipped,
+                           skipped=skipped)  # fmt: skip

@@ -70,7 +70,14 @@ def _print_report(prepared) -> None:
     "están en la lista»; «adicion»: no se marca a nadie. Obligatorio si el archivo trae "
     "muchas menos filas que la lista anterior de algún establecimiento.",
 )
-def import_file(path, period, solo_validas, dry_run, rechazadas, usuario, lista) -> None:
+@click.option(
+    "--por-partes",
+    "streamed",
+    is_flag=True,
+    help="Para listas muy grandes (cientos de miles de filas): leer, validar y guardar por "
+    "partes, con poca memoria y mostrando el avance; sigue siendo todo o nada.",
+)
+def import_file(path, period, solo_validas, dry_run, rechazadas, usuario, lista, streamed) -> None:
     """Importa una lista de estudiantes (CSV o XLSX): todo o nada, salvo --solo-validas."""
     from geo_app.audit import record
     from geo_app.cases.context import case_context
@@ -86,6 +93,12 @@ def import_file(path, period, solo_validas, dry_run, rechazadas, usuario, lista)
         msg = f"mes «{period}» no válido; use AAAA-MM, por ejemplo 2026-08."
         raise click.BadParameter(msg)
     period = parse_period(period) if period else None
+    if streamed:
+        if dry_run:
+            msg = "--revisar no se combina con --por-partes: revise el archivo sin --por-partes."
+            raise click.BadParameter(msg)
+        _import_streamed(path, period, solo_validas, rechazadas, usuario, lista)
+        return
     with app_context() as app:
         sessions = app.extensions["revincula.db"]
         context = case_context(app)
@@ -129,3 +142,47 @@ def import_file(path, period, solo_validas, dry_run, rechazadas, usuario, lista)
             from geo_app.cases.uploads import DEMO_CLOSED
 
             click.echo(DEMO_CLOSED.format(", ".join(batch.report["demo_desactivadas"])))
+
+
+def _import_streamed(path, period, solo_validas, rechazadas, usuario, lista) -> None:
+    """``revincula import --por-partes``: `importing.stream_import`, progress on stderr."""
+    from geo_app.audit import record
+    from geo_app.cases.context import case_context
+    from geo_app.cases.importing import ImportRejectedError
+    from geo_app.cases.importing import stream_import
+    from geo_app.store.models import Case
+    from layers.intake import IntakeError
+
+    def progress(done: int, total: int, phase: str) -> None:
+        shown = (
+            f"{done:,} de {total:,}".replace(",", ".") if total else f"{done:,}".replace(",", ".")
+        )
+        click.echo(f"{phase}: {shown} filas", err=True)
+
+    actor = usuario or getpass.getuser()
+    with app_context() as app:
+        sessions = app.extensions["revincula.db"]
+        with sessions() as session:
+            try:
+                with session.begin():
+                    outcome = stream_import(
+                        session, case_context(app), path, path.name, actor=actor,
+                        only_valid=solo_validas, list_mode=lista, period=period,
+                        progress=progress, rejected_to=rechazadas,
+                    )  # fmt: skip
+                    batch = outcome.batch
+                    if rechazadas is None and outcome.rejected_path is not None:
+                        outcome.rejected_path.unlink()  # not asked for: a temporary file
+                    ids = session.scalars(select(Case.id).where(Case.last_batch_id == batch.id))
+                    record(session, None, "cambiar", "importacion", target_id=batch.id,
+                           case_ids=ids.all(), username=actor)  # fmt: skip
+            except (IntakeError, ImportRejectedError) as err:
+                raise click.ClickException(str(err)) from err
+            finally:
+                if rechazadas is not None and rechazadas.exists():
+                    click.echo(f"Filas rechazadas guardadas en {rechazadas}")
+        click.echo(
+            f"Importación {batch.id} guardada por partes: {batch.n_new} nuevos, "
+            f"{batch.n_updated} actualizados, {batch.n_unchanged} sin cambios, {batch.n_missing} "
+            f"ya no están en la lista, {batch.n_rejected} filas rechazadas."
+        )

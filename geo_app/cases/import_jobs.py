@@ -141,9 +141,8 @@ def _review(app: Flask, run: jobs.JobRun) -> None:
     run.progress(0, 0, "Leyendo, validando y ubicando las filas")
     try:
         with app.extensions["revincula.db"]() as session, session.begin():
-            prepared = prepare_upload(
-                session, case_context(app), uploads, run.params["token"], scope=scope
-            )
+            prepared = prepare_upload(session, case_context(app), uploads, run.params["token"],
+                                      scope=scope, progress=run.progress)  # fmt: skip
     except IntakeError as err:
         msg = f"No se pudo leer el archivo: {err}"
         raise jobs.JobError(msg) from err
@@ -235,6 +234,7 @@ def _store(app: Flask, run: jobs.JobRun) -> None:
                 scope=scope,
                 only_valid=bool(params.get("only_valid")),
                 list_mode=params.get("list_mode"),
+                progress=jobs.progress,  # rows of each phase (PostgreSQL; see jobs.progress)
             )
             record(session, scope, "cambiar", "importacion", target_id=batch.id,
                    case_ids=case_ids, ip=params.get("ip", ""))  # fmt: skip

@@ -7,17 +7,24 @@ owns the database transaction and the history of changes. The web pages, the
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
+import os
+import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geo_app.accounts.users import set_active
 from geo_app.cases.context import CaseContext
+from geo_app.cases.storing import STORING
 from geo_app.cases.storing import among
 from geo_app.cases.storing import location_fields
 from geo_app.cases.storing import location_label
@@ -31,13 +38,18 @@ from geo_app.store.models import ImportBatch
 from geo_app.store.models import Student
 from geo_app.store.models import User
 from geo_app.store.models import utcnow
+from layers.export import safe_row
 from layers.geocode import Location
+from layers.intake import CHUNK_ROWS
 from layers.intake import HeaderMatch
 from layers.intake import IntakeResult
 from layers.intake import Issue
 from layers.intake import RawTable
+from layers.intake import TableStream
 from layers.intake import match_headers
 from layers.intake import read_table
+from layers.intake import rejected_row_cells
+from layers.intake import scan_stream
 from layers.intake import validate
 from layers.synthetic import is_synthetic_run
 from layers.text import count_label
@@ -45,17 +57,30 @@ from layers.text import number_es
 from layers.workflow import load_workflow
 
 __all__ = [
+    "ISSUES_KEPT",
     "LIST_MODES",
+    "LOCATING",
+    "READING",
+    "STORING",
+    "STREAMING",
+    "VALIDATING",
     "ImportRejectedError",
     "Prepared",
+    "Progress",
     "SchoolShortfall",
     "ScopeIssue",
+    "StoreView",
+    "StreamOutcome",
     "apply_import",
+    "locate_records",
     "location_label",
     "mapping_change",
     "prepare_import",
+    "refuse_out_of_scope",
     "save_mapping",
     "set_location",
+    "store_view",
+    "stream_import",
 ]
 
 # How a file relates to the schools' previous lists: the complete list (students absent from
@@ -71,6 +96,12 @@ COMUNA_OUT_OF_SCOPE_ROW = (
     "La comuna {value} está fuera del ámbito de su cuenta: la fila no se importa. Quítela, o "
     "pida a un administrador que la importe."
 )
+
+
+# Phases of an import, as its progress reports them (rows done of the total within each).
+VALIDATING = "Validando las filas"
+LOCATING = "Ubicando las direcciones"
+Progress = Callable[[int, int, str], object]  # (rows done, rows in the phase, phase)
 
 
 class ImportRejectedError(ValueError):
@@ -181,6 +212,8 @@ def prepare_import(
     today: dt.date | None = None,
     scope: Scope | None = None,
     owner: str = "",
+    progress: Progress | None = None,
+    every: int = 5_000,
 ) -> Prepared:
     """Read and validate a file and compare it with the store; nothing is written.
 
@@ -197,6 +230,10 @@ def prepare_import(
     `read_table` finds; ``prepared.table.header_rows`` says which was used and
     ``prepared.table.head`` holds the file's first lines to choose another.
 
+    `progress`, when given, is called as ``progress(done, total, phase)`` (rows, Spanish
+    phase) every `every` rows while validating (``VALIDATING``) and locating
+    (``LOCATING``), and once each phase ends with ``done == total``.
+
     Raises
     ------
     layers.intake.IntakeError
@@ -209,14 +246,17 @@ def prepare_import(
         saved = _saved_mapping(session, table.signature, owner)
         mapping = saved.mapping if saved is not None else None
     match = match_headers(table.headers, mapping, rows=table.rows)
+    view = store_view(session, context, scope)
     result = validate(
         table,
         match,
         known_rbds=context.schools,
         known_comunas=context.comunas,
-        known_names=_known_names(session, scope),
+        known_names=view.names,
         period=period,
         today=today,
+        on_rows=None if progress is None else lambda n: progress(n, len(table.rows), VALIDATING),
+        every=every,
     )
     prepared = Prepared(
         filename=filename,
@@ -228,6 +268,40 @@ def prepare_import(
         today=today,
         saved_mapping=saved,
     )
+    refuse_out_of_scope(prepared, context, scope, set(view.existing) - set(view.visible))
+    existing, visible = view.existing, view.visible
+    runs = {r["run"] for r in result.records}
+    prepared.new_runs = sorted(runs - set(existing))
+    prepared.updated_runs = sorted(runs & set(existing))
+    prepared.updated_case_ids = sorted(visible[run][1] for run in prepared.updated_runs)
+    file_rbds = Counter(r["rbd"] for r in result.records)
+    prepared.missing_runs = sorted(
+        run
+        for run, (rbd, _, in_list, *_rest) in visible.items()
+        if in_list and rbd in file_rbds and run not in runs
+    )
+    prepared.shortfalls = _shortfalls(context, visible, file_rbds, prepared.missing_runs)
+    prepared.locations = locate_records(context, view, result.records, progress, every)
+    return prepared
+
+
+@dataclass
+class StoreView:
+    """What an import compares a file with, read once before it: cases, names, geocoder.
+
+    ``existing`` maps every stored RUN to ``(rbd, case id, in latest list, geocode
+    method, address, sector, comuna, lon, lat)``; ``visible`` only those in the
+    account's scope; ``names`` their full names (`_known_names`).
+    """
+
+    existing: dict[int, tuple]
+    visible: dict[int, tuple]
+    names: dict[int, str]
+    geocoder: object
+
+
+def store_view(session: Session, context: CaseContext, scope: Scope | None) -> StoreView:
+    """Read what an import of an account with `scope` (None: every case) compares with."""
     query = select(
         Student.run,
         Case.rbd,
@@ -245,38 +319,51 @@ def prepare_import(
     if scope is not None:
         allowed = set(session.scalars(scope.cases(select(Case.id))))
         visible = {run: old for run, old in existing.items() if old[1] in allowed}
-    _refuse_out_of_scope(prepared, context, scope, set(existing) - set(visible))
-    runs = {r["run"] for r in result.records}
-    prepared.new_runs = sorted(runs - set(existing))
-    prepared.updated_runs = sorted(runs & set(existing))
-    prepared.updated_case_ids = sorted(visible[run][1] for run in prepared.updated_runs)
-    file_rbds = Counter(r["rbd"] for r in result.records)
-    prepared.missing_runs = sorted(
-        run
-        for run, (rbd, _, in_list, *_rest) in visible.items()
-        if in_list and rbd in file_rbds and run not in runs
-    )
-    prepared.shortfalls = _shortfalls(context, visible, file_rbds, prepared.missing_runs)
     geocoder = current_geocoder(session, context)  # bundled sources + the team's entries
+    return StoreView(existing, visible, _known_names(session, scope), geocoder)
+
+
+def locate_records(
+    context: CaseContext,
+    view: StoreView,
+    records: list[dict],
+    progress: Progress | None = None,
+    every: int = 5_000,
+) -> dict:
+    """Return row number -> `Location` of `records`; a stored place unchanged is kept.
+
+    A case located by hand, or whose address, sector and comuna did not change, keeps
+    its point (method «sin cambio»); each distinct address reading of the others is
+    located once (lists repeat sectors and siblings). `progress` as in `prepare_import`
+    (phase ``LOCATING``, rows of `records`).
+    """
+    locations: dict[int, Location] = {}
     to_locate = []
-    for record in result.records:
-        old = existing.get(record["run"])
+    for record in records:
+        old = view.existing.get(record["run"])
         if old is not None and (
             old[3] == "manual" or (old[4], old[5], old[6]) == _place_fields(record)
         ):
-            prepared.locations[record["row"]] = Location(old[7], old[8], old[3], 0.0, "sin cambio")
+            locations[record["row"]] = Location(old[7], old[8], old[3], 0.0, "sin cambio")
             continue
         to_locate.append(record)
-    # each distinct address reading is located once (lists repeat sectors and siblings)
-    located = geocoder.locate_many(
-        (r["address"], r["sector"], _comuna_for(context, r), r["rbd"]) for r in to_locate
-    )
+    skipped, total = len(records) - len(to_locate), len(records)
+
+    def readings():
+        for i, r in enumerate(to_locate):
+            if progress is not None and i and i % every == 0:
+                progress(skipped + i, total, LOCATING)
+            yield r["address"], r["sector"], _comuna_for(context, r), r["rbd"]
+
+    located = view.geocoder.locate_many(readings())
     for record, location in zip(to_locate, located, strict=True):
-        prepared.locations[record["row"]] = location
-    return prepared
+        locations[record["row"]] = location
+    if progress is not None:
+        progress(total, total, LOCATING)
+    return locations
 
 
-def _refuse_out_of_scope(
+def refuse_out_of_scope(
     prepared: Prepared, context: CaseContext, scope: Scope | None, hidden_runs: set[int]
 ) -> None:
     """Move to the rejected rows those the account may not import (in place).
@@ -373,6 +460,43 @@ def _report(prepared: Prepared) -> dict:
     }
 
 
+NO_VALID_ROWS = "El archivo no tiene filas válidas para importar."
+
+
+def _file_errors_message(issues: list[Issue]) -> str:
+    return "El archivo no se puede importar: " + " ".join(i.message for i in issues)
+
+
+def _errors_message(n_errors: int, n_rejected: int) -> str:
+    return (
+        f"El archivo tiene {count_label(n_errors, 'error')} en {count_label(n_rejected, 'fila')}: "
+        "no se importó nada. Corrija las filas y vuelva a subirlo, o elija importar solo "
+        "las filas válidas."
+    )
+
+
+def _outside_message(outside: list[str]) -> str:
+    return (
+        f"El archivo trae casos de comunas fuera de su ámbito ({', '.join(outside)}): no "
+        "se importó nada. Quite esas filas o pida a un administrador que lo importe."
+    )
+
+
+def _shortfalls_message(shortfalls: list[SchoolShortfall]) -> str:
+    return (
+        "Antes de marcar a alguien como «ya no están en la lista», diga si el archivo es la "
+        "lista completa de sus establecimientos o una adición. "
+        + "; ".join(s.sentence() for s in shortfalls)
+        + ". Si es una adición, no se marca a nadie."
+    )
+
+
+def _check_list_mode(list_mode: str | None) -> None:
+    if list_mode not in (None, *LIST_MODES):
+        msg = f"Tipo de lista «{list_mode}» desconocido: elija «completa» o «adicion»."
+        raise ImportRejectedError(msg)
+
+
 def apply_import(
     session: Session,
     context: CaseContext,
@@ -383,6 +507,8 @@ def apply_import(
     synthetic: bool = False,
     comunas: tuple[str, ...] = (),
     list_mode: str | None = None,
+    progress: Progress | None = None,
+    every: int = 5_000,
 ) -> ImportBatch:
     """Store a prepared file: all rows, or only the valid ones when the user chose so.
 
@@ -402,50 +528,30 @@ def apply_import(
     some school's previous list (`Prepared.shortfalls`), when the import is refused
     until the user says which (no one is ever dropped silently).
 
+    `progress` as in `prepare_import` (phase ``STORING``, valid rows, every `every`).
+
     Raises
     ------
     ImportRejectedError
         The file has errors and `only_valid` is False, the file itself is invalid,
         it holds cases of comunas outside `comunas`, or `list_mode` is needed and None.
     """
-    if list_mode not in (None, *LIST_MODES):
-        msg = f"Tipo de lista «{list_mode}» desconocido: elija «completa» o «adicion»."
-        raise ImportRejectedError(msg)
+    _check_list_mode(list_mode)
     result = prepared.result
     if result.file_errors:
-        msg = "El archivo no se puede importar: " + " ".join(i.message for i in result.file_errors)
-        raise ImportRejectedError(msg)
+        raise ImportRejectedError(_file_errors_message(result.file_errors))
     if result.errors and not only_valid:
-        msg = (
-            f"El archivo tiene {count_label(len(result.errors), 'error')} en "
-            f"{count_label(len(result.rejected), 'fila')}: "
-            "no se importó nada. Corrija las filas y vuelva a subirlo, o elija importar solo "
-            "las filas válidas."
-        )
-        raise ImportRejectedError(msg)
+        raise ImportRejectedError(_errors_message(len(result.errors), len(result.rejected)))
     if not result.records:
-        msg = "El archivo no tiene filas válidas para importar."
-        raise ImportRejectedError(msg)
+        raise ImportRejectedError(NO_VALID_ROWS)
     if comunas:
-        outside = sorted(
-            {_comuna_for(context, r) or "sin comuna" for r in result.records} - set(comunas)
-        )
-        if outside:
-            msg = (
-                f"El archivo trae casos de comunas fuera de su ámbito ({', '.join(outside)}): no "
-                "se importó nada. Quite esas filas o pida a un administrador que lo importe."
-            )
-            raise ImportRejectedError(msg)
+        found = {_comuna_for(context, r) or "sin comuna" for r in result.records}
+        if outside := sorted(found - set(comunas)):
+            raise ImportRejectedError(_outside_message(outside))
     synthetic = synthetic or all(is_synthetic_run(r["run"]) for r in result.records)
     demo_disabled = [] if synthetic else _close_demo_accounts(session, actor)
     if prepared.shortfalls and list_mode is None:
-        msg = (
-            "Antes de marcar a alguien como «ya no están en la lista», diga si el archivo es la "
-            "lista completa de sus establecimientos o una adición. "
-            + "; ".join(s.sentence() for s in prepared.shortfalls)
-            + ". Si es una adición, no se marca a nadie."
-        )
-        raise ImportRejectedError(msg)
+        raise ImportRejectedError(_shortfalls_message(prepared.shortfalls))
     batch = ImportBatch(
         actor=actor,
         filename=prepared.filename,
@@ -474,6 +580,7 @@ def apply_import(
     counts, n_missing = store_rows(
         session, context, prepared, batch.id, actor=actor, synthetic=synthetic,
         missing_runs=missing, propose=lambda ids: _propose(session, ids, actor),
+        progress=progress, every=every,
     )  # fmt: skip
     batch.n_new, batch.n_updated = counts["new"], counts["updated"]
     batch.n_unchanged, batch.n_missing = counts["unchanged"], n_missing
@@ -529,3 +636,244 @@ def set_location(context: CaseContext, case: Case, location: Location, now: dt.d
 def _chunks(values: list, size: int = 10_000):
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+# --------------------------------------------------------------------------- streaming
+
+ISSUES_KEPT = 50  # issues of each kind a streamed import's report keeps (all are counted)
+READING = "Leyendo el archivo"
+STREAMING = "Validando, ubicando y guardando las filas"
+
+
+@dataclass
+class StreamOutcome:
+    """What `stream_import` stored and found.
+
+    ``issues`` holds the first `ISSUES_KEPT` issues of each code (``counts`` counts them
+    all); ``rejected_path`` is the CSV of the rejected rows with their errors
+    (`layers.intake.rejected_rows_csv`'s format, written as they come), or None when no
+    row was rejected: the caller deletes it.
+    """
+
+    batch: ImportBatch
+    n_rows: int
+    counts: dict[str, int]
+    issues: list[Issue]
+    rejected_path: Path | None
+
+
+class _Spill:
+    """The rejected rows and their errors, written to a CSV file as they are found."""
+
+    def __init__(self, headers: list[str], path: Path | None) -> None:
+        self.headers, self.path, self.file, self.writer, self.n = headers, path, None, None, 0
+
+    def add(self, result: IntakeResult) -> None:
+        if not result.rejected:
+            return
+        if self.file is None:
+            if self.path is None:
+                handle, name = tempfile.mkstemp(prefix="revincula-rechazadas-", suffix=".csv")
+                os.close(handle)
+                self.path = Path(name)
+            self.file = self.path.open("w", encoding="utf-8-sig", newline="")
+            self.writer = csv.writer(self.file, delimiter=";", lineterminator="\r\n")
+            self.writer.writerow(safe_row(["fila", *self.headers, "errores"]))  # as the page's
+        for cells in rejected_row_cells(self.headers, result):
+            self.writer.writerow(cells)
+            self.n += 1
+
+    def close(self) -> Path | None:
+        if self.file is not None:
+            self.file.close()
+        return self.path if self.n else None
+
+
+def stream_import(  # noqa: C901 - the import's steps in order, chunk by chunk
+    session: Session,
+    context: CaseContext,
+    path: str | Path,
+    filename: str,
+    *,
+    actor: str = "",
+    synthetic: bool = False,
+    only_valid: bool = False,
+    list_mode: str | None = None,
+    period: str | None = None,
+    mapping: dict[str, str] | None = None,
+    header_row: int | tuple[int, ...] | None = None,
+    today: dt.date | None = None,
+    scope: Scope | None = None,
+    comunas: tuple[str, ...] = (),
+    chunk_rows: int = CHUNK_ROWS,
+    progress: Progress | None = None,
+    rejected_to: Path | None = None,
+) -> StreamOutcome:
+    """Import a file of any length in bounded memory, in the caller's one transaction.
+
+    The file (a CSV streamed from disk; an XLSX within `layers.intake.ReadLimits`) is
+    read once to count its rows and decide its month and attendance scale
+    (`layers.intake.scan_stream`), then again in chunks of `chunk_rows` rows: each is
+    validated (`validate` with the file's `ValidationState`: duplicates across chunks
+    are found), refused by scope as in `prepare_import`, located and stored
+    (`storing.store_rows`). Only counts, the first `ISSUES_KEPT` issues of each kind and
+    the sets of RUNs and RBDs stay in memory; rejected rows go to a CSV file
+    (`StreamOutcome.rejected_path`, at `rejected_to` if given).
+
+    All-or-nothing as `apply_import`, with the same rules and messages, checked when the
+    file has been read: on any `ImportRejectedError` (or database error) raised, even
+    after the last chunk, the caller rolls back and nothing of the file remains.
+
+    `progress(done, total, phase)` reports rows read (``READING``), then rows validated,
+    located and stored (``STREAMING``), after each chunk; each phase ends at its total.
+
+    Raises
+    ------
+    layers.intake.IntakeError
+        The file cannot be read as a table.
+    ImportRejectedError
+        As `apply_import`.
+    """
+    _check_list_mode(list_mode)
+    today = today or dt.date.today()
+    report = progress or (lambda *_: None)
+    stream = TableStream(str(path), filename, chunk_rows=chunk_rows, header_row=header_row)
+    head = stream.head
+    saved = None
+    if mapping is None:
+        saved = _saved_mapping(session, head.signature, scope.username if scope else "")
+        mapping = saved.mapping if saved is not None else None
+    match = match_headers(head.headers, mapping, rows=head.rows)
+    state = scan_stream(stream, match, period, progress=lambda n: report(n, 0, READING))
+    report(state.n_rows, state.n_rows, READING)
+    view = store_view(session, context, scope)
+    known = {"known_rbds": context.schools, "known_comunas": context.comunas,
+             "known_names": view.names, "period": period, "today": today}  # fmt: skip
+    if not state.n_rows:
+        empty = validate(replace(head, rows=[], row_numbers=[]), match, **known)
+        raise ImportRejectedError(_file_errors_message(empty.file_errors))
+    batch = ImportBatch(actor=actor, filename=filename, sha256=_sha256(path),
+                        file_kind=head.kind, encoding=head.encoding, delimiter=head.delimiter,
+                        period=None, status="completa", synthetic=synthetic,
+                        n_rows=state.n_rows)  # fmt: skip
+    session.add(batch)
+    session.flush()
+    counts: Counter = Counter()
+    kept: list[Issue] = [*state.reading_notes()]
+    counts.update(i.code for i in kept)
+    spill = _Spill(head.headers, rejected_to)
+    runs: set[int] = set()
+    file_rbds: Counter = Counter()
+    periods: Counter = Counter()
+    methods: Counter = Counter()
+    found_comunas: set[str] = set()
+    totals: Counter = Counter()
+    n_errors = n_rejected = n_valid = done = 0
+    all_synthetic = True
+    hidden = set(view.existing) - set(view.visible)
+    try:
+        for chunk in stream.chunks():
+            result = validate(chunk, match, state=state, **known)
+            prepared = Prepared(filename=filename, sha256=batch.sha256, table=chunk, match=match,
+                                result=result, period=period, today=today)  # fmt: skip
+            refuse_out_of_scope(prepared, context, scope, hidden)
+            if result.file_errors:
+                raise ImportRejectedError(_file_errors_message(result.file_errors))
+            for issue in result.issues:
+                counts[issue.code] += 1
+                if counts[issue.code] <= ISSUES_KEPT:
+                    kept.append(issue)
+            n_errors += len(result.errors)
+            n_rejected += len(result.rejected)
+            spill.add(result)
+            records = result.records
+            n_valid += len(records)
+            runs.update(r["run"] for r in records)
+            file_rbds.update(r["rbd"] for r in records)
+            periods.update(r["period"] for r in records)
+            found_comunas.update(_comuna_for(context, r) or "sin comuna" for r in records)
+            all_synthetic = all_synthetic and all(is_synthetic_run(r["run"]) for r in records)
+            if records and (only_valid or not n_errors):  # else: rejected at the end anyway
+                prepared.locations = locate_records(context, view, records)
+                methods.update(loc.method for loc in prepared.locations.values())
+                chunk_counts, _ = store_rows(
+                    session, context, prepared, batch.id, actor=actor, synthetic=synthetic,
+                    missing_runs=set(), propose=lambda ids: _propose(session, ids, actor),
+                )  # fmt: skip
+                totals.update(chunk_counts)
+            done += len(chunk.rows)
+            report(done, state.n_rows, STREAMING)
+    finally:
+        rejected_path = spill.close()
+    try:
+        if (issue := state.file_issue(head.headers, match)) is not None:
+            raise ImportRejectedError(_file_errors_message([issue]))
+        if n_errors and not only_valid:
+            raise ImportRejectedError(_errors_message(n_errors, n_rejected))
+        if not n_valid:
+            raise ImportRejectedError(NO_VALID_ROWS)
+        if comunas and (outside := sorted(found_comunas - set(comunas))):
+            raise ImportRejectedError(_outside_message(outside))
+        if not synthetic and all_synthetic:  # as apply_import: every RUN in the synthetic range
+            synthetic = True
+            new_students = select(Case.student_id).where(Case.first_batch_id == batch.id)
+            session.execute(
+                Student.__table__.update()
+                .where(Student.__table__.c.id.in_(new_students))
+                .values(synthetic=True)
+            )
+        demo_disabled = [] if synthetic else _close_demo_accounts(session, actor)
+        missing = sorted(
+            run
+            for run, (rbd, _, in_list, *_rest) in view.visible.items()
+            if in_list and rbd in file_rbds and run not in runs
+        )
+        shortfalls = _shortfalls(context, view.visible, file_rbds, missing)
+        if shortfalls and list_mode is None:
+            raise ImportRejectedError(_shortfalls_message(shortfalls))
+        n_missing = 0
+        if missing and list_mode != "adicion":
+            nothing = IntakeResult(records=[], issues=[])
+            marker = Prepared(filename=filename, sha256=batch.sha256, table=head, match=match,
+                              result=nothing, period=period, today=today)  # fmt: skip
+            _, n_missing = store_rows(session, context, marker, batch.id, actor=actor,
+                                      synthetic=synthetic, missing_runs=set(missing),
+                                      propose=lambda _ids: None)  # fmt: skip
+    except BaseException:
+        if rejected_path is not None and rejected_to is None:
+            rejected_path.unlink(missing_ok=True)
+        raise
+    ordered_periods = dict(sorted(periods.items()))
+    batch.period = max(ordered_periods, default=period)
+    batch.status = "solo_validas" if n_errors else "completa"
+    batch.synthetic = synthetic
+    batch.n_valid, batch.n_rejected = n_valid, n_rejected
+    batch.n_new, batch.n_updated = totals["new"], totals["updated"]
+    batch.n_unchanged, batch.n_missing = totals["unchanged"], n_missing
+    batch.geocode_summary = dict(methods)
+    batch.report = {
+        "headers": head.headers,
+        "encoding": head.encoding,
+        "delimiter": head.delimiter,
+        "ignored_columns": match.ignored,
+        "header_rows": list(head.header_rows),
+        "periods": ordered_periods,
+        "period_given": period,
+        "counts": dict(counts),
+        "issues": [i.as_dict() for i in kept],
+        "issues_kept_per_code": ISSUES_KEPT,
+        "rejected_rows": [],  # in the rejected rows' file (too many to keep here)
+        "lista": list_mode or "completa",
+        "demo_desactivadas": demo_disabled,
+        "por_partes": True,
+    }
+    session.flush()
+    return StreamOutcome(batch, state.n_rows, dict(counts), kept, rejected_path)
+
+
+def _sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as file:
+        while block := file.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()

@@ -50,6 +50,7 @@ __all__ = [
     "store_rows",
 ]
 
+STORING = "Guardando las filas"  # the phase, as an import's progress names it
 SLICE_ROWS = 10_000  # rows per executemany, COPY or UPDATE … FROM
 
 STUDENTS: Table = Student.__table__
@@ -349,12 +350,16 @@ def store_rows(  # noqa: C901 - one pass over the rows, as the ORM loop did
     synthetic: bool,
     missing_runs: set[int],
     propose: Callable[[list[int]], object],
+    progress: Callable[[int, int, str], object] | None = None,
+    every: int = 5_000,
 ) -> tuple[Counter, int]:
     """Store the valid rows of `prepared` for the import `batch_id`; mark `missing_runs`.
 
     `propose` is called with the ids of the returning cases that may be proposed
     «revinculado» (their attendance was stored). Returns the counts (``new``,
     ``updated``, ``unchanged``) and the number of cases marked «ya no están en la lista».
+    `progress` is called as ``progress(rows done, rows, STORING)`` every `every` rows
+    and once they are all written.
 
     Raises
     ------
@@ -393,7 +398,9 @@ def store_rows(  # noqa: C901 - one pass over the rows, as the ORM loop did
     counts = Counter()
     returning: list[int] = []
 
-    for record in records:
+    for done, record in enumerate(records):
+        if progress is not None and done and done % every == 0:
+            progress(done, len(records), STORING)
         student = students.get(record["run"])
         is_new = student is None
         if is_new:
@@ -507,6 +514,8 @@ def store_rows(  # noqa: C901 - one pass over the rows, as the ORM loop did
             session.expire(obj)
     propose(returning)
     n_missing = _mark_missing(session, writer, missing_runs, actor, batch_id, now)
+    if progress is not None:
+        progress(len(records), len(records), STORING)
     return counts, n_missing
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from geo_app.cases.context import CaseContext
 from geo_app.cases.importing import Prepared
+from geo_app.cases.importing import Progress
 from geo_app.cases.importing import apply_import
 from geo_app.cases.importing import mapping_change
 from geo_app.cases.importing import prepare_import
@@ -218,6 +219,7 @@ def prepare_upload(
     *,
     scope: Scope,
     use_saved_mapping: bool = True,
+    progress: Progress | None = None,
 ) -> Prepared:
     """Validate the account's upload `token` against the cases in its scope (nothing is written).
 
@@ -234,7 +236,7 @@ def prepare_upload(
     data, meta = uploads.read(token, owner=scope.username)
     return prepare_import(
         session, context, data, meta["filename"], period=meta.get("period"), scope=scope,
-        owner=scope.username, mapping=None if use_saved_mapping else {},
+        owner=scope.username, mapping=None if use_saved_mapping else {}, progress=progress,
     )  # fmt: skip
 
 
@@ -306,18 +308,20 @@ def confirm_upload(
     scope: Scope,
     only_valid: bool,
     list_mode: str | None = None,
+    progress: Progress | None = None,
 ) -> tuple[ImportBatch, list[int]]:
     """Import the account's upload in the caller's transaction (see `apply_import`).
 
     Only rows the account may create or change are imported (the others are
     refused by row in the preview). Returns the batch and the ids of the cases it
     created or changed (for the audit log). The upload stays until the caller
-    forgets it after the commit.
+    forgets it after the commit. `progress` as in `importing.prepare_import` (rows done
+    of the total within each phase: validating, locating, storing).
     """
-    prepared = prepare_upload(session, context, uploads, token, scope=scope)
+    prepared = prepare_upload(session, context, uploads, token, scope=scope, progress=progress)
     batch = apply_import(
         session, context, prepared, only_valid=only_valid, actor=scope.username,
-        comunas=scope.comunas, list_mode=list_mode or None,
+        comunas=scope.comunas, list_mode=list_mode or None, progress=progress,
     )  # fmt: skip
     touched = set(session.scalars(select(Case.id).where(Case.last_batch_id == batch.id)))
     return batch, sorted(touched | set(prepared.updated_case_ids))

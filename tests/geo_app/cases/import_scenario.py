@@ -60,19 +60,24 @@ def _month_files(context) -> list[bytes]:
     return files
 
 
-def run_scenario(sessions, context) -> None:
+def whole_import(session, context, data: bytes, filename: str, **choices) -> None:
+    """Import `data` the usual way: `prepare_import`, then `apply_import`."""
+    prepared = prepare_import(session, context, data, filename, today=TODAY)
+    apply_import(session, context, prepared, actor="prueba", synthetic=True, **choices)
+
+
+def run_scenario(sessions, context, importer=whole_import) -> None:
     """Import three months, then the third again as an addition (nothing changes).
 
-    Between the first and second, stages and a pin are changed by hand.
+    Between the first and second, stages and a pin are changed by hand. `importer`
+    takes ``(session, context, data, filename, only_valid=, list_mode=)``.
     """
     files = _month_files(context)
     periods = ("2026-08", "2026-09", "2026-10", "2026-10")
     for month, (data, period) in enumerate(zip([*files, files[2]], periods, strict=True)):
         with sessions() as session, session.begin():
-            prepared = prepare_import(session, context, data, f"{period}.csv", today=TODAY)
-            apply_import(session, context, prepared, actor="prueba", synthetic=True,
-                         only_valid=month >= 2,
-                         list_mode="adicion" if month == 3 else "completa")  # fmt: skip
+            importer(session, context, data, f"{period}.csv", only_valid=month >= 2,
+                     list_mode="adicion" if month == 3 else "completa")  # fmt: skip
         if month == 0:
             with sessions() as session, session.begin():
                 session.execute(update(Case).where(Case.id % 5 == 0).values(stage="contacto"))

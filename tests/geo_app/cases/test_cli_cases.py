@@ -51,6 +51,25 @@ def test_import_all_or_nothing(runner, db_url, tmp_path):
     assert count(db_url, Student) == 1
 
 
+def test_import_by_parts_all_or_nothing(runner, db_url, tmp_path):
+    """``--por-partes``: the same refusal, the rejected rows saved, progress by rows."""
+    path = tmp_path / "lista.csv"
+    path.write_text(HEADER + "12.345.678-5;Ana;Pérez;8001;80;2026-08\r\n"
+                    "12.345.678-9;Luis;Soto;8001;70;2026-08\r\n", encoding="latin-1")  # fmt: skip
+    rejected = tmp_path / "rechazadas.csv"
+    args = ["import", str(path), "--por-partes", "--rechazadas", str(rejected)]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 1
+    assert "en 1 fila: no se importó nada" in result.output
+    assert count(db_url, Student) == 0
+    assert "12.345.678-9" in rejected.read_text(encoding="utf-8-sig")
+    ok = runner.invoke(main, [*args, "--solo-validas", "--usuario", "prueba"])
+    assert ok.exit_code == 0, ok.output
+    assert "por partes: 1 nuevos" in ok.output and "1 filas rechazadas" in ok.output
+    assert "Validando, ubicando y guardando las filas: 2 de 2 filas" in ok.output
+    assert count(db_url, Student) == 1
+
+
 def test_bad_month_and_unreadable_file(runner, tmp_path):
     path = tmp_path / "x.xls"
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1rest")
