@@ -364,6 +364,12 @@ def route(
         click.echo(json.dumps(journey.to_dict(), ensure_ascii=False, indent=2))
     else:
         click.echo(journey.describe())
+        if transit and journey.reachable and all(leg.kind == "caminar" for leg in journey.legs):
+            click.echo(
+                "Nota: este viaje en transporte público es solo a pie: ninguna salida de bus, "
+                "colectivo o barco lo acorta a esa hora, o no hay una parada a distancia de "
+                "caminata (vea `revincula transit info`)."
+            )
     if not journey.reachable:
         sys.exit(2)
 

@@ -332,6 +332,14 @@ def test_cli_import_export_and_route(app, db_url, tmp_path, monkeypatch):
     )  # fmt: skip
     assert route.exit_code == 0, route.output
     assert "Bus 1 Castro - Dalcahue: sube en Terminal Castro a las 07:00" in route.output
+    assert "solo a pie" not in route.output
+    # two points near Chonchi, 1.1 km apart, far from every stop of the feed: a walk, said so
+    walk = runner.invoke(
+        main, ["route", "--at", "2026-03-10 06:50", "--transporte-publico", "--",
+               "-42.60,-73.77", "-42.61,-73.77"],
+    )  # fmt: skip
+    assert walk.exit_code == 0, walk.output
+    assert "este viaje en transporte público es solo a pie" in walk.output
     stops, lines = tmp_path / "paradas.csv", tmp_path / "lineas.csv"
     stops.write_text(DEMO_STOPS, encoding="utf-8")
     lines.write_text(DEMO_LINES, encoding="utf-8")
