@@ -116,14 +116,22 @@ def resolve(target: str) -> Callable[..., object]:
 
 
 def queue(app: Flask):
-    """Return the app's RQ queue, or ``None`` when no ``REDIS_URL`` is configured."""
+    """Return the app's RQ queue, or ``None`` when no ``REDIS_URL`` is configured.
+
+    One Redis client (and its connection pool) per app and URL, kept in
+    ``app.extensions``: every progress poll asks for the queue, and a new client
+    each time opened a new connection each time.
+    """
     url = app.config.get("REDIS_URL", "")
     if not url:
         return None
     from redis import Redis
     from rq import Queue
 
-    return Queue(app.config.get("JOB_QUEUE", "revincula"), connection=Redis.from_url(url))
+    clients = app.extensions.setdefault("revincula.redis", {})
+    if url not in clients:
+        clients[url] = Redis.from_url(url)
+    return Queue(app.config.get("JOB_QUEUE", "revincula"), connection=clients[url])
 
 
 def submit(app: Flask, name: str, target: str, *args: object):
