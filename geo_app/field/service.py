@@ -105,11 +105,38 @@ def day_sheet(session: Session, scope: Scope, *, gestor: str, day: str, today: d
         "case_ids": ids,
         "phones": phones(session, ids),
         "route": day_route(stops, next((g for g in gestores if g.code == code), None)),
-        "visits": {str(k): v for k, v in case_visits(session, ids).items()},
+        **_visits_of_day(case_visits(session, ids), shown),
         "outcome_labels": {k: v[0] for k, v in load_visit_rules().outcomes.items()},
         "taxonomy": load_visit_rules().as_json() if own else None,
         "offline": own,
     }
+
+
+def _visits_of_day(records: dict[int, list], day: dt.date) -> dict[str, dict[str, list]]:
+    """Split each case's visit records (newest first) into this day's stop and earlier ones.
+
+    A record is the stop's when the planned stop it was matched to on receipt
+    (``planned_at``, the gestor's nearest planned start for the case, local time)
+    falls on `day`; a record matched to no stop counts by the phone's date
+    (``device_at`` in America/Santiago). Of the others, only the latest one before
+    `day` is kept, shown as the previous visit: last week's «visita registrada» on
+    this week's stop of the same case would read as done. Returns
+    ``{"visits": {case id: [records]}, "earlier": {case id: [latest earlier record]}}``.
+    """
+    from geo_app.field.visits import LOCAL_TZ
+
+    def local_day(row) -> dt.date:
+        if row.planned_at is not None:
+            return row.planned_at.date()
+        stamp = row.device_at
+        aware = stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+        return aware.astimezone(LOCAL_TZ).date()
+
+    visits, earlier = {}, {}
+    for case_id, rows in records.items():
+        visits[str(case_id)] = [r for r in rows if local_day(r) == day]
+        earlier[str(case_id)] = [r for r in rows if local_day(r) < day][:1]
+    return {"visits": visits, "earlier": earlier}
 
 
 def day_route(day: dict, gestor: GestorRow | None) -> dict:

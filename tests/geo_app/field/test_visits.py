@@ -225,3 +225,37 @@ def test_the_api_refuses_what_is_not_a_list_and_asks_to_log_in(app, gestora):
     keys = {b["clave"] for b in taxonomy["barreras"]}
     assert {"sin_barco", "clima_mareas", "costo_cruce", "embarazo_parentalidad"} <= keys
     assert "nadie_en_casa" in {o["clave"] for o in taxonomy["resultados"]}
+
+
+def test_the_day_page_shows_last_weeks_visit_as_earlier_not_as_done(app, gestora):
+    """A case on this week's plan again: last week's record is «Visita anterior», not ✓."""
+    first, *_ = case_ids(app)
+    publish(app, {first: "castro"})
+    assert send(gestora, [record(first)]).get_json()["guardados"] == 1  # 9 March, 10:05
+    week_later = DAY + dt.timedelta(days=7)
+    with db(app) as session, session.begin():
+        for old in session.scalars(select(PlanRow).where(PlanRow.status == "publicado")):
+            old.status = "archivado"
+        case = session.get(Case, first)
+        start = dt.datetime.combine(week_later, dt.time(11))
+        stop = {"visita_id": str(first), "etiqueta": "caso sintético", "lat": case.lat,
+                "lon": case.lon, "inicia": start.isoformat(), "llega": start.isoformat(),
+                "sale": start.isoformat(), "tramos": []}  # fmt: skip
+        day = {"gestor_id": "castro", "dia": week_later.isoformat(), "paradas": [stop],
+               "regreso": []}  # fmt: skip
+        plan = PlanRow(week_start=week_later, status="publicado", job_state="listo", inputs={},
+                       result={"dias": [day]}, published_at=utcnow(), synthetic=True)  # fmt: skip
+        session.add(plan)
+        session.flush()
+        session.add(PlanStop(plan_id=plan.id, case_id=first, gestor_code="castro",
+                             day=week_later, seq=0, start_at=start))  # fmt: skip
+    page = gestora.get(f"/terreno?dia={week_later.isoformat()}").get_data(as_text=True)
+    assert "visit-done" not in page
+    assert "Visita anterior, 09-03-2026" in page and "Nadie en casa" in page
+    # this week's visit is the stop's own record, and the earlier one stays as context
+    later = record(first, resultado="contacto_apoderado",
+                   momento_dispositivo="2026-03-16T14:10:00.000Z")  # fmt: skip
+    assert send(gestora, [later]).get_json()["guardados"] == 1
+    page = gestora.get(f"/terreno?dia={week_later.isoformat()}").get_data(as_text=True)
+    assert page.count('class="visit-done"') == 1 and later["uuid"] in page
+    assert "Visita anterior, 09-03-2026" in page
