@@ -386,7 +386,7 @@ def store_rows(  # noqa: C901 - one pass over the rows, as the ORM loop did
     for row in _load(session, CONTACTS, "case_id", case_ids, ("id", "case_id", "name", "phone")):
         contacts.setdefault(row["case_id"], set()).add((row["name"], row["phone"]))
     writer = TableWriter(session)
-    n_new = sum(r["run"] not in students for r in records)
+    n_new = len({r["run"] for r in records} - students.keys())
     new_student_ids = iter(writer.next_ids(STUDENTS, n_new))
     new_case_ids = iter(writer.next_ids(CASES, n_new))
     island = _Island(context)
@@ -395,15 +395,19 @@ def store_rows(  # noqa: C901 - one pass over the rows, as the ORM loop did
     updated_students: dict[int, dict] = {}
     updated_cases: list[dict] = []
     updated_attendance: list[dict] = []
-    counts = Counter()
+    outcome: dict[int, str] = {}  # RUN -> "new", "updated" or "unchanged" (a student once)
     returning: list[int] = []
+    # A RUN's earlier row in this file (a «Mes» column: another month of the same student)
+    in_file: dict[int, tuple[dict, dict, list, set, bool]] = {}
 
     for done, record in enumerate(records):
         if progress is not None and done and done % every == 0:
             progress(done, len(records), STORING)
-        student = students.get(record["run"])
-        is_new = student is None
-        if is_new:
+        earlier = in_file.get(record["run"])
+        if earlier is not None:
+            student, case, case_attendance, known_contacts, is_new = earlier
+        elif (student := students.get(record["run"])) is None:
+            is_new = True
             student = {
                 "id": next(new_student_ids), "run": record["run"], "dv": record["dv"],
                 "synthetic": synthetic, "run_provisional": record["run_provisional"],
@@ -415,9 +419,12 @@ def store_rows(  # noqa: C901 - one pass over the rows, as the ORM loop did
             case_attendance: list[dict] = []
             known_contacts: set = set()
         else:
+            is_new = False
             case = cases[student["id"]]
             case_attendance = attendance.setdefault(case["id"], [])
             known_contacts = contacts.setdefault(case["id"], set())
+        if earlier is None:
+            in_file[record["run"]] = (student, case, case_attendance, known_contacts, is_new)
         case_id = case["id"]
 
         def record_change(name: str, old: object, new: object, case_id=case_id) -> None:
@@ -489,11 +496,16 @@ def store_rows(  # noqa: C901 - one pass over the rows, as the ORM loop did
                 changed = changed or not is_new
         changed |= _reclassify(context, case, student, case_attendance, prepared.today,
                                record_change, is_new)  # fmt: skip
-        counts["new" if is_new else ("updated" if changed else "unchanged")] += 1
-        if not is_new:
+        if is_new:
+            outcome[record["run"]] = "new"
+        else:
+            changed = changed or outcome.get(record["run"]) == "updated"
+            outcome[record["run"]] = "updated" if changed else "unchanged"
+        if not is_new and earlier is None:  # written once, with every month of the file
             returning.append(case_id)
             updated_cases.append(case)
 
+    counts = Counter(outcome.values())
     for table, objects in ((STUDENTS, new_students), (CASES, new_cases)):
         writer.insert(table, *_rows_for_insert(table, objects, now))
     writer.insert(ATTENDANCE, *_rows_for_insert(ATTENDANCE, new_attendance, now))

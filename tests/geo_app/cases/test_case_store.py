@@ -245,3 +245,38 @@ def test_the_header_row_can_be_chosen_for_a_report_export(sessions, case_context
                                 header_row=1)  # fmt: skip
     assert found.table.header_rows == (2,) and found.can_import_all
     assert chosen.table.header_rows == (1,) and not chosen.match.complete
+
+
+def test_one_file_with_two_months_of_a_new_student_makes_one_student(sessions, case_context):
+    """A «Mes» column lets one file carry July and August: one student, two months.
+
+    Before, the second row of a RUN new to the database made a second student and the
+    import failed on the unique RUN (a traceback, nothing stored).
+    """
+    header = HEADER.replace("Apoderado;Teléfono\r\n", "Apoderado;Teléfono;Mes\r\n")
+    rows = (
+        ANA.format(pct="80").replace("\r\n", ";2026-07\r\n"),
+        ANA.format(pct="87").replace("\r\n", ";2026-08\r\n"),
+        LUIS.format(pct="70").replace("\r\n", ";2026-08\r\n"),
+    )
+    data = (header + "".join(rows)).encode()
+    prepared, batch = do_import(sessions, case_context, data, "2026-10")
+    assert prepared.new_runs == [7654321, 12345678]
+    assert (batch.n_new, batch.n_updated, batch.n_unchanged) == (2, 0, 0)  # students, not rows
+    assert (count(sessions, Student), count(sessions, Case), count(sessions, Attendance)) == (
+        2, 2, 3,
+    )  # fmt: skip
+    with sessions() as session:
+        ana = session.scalar(select(Case).join(Student).where(Student.run == 12345678))
+        assert [(a.period, a.pct) for a in ana.attendance] == [("2026-07", 80.0), ("2026-08", 87.0)]
+        assert ana.latest_period == "2026-08" and ana.category == "reiterada"  # from August
+        assert ana.changes == []  # a new case: no history of its own first import
+        assert count(sessions, Contact) == 1  # the same guardian, once
+    # the same two months again, and September: Ana is one updated student, Luis unchanged
+    rows = (*rows, ANA.format(pct="90").replace("\r\n", ";2026-09\r\n"))
+    _, batch = do_import(sessions, case_context, (header + "".join(rows)).encode(), "2026-10")
+    assert (batch.n_new, batch.n_updated, batch.n_unchanged) == (0, 1, 1)
+    with sessions() as session:
+        ana = session.scalar(select(Case).join(Student).where(Student.run == 12345678))
+        assert [a.period for a in ana.attendance] == ["2026-07", "2026-08", "2026-09"]
+        assert ana.latest_period == "2026-09" and ana.version == 2
