@@ -44,22 +44,22 @@ def run_job(target: str, *args: object) -> None:
 
 
 def preload(app: Flask) -> None:
-    """Import every job's module and build the territory's case context, once, in this process.
+    """Import every job's module and run its ``warm(app)``, if any, once, in this process.
 
     RQ's forking ``Worker`` runs each job in a new child of the worker process (its
-    "work horse"); what the parent has imported and built, every child inherits
-    copy-on-write instead of importing and building it again for each job (RQ's
-    documentation, «Workers — Performance notes», recommends importing before the
-    fork). Nothing here holds a database connection: the engine is disposed after.
+    "work horse"); what the parent has imported and built (the import jobs' case
+    context: gazetteer, geocoder, schools), every child inherits copy-on-write instead
+    of importing and building it again for each job (RQ's documentation, «Workers —
+    Performance notes», recommends importing before the fork). Nothing here keeps a
+    database connection: the engine is disposed after.
     """
     import importlib
 
-    from geo_app.cases.context import case_context
-
-    for module in JOB_MODULES:
-        importlib.import_module(module)
     with app.app_context():
-        case_context(app)
+        for name in JOB_MODULES:
+            warm = getattr(importlib.import_module(name), "warm", None)
+            if warm is not None:
+                warm(app)
     app.extensions["revincula.engine"].dispose()
 
 

@@ -49,6 +49,7 @@ __all__ = [
     "store_job",
     "sweep_jobs",
     "token_job",
+    "warm",
 ]
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,11 @@ CONCURRENT = (
     "Otra importación cambió los mismos casos al mismo tiempo; no se guardó nada de este "
     "archivo. Pulse «Reintentar»."
 )
+
+
+def warm(app: Flask) -> None:
+    """Build the case context an import job needs (`geo_app.worker.preload`, before a fork)."""
+    case_context(app)
 
 
 def sweep_jobs(app: Flask) -> int:

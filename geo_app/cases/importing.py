@@ -767,7 +767,7 @@ def stream_import(  # noqa: C901 - the import's steps in order, chunk by chunk
     periods: Counter = Counter()
     methods: Counter = Counter()
     found_comunas: set[str] = set()
-    totals: Counter = Counter()
+    outcome: dict[int, str] = {}  # RUN -> new, updated or unchanged, over every chunk
     n_errors = n_rejected = n_valid = done = 0
     all_synthetic = True
     hidden = set(view.existing) - set(view.visible)
@@ -796,11 +796,11 @@ def stream_import(  # noqa: C901 - the import's steps in order, chunk by chunk
             if records and (only_valid or not n_errors):  # else: rejected at the end anyway
                 prepared.locations = locate_records(context, view, records)
                 methods.update(loc.method for loc in prepared.locations.values())
-                chunk_counts, _ = store_rows(
+                store_rows(
                     session, context, prepared, batch.id, actor=actor, synthetic=synthetic,
                     missing_runs=set(), propose=lambda ids: _propose(session, ids, actor),
+                    outcome=outcome,  # a RUN in several chunks (months) is one student
                 )  # fmt: skip
-                totals.update(chunk_counts)
             done += len(chunk.rows)
             report(done, state.n_rows, STREAMING)
     finally:
@@ -848,6 +848,7 @@ def stream_import(  # noqa: C901 - the import's steps in order, chunk by chunk
     batch.status = "solo_validas" if n_errors else "completa"
     batch.synthetic = synthetic
     batch.n_valid, batch.n_rejected = n_valid, n_rejected
+    totals = Counter(outcome.values())
     batch.n_new, batch.n_updated = totals["new"], totals["updated"]
     batch.n_unchanged, batch.n_missing = totals["unchanged"], n_missing
     batch.geocode_summary = dict(methods)

@@ -352,6 +352,7 @@ def store_rows(  # noqa: C901 - one pass over the rows, as the ORM loop did
     propose: Callable[[list[int]], object],
     progress: Callable[[int, int, str], object] | None = None,
     every: int = 5_000,
+    outcome: dict[int, str] | None = None,
 ) -> tuple[Counter, int]:
     """Store the valid rows of `prepared` for the import `batch_id`; mark `missing_runs`.
 
@@ -359,7 +360,11 @@ def store_rows(  # noqa: C901 - one pass over the rows, as the ORM loop did
     «revinculado» (their attendance was stored). Returns the counts (``new``,
     ``updated``, ``unchanged``) and the number of cases marked «ya no están en la lista».
     `progress` is called as ``progress(rows done, rows, STORING)`` every `every` rows
-    and once they are all written.
+    and once they are all written. `outcome` maps each RUN stored so far by this
+    import to ``"new"``, ``"updated"`` or ``"unchanged"`` and is updated in place: a
+    streamed import shares it across its chunks, so that a student its earlier chunk
+    created (another month of the same file) stays one new student, without history
+    entries, as in a whole-file import; the counts returned are those of this call's RUNs.
 
     Raises
     ------
@@ -394,8 +399,9 @@ def store_rows(  # noqa: C901 - one pass over the rows, as the ORM loop did
     new_students, new_cases, new_attendance, new_contacts = [], [], [], []
     updated_students: dict[int, dict] = {}
     updated_cases: list[dict] = []
+    created_cases: list[dict] = []  # made by an earlier chunk of this streamed import
     updated_attendance: list[dict] = []
-    outcome: dict[int, str] = {}  # RUN -> "new", "updated" or "unchanged" (a student once)
+    outcome = {} if outcome is None else outcome  # RUN -> "new", "updated" or "unchanged"
     returning: list[int] = []
     # A RUN's earlier row in this file (a «Mes» column: another month of the same student)
     in_file: dict[int, tuple[dict, dict, list, set, bool]] = {}
@@ -421,13 +427,19 @@ def store_rows(  # noqa: C901 - one pass over the rows, as the ORM loop did
         else:
             is_new = False
             case = cases[student["id"]]
+        # created by an earlier chunk of this streamed import: still a new student
+        created_here = not is_new and outcome.get(record["run"]) == "new"
+        if earlier is None and not is_new:
             case_attendance = attendance.setdefault(case["id"], [])
             known_contacts = contacts.setdefault(case["id"], set())
         if earlier is None:
             in_file[record["run"]] = (student, case, case_attendance, known_contacts, is_new)
         case_id = case["id"]
 
-        def record_change(name: str, old: object, new: object, case_id=case_id) -> None:
+        def record_change(name: str, old: object, new: object, case_id=case_id,
+                          quiet=created_here) -> None:  # fmt: skip
+            if quiet:  # a case this import created has no history of its own import
+                return
             changes.append((now, actor, case_id, batch_id, "importacion", name, _text(old),
                             _text(new)))  # fmt: skip
 
@@ -496,16 +508,19 @@ def store_rows(  # noqa: C901 - one pass over the rows, as the ORM loop did
                 changed = changed or not is_new
         changed |= _reclassify(context, case, student, case_attendance, prepared.today,
                                record_change, is_new)  # fmt: skip
-        if is_new:
+        if is_new or created_here:
             outcome[record["run"]] = "new"
         else:
             changed = changed or outcome.get(record["run"]) == "updated"
             outcome[record["run"]] = "updated" if changed else "unchanged"
         if not is_new and earlier is None:  # written once, with every month of the file
-            returning.append(case_id)
-            updated_cases.append(case)
+            if created_here:  # still at version 1, as the whole-file import leaves it
+                created_cases.append(case)
+            else:
+                returning.append(case_id)
+                updated_cases.append(case)
 
-    counts = Counter(outcome.values())
+    counts = Counter(outcome[run] for run in in_file)
     for table, objects in ((STUDENTS, new_students), (CASES, new_cases)):
         writer.insert(table, *_rows_for_insert(table, objects, now))
     writer.insert(ATTENDANCE, *_rows_for_insert(ATTENDANCE, new_attendance, now))
@@ -518,6 +533,8 @@ def store_rows(  # noqa: C901 - one pass over the rows, as the ORM loop did
     case_row = itemgetter("id", "version", *_CASE_UPDATED)
     writer.update(CASES, _CASE_UPDATED, [case_row(c) for c in updated_cases],
                   versioned=True, constants={"updated_at": now})  # fmt: skip
+    writer.update(CASES, _CASE_UPDATED, [(c["id"], *case_row(c)[2:]) for c in created_cases],
+                  constants={"updated_at": now})  # fmt: skip
     columns = ("pct", "days_present", "days_total", "batch_id")
     writer.update(ATTENDANCE, columns,
                   [(a["id"], *(a[c] for c in columns)) for a in updated_attendance])  # fmt: skip

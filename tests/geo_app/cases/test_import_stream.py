@@ -197,3 +197,43 @@ def test_rejected_rows_and_duplicates_across_chunks(sessions, case_context, tmp_
     assert outcome.batch.n_valid == len(whole.result.records)
     assert outcome.batch.n_rejected == len(whole.result.rejected) == 2
     assert _count(sessions, Case) == len(whole.result.records)
+
+
+def test_one_student_in_two_chunks_is_one_new_student_as_in_the_whole_file(
+    sessions, case_context, tmp_path
+):
+    """A «Mes» column with July and August of a new student, one row per chunk."""
+    from tests.geo_app.cases.test_case_store import ANA
+    from tests.geo_app.cases.test_case_store import HEADER
+    from tests.geo_app.cases.test_case_store import LUIS
+
+    header = HEADER.replace("Apoderado;Teléfono\r\n", "Apoderado;Teléfono;Mes\r\n")
+    rows = (
+        ANA.format(pct="80").replace("\r\n", ";2026-07\r\n"),
+        LUIS.format(pct="70").replace("\r\n", ";2026-08\r\n"),
+        ANA.format(pct="87").replace("\r\n", ";2026-08\r\n"),
+    )
+    path = tmp_path / "meses.csv"
+    path.write_bytes((header + "".join(rows)).encode())
+    with sessions() as session, session.begin():
+        stream_import(session, case_context, path, path.name, actor="prueba", synthetic=True,
+                      today=TODAY, chunk_rows=1)  # fmt: skip
+    stored = dump_store(sessions)
+    url = f"sqlite:///{tmp_path / 'entero.sqlite'}"
+    upgrade(url)
+    engine = make_engine(url)
+    whole = make_sessionmaker(engine)
+    with whole() as session, session.begin():
+        prepared = prepare_import(session, case_context, path.read_bytes(), path.name,
+                                  today=TODAY)  # fmt: skip
+        apply_import(session, case_context, prepared, actor="prueba", synthetic=True)
+    golden = dump_store(whole)
+    engine.dispose()
+    assert len(stored["students"]) == 2 and len(stored["attendance"]) == 3
+    for model in TABLES:
+        name = model.__table__.name
+        for ours, theirs in zip(stored[name], golden[name], strict=True):
+            if model is ImportBatch:
+                ours, theirs = ({k: row[k] for k in BATCH_FIELDS} for row in (ours, theirs))
+            assert ours == theirs, name
+    assert stored["import_batches"][0]["n_new"] == 2 and stored["case_history"] == []
