@@ -92,11 +92,12 @@ class ImportSizes:
     and not always: the whole-file review lists every issue and keeps the rejected rows'
     numbers in the import's report, which a team fixing a school's list wants; a streamed
     one keeps the first `importing.ISSUES_KEPT` of each kind (all counted, every rejected
-    row in the downloadable CSV). The default, 5 MB, is about 40,000 rows of a usual
-    list (≈ 120 bytes a row in `bench/intake.py`'s lists; Chiloé's whole list is about
-    20,000) and, at 25 bytes a row (RUN, RBD and a short name), 200,000 rows: a CSV read
-    whole stays under `ReadLimits`' rows, and its memory (a few hundred MB at that size,
-    `bench/intake.py`) bounded. Settings ``IMPORT_STREAM_BYTES`` and ``IMPORT_MAX_ROWS``;
+    row in the downloadable CSV). The default, 5 MB, is about 30,000 rows of a usual
+    list (≈ 170 bytes a row in `bench/intake.py`'s synthetic lists; Chiloé's whole list
+    is about 20,000 students) and, at 25 bytes a row (RUN, RBD and a short name),
+    200,000 rows: a CSV read whole stays within `ReadLimits`' rows, and the whole-file
+    path's memory (+130 MB for 20,000 rows through the app, `bench/intake.py --web`)
+    stays small. Settings ``IMPORT_STREAM_BYTES`` and ``IMPORT_MAX_ROWS``;
     ``IMPORT_CHUNK_ROWS`` (`layers.intake.CHUNK_ROWS`) the rows handled together.
     """
 
