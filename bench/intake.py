@@ -447,21 +447,19 @@ with path.open("rb") as file:
                                           "archivo": (file, path.name)},
                        content_type="multipart/form-data")
 token = sent.headers["Location"].rsplit("/", 1)[-1]
-jobs.join_all()
-reviewed = time.perf_counter() - start
-with app.extensions["revincula.db"]() as session:
-    review = session.scalars(select(JobRow).where(JobRow.kind == "importar_revision")).one()
-    if review.state != "listo":
-        raise SystemExit(review.error)
-    streamed = review.result["por_partes"]
+def finished(kind):
+    jobs.join_all()
+    with app.extensions["revincula.db"]() as session:
+        row = session.scalars(select(JobRow).where(JobRow.kind == kind)).one()
+        if row.state != "listo":
+            raise SystemExit(row.error)
+        return time.perf_counter() - start, row.result
+reviewed, review = finished("importar_revision")
 client.post(f"/importar/{token}/confirmar", data={"csrf": csrf(), "solo_validas": "0",
                                                   "lista": "completa"})
-jobs.join_all()
-seconds = time.perf_counter() - start
+seconds, _ = finished("importar_guardar")
+streamed = review["por_partes"]
 with app.extensions["revincula.db"]() as session:
-    store = session.scalars(select(JobRow).where(JobRow.kind == "importar_guardar")).one()
-    if store.state != "listo":
-        raise SystemExit(store.error)
     n = session.scalars(select(ImportBatch)).one().n_valid
 peak = rss_mb("VmHWM")
 app.extensions["revincula.engine"].dispose()

@@ -158,6 +158,8 @@ def test_a_bad_row_late_in_a_streamed_file_refuses_it_and_stores_nothing(streame
         batch = session.scalars(select(ImportBatch)).one()
         assert (batch.n_rows, batch.n_valid, batch.n_rejected) == (240, 239, 1)
         assert batch.report["por_partes"] and batch.status == "solo_validas"
+    report = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Problemas (1)" in report and "Importado por partes" in report
 
 
 def test_the_row_bound_of_a_streamed_import_is_configurable(db_url, month_files):
