@@ -66,14 +66,14 @@ def _upload(client, data: bytes, name: str = "lista.csv") -> str:
     return response.headers["Location"].rsplit("/", 1)[-1]
 
 
-def _review(app, token: str) -> dict:
+def _review(app, token: str, owner: str = "admin.prueba") -> dict:
     with app.extensions["revincula.db"]() as session:
-        row = import_jobs.token_job(session, import_jobs.REVIEW, token, "admin.prueba")
+        row = import_jobs.token_job(session, import_jobs.REVIEW, token, owner)
         return {"state": row.state, "error": row.error, **(row.result or {})}
 
 
 def _confirm(client, token: str, **form):
-    response = client.post(f"/importar/{token}/confirmar", data={"csrf": csrf(client), **form})
+    client.post(f"/importar/{token}/confirmar", data={"csrf": csrf(client), **form})
     jobs.join_all()
     return client.get(f"/importar/{token}/guardado")
 
@@ -83,13 +83,13 @@ def _count(app, model) -> int:
         return session.scalar(select(func.count()).select_from(model))
 
 
-def _import_months(app, files: list[bytes]) -> list[dict]:
+def _import_months(app, files: list[bytes], client=None, owner="admin.prueba") -> list[dict]:
     """Upload, review and confirm each file as a complete list; return each review."""
-    client = login(app.test_client(), app)
+    client = client or login(app.test_client(), app)
     reviews = []
     for month, data in enumerate(files):
         token = _upload(client, data, f"mes{month}.csv")
-        reviews.append(_review(app, token))
+        reviews.append(_review(app, token, owner))
         done = _confirm(client, token, solo_validas="1", lista="completa")
         assert "/importar/lote/" in done.headers.get("Location", ""), done.get_data(as_text=True)
     return reviews
@@ -129,6 +129,38 @@ def test_a_streamed_web_import_stores_what_the_whole_file_web_import_stores(
             if model is ImportBatch:  # a streamed report keeps the first issues, not every one
                 a, b = ({k: row[k] for k in BATCH_FIELDS} for row in (a, b))
             assert a == b, name
+
+
+def test_a_comuna_scoped_account_streams_what_it_would_import_whole(
+    streamed_app, month_files, tmp_path
+):
+    """Rows out of the account's scope are refused by row, streamed as whole; same rows stored.
+
+    Out of scope: rows of other comunas, and of stored cases the account cannot see.
+    """
+    found = []
+    whole_app = _app(f"sqlite:///{tmp_path / 'entero.sqlite'}")
+    try:
+        for app in (streamed_app, whole_app):
+            _import_months(app, month_files[:1])  # the administrator's first list
+            castro = login(app.test_client(), app, "profesional", username="castro",
+                           comunas="Castro")  # fmt: skip
+            found.append(_import_months(app, month_files[1:2], castro, "castro")[0])
+            found.append(dump_store(app.extensions["revincula.db"]))
+    finally:
+        jobs.join_all()
+        whole_app.extensions["revincula.engine"].dispose()
+    streamed, ours, whole, theirs = found
+    assert streamed["por_partes"] and not whole["por_partes"]
+    assert 0 < streamed["n_scope_refused"] < streamed["n_rows"]
+    for key in ("n_rows", "n_valid", "n_rejected", "n_scope_refused", "n_new", "n_updated",
+                "n_missing", "n_errors", "geocode", "shortfalls", "updated_case_ids"):  # fmt: skip
+        assert streamed[key] == whole[key], key
+    for model in TABLES:
+        rows = [ours[model.__table__.name], theirs[model.__table__.name]]
+        if model is ImportBatch:
+            rows = [[{k: r[k] for k in BATCH_FIELDS} for r in side] for side in rows]
+        assert rows[0] == rows[1], model.__table__.name
 
 
 def test_a_bad_row_late_in_a_streamed_file_refuses_it_and_stores_nothing(streamed_app, month_files):
