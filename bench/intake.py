@@ -448,7 +448,7 @@ with path.open("rb") as file:
                        content_type="multipart/form-data")
 token = sent.headers["Location"].rsplit("/", 1)[-1]
 def finished(kind):
-    jobs.join_all()
+    jobs.join_all(timeout=4 * 3600)  # a large import takes minutes
     with app.extensions["revincula.db"]() as session:
         row = session.scalars(select(JobRow).where(JobRow.kind == kind)).one()
         if row.state != "listo":
@@ -502,7 +502,10 @@ def bench_web(rows: int, pg: str, context: CaseContext, base: str = "sqlite") ->
                     capture_output=True, text=True, check=False,
                 )  # fmt: skip
                 if done.returncode:
-                    print(f"web {mode:6s} {label:10s} failed: {done.stderr.strip()[-300:]}")
+                    print(
+                        f"web {mode:6s} {label:10s} failed (exit {done.returncode}): "
+                        f"{done.stderr.strip()[-300:]}"
+                    )
                     continue
                 n, seconds, reviewed, grown, peak, streamed = json.loads(done.stdout)
                 figures[mode, label] = (seconds, grown)
