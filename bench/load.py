@@ -7,8 +7,11 @@ profesional) and, until the time is up, picks at random: the map's case layer as
 map page asks it at province zoom (30 %), a page of the case list (30 %), a case's
 detail (30 %) or an import of a small list of its own (10 %: upload, preview, confirm).
 With ``--pausa MIN,MAX`` each user reads a page for a uniform MIN–MAX seconds before the
-next click (an open, person-like load); without it users click again at once (a closed
-load, the hardest, as the figures before issue 22 were measured).
+next click (an open, person-like load), and makes its first click a uniform 0–MAX seconds
+after the clock starts, as people already reading a page would (50 first clicks on the same
+millisecond are a burst no team makes: measured, that burst alone was nearly every page
+over 500 ms of a 30 s run); without it users click again at once (a closed load, the
+hardest, as the figures before issue 22 were measured).
 
 Prints throughput, p50/p95/p99 latency per kind, p95 of the pages (map, list, case),
 the error count, and the imports: submitted, recorded in the database at the end, and
@@ -45,6 +48,8 @@ from pathlib import Path
 
 import numpy as np
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util import Retry
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -157,6 +162,12 @@ class User(threading.Thread):
         self.rbd = rbds[n % len(rbds)]
         self.rng = random.Random(n)
         self.http = requests.Session()
+        # As a browser does: a GET whose kept-alive connection the server closed just as it
+        # was reused (gunicorn closes one idle for `--keep-alive`, 2 s) is sent again once
+        # on a new connection; POSTs never are. Each such retry is counted and printed.
+        again = Retry(total=1, connect=1, read=1, status=0, other=0, redirect=0,
+                      allowed_methods=frozenset({"GET"}), raise_on_status=False)  # fmt: skip
+        self.http.mount("http://", HTTPAdapter(max_retries=again))
 
     def timed(self, kind: str, call) -> None:
         start = time.perf_counter()
@@ -169,10 +180,17 @@ class User(threading.Thread):
 
     def page(self, kind: str, url: str) -> bool:
         """GET `url`; anything but 200 is an error, with its status noted."""
-        status = self.http.get(url, timeout=60).status_code
+        answer = self.http.get(url, timeout=60)
+        self.count_retries(kind, answer)
+        status = answer.status_code
         if status != 200:
             self.log.append(("motivo", 0.0, f"{kind}: HTTP {status}"))
         return status == 200
+
+    def count_retries(self, kind: str, answer: requests.Response) -> None:
+        retries = getattr(answer.raw, "retries", None)
+        for attempt in getattr(retries, "history", ()):
+            self.log.append(("reintento", 0.0, f"{kind}: {type(attempt.error).__name__}"))
 
     def login(self) -> bool:
         page = self.http.get(self.base + "/ingresar", timeout=120)
@@ -233,6 +251,7 @@ class User(threading.Thread):
         ends = time.perf_counter() + limit_s
         while time.perf_counter() < ends:
             state = self.http.get(url, timeout=60)
+            self.count_retries("importar", state)
             if state.status_code != 200:
                 return f"HTTP {state.status_code}"
             if state.json()["estado"] in ("listo", "fallido"):
@@ -254,6 +273,8 @@ class User(threading.Thread):
             return
         actions = dict(zip(KINDS, (self.map_layer, self.case_list, self.case_detail,
                                    self.import_list), strict=True))  # fmt: skip
+        if self.pause[1] > 0:  # people are mid-page when the clock starts, not all at its tick
+            time.sleep(self.rng.uniform(0.0, self.pause[1]))
         while time.perf_counter() < self.clock[1]:
             kind = self.rng.choices(KINDS, WEIGHTS)[0]
             self.timed(kind, actions[kind])
@@ -280,17 +301,20 @@ def drive(base: str, users: int, seconds: float, case_ids, pause=(0.0, 0.0)) -> 
     by_kind: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
     reasons = defaultdict(int)
+    retried = defaultdict(int)
     for kind, _s, why in log:
         if kind == "motivo":
             reasons[why] += 1
-    log = [entry for entry in log if entry[0] != "motivo"]
+        elif kind == "reintento":
+            retried[why] += 1
+    log = [entry for entry in log if entry[0] not in ("motivo", "reintento")]
     for kind, seconds_taken, ok in log:
         by_kind[kind].append(seconds_taken)
         if not ok:
             errors[kind] += 1
     every = [s for _, s, _ in log]
     return {"users": users, "elapsed": elapsed, "n": len(log), "errors": errors, "why": reasons,
-            "by_kind": by_kind, "all": every}  # fmt: skip
+            "by_kind": by_kind, "all": every, "retried": retried}  # fmt: skip
 
 
 def _pct(values, q) -> float:
@@ -307,6 +331,10 @@ def report(result: dict, baseline: dict | None, imports: dict) -> None:
           (f" ({detail})" if detail else ""))  # fmt: skip
     for why, n in result["why"].items():
         print(f"    {n} x {why}")
+    retried = result.get("retried", {})
+    if retried:
+        print("  reintentos de GET (conexión reusada cerrada por el servidor, como un navegador): "
+              + ", ".join(f"{n} x {why}" for why, n in sorted(retried.items())))  # fmt: skip
     print(f"  {'tipo':<10} {'n':>6} {'p50 ms':>9} {'p95 ms':>9} {'p99 ms':>9}")
     pages = [s for kind in PAGES for s in result["by_kind"].get(kind, [])]
     for kind in (*KINDS, "páginas", "todas"):

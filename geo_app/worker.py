@@ -12,7 +12,18 @@ from flask import Flask
 from geo_app.jobs import queue
 from geo_app.jobs import resolve
 
-__all__ = ["run_job", "work"]
+__all__ = ["JOB_MODULES", "preload", "run_job", "work"]
+
+# The modules of every job target submitted through `geo_app.jobs.submit`
+# (tests/geo_app/test_jobs_core.py checks that none is missing).
+JOB_MODULES = (
+    "geo_app.cases.import_jobs",
+    "geo_app.coverage.mapfiles",
+    "geo_app.coverage.runs",
+    "geo_app.planning.plans",
+    "geo_app.reports.report_jobs",
+    "geo_app.transit.gtfs_jobs",
+)
 
 _APP: Flask | None = None  # the worker process's app, built once
 _APP_PID = 0  # the process whose database connections the app holds
@@ -30,6 +41,26 @@ def run_job(target: str, *args: object) -> None:
         _APP_PID = os.getpid()
     with _APP.app_context():
         resolve(target)(_APP, *args)
+
+
+def preload(app: Flask) -> None:
+    """Import every job's module and build the territory's case context, once, in this process.
+
+    RQ's forking ``Worker`` runs each job in a new child of the worker process (its
+    "work horse"); what the parent has imported and built, every child inherits
+    copy-on-write instead of importing and building it again for each job (RQ's
+    documentation, «Workers — Performance notes», recommends importing before the
+    fork). Nothing here holds a database connection: the engine is disposed after.
+    """
+    import importlib
+
+    from geo_app.cases.context import case_context
+
+    for module in JOB_MODULES:
+        importlib.import_module(module)
+    with app.app_context():
+        case_context(app)
+    app.extensions["revincula.engine"].dispose()
 
 
 def work(app: Flask, *, burst: bool = False, fork: bool = True) -> bool:
@@ -55,5 +86,7 @@ def work(app: Flask, *, burst: bool = False, fork: bool = True) -> bool:
     from rq import Worker
 
     _APP, _APP_PID = app, os.getpid()
+    if fork:
+        preload(app)
     kind = Worker if fork else SimpleWorker
     return kind([rq_queue], connection=rq_queue.connection).work(burst=burst)

@@ -115,3 +115,44 @@ def test_worker_command_needs_a_queue_and_drains_it(monkeypatch, db_url, redis_q
     drained = CliRunner().invoke(main, ["worker", "--burst"])
     assert drained.exit_code == 0, drained.output
     assert redis_queue_name in drained.output and "secreto" not in drained.output
+
+
+def test_every_job_target_is_preloaded_before_the_worker_forks():
+    """Each ``"geo_app.module:function"`` a job is submitted with is in `JOB_MODULES`."""
+    import re
+    from pathlib import Path
+
+    from geo_app.worker import JOB_MODULES
+
+    root = Path(__file__).resolve().parents[2] / "geo_app"
+    found = set()
+    for path in root.rglob("*.py"):
+        found |= set(re.findall(r'"(geo_app(?:\.\w+)+):\w+"', path.read_text(encoding="utf-8")))
+    assert len(found) >= 6  # imports (review, store), plans, coverage, map files, PDF, GTFS
+    assert found <= set(JOB_MODULES), found - set(JOB_MODULES)
+
+
+def test_a_forking_worker_stores_an_import_with_the_context_built_before_the_fork(app):
+    """RQ's default worker forks a child per job: the child inherits the preloaded context."""
+    import io
+    import sys
+
+    from geo_app.store.models import Case
+    from geo_app.worker import JOB_MODULES
+    from geo_app.worker import preload
+    from tests.accounts import csrf
+    from tests.geo_app.planning.test_planning_app import ROWS_BYTES
+
+    preload(app)
+    assert "revincula.cases" in app.extensions
+    assert all(module in sys.modules for module in JOB_MODULES)
+    client = login(app.test_client(), app)
+    token = csrf(client)
+    data = {"csrf": token, "mes": "2026-08", "archivo": (io.BytesIO(ROWS_BYTES), "l.csv")}
+    key = client.post("/importar", data=data, content_type="multipart/form-data")
+    key = key.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+    assert work(app, burst=True)  # forks: the review runs in a child process
+    client.post(f"/importar/{key}/confirmar", data={"csrf": token, "solo_validas": "0"})
+    assert work(app, burst=True)  # and the store
+    with app.extensions["revincula.db"]() as session:
+        assert session.query(Case).count() == 4
