@@ -15,7 +15,10 @@ Prints figures and ratios against baselines run in the same process:
   onto Chiloé (no Chiloé OSM extract is bundled), plus numbered addresses on them.
 
 Usage: python bench/intake.py [--rows 50000] [--pg postgresql+psycopg://postgres@127.0.0.1/postgres]
-       [--solo-lectura | --solo-importar]
+       [--solo-lectura | --solo-importar | --por-partes | --web] [--base sqlite|postgresql|ambas]
+
+``--web``: the same CSV posted through the app (test client, in-process job runner): the
+streamed web import (issue 22) vs the whole-file one, time and peak RSS of the process.
 """
 
 from __future__ import annotations
@@ -406,6 +409,116 @@ def bench_streamed(rows: int, pg: str, context: CaseContext, base: str = "ambas"
                       f"ours is {seconds / bare:.0f}x")  # fmt: skip
 
 
+# An import through the app in a fresh interpreter (issue 22: the web import streams a large
+# CSV): an administrator signs in with the test client, posts the file to /importar, and the
+# review and store jobs run in the in-process runner (threads of this process), so the
+# process's peak RSS (VmHWM, reset once signed in) is the request's and both jobs'.
+_WEB_CHILD = """
+import json, sys, tempfile, time
+from pathlib import Path
+from sqlalchemy import select
+from geo_app import create_app, jobs
+from geo_app.accounts.users import create_user
+from geo_app.store.models import ImportBatch, JobRow
+def rss_mb(key):
+    status = Path("/proc/self/status").read_text()
+    return int(status.split(key + ":")[1].split()[0]) / 1024
+path, url, stream_bytes = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": url, "JOB_WAIT_S": 0,
+                  "IMPORT_STREAM_BYTES": stream_bytes})
+folder = tempfile.TemporaryDirectory()
+app.instance_path = folder.name  # the upload waits here, not in the repository's instance
+known = list(app.extensions["revincula.territory"].comunas["comuna_name"])
+with app.extensions["revincula.db"]() as session, session.begin():
+    create_user(session, "bench.admin", "clave-de-bench-2026", "admin", known_comunas=known,
+                comunas="*")
+client = app.test_client()
+client.get("/ingresar")
+def csrf():
+    with client.session_transaction() as s:
+        return s["csrf"]
+client.post("/ingresar", data={"csrf": csrf(), "usuario": "bench.admin",
+                               "clave": "clave-de-bench-2026"})
+Path("/proc/self/clear_refs").write_text("5")
+before = rss_mb("VmRSS")
+start = time.perf_counter()
+with path.open("rb") as file:
+    sent = client.post("/importar", data={"csrf": csrf(), "mes": "2026-08",
+                                          "archivo": (file, path.name)},
+                       content_type="multipart/form-data")
+token = sent.headers["Location"].rsplit("/", 1)[-1]
+def finished(kind):
+    jobs.join_all(timeout=4 * 3600)  # a large import takes minutes
+    with app.extensions["revincula.db"]() as session:
+        row = session.scalars(select(JobRow).where(JobRow.kind == kind)).one()
+        if row.state != "listo":
+            raise SystemExit(row.error)
+        return time.perf_counter() - start, row.result
+reviewed, review = finished("importar_revision")
+client.post(f"/importar/{token}/confirmar", data={"csrf": csrf(), "solo_validas": "0",
+                                                  "lista": "completa"})
+seconds, _ = finished("importar_guardar")
+streamed = review["por_partes"]
+with app.extensions["revincula.db"]() as session:
+    n = session.scalars(select(ImportBatch)).one().n_valid
+peak = rss_mb("VmHWM")
+app.extensions["revincula.engine"].dispose()
+print(json.dumps([n, seconds, reviewed, peak - before, peak, streamed]))
+"""
+
+
+def bench_web(rows: int, pg: str, context: CaseContext, base: str = "sqlite") -> None:
+    """Import a synthetic `rows`-row CSV through the app (upload, review job, store job).
+
+    Each run is a fresh process on an empty database; the streamed web import (the
+    default rule, `geo_app.cases.uploads.ImportSizes`) is compared with the whole-file
+    web import of the same file (``IMPORT_STREAM_BYTES`` beyond it) when that path
+    accepts the file (up to `ReadLimits.max_rows`): time and peak RSS of each.
+    """
+    import json
+    import subprocess
+    import sys
+
+    from geo_app.cases.uploads import ImportSizes
+    from layers.intake import ReadLimits
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "lista.csv"
+        path.write_bytes(monthly_file(big_caseload(context, rows), "2026-08", 0))
+        size = path.stat().st_size
+        print(f"file: {size / 1e6:.1f} MB, {rows} synthetic students; streamed from "
+              f"{ImportSizes().stream_bytes / 2**20:.0f} MB")  # fmt: skip
+        modes = {"stream": min(ImportSizes().stream_bytes, size)}
+        if rows < ReadLimits().max_rows:
+            modes["whole"] = size + 1
+        figures = {}
+        for mode, stream_bytes in modes.items():
+            for label, url in _databases("" if base == "sqlite" else pg):
+                if base not in ("ambas", label.lower()):
+                    continue
+                upgrade(url)
+                done = subprocess.run(
+                    [sys.executable, "-c", _WEB_CHILD, str(path), url, str(stream_bytes)],
+                    capture_output=True, text=True, check=False,
+                )  # fmt: skip
+                if done.returncode:
+                    print(
+                        f"web {mode:6s} {label:10s} failed (exit {done.returncode}): "
+                        f"{done.stderr.strip()[-300:]}"
+                    )
+                    continue
+                n, seconds, reviewed, grown, peak, streamed = json.loads(done.stdout)
+                figures[mode, label] = (seconds, grown)
+                print(f"web {mode:6s} {label:10s} {n} rows (por partes: {streamed}): "
+                      f"{seconds:7.1f} s (review {reviewed:.1f} s), peak RSS +{grown:.0f} MB "
+                      f"(VmHWM {peak:.0f} MB)")  # fmt: skip
+        for (mode, label), (seconds, grown) in figures.items():
+            if mode == "stream" and ("whole", label) in figures:
+                whole_s, whole_mb = figures["whole", label]
+                print(f"  {label}: streamed/whole time {seconds / whole_s:.2f}x, "
+                      f"peak RSS growth {grown / whole_mb:.2f}x")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=50_000)
@@ -414,10 +527,16 @@ def main() -> None:
     parser.add_argument("--solo-importar", action="store_true", help="only the whole imports")
     parser.add_argument("--por-partes", action="store_true",
                         help="only the streamed import (chunks) and its peak RSS")  # fmt: skip
+    parser.add_argument("--web", action="store_true",
+                        help="only the import through the app (upload, review, store), "
+                             "streamed vs whole file, and the process's peak RSS")  # fmt: skip
     parser.add_argument("--base", choices=("ambas", "sqlite", "postgresql"), default="ambas",
-                        help="with --por-partes: which database(s)")  # fmt: skip
+                        help="with --por-partes or --web: which database(s)")  # fmt: skip
     args = parser.parse_args()
     context = CaseContext.from_territory(load_territory())
+    if args.web:
+        bench_web(args.rows, args.pg, context, args.base)
+        return
     if args.por_partes:
         bench_streamed(args.rows, args.pg, context, args.base)
         return

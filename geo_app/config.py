@@ -51,8 +51,16 @@ DEFAULTS: dict[str, Any] = {
     "AUTO_MIGRATE": True,
     # counts about people shown to a mesa: 1..k-1 hidden, with complementary suppression
     "SUPPRESSION_K": 10,
-    # Largest request (an import upload) accepted, in bytes.
+    # Largest request accepted, in bytes (an import's upload: IMPORT_MAX_BYTES).
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+    # Imports from the web (geo_app.cases.uploads.ImportSizes): the largest upload, bytes
+    # (2,000,000 rows of ~250 bytes); a CSV of at least IMPORT_STREAM_BYTES is reviewed and
+    # stored in chunks, in bounded memory, up to IMPORT_MAX_ROWS rows (smaller CSVs and every
+    # XLSX are read whole, up to 200,000 rows: layers.intake.ReadLimits).
+    "IMPORT_MAX_BYTES": 512 * 1024 * 1024,
+    "IMPORT_STREAM_BYTES": 5 * 1024 * 1024,
+    "IMPORT_MAX_ROWS": 2_000_000,
+    "IMPORT_CHUNK_ROWS": 20_000,  # rows of a streamed import handled together
     # Session cookie: not readable by scripts, not sent cross-site, 8 working hours counted
     # from the login (absolute: use does not extend it).
     # Outside a local demo the cookie is Secure and named with the __Host- prefix (sent

@@ -149,6 +149,16 @@ def _session_expired() -> bool:
     return True
 
 
+def _upload_limit(view) -> None:
+    """Let a view taking large files (``view.upload_limit``: a config key) read up to it.
+
+    Set before the form is read (the CSRF check reads it); other requests keep
+    ``MAX_CONTENT_LENGTH``.
+    """
+    if limit := getattr(view, "upload_limit", None):
+        request.max_content_length = current_app.config[limit]
+
+
 def _check_access():
     """Run before every request: account, role, forced password change, CSRF."""
     endpoint = request.endpoint
@@ -156,6 +166,7 @@ def _check_access():
         return None
     view = current_app.view_functions[endpoint]
     if request.method in UNSAFE_METHODS:
+        _upload_limit(view)
         sent = request.form.get("csrf") or request.headers.get(CSRF_HEADER) or ""
         expected = session.get("csrf", "")
         if not expected or not secrets.compare_digest(sent, expected):
@@ -225,7 +236,7 @@ def _error_page(err: HTTPException):
         log.error("%s en %s %s: %s", code, request.method, request.url_rule or "?", _trace(cause))
     description = err.description if err.description != type(err).description else ""
     if code == 413:
-        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        limit = request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"]
         size = f"{limit / 2**20:.0f} MB" if limit >= 2**20 else f"{limit / 2**10:.0f} KB"
         description = (
             f"El archivo supera el máximo de {size}: divídalo o quite columnas que no se usan."

@@ -22,13 +22,25 @@ from typing import NoReturn
 from layers.text import clean_cell
 from layers.text import clean_text
 
-__all__ = ["IntakeError", "ReadLimits", "csv_lines", "decode", "sniff_delimiter", "xlsx_lines"]
+__all__ = [
+    "IntakeError",
+    "ReadLimits",
+    "TooLargeError",
+    "csv_lines",
+    "decode",
+    "sniff_delimiter",
+    "xlsx_lines",
+]
 
 Line = tuple[int, list[str]]  # (row number as the user sees it, cells)
 
 
 class IntakeError(ValueError):
     """The file cannot be read at all (not a table, empty, unknown format, too large)."""
+
+
+class TooLargeError(IntakeError):
+    """The file is beyond `ReadLimits` (the message says which limit and how to fix it)."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +88,7 @@ def _too_large(what: str, limits: ReadLimits) -> NoReturn:
         "estudiantes a una hoja nueva (o divídala en varios archivos), guárdela como .xlsx o "
         "CSV y súbala de nuevo."
     )
-    raise IntakeError(msg)
+    raise TooLargeError(msg)
 
 
 # --------------------------------------------------------------------------- text files

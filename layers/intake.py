@@ -35,6 +35,7 @@ from rapidfuzz import fuzz
 from layers._sheets import IntakeError
 from layers._sheets import Line
 from layers._sheets import ReadLimits
+from layers._sheets import TooLargeError
 from layers._sheets import csv_lines
 from layers._sheets import decode
 from layers._sheets import sniff_delimiter
@@ -54,9 +55,11 @@ __all__ = [
     "RawTable",
     "ReadLimits",
     "TableStream",
+    "TooLargeError",
     "ValidationState",
     "field_of_header",
     "format_run",
+    "is_spreadsheet",
     "match_headers",
     "normalize_text",
     "parse_grade",
@@ -1733,6 +1736,22 @@ def _stream_encoding(path: str) -> tuple[str, str]:  # noqa: C901 - decode, by b
     return "latin-1", "Latin-1 (ISO-8859-1)"
 
 
+def is_spreadsheet(path: str | Path, filename: str = "") -> bool:
+    """Return True when the file at `path` is an Excel workbook (XLSX/XLSM or XLS), not text.
+
+    By its first bytes (a ZIP, or the OLE2 header of an ``.xls``) or its name's extension;
+    `TableStream` reads such a file whole (`read_table`), a text file line by line.
+    """
+    with Path(path).open("rb") as file:
+        start = file.read(8)
+    name = filename.lower()
+    return (
+        start[:4] == b"PK\x03\x04"
+        or start == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+        or name.endswith((".xlsx", ".xlsm", ".xls"))
+    )
+
+
 class TableStream:
     """A list read in chunks of rows from a file on disk, never whole in memory (issue 22).
 
@@ -1760,14 +1779,8 @@ class TableStream:
     ) -> None:
         self.path, self.chunk_rows = str(path), max(1, int(chunk_rows))
         self.limits = limits or STREAM_LIMITS
-        with Path(self.path).open("rb") as file:
-            start = file.read(8)
-        self.xlsx = start[:4] == b"PK\x03\x04" or filename.lower().endswith((".xlsx", ".xlsm"))
-        if (
-            self.xlsx
-            or filename.lower().endswith(".xls")
-            or start == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-        ):
+        self.xlsx = is_spreadsheet(self.path, filename)
+        if self.xlsx:
             with Path(self.path).open("rb") as file:
                 self._whole = read_table(file.read(), filename, header_row=header_row)
             self.head = self._whole

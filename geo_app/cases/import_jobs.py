@@ -24,10 +24,15 @@ from sqlalchemy.orm.exc import StaleDataError
 from geo_app import jobs
 from geo_app.audit import record
 from geo_app.cases.context import case_context
+from geo_app.cases.importing import ISSUES_KEPT
 from geo_app.cases.importing import ImportRejectedError
 from geo_app.cases.importing import Prepared
+from geo_app.cases.importing import StreamReview
+from geo_app.cases.importing import stream_review
 from geo_app.cases.uploads import GONE
 from geo_app.cases.uploads import PENDING_MAX_AGE_S
+from geo_app.cases.uploads import XLSX_TOO_LARGE
+from geo_app.cases.uploads import ImportSizes
 from geo_app.cases.uploads import PendingUploads
 from geo_app.cases.uploads import confirm_upload
 from geo_app.cases.uploads import mapping_choices
@@ -35,6 +40,8 @@ from geo_app.cases.uploads import prepare_upload
 from geo_app.errors import NotFoundError
 from geo_app.store.models import JobRow
 from layers.intake import IntakeError
+from layers.intake import TooLargeError
+from layers.intake import is_spreadsheet
 from layers.intake import rejected_rows_csv
 
 __all__ = [
@@ -42,6 +49,7 @@ __all__ = [
     "STORE",
     "TARGETS",
     "forget_review",
+    "read_error",
     "review_job",
     "review_summary",
     "start_review",
@@ -144,61 +152,103 @@ def review_job(app: Flask, job_id: int, attempt: int) -> None:
 def _review(app: Flask, run: jobs.JobRun) -> None:
     scope = jobs.owner_scope(app, run.owner)
     uploads = PendingUploads.in_instance(app.instance_path)
+    sizes = ImportSizes.of(app.config)
     run.progress(0, 0, "Leyendo, validando y ubicando las filas")
     try:
+        path, meta = uploads.path(run.params["token"], owner=scope.username)
         with app.extensions["revincula.db"]() as session, session.begin():
-            prepared = prepare_upload(session, case_context(app), uploads, run.params["token"],
-                                      scope=scope, progress=run.progress)  # fmt: skip
+            if sizes.streams(path, meta["filename"]):  # a large CSV: in chunks
+                found = stream_review(session, case_context(app), path, meta["filename"],
+                                      period=meta.get("period"), scope=scope,
+                                      owner=scope.username, limits=sizes.limits,
+                                      chunk_rows=sizes.chunk_rows,
+                                      progress=run.progress)  # fmt: skip
+            else:
+                found = prepare_upload(session, case_context(app), uploads, run.params["token"],
+                                       scope=scope, progress=run.progress)  # fmt: skip
     except IntakeError as err:
-        msg = f"No se pudo leer el archivo: {err}"
-        raise jobs.JobError(msg) from err
+        raise jobs.JobError(read_error(err, uploads, run)) from err
     except NotFoundError as err:
         raise jobs.JobError(GONE) from err
-    n_rows = prepared.result.n_rows
-    run.progress(n_rows, n_rows, "Revisión lista")
-    rejected = (
-        rejected_rows_csv(prepared.table.headers, prepared.result)
-        if prepared.result.rejected
-        else ""
-    )
+    summary = review_summary(found)
+    run.progress(summary["n_rows"], summary["n_rows"], "Revisión lista")
     with app.extensions["revincula.db"]() as session, session.begin():
-        run.finish(session, review_summary(prepared), output=rejected.encode("utf-8") or None,
+        run.finish(session, summary, output=_rejected_bytes(found),
                    message="Revisión lista")  # fmt: skip
 
 
-def review_summary(prepared: Prepared) -> dict:
+def read_error(err: IntakeError, uploads: PendingUploads, run: jobs.JobRun) -> str:
+    """Return the Spanish reason a job could not read an upload.
+
+    A workbook beyond `layers.intake.ReadLimits` (read whole: its merged ranges come
+    after its rows) is told to save it as CSV, which the web imports in chunks.
+    """
+    spreadsheet = False
+    if isinstance(err, TooLargeError):
+        path, meta = uploads.path(run.params["token"], owner=run.owner)
+        spreadsheet = is_spreadsheet(path, meta["filename"])
+    return f"No se pudo leer el archivo: {err}" + (XLSX_TOO_LARGE if spreadsheet else "")
+
+
+def _rejected_bytes(found: Prepared | StreamReview) -> bytes | None:
+    """Return the rejected rows' CSV of a review (`layers.intake.rejected_rows_csv`), or None."""
+    if isinstance(found, StreamReview):
+        if found.rejected_path is None:
+            return None
+        try:
+            return found.rejected_path.read_bytes()
+        finally:
+            found.rejected_path.unlink(missing_ok=True)
+    if not found.result.rejected:
+        return None
+    return rejected_rows_csv(found.table.headers, found.result).encode("utf-8")
+
+
+def review_summary(found: Prepared | StreamReview) -> dict:
     """Return what the review and column-mapping pages show of a prepared file (JSON).
 
     Keys: ``filename``, ``kind``, ``encoding``, ``delimiter``, ``n_rows``, ``n_valid``,
     ``n_rejected``, ``n_new``, ``n_updated``, ``n_missing``, ``n_scope_refused``,
     ``ignored``, ``geocode`` (method -> rows), ``saved_mapping`` (``mapping``, ``date``
     DD-MM-AAAA, or None), ``issues`` (row, column, value, code, severity, message),
-    ``n_errors``, ``shortfalls`` (rbd, name, n_file, n_previous, n_missing),
-    ``can_import_all``, ``can_import_valid``, ``complete`` (columns matched),
+    ``n_errors``, ``n_warnings``, ``shortfalls`` (rbd, name, n_file, n_previous,
+    n_missing), ``can_import_all``, ``can_import_valid``, ``complete`` (columns matched),
     ``headers``, ``sample`` (first row's cells), ``current`` (header -> field),
-    ``updated_case_ids`` (for the audit log).
+    ``updated_case_ids`` (for the audit log), ``por_partes`` (True for a file reviewed in
+    chunks, `importing.stream_review`: ``issues`` then holds the first
+    ``issues_kept_per_code`` of each kind, the counts are of all).
     """
-    table, result, saved = prepared.table, prepared.result, prepared.saved_mapping
+    if isinstance(found, StreamReview):
+        counts = {
+            "n_rows": found.n_rows, "n_valid": found.n_valid, "n_rejected": found.n_rejected,
+            "n_new": found.n_new, "n_updated": found.n_updated, "n_missing": found.n_missing,
+            "n_scope_refused": found.n_scope_refused, "geocode": found.geocode,
+            "issues": [i.as_dict() for i in found.issues], "n_errors": found.n_errors,
+            "n_warnings": found.n_warnings, "por_partes": True,
+            "issues_kept_per_code": ISSUES_KEPT,
+        }  # fmt: skip
+    else:
+        result = found.result
+        counts = {
+            "n_rows": result.n_rows, "n_valid": len(result.records),
+            "n_rejected": len(result.rejected), "n_new": len(found.new_runs),
+            "n_updated": len(found.updated_runs), "n_missing": len(found.missing_runs),
+            "n_scope_refused": len(found.scope_refused), "geocode": found.geocode_summary(),
+            "issues": [i.as_dict() for i in result.issues], "n_errors": len(result.errors),
+            "n_warnings": len(result.issues) - len(result.errors), "por_partes": False,
+        }  # fmt: skip
+    table, saved = found.table, found.saved_mapping
     when = saved and (saved.updated_at or saved.created_at)
     return {
-        "filename": prepared.filename,
+        "filename": found.filename,
         "kind": table.kind,
         "encoding": table.encoding,
         "delimiter": table.delimiter,
-        "n_rows": result.n_rows,
-        "n_valid": len(result.records),
-        "n_rejected": len(result.rejected),
-        "n_new": len(prepared.new_runs),
-        "n_updated": len(prepared.updated_runs),
-        "n_missing": len(prepared.missing_runs),
-        "n_scope_refused": len(prepared.scope_refused),
-        "ignored": list(prepared.match.ignored),
-        "geocode": prepared.geocode_summary(),
+        **counts,
+        "ignored": list(found.match.ignored),
         "saved_mapping": None
         if saved is None
         else {"mapping": dict(saved.mapping), "date": when.strftime("%d-%m-%Y") if when else ""},
-        "issues": [i.as_dict() for i in result.issues],
-        "n_errors": len(result.errors),
         "shortfalls": [
             {
                 "rbd": s.rbd,
@@ -207,15 +257,15 @@ def review_summary(prepared: Prepared) -> dict:
                 "n_previous": s.n_previous,
                 "n_missing": s.n_missing,
             }
-            for s in prepared.shortfalls
+            for s in found.shortfalls
         ],
-        "can_import_all": prepared.can_import_all,
-        "can_import_valid": prepared.can_import_valid,
-        "complete": prepared.match.complete,
+        "can_import_all": found.can_import_all,
+        "can_import_valid": found.can_import_valid,
+        "complete": found.match.complete,
         "headers": list(table.headers),
         "sample": list(table.rows[0]) if table.rows else [],
-        "current": mapping_choices(prepared),
-        "updated_case_ids": list(prepared.updated_case_ids),
+        "current": mapping_choices(found),
+        "updated_case_ids": list(found.updated_case_ids),
     }
 
 
@@ -241,6 +291,7 @@ def _store(app: Flask, run: jobs.JobRun) -> None:
                 only_valid=bool(params.get("only_valid")),
                 list_mode=params.get("list_mode"),
                 progress=jobs.progress,  # rows of each phase (PostgreSQL; see jobs.progress)
+                sizes=ImportSizes.of(app.config),  # a large CSV: stored in chunks
             )
             record(session, scope, "cambiar", "importacion", target_id=batch.id,
                    case_ids=case_ids, ip=params.get("ip", ""))  # fmt: skip
@@ -253,8 +304,10 @@ def _store(app: Flask, run: jobs.JobRun) -> None:
             )
             run.finish(session, result, message="Importación terminada")
             forget_review(session, token)  # it echoed the file's cells: not kept
-    except (ImportRejectedError, IntakeError) as err:
+    except ImportRejectedError as err:
         raise jobs.JobError(str(err)) from err
+    except IntakeError as err:
+        raise jobs.JobError(read_error(err, uploads, run)) from err
     except NotFoundError as err:
         raise jobs.JobError(GONE) from err
     except StaleDataError as err:

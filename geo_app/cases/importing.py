@@ -45,6 +45,7 @@ from layers.intake import HeaderMatch
 from layers.intake import IntakeResult
 from layers.intake import Issue
 from layers.intake import RawTable
+from layers.intake import ReadLimits
 from layers.intake import TableStream
 from layers.intake import match_headers
 from layers.intake import read_table
@@ -61,6 +62,7 @@ __all__ = [
     "LIST_MODES",
     "LOCATING",
     "READING",
+    "REVIEWING",
     "STORING",
     "STREAMING",
     "VALIDATING",
@@ -71,6 +73,7 @@ __all__ = [
     "ScopeIssue",
     "StoreView",
     "StreamOutcome",
+    "StreamReview",
     "apply_import",
     "locate_records",
     "location_label",
@@ -81,6 +84,7 @@ __all__ = [
     "set_location",
     "store_view",
     "stream_import",
+    "stream_review",
 ]
 
 # How a file relates to the schools' previous lists: the complete list (students absent from
@@ -643,6 +647,7 @@ def _chunks(values: list, size: int = 10_000):
 ISSUES_KEPT = 50  # issues of each kind a streamed import's report keeps (all are counted)
 READING = "Leyendo el archivo"
 STREAMING = "Validando, ubicando y guardando las filas"
+REVIEWING = "Validando y ubicando las filas"
 
 
 @dataclass
@@ -652,7 +657,8 @@ class StreamOutcome:
     ``issues`` holds the first `ISSUES_KEPT` issues of each code (``counts`` counts them
     all); ``rejected_path`` is the CSV of the rejected rows with their errors
     (`layers.intake.rejected_rows_csv`'s format, written as they come), or None when no
-    row was rejected: the caller deletes it.
+    row was rejected: the caller deletes it. ``updated_case_ids`` are the stored cases in
+    the account's scope the file named (for the audit log, as `Prepared.updated_case_ids`).
     """
 
     batch: ImportBatch
@@ -660,6 +666,50 @@ class StreamOutcome:
     counts: dict[str, int]
     issues: list[Issue]
     rejected_path: Path | None
+    updated_case_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class StreamReview:
+    """What `stream_review` found in a file, nothing written: the streamed import's preview.
+
+    The counts are those of `Prepared` (rows, valid, rejected, new, updated, missing,
+    refused for scope, errors, warnings); ``issues`` the first `ISSUES_KEPT` of each code;
+    ``geocode`` rows by geocoding method; ``file_errors`` what makes the whole file
+    unimportable (empty, a required column missing, RUNs without their digit);
+    ``rejected_path`` the rejected rows' CSV (None when none was rejected: the caller
+    deletes it).
+    """
+
+    filename: str
+    table: RawTable  # the header and first rows (`TableStream.head`)
+    match: HeaderMatch
+    saved_mapping: HeaderMapping | None
+    n_rows: int
+    n_valid: int
+    n_rejected: int
+    n_new: int
+    n_updated: int
+    n_missing: int
+    n_scope_refused: int
+    n_errors: int
+    n_warnings: int
+    issues: list[Issue]
+    geocode: dict[str, int]
+    shortfalls: list[SchoolShortfall]
+    updated_case_ids: list[int]
+    file_errors: list[Issue]
+    rejected_path: Path | None
+
+    @property
+    def can_import_all(self) -> bool:
+        """True when every row is valid (as `Prepared.can_import_all`)."""
+        return not self.n_errors and not self.file_errors and bool(self.n_valid)
+
+    @property
+    def can_import_valid(self) -> bool:
+        """True when the file itself is fine and at least one row is valid."""
+        return not self.file_errors and bool(self.n_valid)
 
 
 class _Spill:
@@ -689,6 +739,207 @@ class _Spill:
         return self.path if self.n else None
 
 
+@dataclass
+class _Tally:
+    """What a streamed pass keeps of the chunks it validated: counts, first issues, RUNs."""
+
+    counts: Counter = field(default_factory=Counter)
+    kept: list[Issue] = field(default_factory=list)
+    runs: set[int] = field(default_factory=set)
+    file_rbds: Counter = field(default_factory=Counter)
+    periods: Counter = field(default_factory=Counter)
+    methods: Counter = field(default_factory=Counter)
+    found_comunas: set[str] = field(default_factory=set)
+    outcome: dict[int, str] = field(default_factory=dict)  # RUN -> new, updated, unchanged
+    n_errors: int = 0
+    n_rejected: int = 0
+    n_valid: int = 0
+    n_scope_refused: int = 0
+    all_synthetic: bool = True
+
+    def note(self, issues: list[Issue]) -> None:
+        for issue in issues:
+            self.counts[issue.code] += 1
+            if self.counts[issue.code] <= ISSUES_KEPT:
+                self.kept.append(issue)
+
+    def add(self, context: CaseContext, prepared: Prepared) -> None:
+        result, records = prepared.result, prepared.result.records
+        self.note(result.issues)
+        self.n_errors += len(result.errors)
+        self.n_rejected += len(result.rejected)
+        self.n_scope_refused += len(prepared.scope_refused)
+        self.n_valid += len(records)
+        self.runs.update(r["run"] for r in records)
+        self.file_rbds.update(r["rbd"] for r in records)
+        self.periods.update(r["period"] for r in records)
+        self.found_comunas.update(_comuna_for(context, r) or "sin comuna" for r in records)
+        self.all_synthetic = self.all_synthetic and all(is_synthetic_run(r["run"]) for r in records)
+
+    def missing(self, view: StoreView) -> list[int]:
+        """Return the RUNs in scope of the file's schools' latest lists absent from the file."""
+        return sorted(
+            run
+            for run, (rbd, _, in_list, *_rest) in view.visible.items()
+            if in_list and rbd in self.file_rbds and run not in self.runs
+        )
+
+
+@dataclass
+class _Opened:
+    """A file opened for a streamed pass: its chunks, headers' match and whole-file state."""
+
+    stream: TableStream
+    match: HeaderMatch
+    state: object  # layers.intake.ValidationState
+    saved: HeaderMapping | None
+
+
+def _open_stream(
+    session: Session,
+    path: str | Path,
+    filename: str,
+    *,
+    owner: str,
+    mapping: dict[str, str] | None,
+    header_row: int | tuple[int, ...] | None,
+    period: str | None,
+    chunk_rows: int,
+    limits: ReadLimits | None,
+    report: Progress,
+) -> _Opened:
+    """Open `path` in chunks and read it once (its rows, months and attendance scale).
+
+    The headers are matched with `mapping`, or `owner`'s saved mapping when it is None;
+    `report` gets the rows read (phase ``READING``).
+    """
+    stream = TableStream(str(path), filename, chunk_rows=chunk_rows, header_row=header_row,
+                         limits=limits)  # fmt: skip
+    head = stream.head
+    saved = None
+    if mapping is None:
+        saved = _saved_mapping(session, head.signature, owner)
+        mapping = saved.mapping if saved is not None else None
+    match = match_headers(head.headers, mapping, rows=head.rows)
+    state = scan_stream(stream, match, period, progress=lambda n: report(n, 0, READING))
+    report(state.n_rows, state.n_rows, READING)
+    return _Opened(stream, match, state, saved)
+
+
+def _stream_pass(
+    context: CaseContext,
+    opened: _Opened,
+    view: StoreView,
+    scope: Scope | None,
+    known: dict,
+    spill: _Spill,
+    tally: _Tally,
+    each: Callable[[Prepared], object],
+    report: Progress,
+    phase: str,
+) -> list[Issue]:
+    """Validate the file chunk by chunk (refusing rows out of `scope`), tally each, call `each`.
+
+    Returns the file errors of the first chunk that has any (the pass stops there: no row
+    of such a file can be imported), else [].
+    """
+    hidden = set(view.existing) - set(view.visible)
+    done = 0
+    for chunk in opened.stream.chunks():
+        result = validate(chunk, opened.match, state=opened.state, **known)
+        prepared = Prepared(filename="", sha256="", table=chunk, match=opened.match,
+                            result=result, period=known["period"],
+                            today=known["today"])  # fmt: skip
+        refuse_out_of_scope(prepared, context, scope, hidden)
+        if result.file_errors:
+            return result.file_errors
+        tally.add(context, prepared)
+        spill.add(result)
+        each(prepared)
+        done += len(chunk.rows)
+        report(done, opened.state.n_rows, phase)
+    return []
+
+
+def _known(context: CaseContext, view: StoreView, period: str | None, today: dt.date) -> dict:
+    return {"known_rbds": context.schools, "known_comunas": context.comunas,
+            "known_names": view.names, "period": period, "today": today}  # fmt: skip
+
+
+def stream_review(
+    session: Session,
+    context: CaseContext,
+    path: str | Path,
+    filename: str,
+    *,
+    period: str | None = None,
+    mapping: dict[str, str] | None = None,
+    scope: Scope | None = None,
+    owner: str = "",
+    today: dt.date | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    limits: ReadLimits | None = None,
+    progress: Progress | None = None,
+    rejected_to: Path | None = None,
+) -> StreamReview:
+    """Preview a file of any length in bounded memory, as `prepare_import` does; nothing is written.
+
+    The same reading, validation, scope refusal, comparison with the store, locating and
+    school shortfalls as `stream_import` (so its counts are what confirming would store),
+    chunk by chunk; only counts, the first `ISSUES_KEPT` issues of each kind, the RUNs
+    and RBDs stay in memory, and the rejected rows go to a CSV file
+    (`StreamReview.rejected_path`, at `rejected_to` if given). `mapping` and `owner` as
+    in `prepare_import`; `limits` bound the CSV read (`layers.intake.STREAM_LIMITS` by
+    default). `progress` reports ``READING``, then ``REVIEWING`` after each chunk.
+
+    Raises
+    ------
+    layers.intake.IntakeError
+        The file cannot be read as a table, or is beyond `limits`.
+    """
+    today = today or dt.date.today()
+    report = progress or (lambda *_: None)
+    opened = _open_stream(session, path, filename, owner=owner, mapping=mapping,
+                          header_row=None, period=period, chunk_rows=chunk_rows, limits=limits,
+                          report=report)  # fmt: skip
+    head, state = opened.stream.head, opened.state
+    view = store_view(session, context, scope)
+    known = _known(context, view, period, today)
+    tally = _Tally(kept=[*state.reading_notes()])
+    tally.counts.update(i.code for i in tally.kept)
+    spill = _Spill(head.headers, rejected_to)
+
+    def locate(prepared: Prepared) -> None:
+        found = locate_records(context, view, prepared.result.records)
+        tally.methods.update(loc.method for loc in found.values())
+
+    try:
+        if not state.n_rows:
+            file_errors = validate(replace(head, rows=[], row_numbers=[]), opened.match,
+                                   **known).file_errors  # fmt: skip
+        else:
+            file_errors = _stream_pass(context, opened, view, scope, known, spill, tally,
+                                       locate, report, REVIEWING)  # fmt: skip
+        if not file_errors and (issue := state.file_issue(head.headers, opened.match)):
+            file_errors = [issue]
+    finally:
+        rejected_path = spill.close()
+    tally.note(file_errors)
+    missing = tally.missing(view)
+    return StreamReview(
+        filename=filename, table=head, match=opened.match, saved_mapping=opened.saved,
+        n_rows=state.n_rows, n_valid=tally.n_valid, n_rejected=tally.n_rejected,
+        n_new=len(tally.runs - set(view.existing)),
+        n_updated=len(tally.runs & set(view.existing)), n_missing=len(missing),
+        n_scope_refused=tally.n_scope_refused, n_errors=tally.n_errors + len(file_errors),
+        n_warnings=sum(tally.counts.values()) - tally.n_errors - len(file_errors),
+        issues=tally.kept, geocode=dict(tally.methods),
+        shortfalls=_shortfalls(context, view.visible, tally.file_rbds, missing),
+        updated_case_ids=sorted(view.visible[run][1] for run in tally.runs & set(view.visible)),
+        file_errors=file_errors, rejected_path=rejected_path,
+    )  # fmt: skip
+
+
 def stream_import(  # noqa: C901 - the import's steps in order, chunk by chunk
     session: Session,
     context: CaseContext,
@@ -706,6 +957,7 @@ def stream_import(  # noqa: C901 - the import's steps in order, chunk by chunk
     scope: Scope | None = None,
     comunas: tuple[str, ...] = (),
     chunk_rows: int = CHUNK_ROWS,
+    limits: ReadLimits | None = None,
     progress: Progress | None = None,
     rejected_to: Path | None = None,
 ) -> StreamOutcome:
@@ -718,7 +970,8 @@ def stream_import(  # noqa: C901 - the import's steps in order, chunk by chunk
     are found), refused by scope as in `prepare_import`, located and stored
     (`storing.store_rows`). Only counts, the first `ISSUES_KEPT` issues of each kind and
     the sets of RUNs and RBDs stay in memory; rejected rows go to a CSV file
-    (`StreamOutcome.rejected_path`, at `rejected_to` if given).
+    (`StreamOutcome.rejected_path`, at `rejected_to` if given). `limits` bound the CSV
+    read (`layers.intake.STREAM_LIMITS` by default).
 
     All-or-nothing as `apply_import`, with the same rules and messages, checked when the
     file has been read: on any `ImportRejectedError` (or database error) raised, even
@@ -730,25 +983,19 @@ def stream_import(  # noqa: C901 - the import's steps in order, chunk by chunk
     Raises
     ------
     layers.intake.IntakeError
-        The file cannot be read as a table.
+        The file cannot be read as a table, or is beyond `limits`.
     ImportRejectedError
         As `apply_import`.
     """
     _check_list_mode(list_mode)
     today = today or dt.date.today()
     report = progress or (lambda *_: None)
-    stream = TableStream(str(path), filename, chunk_rows=chunk_rows, header_row=header_row)
-    head = stream.head
-    saved = None
-    if mapping is None:
-        saved = _saved_mapping(session, head.signature, scope.username if scope else "")
-        mapping = saved.mapping if saved is not None else None
-    match = match_headers(head.headers, mapping, rows=head.rows)
-    state = scan_stream(stream, match, period, progress=lambda n: report(n, 0, READING))
-    report(state.n_rows, state.n_rows, READING)
+    opened = _open_stream(session, path, filename, owner=scope.username if scope else "",
+                          mapping=mapping, header_row=header_row, period=period,
+                          chunk_rows=chunk_rows, limits=limits, report=report)  # fmt: skip
+    head, match, state = opened.stream.head, opened.match, opened.state
     view = store_view(session, context, scope)
-    known = {"known_rbds": context.schools, "known_comunas": context.comunas,
-             "known_names": view.names, "period": period, "today": today}  # fmt: skip
+    known = _known(context, view, period, today)
     if not state.n_rows:
         empty = validate(replace(head, rows=[], row_numbers=[]), match, **known)
         raise ImportRejectedError(_file_errors_message(empty.file_errors))
@@ -758,63 +1005,38 @@ def stream_import(  # noqa: C901 - the import's steps in order, chunk by chunk
                         n_rows=state.n_rows)  # fmt: skip
     session.add(batch)
     session.flush()
-    counts: Counter = Counter()
-    kept: list[Issue] = [*state.reading_notes()]
-    counts.update(i.code for i in kept)
+    tally = _Tally(kept=[*state.reading_notes()])
+    tally.counts.update(i.code for i in tally.kept)
     spill = _Spill(head.headers, rejected_to)
-    runs: set[int] = set()
-    file_rbds: Counter = Counter()
-    periods: Counter = Counter()
-    methods: Counter = Counter()
-    found_comunas: set[str] = set()
-    outcome: dict[int, str] = {}  # RUN -> new, updated or unchanged, over every chunk
-    n_errors = n_rejected = n_valid = done = 0
-    all_synthetic = True
-    hidden = set(view.existing) - set(view.visible)
+
+    def store(prepared: Prepared) -> None:
+        records = prepared.result.records
+        if records and (only_valid or not tally.n_errors):  # else: rejected at the end anyway
+            prepared.locations = locate_records(context, view, records)
+            tally.methods.update(loc.method for loc in prepared.locations.values())
+            store_rows(
+                session, context, prepared, batch.id, actor=actor, synthetic=synthetic,
+                missing_runs=set(), propose=lambda ids: _propose(session, ids, actor),
+                outcome=tally.outcome,  # a RUN in several chunks (months) is one student
+            )  # fmt: skip
+
     try:
-        for chunk in stream.chunks():
-            result = validate(chunk, match, state=state, **known)
-            prepared = Prepared(filename=filename, sha256=batch.sha256, table=chunk, match=match,
-                                result=result, period=period, today=today)  # fmt: skip
-            refuse_out_of_scope(prepared, context, scope, hidden)
-            if result.file_errors:
-                raise ImportRejectedError(_file_errors_message(result.file_errors))
-            for issue in result.issues:
-                counts[issue.code] += 1
-                if counts[issue.code] <= ISSUES_KEPT:
-                    kept.append(issue)
-            n_errors += len(result.errors)
-            n_rejected += len(result.rejected)
-            spill.add(result)
-            records = result.records
-            n_valid += len(records)
-            runs.update(r["run"] for r in records)
-            file_rbds.update(r["rbd"] for r in records)
-            periods.update(r["period"] for r in records)
-            found_comunas.update(_comuna_for(context, r) or "sin comuna" for r in records)
-            all_synthetic = all_synthetic and all(is_synthetic_run(r["run"]) for r in records)
-            if records and (only_valid or not n_errors):  # else: rejected at the end anyway
-                prepared.locations = locate_records(context, view, records)
-                methods.update(loc.method for loc in prepared.locations.values())
-                store_rows(
-                    session, context, prepared, batch.id, actor=actor, synthetic=synthetic,
-                    missing_runs=set(), propose=lambda ids: _propose(session, ids, actor),
-                    outcome=outcome,  # a RUN in several chunks (months) is one student
-                )  # fmt: skip
-            done += len(chunk.rows)
-            report(done, state.n_rows, STREAMING)
+        file_errors = _stream_pass(context, opened, view, scope, known, spill, tally, store,
+                                   report, STREAMING)  # fmt: skip
     finally:
         rejected_path = spill.close()
     try:
+        if file_errors:
+            raise ImportRejectedError(_file_errors_message(file_errors))
         if (issue := state.file_issue(head.headers, match)) is not None:
             raise ImportRejectedError(_file_errors_message([issue]))
-        if n_errors and not only_valid:
-            raise ImportRejectedError(_errors_message(n_errors, n_rejected))
-        if not n_valid:
+        if tally.n_errors and not only_valid:
+            raise ImportRejectedError(_errors_message(tally.n_errors, tally.n_rejected))
+        if not tally.n_valid:
             raise ImportRejectedError(NO_VALID_ROWS)
-        if comunas and (outside := sorted(found_comunas - set(comunas))):
+        if comunas and (outside := sorted(tally.found_comunas - set(comunas))):
             raise ImportRejectedError(_outside_message(outside))
-        if not synthetic and all_synthetic:  # as apply_import: every RUN in the synthetic range
+        if not synthetic and tally.all_synthetic:  # as apply_import: every RUN synthetic
             synthetic = True
             new_students = select(Case.student_id).where(Case.first_batch_id == batch.id)
             session.execute(
@@ -823,12 +1045,8 @@ def stream_import(  # noqa: C901 - the import's steps in order, chunk by chunk
                 .values(synthetic=True)
             )
         demo_disabled = [] if synthetic else _close_demo_accounts(session, actor)
-        missing = sorted(
-            run
-            for run, (rbd, _, in_list, *_rest) in view.visible.items()
-            if in_list and rbd in file_rbds and run not in runs
-        )
-        shortfalls = _shortfalls(context, view.visible, file_rbds, missing)
+        missing = tally.missing(view)
+        shortfalls = _shortfalls(context, view.visible, tally.file_rbds, missing)
         if shortfalls and list_mode is None:
             raise ImportRejectedError(_shortfalls_message(shortfalls))
         n_missing = 0
@@ -843,15 +1061,15 @@ def stream_import(  # noqa: C901 - the import's steps in order, chunk by chunk
         if rejected_path is not None and rejected_to is None:
             rejected_path.unlink(missing_ok=True)
         raise
-    ordered_periods = dict(sorted(periods.items()))
+    ordered_periods = dict(sorted(tally.periods.items()))
     batch.period = max(ordered_periods, default=period)
-    batch.status = "solo_validas" if n_errors else "completa"
+    batch.status = "solo_validas" if tally.n_errors else "completa"
     batch.synthetic = synthetic
-    batch.n_valid, batch.n_rejected = n_valid, n_rejected
-    totals = Counter(outcome.values())
+    batch.n_valid, batch.n_rejected = tally.n_valid, tally.n_rejected
+    totals = Counter(tally.outcome.values())
     batch.n_new, batch.n_updated = totals["new"], totals["updated"]
     batch.n_unchanged, batch.n_missing = totals["unchanged"], n_missing
-    batch.geocode_summary = dict(methods)
+    batch.geocode_summary = dict(tally.methods)
     batch.report = {
         "headers": head.headers,
         "encoding": head.encoding,
@@ -860,8 +1078,8 @@ def stream_import(  # noqa: C901 - the import's steps in order, chunk by chunk
         "header_rows": list(head.header_rows),
         "periods": ordered_periods,
         "period_given": period,
-        "counts": dict(counts),
-        "issues": [i.as_dict() for i in kept],
+        "counts": dict(tally.counts),
+        "issues": [i.as_dict() for i in tally.kept],
         "issues_kept_per_code": ISSUES_KEPT,
         "rejected_rows": [],  # in the rejected rows' file (too many to keep here)
         "lista": list_mode or "completa",
@@ -869,7 +1087,9 @@ def stream_import(  # noqa: C901 - the import's steps in order, chunk by chunk
         "por_partes": True,
     }
     session.flush()
-    return StreamOutcome(batch, state.n_rows, dict(counts), kept, rejected_path)
+    updated = sorted(view.visible[run][1] for run in tally.runs & set(view.visible))
+    return StreamOutcome(batch, state.n_rows, dict(tally.counts), tally.kept, rejected_path,
+                         updated)  # fmt: skip
 
 
 def _sha256(path: str | Path) -> str:

@@ -13,12 +13,14 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import threading
 import time
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,17 +33,25 @@ from geo_app.cases.importing import apply_import
 from geo_app.cases.importing import mapping_change
 from geo_app.cases.importing import prepare_import
 from geo_app.cases.importing import save_mapping
+from geo_app.cases.importing import stream_import
+from geo_app.cases.importing import stream_review
 from geo_app.errors import NotFoundError
 from geo_app.scope import Scope
 from geo_app.store.models import Case
 from geo_app.store.models import ImportBatch
+from layers.intake import CHUNK_ROWS
 from layers.intake import FIELDS
+from layers.intake import STREAM_LIMITS
 from layers.intake import RawTable
+from layers.intake import ReadLimits
+from layers.intake import TableStream
+from layers.intake import is_spreadsheet
 from layers.intake import rejected_rows_csv
 
 __all__ = [
     "DEMO_CLOSED",
     "PENDING_MAX_AGE_S",
+    "ImportSizes",
     "PendingUploads",
     "batch_report",
     "confirm_upload",
@@ -64,6 +74,52 @@ DEMO_CLOSED = (
     "ya tiene datos reales. Un administrador puede reactivarlas en Administración › Usuarios."
 )
 GONE = "Esta carga ya fue importada o venció; suba el archivo de nuevo."
+XLSX_TOO_LARGE = (
+    " Si la lista es así de grande, guárdela como CSV (en la planilla: Guardar como › «CSV "
+    "UTF-8») y súbala: un CSV grande se revisa e importa por partes, sin ese límite."
+)
+
+
+@dataclass(frozen=True)
+class ImportSizes:
+    """When a web import reads its upload in chunks, and the most rows it takes (issue 22).
+
+    Rule: a CSV upload of at least `stream_bytes` is reviewed and stored in chunks
+    (`importing.stream_review`, `importing.stream_import`), in bounded memory and up to
+    `max_rows` rows; a smaller CSV, and every XLSX, is read whole (`prepare_import`,
+    within `layers.intake.ReadLimits`: 200,000 rows, 3,000,000 cells) — an XLSX because
+    its merged ranges come after its rows, so it cannot be read in chunks. Why by size
+    and not always: the whole-file review lists every issue and keeps the rejected rows'
+    numbers in the import's report, which a team fixing a school's list wants; a streamed
+    one keeps the first `importing.ISSUES_KEPT` of each kind (all counted, every rejected
+    row in the downloadable CSV). The default, 5 MB, is about 30,000 rows of a usual
+    list (≈ 170 bytes a row in `bench/intake.py`'s synthetic lists; Chiloé's whole list
+    is about 20,000 students) and, at 25 bytes a row (RUN, RBD and a short name),
+    200,000 rows: a CSV read whole stays within `ReadLimits`' rows, and the whole-file
+    path's memory (+130 MB for 20,000 rows through the app, `bench/intake.py --web`)
+    stays small. Settings ``IMPORT_STREAM_BYTES`` and ``IMPORT_MAX_ROWS``;
+    ``IMPORT_CHUNK_ROWS`` (`layers.intake.CHUNK_ROWS`) the rows handled together.
+    """
+
+    stream_bytes: int = 5 * 2**20
+    max_rows: int = 2_000_000
+    chunk_rows: int = CHUNK_ROWS
+
+    @classmethod
+    def of(cls, config: Mapping) -> ImportSizes:
+        """Read ``IMPORT_STREAM_BYTES``, ``IMPORT_MAX_ROWS`` and ``IMPORT_CHUNK_ROWS``."""
+        return cls(int(config.get("IMPORT_STREAM_BYTES", cls.stream_bytes)),
+                   int(config.get("IMPORT_MAX_ROWS", cls.max_rows)),
+                   int(config.get("IMPORT_CHUNK_ROWS", cls.chunk_rows)))  # fmt: skip
+
+    @property
+    def limits(self) -> ReadLimits:
+        """Bounds of a streamed CSV: `max_rows` rows (columns as `ReadLimits`)."""
+        return ReadLimits(max_rows=self.max_rows, max_cells=STREAM_LIMITS.max_cells)
+
+    def streams(self, path: Path, filename: str) -> bool:
+        """Return True when the upload at `path` is read in chunks (see the rule above)."""
+        return path.stat().st_size >= self.stream_bytes and not is_spreadsheet(path, filename)
 
 
 @dataclass(frozen=True)
@@ -80,10 +136,12 @@ class PendingUploads:
         folder.chmod(0o700)
         return cls(folder)
 
-    def keep(self, data: bytes, filename: str, *, period: str | None, owner: str) -> str:
+    def keep(self, data: bytes | BinaryIO, filename: str, *, period: str | None, owner: str) -> str:
         """Keep an upload aside (dropping stale ones first); return its token.
 
-        Both files are created readable by the app's user only (0600).
+        `data` is the file's bytes or a binary stream, copied to disk in blocks of 1 MB
+        (a large upload is never whole in memory). Both files are created readable by the
+        app's user only (0600).
         """
         token = secrets.token_urlsafe(18)
         self.drop_stale()
@@ -102,6 +160,17 @@ class PendingUploads:
         """
         meta = self.meta(token, owner=owner)
         return (self.folder / f"{token}.bin").read_bytes(), meta
+
+    def path(self, token: str, *, owner: str) -> tuple[Path, dict]:
+        """Return the path and metadata of `owner`'s upload `token` (the bytes are not read).
+
+        Raises
+        ------
+        NotFoundError
+            As `read`.
+        """
+        meta = self.meta(token, owner=owner)
+        return self.folder / f"{token}.bin", meta
 
     def meta(self, token: str, *, owner: str) -> dict:
         """Return the metadata of `owner`'s upload `token` (``filename``, ``period``, ``owner``).
@@ -144,11 +213,14 @@ class PendingUploads:
         return dropped
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Write `data` to a new file that only its owner may read (0600)."""
+def _write_private(path: Path, data: bytes | BinaryIO) -> None:
+    """Write `data` (bytes, or a stream copied by blocks) to a new file only its owner may read."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as out:
-        out.write(data)
+        if isinstance(data, bytes):
+            out.write(data)
+        else:
+            shutil.copyfileobj(data, out, 1 << 20)
     path.chmod(0o600)  # also when the file existed with other permissions
 
 
@@ -247,7 +319,6 @@ def mapping_choices(prepared: Prepared) -> dict[str, str]:
 
 def save_upload_mapping(
     session: Session,
-    context: CaseContext,
     uploads: PendingUploads,
     token: str,
     *,
@@ -265,9 +336,9 @@ def save_upload_mapping(
     NotFoundError, layers.intake.IntakeError
         As `prepare_upload`.
     """
-    data, meta = uploads.read(token, owner=scope.username)
-    prepared = prepare_import(session, context, data, meta["filename"], scope=scope, mapping={})
-    return save_headers_mapping(session, prepared.table.headers, owner=scope.username,
+    path, meta = uploads.path(token, owner=scope.username)
+    headers = TableStream(str(path), meta["filename"]).head.headers  # the file's first lines
+    return save_headers_mapping(session, headers, owner=scope.username,
                                 choices=choices)  # fmt: skip
 
 
@@ -289,14 +360,32 @@ def save_headers_mapping(
 
 
 def rejected_rows(
-    session: Session, context: CaseContext, uploads: PendingUploads, token: str, *, scope: Scope
-) -> tuple[Prepared, str]:
-    """Return the prepared upload and its rejected rows as CSV, each with its errors.
+    session: Session,
+    context: CaseContext,
+    uploads: PendingUploads,
+    token: str,
+    *,
+    scope: Scope,
+    sizes: ImportSizes | None = None,
+) -> tuple[str, str, int]:
+    """Return the upload's file name, its rejected rows as CSV (each with its errors), and how many.
 
-    The messages echo stored data only of cases in `scope` (see `prepare_import`).
+    The messages echo stored data only of cases in `scope` (see `prepare_import`). With
+    `sizes`, a CSV they say streams is reviewed in chunks (`importing.stream_review`).
     """
+    path, meta = uploads.path(token, owner=scope.username)
+    if sizes is not None and sizes.streams(path, meta["filename"]):
+        review = stream_review(session, context, path, meta["filename"],
+                               period=meta.get("period"), scope=scope, owner=scope.username,
+                               limits=sizes.limits, chunk_rows=sizes.chunk_rows)  # fmt: skip
+        body = ""
+        if review.rejected_path is not None:
+            body = review.rejected_path.read_bytes().decode("utf-8")
+            review.rejected_path.unlink(missing_ok=True)
+        return meta["filename"], body, review.n_rejected
     prepared = prepare_upload(session, context, uploads, token, scope=scope)
-    return prepared, rejected_rows_csv(prepared.table.headers, prepared.result)
+    body = rejected_rows_csv(prepared.table.headers, prepared.result)
+    return prepared.filename, body, len(prepared.result.rejected)
 
 
 def confirm_upload(
@@ -309,6 +398,7 @@ def confirm_upload(
     only_valid: bool,
     list_mode: str | None = None,
     progress: Progress | None = None,
+    sizes: ImportSizes | None = None,
 ) -> tuple[ImportBatch, list[int]]:
     """Import the account's upload in the caller's transaction (see `apply_import`).
 
@@ -317,14 +407,32 @@ def confirm_upload(
     created or changed (for the audit log). The upload stays until the caller
     forgets it after the commit. `progress` as in `importing.prepare_import` (rows done
     of the total within each phase: validating, locating, storing).
+
+    With `sizes`, a CSV they say streams (`ImportSizes.streams`) is stored in chunks by
+    `importing.stream_import` (same rules and messages, bounded memory, up to
+    `ImportSizes.max_rows`); without, the file is read whole.
     """
-    prepared = prepare_upload(session, context, uploads, token, scope=scope, progress=progress)
-    batch = apply_import(
-        session, context, prepared, only_valid=only_valid, actor=scope.username,
-        comunas=scope.comunas, list_mode=list_mode or None, progress=progress,
-    )  # fmt: skip
+    path, meta = uploads.path(token, owner=scope.username)
+    if sizes is not None and sizes.streams(path, meta["filename"]):
+        outcome = stream_import(
+            session, context, path, meta["filename"], actor=scope.username,
+            only_valid=only_valid, list_mode=list_mode or None, period=meta.get("period"),
+            scope=scope, comunas=scope.comunas, limits=sizes.limits, chunk_rows=sizes.chunk_rows,
+            progress=progress,
+        )  # fmt: skip
+        if outcome.rejected_path is not None:  # the review offered them; the report counts them
+            outcome.rejected_path.unlink(missing_ok=True)
+        batch, updated = outcome.batch, outcome.updated_case_ids
+    else:
+        prepared = prepare_upload(session, context, uploads, token, scope=scope,
+                                  progress=progress)  # fmt: skip
+        batch = apply_import(
+            session, context, prepared, only_valid=only_valid, actor=scope.username,
+            comunas=scope.comunas, list_mode=list_mode or None, progress=progress,
+        )  # fmt: skip
+        updated = prepared.updated_case_ids
     touched = set(session.scalars(select(Case.id).where(Case.last_batch_id == batch.id)))
-    return batch, sorted(touched | set(prepared.updated_case_ids))
+    return batch, sorted(touched | set(updated))
 
 
 def batch_report(session: Session, scope: Scope, batch_id: int, *, actor: str) -> ImportBatch:

@@ -249,12 +249,17 @@ def import_upload():
     if period_text and period is None:
         flash(f"Mes «{period_text}» no válido: use año-mes, por ejemplo 2026-08.", "error")
         return redirect(url_for("cases.import_form"))
-    token = _uploads().keep(upload.read(), upload.filename, period=period, owner=current_actor())
+    token = _uploads().keep(upload.stream, upload.filename, period=period, owner=current_actor())
     with db_session() as db, db.begin():
         audit(db, "subir", "archivo_importacion", target_id=token[:12])
     job_id, handle = import_jobs.start_review(current_app, token, current_actor())
     jobs.wait(current_app, job_id, handle)  # a small file's review is shown at once
     return redirect(url_for("cases.import_preview", token=token))
+
+
+# The upload may be as large as IMPORT_MAX_BYTES (a big CSV is imported in chunks), not only
+# MAX_CONTENT_LENGTH: `security._check_access` sets the request's limit before reading it.
+import_upload.upload_limit = "IMPORT_MAX_BYTES"
 
 
 def _job_page(token: str, kind: str, row) -> tuple[str, int]:
@@ -359,7 +364,7 @@ def import_mapping(token: str):
                 )
             else:
                 change = uploads.save_upload_mapping(
-                    db, _context(), _uploads(), token, scope=current_scope(), choices=request.form
+                    db, _uploads(), token, scope=current_scope(), choices=request.form
                 )
             import_jobs.forget_review(db, token)
             audit(db, "cambiar", "asignacion_columnas", target_id=token[:12], detail=change)
@@ -384,9 +389,10 @@ def import_rejected(token: str) -> Response:
             body, filename = review.output.decode("utf-8"), review.result["filename"]
             n_rejected = review.result["n_rejected"]
         else:
-            prepared, body = uploads.rejected_rows(db, _context(), _uploads(), token,
-                                                   scope=current_scope())  # fmt: skip
-            filename, n_rejected = prepared.filename, len(prepared.result.rejected)
+            filename, body, n_rejected = uploads.rejected_rows(
+                db, _context(), _uploads(), token, scope=current_scope(),
+                sizes=uploads.ImportSizes.of(current_app.config),
+            )  # fmt: skip
         audit(db, "exportar", "filas_rechazadas", target_id=token[:12], n_records=n_rejected)
     return csv_download(body, Path(filename).stem + "_rechazadas.csv", "rechazadas.csv")
 
