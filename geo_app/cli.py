@@ -45,7 +45,11 @@ def serve(host: str, port: int) -> None:
 
 @core.command()
 @click.option("--burst", is_flag=True, help="Terminar cuando la cola quede vacía.")
-def worker(burst: bool) -> None:
+@click.option("--aislar", is_flag=True,
+              help="Calcular cada trabajo en un proceso hijo propio: un trabajo que falla o "
+                   "usa mucha memoria no afecta a los siguientes (unos 0,2 s más por "
+                   "trabajo).")  # fmt: skip
+def worker(burst: bool, aislar: bool) -> None:
     """Trabajador de la cola (RQ en Redis): calcula planes y otros trabajos largos.
 
     Use la misma configuración que la aplicación web (REVINCULA_DATABASE_URL,
@@ -59,7 +63,7 @@ def worker(burst: bool) -> None:
         name = app.config["JOB_QUEUE"]
         click.echo(f"Trabajador de Revincula atendiendo la cola «{name}» en {url}")
     try:
-        work(app, burst=burst)
+        work(app, burst=burst, fork=aislar)
     except RuntimeError as err:
         raise click.ClickException(str(err)) from err
 

@@ -132,7 +132,7 @@ def test_every_job_target_is_preloaded_before_the_worker_forks():
     assert found <= set(JOB_MODULES), found - set(JOB_MODULES)
 
 
-def test_a_forking_worker_stores_an_import_with_the_context_built_before_the_fork(app):
+def test_a_forking_worker_stores_an_import_with_the_context_built_before_the_fork(app, monkeypatch):
     """RQ's default worker forks a child per job: the child inherits the preloaded context."""
     import io
     import sys
@@ -151,8 +151,12 @@ def test_a_forking_worker_stores_an_import_with_the_context_built_before_the_for
     data = {"csrf": token, "mes": "2026-08", "archivo": (io.BytesIO(ROWS_BYTES), "l.csv")}
     key = client.post("/importar", data=data, content_type="multipart/form-data")
     key = key.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
-    assert work(app, burst=True)  # forks: the review runs in a child process
+    assert work(app, burst=True, fork=True)  # the review runs in a child process
     client.post(f"/importar/{key}/confirmar", data={"csrf": token, "solo_validas": "0"})
-    assert work(app, burst=True)  # and the store
+    monkeypatch.setenv("REVINCULA_DATABASE_URL", app.config["DATABASE_URL"])
+    monkeypatch.setenv("REVINCULA_REDIS_URL", REDIS_URL)
+    monkeypatch.setenv("REVINCULA_JOB_QUEUE", app.config["JOB_QUEUE"])
+    done = CliRunner().invoke(main, ["worker", "--burst", "--aislar"])  # and the store
+    assert done.exit_code == 0, done.output
     with app.extensions["revincula.db"]() as session:
         assert session.query(Case).count() == 4
