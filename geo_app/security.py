@@ -152,10 +152,13 @@ def _session_expired() -> bool:
 def _upload_limit(view) -> None:
     """Let a view taking large files (``view.upload_limit``: a config key) read up to it.
 
-    Set before the form is read (the CSRF check reads it); other requests keep
-    ``MAX_CONTENT_LENGTH``.
+    Set before the form is read (the CSRF check reads it), and only for a signed-in
+    account whose role may use the view: anyone else's request keeps
+    ``MAX_CONTENT_LENGTH``, so no one can make the server read a large body unsigned.
     """
-    if limit := getattr(view, "upload_limit", None):
+    limit = getattr(view, "upload_limit", None)
+    allowed = getattr(view, "allowed_roles", None) or ()
+    if limit and current_user.is_authenticated and current_user.role in allowed:
         request.max_content_length = current_app.config[limit]
 
 

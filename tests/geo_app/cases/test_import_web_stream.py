@@ -233,6 +233,14 @@ def test_a_large_upload_is_accepted_past_max_content_length(db_url, month_files)
             content_type=f"multipart/form-data; boundary={boundary}",
         )
         assert too_big.status_code == 413 and "1 MB" in too_big.get_data(as_text=True)
+        # not signed in: the import's larger limit does not apply (nothing big is read)
+        boundary, body = encode_multipart(
+            {"archivo": FileStorage(io.BytesIO(b"x" * 5000), "b.csv")}
+        )
+        stranger = app.test_client().post(
+            "/importar", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+        )
+        assert stranger.status_code == 413 and "1 KB" in stranger.get_data(as_text=True)
     finally:
         jobs.join_all()
         app.extensions["revincula.engine"].dispose()
