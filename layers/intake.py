@@ -266,6 +266,7 @@ def _is_dv_header(key: str) -> bool:
     return core in _DV_SHAPES
 
 
+@lru_cache(maxsize=_CACHE)  # the header scan reads the first rows' cells, which repeat
 def field_of_header(header: str) -> str | None:
     """Name the field a header stands for (None if none): an alias, loosely spelt, or a DV.
 
