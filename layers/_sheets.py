@@ -28,7 +28,9 @@ __all__ = [
     "TooLargeError",
     "csv_lines",
     "decode",
+    "mixed_encoding_error",
     "sniff_delimiter",
+    "utf8_evidence",
     "xlsx_lines",
 ]
 
@@ -130,12 +132,45 @@ def decode(data: bytes) -> tuple[str, str]:
             raise IntakeError(msg) from err
     try:
         return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as err:
+        valid, other = utf8_evidence(data)
+        if valid > other:  # mostly UTF-8: read as Latin-1 every «á» would become «Ã¡»
+            line = data.count(b"\n", 0, err.start) + 1
+            raise mixed_encoding_error(err.start, line) from err
     try:
         return data.decode("cp1252"), "Latin-1 (Windows-1252)"
     except UnicodeDecodeError:
         return data.decode("latin-1"), "Latin-1 (ISO-8859-1)"
+
+
+# A well-formed UTF-8 multi-byte sequence, and any byte of 0x80 or more. A Latin-1 file
+# (Windows-1252) almost never holds the former: its «á» (0xE1) is followed by a plain letter.
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+
+
+def utf8_evidence(data: bytes) -> tuple[int, int]:
+    """Count ``(well-formed UTF-8 multi-byte sequences, other bytes of 0x80 or more)``.
+
+    A file that is not valid UTF-8 but holds more of the former than the latter is UTF-8
+    with a few bytes in another encoding (a row pasted from a Latin-1 file): decoding it
+    all as Latin-1 would garble every accented letter of the good rows.
+    """
+    sequences = _UTF8_SEQUENCE.findall(data)
+    return len(sequences), len(_HIGH_BYTE.findall(data)) - sum(map(len, sequences))
+
+
+def mixed_encoding_error(position: int, line: int) -> IntakeError:
+    """Return the refusal of a file that is UTF-8 but for some bytes (the first: `position`)."""
+    return IntakeError(
+        f"El archivo está en UTF-8 salvo algunos caracteres en otra codificación (Latin-1), "
+        f"el primero cerca del byte {position} (línea {line}). Leerlo entero como Latin-1 "
+        "cambiaría las tildes y las eñes de todas las filas («Hernández» → «HernÃ¡ndez»), así "
+        "que no se importa nada. Corrija esa línea, o ábralo en la planilla y guárdelo de "
+        "nuevo como «CSV UTF-8»."
+    )
 
 
 _SNIFF_LINES = 50  # enough to pass a report's title lines and reach the table

@@ -38,7 +38,9 @@ from layers._sheets import ReadLimits
 from layers._sheets import TooLargeError
 from layers._sheets import csv_lines
 from layers._sheets import decode
+from layers._sheets import mixed_encoding_error
 from layers._sheets import sniff_delimiter
+from layers._sheets import utf8_evidence
 from layers._sheets import xlsx_lines
 from layers.export import safe_row
 
@@ -1702,7 +1704,9 @@ def _stream_encoding(path: str) -> tuple[str, str]:  # noqa: C901 - decode, by b
         utf8 = codecs.getincrementaldecoder("utf-8")()
         cp1252 = codecs.getincrementaldecoder("cp1252")()
         ok_utf8 = ok_cp1252 = True
-        offset = 0
+        offset = lines = 0
+        valid = other = 0  # as `utf8_evidence`, over the whole file
+        first_bad: tuple[int, int] | None = None  # byte and line of the first non-UTF-8 byte
         while block := file.read(_BLOCK):
             nul = block.find(b"\x00")
             if nul >= 0:
@@ -1724,6 +1728,10 @@ def _stream_encoding(path: str) -> tuple[str, str]:  # noqa: C901 - decode, by b
                         )
                         raise IntakeError(msg) from err
                     ok_utf8 = False
+                    first_bad = offset + err.start, lines + block.count(b"\n", 0, err.start) + 1
+            counts = utf8_evidence(block)
+            valid, other = valid + counts[0], other + counts[1]
+            lines += block.count(b"\n")
             if not ok_utf8 and ok_cp1252:
                 try:
                     cp1252.decode(block)
@@ -1732,6 +1740,8 @@ def _stream_encoding(path: str) -> tuple[str, str]:  # noqa: C901 - decode, by b
             offset += len(block)
     if ok_utf8:
         return ("utf-8-sig", "UTF-8 con BOM") if bom else ("utf-8", "UTF-8")
+    if first_bad is not None and valid > other:  # mostly UTF-8: as `decode`, refused
+        raise mixed_encoding_error(*first_bad)
     if ok_cp1252:
         return "cp1252", "Latin-1 (Windows-1252)"
     return "latin-1", "Latin-1 (ISO-8859-1)"

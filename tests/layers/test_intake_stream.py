@@ -130,3 +130,25 @@ def test_unreadable_files_get_the_whole_readers_message(tmp_path, data):
     with pytest.raises(IntakeError) as streamed:
         TableStream(path, "x.csv")
     assert str(streamed.value) == str(whole.value)
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_utf8_file_with_one_latin1_row_is_refused_not_garbled(tmp_path, streamed):
+    """One «á» pasted from a Latin-1 file into a UTF-8 list: refused, with its line.
+
+    Before, the whole file was read as Latin-1: every «Hernández» became «HernÃ¡ndez» and,
+    imported, overwrote the stored surnames. A file wholly in Latin-1 is still read.
+    """
+    good = "".join(f"9{k:07d};Ana María;Hernández Muñoz;Castro\r\n" for k in range(300))
+    data = ("RUN;Nombres;Apellidos;Comuna\r\n" + good).encode("utf-8")
+    data += "90000301;Sofía;Cárcamo;Castro\r\n".encode("cp1252")  # line 302
+    with pytest.raises(IntakeError, match=r"línea 302\).*«CSV UTF-8»"):
+        if streamed:
+            _chunks(tmp_path, data, "lista.csv", 50)
+        else:
+            read_table(data, "lista.csv")
+    latin1 = ("RUN;Nombres;Apellidos;Comuna\r\n" + good).encode("cp1252")
+    table = read_table(latin1, "lista.csv")
+    stream, chunks = _chunks(tmp_path, latin1, "latin1.csv", 50)
+    assert table.encoding == stream.head.encoding == "Latin-1 (Windows-1252)"
+    assert table.rows[0][2] == chunks[0].rows[0][2] == "Hernández Muñoz"
