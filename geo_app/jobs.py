@@ -28,8 +28,11 @@ claims its row atomically, so a job delivered twice runs once.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
+import fcntl
+import hashlib
 import importlib
 import logging
 import threading
@@ -37,6 +40,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
+from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import delete
@@ -281,13 +285,86 @@ def _is_stale(row: JobRow) -> bool:
     return (_now() - updated).total_seconds() > STALE_S
 
 
-def job_state(row: JobRow) -> dict:
+def _lock_path(app: Flask, job_id: int) -> Path:
+    """Return the lock file of job `job_id` (a folder per database URL)."""
+    database = hashlib.sha1(str(app.config["DATABASE_URL"]).encode()).hexdigest()[:12]
+    folder = Path(app.instance_path) / "trabajos-en-curso" / database
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{int(job_id)}.lock"
+
+
+ALIVE_TTL_S = 30  # with RQ, a running job's key in Redis lives this long unless refreshed
+
+
+def _alive_key(app: Flask, job_id: int) -> str:
+    return f"revincula:trabajo-en-curso:{_lock_path(app, job_id).parent.name}:{int(job_id)}"
+
+
+@contextlib.contextmanager
+def _running_here(app: Flask, job_id: int):
+    """Show that job `job_id` is running in this process, for as long as it runs.
+
+    Without a queue: an exclusive lock on the job's lock file, which the operating system
+    releases when the process dies (a restart, ``kill -9``). With RQ: a key in Redis that
+    a heartbeat thread renews every `ALIVE_TTL_S` / 3 s; it expires `ALIVE_TTL_S` after
+    the worker dies. `_runner_gone` reads either.
+    """
+    rq_queue = queue(app)
+    if rq_queue is None:
+        with _lock_path(app, job_id).open("a+b") as file:
+            fcntl.flock(file, fcntl.LOCK_EX)  # waits only while a check holds it briefly
+            try:
+                yield
+            finally:
+                fcntl.flock(file, fcntl.LOCK_UN)
+        return
+    redis, key, stop = rq_queue.connection, _alive_key(app, job_id), threading.Event()
+    redis.set(key, "1", ex=ALIVE_TTL_S)
+
+    def beat() -> None:
+        while not stop.wait(ALIVE_TTL_S / 3):
+            with contextlib.suppress(Exception):  # a missed beat: the next one renews it
+                redis.set(key, "1", ex=ALIVE_TTL_S)
+
+    heart = threading.Thread(target=beat, name=f"latido-{job_id}", daemon=True)
+    heart.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        heart.join()
+        redis.delete(key)
+
+
+def _runner_gone(app: Flask, row: JobRow) -> bool:
+    """Whether the runner of the ``en_curso`` job `row` is gone (its process died).
+
+    Reads what `_running_here` keeps: nobody holds the job's lock file (no queue), or
+    its key expired in Redis (RQ).
+    """
+    if row.state != "en_curso":
+        return False
+    rq_queue = queue(app)
+    if rq_queue is not None:
+        return not rq_queue.connection.exists(_alive_key(app, row.id))
+    with _lock_path(app, row.id).open("a+b") as file:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # its runner holds it
+        fcntl.flock(file, fcntl.LOCK_UN)
+        return True
+
+
+def job_state(row: JobRow, app: Flask | None = None) -> dict:
     """Return the state a page shows: ``estado``, ``hechas``, ``total``, ``mensaje``, ``error``.
 
-    A waiting job with no news for `STALE_S` is shown ``fallido`` (interrupted).
+    A waiting job with no news for `STALE_S`, or (given the `app`) a job ``en_curso``
+    whose runner is gone (`_runner_gone`), is shown ``fallido`` (interrupted): it may
+    be retried.
     """
     state, error = row.state, row.error
-    if state in WAITING and _is_stale(row):
+    if state in WAITING and (_is_stale(row) or (app is not None and _runner_gone(app, row))):
         state, error = "fallido", INTERRUPTED
     return {"estado": state, "hechas": row.done, "total": row.total, "mensaje": row.message,
             "error": error, "intento": row.attempt}  # fmt: skip
@@ -332,7 +409,7 @@ def ensure(
                 session.add(row)
                 session.flush()
                 job_id, attempt = row.id, 1
-            elif retry and job_state(row)["estado"] == "fallido":
+            elif retry and job_state(row, app)["estado"] == "fallido":
                 job_id, attempt = row.id, row.attempt + 1
                 claimed = session.execute(
                     update(JobRow)
@@ -357,6 +434,11 @@ def run_tracked(app: Flask, job_id: int, attempt: int, work: Callable[[JobRun], 
     JSON dict) unless it called `JobRun.finish` itself. A `JobError` becomes the row's
     Spanish reason; any other exception a generic one (logged with the job's id only).
     """
+    with _running_here(app, job_id):
+        _run_tracked(app, job_id, attempt, work)
+
+
+def _run_tracked(app: Flask, job_id: int, attempt: int, work) -> None:
     sessions = app.extensions["revincula.db"]
     with sessions() as session, session.begin():
         row = session.get(JobRow, job_id)
@@ -408,7 +490,7 @@ def wait(app: Flask, job_id: int, handle, seconds: float | None = None) -> dict:
     sessions = app.extensions["revincula.db"]
     while True:
         with sessions() as session:
-            state = job_state(session.get(JobRow, job_id))
+            state = job_state(session.get(JobRow, job_id), app)
         if state["estado"] in ENDED or time.monotonic() >= deadline:
             return state
         time.sleep(0.05)

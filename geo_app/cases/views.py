@@ -265,7 +265,7 @@ import_upload.upload_limit = "IMPORT_MAX_BYTES"
 def _job_page(token: str, kind: str, row) -> tuple[str, int]:
     """Render a review or store still running (polls) or failed (reason, «Reintentar»)."""
     jobs.revive(current_app, row.id, import_jobs.TARGETS)
-    state = jobs.job_state(row)
+    state = jobs.job_state(row, current_app)
     status = 422 if state["estado"] == "fallido" and kind == import_jobs.REVIEW else 200
     return render_template("cases/import_job.html", token=token, kind=kind, job=state,
                            review=kind == import_jobs.REVIEW), status  # fmt: skip
@@ -295,7 +295,7 @@ def import_preview(token: str):
             row = db.get(JobRow, job_id)
         if row is None:  # its mapping changed again meanwhile
             return redirect(url_for("cases.import_preview", token=token))
-    if jobs.job_state(row)["estado"] != "listo":
+    if jobs.job_state(row, current_app)["estado"] != "listo":
         return _job_page(token, import_jobs.REVIEW, row)
     review = row.result
     with db_session() as db, db.begin():
@@ -317,7 +317,7 @@ def import_job_state(token: str):
         msg = "No hay un trabajo de importación para esta carga."
         raise NotFoundError(msg)
     jobs.revive(current_app, row.id, import_jobs.TARGETS)
-    return jsonify(jobs.job_state(row))
+    return jsonify(jobs.job_state(row, current_app))
 
 
 # Longer than 15 lines: a retry re-queues the failed review or store job with its kept input.
@@ -436,7 +436,7 @@ def import_stored(token: str):
     if row is None:
         _uploads().meta(token, owner=current_actor())  # 404 if gone or someone else's
         return redirect(url_for("cases.import_preview", token=token))
-    if jobs.job_state(row)["estado"] != "listo":
+    if jobs.job_state(row, current_app)["estado"] != "listo":
         return _job_page(token, import_jobs.STORE, row)
     flash("Importación terminada.", "ok")
     if row.result.get("demo_desactivadas"):

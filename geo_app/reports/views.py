@@ -89,7 +89,7 @@ def report_job(job_id: int):
     """Send the PDF once made; before, a page that polls its job (or says why it failed)."""
     with db_session() as db:
         row = _own_report(db, job_id)
-        state, params = jobs.job_state(row), dict(row.params)
+        state, params = jobs.job_state(row, current_app), dict(row.params)
     if state["estado"] == "listo":
         return _report_download(job_id)
     jobs.revive(current_app, job_id, report_jobs.TARGETS)
@@ -101,7 +101,7 @@ def report_job(job_id: int):
 def report_job_state(job_id: int):
     """State of a PDF report's job, for the progress bar."""
     with db_session() as db:
-        return jsonify(jobs.job_state(_own_report(db, job_id)))
+        return jsonify(jobs.job_state(_own_report(db, job_id), current_app))
 
 
 @bp.post("/informes/trabajo/<int:job_id>/reintentar")

@@ -85,7 +85,7 @@ def _ended(job_id: int):
     """Back to the page with the job's end as a message, or its failure page."""
     with db_session() as db:
         row = _own_job(db, job_id)
-        state, result = jobs.job_state(row), dict(row.result or {})
+        state, result = jobs.job_state(row, current_app), dict(row.result or {})
     if state["estado"] != "listo":
         return redirect(url_for("transit.gtfs_job", job_id=job_id))
     flash(f"GTFS «{result['nombre']}» importado: {count_label(result['viajes'], 'viaje')}.", "ok")
@@ -98,7 +98,7 @@ def gtfs_job(job_id: int):
     """Show a GTFS import's job: a page that polls it, why it failed («Reintentar»), or its end."""
     with db_session() as db:
         row = _own_job(db, job_id)
-        state, params = jobs.job_state(row), dict(row.params)
+        state, params = jobs.job_state(row, current_app), dict(row.params)
     if state["estado"] == "listo":
         return _ended(job_id)
     jobs.revive(current_app, job_id, gtfs_jobs.TARGETS)
@@ -112,7 +112,7 @@ def gtfs_job(job_id: int):
 def gtfs_job_state(job_id: int):
     """State of a GTFS import's job, for the progress bar."""
     with db_session() as db:
-        return jsonify(jobs.job_state(_own_job(db, job_id)))
+        return jsonify(jobs.job_state(_own_job(db, job_id), current_app))
 
 
 @bp.post("/transporte/gtfs/trabajo/<int:job_id>/reintentar")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
+import time
 
 import pytest
 from sqlalchemy import func
@@ -286,3 +288,90 @@ def test_reviews_echoing_minors_data_do_not_outlive_their_upload(thread_app):
                                               - dt.timedelta(hours=9)))  # fmt: skip
     assert import_jobs.sweep_jobs(thread_app) == 1  # the pending review; the store stays
     assert _count(thread_app, JobRow) == 1
+
+
+def _runner_died(app, token: str) -> None:
+    """The store job was claimed (``en_curso``) by a runner that then died, a second ago."""
+    with app.extensions["revincula.db"]() as session, session.begin():
+        row = import_jobs.token_job(session, import_jobs.STORE, token, "admin.prueba")
+        row.state, row.message, row.updated_at = "en_curso", "En curso", dt.datetime.now(dt.UTC)
+
+
+def _state(client, token: str) -> dict:
+    return client.get(f"/api/importar/{token}/estado?etapa=guardado").get_json()
+
+
+def test_a_store_whose_thread_died_with_its_process_can_be_retried(thread_app):
+    """A restart mid-store: shown interrupted at once (not an hour later), and retried."""
+    client = login(thread_app.test_client(), thread_app)
+    token = _upload(client, HEADER + ANA)
+    jobs.join_all()
+    with thread_app.extensions["revincula.db"]() as session, session.begin():
+        # claimed by a thread of a web process that was restarted a second later
+        params = {"token": token, "only_valid": False, "list_mode": None, "ip": "", "n_rows": 1}
+        session.add(JobRow(kind=import_jobs.STORE, key=import_jobs._key(import_jobs.STORE, token),
+                           owner="admin.prueba", attempt=1, state="en_curso", params=params,
+                           message="En curso", created_at=dt.datetime.now(dt.UTC)))  # fmt: skip
+    state = _state(client, token)
+    assert state["estado"] == "fallido" and "se interrumpió" in state["error"]
+    retried = client.post(f"/importar/{token}/reintentar", data={"csrf": csrf(client)})
+    assert retried.headers["Location"].endswith("/guardado")
+    jobs.join_all()
+    assert "/importar/lote/" in client.get(f"/importar/{token}/guardado").headers["Location"]
+    assert _count(thread_app, Case) == 1
+
+
+@pytest.mark.parametrize("runner", ["hilo", "rq"])
+def test_a_running_job_is_not_taken_for_dead(thread_app, rq_app, runner):
+    """While a thread or an RQ worker runs a job, the poll says «en curso»."""
+    app = thread_app if runner == "hilo" else rq_app
+    gate = threading.Event()
+    _GATES["abierta"] = gate
+    target = "tests.geo_app.test_import_jobs:_gated_job"
+    job_id, handle = jobs.ensure(app, "prueba", "prueba:compuerta", target, owner="",
+                                 params={})  # fmt: skip
+    seen = []
+
+    def poll() -> None:  # as the page does, while the job runs
+        deadline = time.monotonic() + 30
+        with app.extensions["revincula.db"]() as session:
+            while session.get(JobRow, job_id).state != "en_curso" and time.monotonic() < deadline:
+                session.expire_all()
+                time.sleep(0.02)
+            seen.append(jobs.job_state(session.get(JobRow, job_id), app)["estado"])
+        gate.set()
+
+    if runner == "rq":  # RQ's worker needs the main thread (signals): the poll runs beside it
+        poller = threading.Thread(target=poll)
+        poller.start()
+        work(app, burst=True)
+        poller.join(60)
+    else:
+        poll()
+        handle.join(60)
+    assert seen == ["en_curso"]
+    with app.extensions["revincula.db"]() as session:
+        assert jobs.job_state(session.get(JobRow, job_id), app)["estado"] == "listo"
+
+
+_GATES: dict[str, threading.Event] = {}
+
+
+def _gated_job(app, job_id: int, attempt: int) -> None:
+    jobs.run_tracked(app, job_id, attempt, lambda _run: _GATES["abierta"].wait(60) and {})
+
+
+def test_a_store_whose_rq_worker_was_killed_can_be_retried(rq_app):
+    """``kill -9`` of the worker mid-store: its key in Redis is no longer renewed."""
+    client = login(rq_app.test_client(), rq_app)
+    token = _upload(client, HEADER + ANA)
+    work(rq_app, burst=True, fork=False)
+    _confirm(client, token)
+    jobs.queue(rq_app).empty()  # taken from the queue by a worker that was then killed
+    _runner_died(rq_app, token)
+    state = _state(client, token)
+    assert state["estado"] == "fallido" and "se interrumpió" in state["error"]
+    client.post(f"/importar/{token}/reintentar", data={"csrf": csrf(client)})
+    work(rq_app, burst=True, fork=False)
+    assert "/importar/lote/" in client.get(f"/importar/{token}/guardado").headers["Location"]
+    assert _count(rq_app, Case) == 1
