@@ -279,10 +279,8 @@ def prepare_import(
     prepared.updated_runs = sorted(runs & set(existing))
     prepared.updated_case_ids = sorted(visible[run][1] for run in prepared.updated_runs)
     file_rbds = Counter(r["rbd"] for r in result.records)
-    prepared.missing_runs = sorted(
-        run
-        for run, (rbd, _, in_list, *_rest) in visible.items()
-        if in_list and rbd in file_rbds and run not in runs
+    prepared.missing_runs = missing_from(
+        visible, file_rbds, runs, {r["period"] for r in result.records}
     )
     prepared.shortfalls = _shortfalls(context, visible, file_rbds, prepared.missing_runs)
     prepared.locations = locate_records(context, view, result.records, progress, every)
@@ -294,7 +292,7 @@ class StoreView:
     """What an import compares a file with, read once before it: cases, names, geocoder.
 
     ``existing`` maps every stored RUN to ``(rbd, case id, in latest list, geocode
-    method, address, sector, comuna, lon, lat)``; ``visible`` only those in the
+    method, address, sector, comuna, lon, lat, latest period)``; ``visible`` only those in the
     account's scope; ``names`` their full names (`_known_names`).
     """
 
@@ -302,6 +300,21 @@ class StoreView:
     visible: dict[int, tuple]
     names: dict[int, str]
     geocoder: object
+
+
+def missing_from(visible: dict, file_rbds, runs: set[int], periods: set) -> list[int]:
+    """Return the RUNs of the latest lists of the file's schools that the file lacks.
+
+    `visible` maps a RUN to its `store_view` tuple. A student whose latest stored month
+    is after every month of the file is never among them: an older month's list (a
+    backfill) says nothing about who is in a newer one.
+    """
+    last = max((p for p in periods if p), default="")
+    return sorted(
+        run
+        for run, (rbd, _, in_list, *_rest, latest) in visible.items()
+        if in_list and rbd in file_rbds and run not in runs and (latest or "") <= last
+    )
 
 
 def store_view(session: Session, context: CaseContext, scope: Scope | None) -> StoreView:
@@ -317,6 +330,7 @@ def store_view(session: Session, context: CaseContext, scope: Scope | None) -> S
         Case.comuna,
         Case.lon,
         Case.lat,
+        Case.latest_period,
     ).join(Case, Case.student_id == Student.id)
     existing = {row[0]: tuple(row[1:]) for row in session.execute(query)}
     visible = existing
@@ -778,11 +792,7 @@ class _Tally:
 
     def missing(self, view: StoreView) -> list[int]:
         """Return the RUNs in scope of the file's schools' latest lists absent from the file."""
-        return sorted(
-            run
-            for run, (rbd, _, in_list, *_rest) in view.visible.items()
-            if in_list and rbd in self.file_rbds and run not in self.runs
-        )
+        return missing_from(view.visible, self.file_rbds, self.runs, set(self.periods))
 
 
 @dataclass

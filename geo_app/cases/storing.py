@@ -465,9 +465,12 @@ def store_rows(  # noqa: C901 - one pass over the rows, as the ORM loop did
                     record_change(attr, old, new)
                     changed = True
                 case[attr] = new
-        if not case.get("in_latest_list") and not is_new:
+        # an older month's list (a backfill) does not put back in the latest list a student
+        # whose newer month is stored and who is no longer in the latest list
+        newer = (case.get("latest_period") or "") > (record["period"] or "")
+        if not case.get("in_latest_list") and not is_new and not newer:
             record_change("in_latest_list", False, True)
-        case["in_latest_list"] = True
+        case["in_latest_list"] = case.get("in_latest_list") or is_new or not newer
         case["last_batch_id"] = batch_id
         location = prepared.locations.get(record["row"])
         if location is not None and location.matched != "sin cambio":

@@ -280,3 +280,27 @@ def test_one_file_with_two_months_of_a_new_student_makes_one_student(sessions, c
         ana = session.scalar(select(Case).join(Student).where(Student.run == 12345678))
         assert [a.period for a in ana.attendance] == ["2026-07", "2026-08", "2026-09"]
         assert ana.latest_period == "2026-09" and ana.version == 2
+
+
+def test_an_older_months_list_takes_no_one_out_of_a_newer_list(sessions, case_context):
+    """A backfill of August after September's list: nobody is «ya no está en la lista».
+
+    Before, the August list, complete for its school, marked every September student it
+    lacked, and put back in the latest list the students only August had.
+    """
+    eva = "9.876.543-3;Eva;Ruiz;01/01/2013;8001;6° básico;{pct};Sector Rilán;Castro;;\r\n"
+    do_import(sessions, case_context, file_of(ANA.format(pct="80"), eva.format(pct="60")),
+              "2026-09")  # fmt: skip
+    prepared, batch = do_import(sessions, case_context, file_of(ANA.format(pct="75")), "2026-08")
+    assert prepared.missing_runs == [] and batch.n_missing == 0
+    with sessions() as session:
+        listed = session.scalars(select(Student.run).join(Case).where(Case.in_latest_list))
+        assert sorted(listed) == [9876543, 12345678]
+    # October without Eva: now she is out; an August backfill with her does not put her back
+    prepared, batch = do_import(sessions, case_context, file_of(ANA.format(pct="70")), "2026-10")
+    assert prepared.missing_runs == [9876543] and batch.n_missing == 1
+    do_import(sessions, case_context, file_of(eva.format(pct="55")), "2026-07")
+    with sessions() as session:
+        eva_case = session.scalar(select(Case).join(Student).where(Student.run == 9876543))
+        assert eva_case.in_latest_list is False and eva_case.latest_period == "2026-09"
+        assert [a.period for a in eva_case.attendance] == ["2026-07", "2026-09"]
