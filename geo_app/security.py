@@ -15,6 +15,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from flask import Flask
 from flask import abort
@@ -162,6 +163,20 @@ def _upload_limit(view) -> None:
         request.max_content_length = current_app.config[limit]
 
 
+PLAIN_HTTP = (
+    "Formulario vencido o inválido: esta instalación guarda la sesión en una cookie que solo "
+    "viaja por HTTPS, y la página llegó por http://. Ábrala con https:// (detrás del proxy "
+    "HTTPS); para probar en este mismo computador sin HTTPS, defina REVINCULA_LOCAL_DEMO=true."
+)
+
+
+def _refuse_form() -> NoReturn:
+    """Refuse a form whose CSRF token is missing or wrong (400), saying what to do."""
+    if not request.is_secure and current_app.config.get("SESSION_COOKIE_SECURE"):
+        abort(400, description=PLAIN_HTTP)  # the browser never sent the Secure cookie back
+    abort(400, description="Formulario vencido o inválido: recargue la página y reintente.")
+
+
 def _check_access():
     """Run before every request: account, role, forced password change, CSRF."""
     endpoint = request.endpoint
@@ -173,7 +188,7 @@ def _check_access():
         sent = request.form.get("csrf") or request.headers.get(CSRF_HEADER) or ""
         expected = session.get("csrf", "")
         if not expected or not secrets.compare_digest(sent, expected):
-            abort(400, description="Formulario vencido o inválido: recargue la página y reintente.")
+            _refuse_form()
     if getattr(view, "is_public", False):
         return None
     if not current_user.is_authenticated:

@@ -7,6 +7,8 @@
   var bar = document.getElementById("job-progress");
   var count = document.getElementById("job-count");
   var message = document.getElementById("job-message");
+  var queuedLong = document.getElementById("job-queued-long");
+  var opened = Date.now();
   var poll = function () {
     fetch(page.dataset.stateUrl, {credentials: "same-origin"}).then(function (r) {
       return r.json();
@@ -18,6 +20,8 @@
         count.textContent = s.hechas.toLocaleString("es-CL") + " de " + s.total.toLocaleString("es-CL") + " filas";
       }
       message.textContent = s.mensaje;
+      // still queued after 30 s: say why it may wait (no worker running, or a busy one)
+      if (queuedLong) { queuedLong.hidden = !(s.estado === "en_cola" && Date.now() - opened > 30000); }
       setTimeout(poll, 1000);
     }).catch(function () { setTimeout(poll, 3000); });
   };

@@ -159,6 +159,13 @@ def test_transport_defaults_outside_a_local_demo(db_url):
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith("__Host-revincula_sesion=") and "Secure" in cookie
     assert "Domain" not in cookie and "Path=/" in cookie
+    # over plain http the browser never sends that cookie back: the refusal says why
+    plain = served.test_client()
+    plain.get("/ingresar")
+    refused = plain.post("/ingresar", data={"csrf": "x", "usuario": ACCOUNTS["mesa"],
+                                            "clave": PASSWORD})  # fmt: skip
+    assert refused.status_code == 400
+    assert "solo viaja por HTTPS" in refused.get_data(as_text=True)
     served.extensions["revincula.engine"].dispose()
     local = create_app({"SECRET_KEY": "x", "DATABASE_URL": db_url, "LOCAL_DEMO": True})
     assert "Strict-Transport-Security" not in local.test_client().get("/ingresar").headers
