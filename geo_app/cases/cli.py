@@ -15,7 +15,7 @@ __all__ = ["cli"]
 cli = click.Group("cases", help="Casos: importación de listas.")
 
 
-def _print_report(prepared) -> None:
+def _print_report(prepared, list_mode: str | None = None) -> None:
     result = prepared.result
     table = prepared.table
     click.echo(
@@ -29,11 +29,16 @@ def _print_report(prepared) -> None:
         where = f"fila {issue.row}" if issue.row else "archivo"
         column = f", columna «{issue.column}»" if issue.column else ""
         click.echo(f"  [{issue.severity}] {where}{column}: {issue.message}")
+    missing = (
+        "0 (adición: no se marca a nadie)"
+        if list_mode == "adicion"
+        else str(len(prepared.missing_runs))
+    )
     click.echo(
         f"Nuevos: {len(prepared.new_runs)} · ya registrados: {len(prepared.updated_runs)} · "
-        f"ya no están en la lista: {len(prepared.missing_runs)}"
+        f"ya no están en la lista: {missing}"
     )
-    for shortfall in prepared.shortfalls:
+    for shortfall in prepared.shortfalls if list_mode is None else ():
         click.echo(f"  ¿Lista completa o adición? {shortfall.sentence()} (use --lista).")
     summary = prepared.geocode_summary()
     if summary:
@@ -108,7 +113,7 @@ def import_file(path, period, solo_validas, dry_run, rechazadas, usuario, lista,
                     prepared = prepare_import(
                         session, context, path.read_bytes(), path.name, period=period
                     )
-                    _print_report(prepared)
+                    _print_report(prepared, lista)
                     if rechazadas is not None and prepared.result.rejected:
                         rechazadas.write_text(
                             rejected_rows_csv(prepared.table.headers, prepared.result),

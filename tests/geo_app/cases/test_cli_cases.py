@@ -161,3 +161,19 @@ def test_import_places_numbered_addresses_on_the_streets_of_the_app_network(
     # n2 of the hand-made file, halfway along Pasaje Los Aromos
     assert rows[0] == ("calle", pytest.approx(-73.7850), pytest.approx(-42.4650))
     assert rows[1][0] == "pueblo"  # no such street in Dalcahue: the town, as before
+
+
+def test_an_addition_says_no_one_is_marked(runner, tmp_path):
+    """``--lista adicion``: the report says nobody leaves the list, and asks nothing."""
+    first, second = tmp_path / "completa.csv", tmp_path / "adicion.csv"
+    rows = "".join(f"9.000.0{k:02d}-{d};Ana{k};Sintética;8001;80;2026-08\r\n"
+                   for k, d in ((1, 2), (2, 0), (3, 9), (4, 7), (5, 5), (6, 3)))  # fmt: skip
+    first.write_text(HEADER + rows, encoding="utf-8")
+    assert runner.invoke(main, ["import", str(first)]).exit_code == 0
+    second.write_text(HEADER + "9.000.007-1;Nueva;Sintética;8001;60;2026-09\r\n", encoding="utf-8")
+    asked = runner.invoke(main, ["import", str(second), "--revisar"])
+    assert "ya no están en la lista: 6" in asked.output and "¿Lista completa" in asked.output
+    added = runner.invoke(main, ["import", str(second), "--lista", "adicion"])
+    assert added.exit_code == 0, added.output
+    assert "ya no están en la lista: 0 (adición" in added.output
+    assert "¿Lista completa" not in added.output
