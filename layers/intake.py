@@ -1648,6 +1648,7 @@ def rejected_row_cells(table_headers: list[str], result: IntakeResult) -> Iterab
 STREAM_LIMITS = ReadLimits(max_rows=10_000_000, max_cells=500_000_000)
 CHUNK_ROWS = 20_000  # rows validated, located and stored together
 _BLOCK = 1 << 20  # bytes read at a time when checking a file's encoding
+_UTF8_LEADS = bytes(range(0xC2, 0xF5))  # the first byte of a UTF-8 multi-byte sequence
 
 
 @dataclass
@@ -1729,8 +1730,11 @@ def _stream_encoding(path: str) -> tuple[str, str]:  # noqa: C901 - decode, by b
                         raise IntakeError(msg) from err
                     ok_utf8 = False
                     first_bad = offset + err.start, lines + block.count(b"\n", 0, err.start) + 1
-            counts = utf8_evidence(block)
-            valid, other = valid + counts[0], other + counts[1]
+            if ok_utf8:  # valid UTF-8: one lead byte per multi-byte sequence (C speed)
+                valid += len(block) - len(block.translate(None, _UTF8_LEADS))
+            else:
+                counts = utf8_evidence(block)
+                valid, other = valid + counts[0], other + counts[1]
             lines += block.count(b"\n")
             if not ok_utf8 and ok_cp1252:
                 try:
