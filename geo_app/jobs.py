@@ -32,6 +32,7 @@ import contextlib
 import contextvars
 import datetime as dt
 import fcntl
+import functools
 import hashlib
 import importlib
 import logging
@@ -285,11 +286,17 @@ def _is_stale(row: JobRow) -> bool:
     return (_now() - updated).total_seconds() > STALE_S
 
 
-def _lock_path(app: Flask, job_id: int) -> Path:
-    """Return the lock file of job `job_id` (a folder per database URL)."""
-    database = hashlib.sha1(str(app.config["DATABASE_URL"]).encode()).hexdigest()[:12]
-    folder = Path(app.instance_path) / "trabajos-en-curso" / database
-    folder.mkdir(parents=True, exist_ok=True)
+@functools.cache
+def _database_tag(url: str) -> str:
+    """Return a short name of a database URL: two databases never share a lock or key."""
+    return hashlib.sha1(url.encode()).hexdigest()[:12]
+
+
+def _lock_path(app: Flask, job_id: int, *, create: bool = False) -> Path:
+    """Return the lock file of job `job_id` (a folder per database; made when `create`)."""
+    folder = Path(app.instance_path, "trabajos-en-curso", _database_tag(app.config["DATABASE_URL"]))
+    if create:
+        folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{int(job_id)}.lock"
 
 
@@ -297,7 +304,7 @@ ALIVE_TTL_S = 30  # with RQ, a running job's key in Redis lives this long unless
 
 
 def _alive_key(app: Flask, job_id: int) -> str:
-    return f"revincula:trabajo-en-curso:{_lock_path(app, job_id).parent.name}:{int(job_id)}"
+    return f"revincula:trabajo-en-curso:{_database_tag(app.config['DATABASE_URL'])}:{int(job_id)}"
 
 
 @contextlib.contextmanager
@@ -311,11 +318,13 @@ def _running_here(app: Flask, job_id: int):
     """
     rq_queue = queue(app)
     if rq_queue is None:
-        with _lock_path(app, job_id).open("a+b") as file:
+        path = _lock_path(app, job_id, create=True)
+        with path.open("a+b") as file:
             fcntl.flock(file, fcntl.LOCK_EX)  # waits only while a check holds it briefly
             try:
                 yield
             finally:
+                path.unlink(missing_ok=True)  # the row already says how the job ended
                 fcntl.flock(file, fcntl.LOCK_UN)
         return
     redis, key, stop = rq_queue.connection, _alive_key(app, job_id), threading.Event()
@@ -347,7 +356,10 @@ def _runner_gone(app: Flask, row: JobRow) -> bool:
     rq_queue = queue(app)
     if rq_queue is not None:
         return not rq_queue.connection.exists(_alive_key(app, row.id))
-    with _lock_path(app, row.id).open("a+b") as file:
+    path = _lock_path(app, row.id)
+    if not path.exists():  # never locked here, or its runner ended (the row is then updated)
+        return True
+    with path.open("rb") as file:
         try:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -15,7 +15,7 @@ from geo_app.jobs import resolve
 __all__ = ["JOB_MODULES", "preload", "run_job", "work"]
 
 # The modules of every job target submitted through `geo_app.jobs.submit`
-# (tests/geo_app/test_jobs_core.py checks that none is missing).
+# (tests/geo_app/test_jobs.py checks that none is missing).
 JOB_MODULES = (
     "geo_app.cases.import_jobs",
     "geo_app.coverage.mapfiles",
